@@ -1,0 +1,72 @@
+//! Command-line definitions, and nothing else: clap derive types whose doc comments are the help.
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Checks TLS connections to PostgreSQL the way libpq makes them.
+#[derive(Debug, Parser)]
+#[command(name = "pgtls", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show every connection parameter libpq would use, and where each came from.
+    ///
+    /// Reads the connection string, PG* environment variables, the service file and the password
+    /// file exactly as libpq does, without connecting. Passwords are never shown.
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `pgtls explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// A libpq connection string: `key=value ...` or a `postgresql://` URI. Empty or absent
+    /// means "from the environment alone", as for psql.
+    #[arg(value_name = "CONNINFO", default_value = "")]
+    pub conninfo: String,
+
+    /// Output format.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Show only what the string itself sets, as libpq's PQconninfoParse reads it: no
+    /// environment, service file, defaults or validation.
+    #[arg(long)]
+    pub parse_only: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned text for people.
+    Text,
+    /// One JSON document for machines.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn explain_takes_an_optional_conninfo_and_a_format() {
+        let cli = Cli::try_parse_from(["pgtls", "explain", "host=x", "--format", "json"]).unwrap();
+        let Command::Explain(args) = cli.command;
+        assert_eq!(args.conninfo, "host=x");
+        assert_eq!(args.format, Format::Json);
+        let cli = Cli::try_parse_from(["pgtls", "explain"]).unwrap();
+        let Command::Explain(args) = cli.command;
+        assert_eq!(args.conninfo, "");
+        assert!(Cli::try_parse_from(["pgtls", "explain", "--format", "yaml"]).is_err());
+    }
+}

@@ -1,0 +1,377 @@
+//! libpq's checks of resolved values, in the order `pqConnectOptions2`, `PQconnectPoll` and
+//! `pqConnectDBComplete` make them, turned into typed [`Options`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use super::modes::*;
+use super::{ConfigError, Environment, HostKind, Settings, Source, Target};
+
+/// Where the server certificate's chain is verified against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootCert {
+    /// `sslrootcert=system`: the operating system's trust store.
+    System,
+    /// A root file: the one named, or `~/.postgresql/root.crt`.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Whether it was named (rather than the default location).
+        explicit: bool,
+    },
+    /// No file was named and there is no home directory to find the default one in.
+    NoHomeDirectory,
+}
+
+/// The validated, typed settings that decide how a connection is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The user name.
+    pub user: String,
+    /// The database name.
+    pub dbname: String,
+    /// `sslmode`.
+    pub sslmode: SslMode,
+    /// `sslnegotiation`.
+    pub sslnegotiation: SslNegotiation,
+    /// `sslcertmode`.
+    pub sslcertmode: SslCertMode,
+    /// `channel_binding`.
+    pub channel_binding: ChannelBinding,
+    /// `gssencmode`.
+    pub gssencmode: GssEncMode,
+    /// `target_session_attrs`.
+    pub target_session_attrs: TargetSessionAttrs,
+    /// `load_balance_hosts`.
+    pub load_balance_hosts: LoadBalanceHosts,
+    /// The lowest TLS version offered, if bounded.
+    pub ssl_min_protocol_version: Option<TlsVersion>,
+    /// The highest TLS version offered, if bounded.
+    pub ssl_max_protocol_version: Option<TlsVersion>,
+    /// Whether SNI is sent (for host names, never for IP literals).
+    pub sslsni: bool,
+    /// libpq's `connect_timeout`, per host; `None` means wait indefinitely.
+    pub connect_timeout: Option<Duration>,
+    /// The trust source for the server certificate.
+    pub root_cert: RootCert,
+    /// The CRL file, named or default; a missing file is ignored as in libpq.
+    pub sslcrl: Option<PathBuf>,
+    /// The CRL directory, if named.
+    pub sslcrldir: Option<PathBuf>,
+    /// The client certificate file, named or default.
+    pub sslcert: Option<PathBuf>,
+    /// The client key file, named or default.
+    pub sslkey: Option<PathBuf>,
+}
+
+/// libpq's user, database and passfile defaults, applied after the host lists are split.
+///
+/// # Errors
+/// [`ConfigError::NoUser`] when no user is given and the OS has none.
+pub fn user_and_database(settings: &mut Settings, env: &Environment) -> Result<(), ConfigError> {
+    if settings.nonempty("user").is_none() {
+        let user = env.os_user.clone().ok_or(ConfigError::NoUser)?;
+        settings.set("user", user, Source::Default);
+    }
+    if settings.nonempty("dbname").is_none() {
+        let user = settings.value("user").unwrap_or_default().to_string();
+        settings.set("dbname", user, Source::Default);
+    }
+    if settings.nonempty("password").is_none() && settings.nonempty("passfile").is_none() {
+        if let Some(home) = env.home() {
+            let path = home.join(".pgpass").display().to_string();
+            settings.set("passfile", path, Source::Default);
+        }
+    }
+    Ok(())
+}
+
+/// Validates every enumerated value, in libpq's order.
+///
+/// # Errors
+/// The first check that fails, with libpq's message.
+pub fn options(settings: &Settings, env: &Environment) -> Result<Options, ConfigError> {
+    let get = |name| settings.value(name);
+    if let Some(methods) = settings.nonempty("require_auth") {
+        require_auth(methods)?;
+    }
+    let channel_binding =
+        get("channel_binding").map_or(Ok(ChannelBinding::Prefer), ChannelBinding::parse)?;
+    let sslmode = get("sslmode").map_or(Ok(SslMode::Prefer), SslMode::parse)?;
+    let sslnegotiation =
+        get("sslnegotiation").map_or(Ok(SslNegotiation::Postgres), SslNegotiation::parse)?;
+    if sslnegotiation == SslNegotiation::Direct && sslmode.allows_plaintext() {
+        return Err(ConfigError::WeakSslModeWithDirect(sslmode.to_string()));
+    }
+    let system_roots = get("sslrootcert") == Some("system");
+    if system_roots && sslmode != SslMode::VerifyFull {
+        return Err(ConfigError::WeakSslModeWithSystemRoots(sslmode.to_string()));
+    }
+    let min = get("ssl_min_protocol_version").map_or(Ok(None), |v| {
+        TlsVersion::parse("ssl_min_protocol_version", v)
+    })?;
+    let max = get("ssl_max_protocol_version").map_or(Ok(None), |v| {
+        TlsVersion::parse("ssl_max_protocol_version", v)
+    })?;
+    if let (Some(min), Some(max)) = (min, max) {
+        if min > max {
+            return Err(ConfigError::TlsVersionRange);
+        }
+    }
+    let sslcertmode = get("sslcertmode").map_or(Ok(SslCertMode::Allow), SslCertMode::parse)?;
+    let gssencmode = get("gssencmode").map_or(Ok(GssEncMode::Disable), GssEncMode::parse)?;
+    let target_session_attrs = get("target_session_attrs")
+        .map_or(Ok(TargetSessionAttrs::Any), TargetSessionAttrs::parse)?;
+    let load_balance_hosts =
+        get("load_balance_hosts").map_or(Ok(LoadBalanceHosts::Disable), LoadBalanceHosts::parse)?;
+    protocol_versions(get("min_protocol_version"), get("max_protocol_version"))?;
+    scram_key("client", get("scram_client_key"))?;
+    scram_key("server", get("scram_server_key"))?;
+
+    let home = env.home();
+    let postgresql_dir = home.as_ref().map(|h| h.join(".postgresql"));
+    let named_or_default = |name: &str, file: &str| {
+        settings
+            .nonempty(name)
+            .map(PathBuf::from)
+            .or_else(|| postgresql_dir.as_ref().map(|d| d.join(file)))
+    };
+    let root_cert = match settings.nonempty("sslrootcert") {
+        Some("system") => RootCert::System,
+        Some(path) => RootCert::File {
+            path: PathBuf::from(path),
+            explicit: true,
+        },
+        None => match &postgresql_dir {
+            Some(dir) => RootCert::File {
+                path: dir.join("root.crt"),
+                explicit: false,
+            },
+            None => RootCert::NoHomeDirectory,
+        },
+    };
+    Ok(Options {
+        user: get("user").unwrap_or_default().to_string(),
+        dbname: get("dbname").unwrap_or_default().to_string(),
+        sslmode,
+        sslnegotiation,
+        sslcertmode,
+        channel_binding,
+        gssencmode,
+        target_session_attrs,
+        load_balance_hosts,
+        ssl_min_protocol_version: min,
+        ssl_max_protocol_version: max,
+        sslsni: get("sslsni").is_some_and(|v| v.starts_with('1')),
+        connect_timeout: None,
+        sslcrl: named_or_default("sslcrl", "root.crl"),
+        sslcrldir: settings.nonempty("sslcrldir").map(PathBuf::from),
+        sslcert: named_or_default("sslcert", "postgresql.crt"),
+        sslkey: named_or_default("sslkey", "postgresql.key"),
+        root_cert,
+    })
+}
+
+/// libpq's `require_auth` list: all methods plain or all negated, none twice.
+fn require_auth(list: &str) -> Result<(), ConfigError> {
+    const METHODS: [&str; 7] = [
+        "password",
+        "md5",
+        "gss",
+        "sspi",
+        "scram-sha-256",
+        "oauth",
+        "none",
+    ];
+    let mut negated = false;
+    let mut seen: Vec<&str> = Vec::new();
+    for (n, part) in list.split(',').enumerate() {
+        let method = match part.strip_prefix('!') {
+            Some(method) => {
+                if n > 0 && !negated {
+                    return Err(ConfigError::RequireAuthNegativeMixed(part.to_string()));
+                }
+                negated = true;
+                method
+            }
+            None if negated => return Err(ConfigError::RequireAuthPositiveMixed(part.to_string())),
+            None => part,
+        };
+        if !METHODS.contains(&method) {
+            return Err(ConfigError::InvalidValue {
+                keyword: "require_auth",
+                value: method.to_string(),
+            });
+        }
+        if seen.contains(&method) {
+            return Err(ConfigError::RequireAuthDuplicate(part.to_string()));
+        }
+        seen.push(method);
+    }
+    Ok(())
+}
+
+/// `min_protocol_version` and `max_protocol_version`: "3.0", "3.2" or "latest".
+fn protocol_versions(min: Option<&str>, max: Option<&str>) -> Result<(), ConfigError> {
+    let parse = |keyword: &'static str, value: &str| match value {
+        "3.0" => Ok(0),
+        "3.2" | "latest" => Ok(2),
+        _ => Err(ConfigError::InvalidValue {
+            keyword,
+            value: value.to_string(),
+        }),
+    };
+    let min = min.map(|v| parse("min_protocol_version", v)).transpose()?;
+    let max = max.map(|v| parse("max_protocol_version", v)).transpose()?;
+    if min.unwrap_or(0) > max.unwrap_or(2) {
+        return Err(ConfigError::ProtocolVersionRange);
+    }
+    Ok(())
+}
+
+/// A SCRAM key must be base64 for exactly 32 bytes.
+fn scram_key(which: &'static str, value: Option<&str>) -> Result<(), ConfigError> {
+    let Some(value) = value else { return Ok(()) };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|_| ConfigError::ScramKey(which))?;
+    if bytes.len() != 32 {
+        return Err(ConfigError::ScramKeyLength {
+            which,
+            len: bytes.len(),
+        });
+    }
+    Ok(())
+}
+
+/// libpq's `pqParseIntParam`: optional leading whitespace and sign, digits that fit an `int`,
+/// optional trailing whitespace.
+///
+/// # Errors
+/// `invalid integer value "<value>" for connection option "<keyword>"`.
+pub fn parse_int(value: &str, keyword: &'static str) -> Result<i32, ConfigError> {
+    let invalid = || ConfigError::InvalidInteger {
+        keyword,
+        value: value.to_string(),
+    };
+    let space = |c: char| c.is_ascii() && crate::conninfo::is_space(c as u8);
+    let trimmed = value.trim_start_matches(space).trim_end_matches(space);
+    let digits = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    trimmed.parse::<i32>().map_err(|_| invalid())
+}
+
+/// The integer settings libpq reads only while connecting: keepalives (for TCP targets, in
+/// libpq's peculiar order) and `connect_timeout`.
+///
+/// # Errors
+/// `invalid integer value ...` for the first bad one.
+pub fn connection_integers(
+    settings: &Settings,
+    targets: &[Target],
+) -> Result<Option<Duration>, ConfigError> {
+    let int = |name: &'static str| settings.value(name).map(|v| parse_int(v, name)).transpose();
+    if targets.iter().any(|t| t.kind != HostKind::UnixSocket) && int("keepalives")? != Some(0) {
+        // libpq stops at keepalives=0 and then never reads tcp_user_timeout either.
+        int("keepalives_idle")?;
+        int("keepalives_interval")?;
+        int("keepalives_count")?;
+        int("tcp_user_timeout")?;
+    }
+    Ok(match int("connect_timeout")? {
+        Some(seconds) if seconds > 0 => Some(Duration::from_secs(seconds.max(2) as u64)),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_follow_strtol_with_surrounding_whitespace() {
+        assert_eq!(parse_int(" 10 ", "k").unwrap(), 10);
+        assert_eq!(parse_int("+5", "k").unwrap(), 5);
+        assert_eq!(parse_int("-5", "k").unwrap(), -5);
+        for bad in ["", " ", "5x", "x", "1 2", "2147483648", "0x10", "+"] {
+            assert_eq!(
+                parse_int(bad, "port").unwrap_err().to_string(),
+                format!("invalid integer value \"{bad}\" for connection option \"port\"")
+            );
+        }
+    }
+
+    #[test]
+    fn require_auth_lists_are_all_plain_or_all_negated() {
+        assert!(require_auth("scram-sha-256,md5,none").is_ok());
+        assert!(require_auth("!password,!md5").is_ok());
+        let cases = [
+            (
+                "md5,!password",
+                "negative require_auth method \"!password\" cannot be mixed with non-negative methods",
+            ),
+            (
+                "!md5,password",
+                "require_auth method \"password\" cannot be mixed with negative methods",
+            ),
+            (
+                "md5,md5",
+                "require_auth method \"md5\" is specified more than once",
+            ),
+            (
+                "!none,!none",
+                "require_auth method \"!none\" is specified more than once",
+            ),
+            ("MD5", "invalid require_auth value: \"MD5\""),
+            ("md5,", "invalid require_auth value: \"\""),
+        ];
+        for (list, message) in cases {
+            assert_eq!(
+                require_auth(list).unwrap_err().to_string(),
+                message,
+                "{list}"
+            );
+        }
+    }
+
+    #[test]
+    fn protocol_versions_accept_only_libpqs_spellings() {
+        assert!(protocol_versions(Some("3.0"), Some("latest")).is_ok());
+        assert!(protocol_versions(Some("3.2"), None).is_ok());
+        assert_eq!(
+            protocol_versions(Some("latest"), Some("3.0"))
+                .unwrap_err()
+                .to_string(),
+            "\"min_protocol_version\" is greater than \"max_protocol_version\""
+        );
+        assert_eq!(
+            protocol_versions(Some("3.1"), None)
+                .unwrap_err()
+                .to_string(),
+            "invalid min_protocol_version value: \"3.1\""
+        );
+    }
+
+    #[test]
+    fn scram_keys_must_decode_to_32_bytes() {
+        assert!(
+            scram_key(
+                "client",
+                Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            scram_key("client", Some("AAAA")).unwrap_err().to_string(),
+            "invalid SCRAM client key length: 3"
+        );
+        assert_eq!(
+            scram_key("server", Some("x")).unwrap_err().to_string(),
+            "invalid SCRAM server key"
+        );
+    }
+}

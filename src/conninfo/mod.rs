@@ -1,0 +1,105 @@
+//! Connection strings to parameters, exactly as libpq 18's `PQconninfoParse` reads them: the
+//! `key=value` form and `postgresql://` URIs. Pure text processing: no environment, no files, no
+//! network. Errors carry libpq's own wording, except that a secret is never echoed back.
+
+mod error;
+mod keyvalue;
+pub mod keywords;
+mod uri;
+
+pub use error::ParseError;
+pub use keyvalue::is_space;
+pub use keywords::{KEYWORDS, Keyword};
+
+/// Parameter values indexed like [`KEYWORDS`]; `None` where the string did not set one.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Params {
+    values: Vec<Option<String>>,
+}
+
+impl Params {
+    /// No parameter set.
+    pub fn new() -> Self {
+        Params {
+            values: vec![None; KEYWORDS.len()],
+        }
+    }
+
+    /// The value of a keyword, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values[keywords::index(name)].as_deref()
+    }
+
+    /// The value at a position of [`KEYWORDS`].
+    pub fn get_at(&self, index: usize) -> Option<&str> {
+        self.values[index].as_deref()
+    }
+
+    /// Sets a keyword known to be in the table; later settings win, as in libpq.
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.values[keywords::index(name)] = Some(value.into());
+    }
+
+    /// Sets the value at a position of [`KEYWORDS`].
+    pub fn set_at(&mut self, index: usize, value: impl Into<String>) {
+        self.values[index] = Some(value.into());
+    }
+
+    /// The keywords that are set, with their values, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static Keyword, &str)> {
+        KEYWORDS
+            .iter()
+            .zip(&self.values)
+            .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+    }
+
+    /// Stores a keyword given by the user, as libpq's `conninfo_storeval` does: `requiressl` is
+    /// translated to `sslmode`, an unknown keyword is refused.
+    fn store(&mut self, keyword: &str, value: &str) -> Result<(), ParseError> {
+        let (keyword, value) = match keyword {
+            "requiressl" if value.starts_with('1') => ("sslmode", "require"),
+            "requiressl" => ("sslmode", "prefer"),
+            _ => (keyword, value),
+        };
+        match keywords::find(keyword) {
+            Some(i) => {
+                self.set_at(i, value);
+                Ok(())
+            }
+            None => Err(ParseError::UnknownKeyword(keyword.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (k, v) in self.iter() {
+            map.entry(&k.name, &if k.secret { "(redacted)" } else { v });
+        }
+        map.finish()
+    }
+}
+
+/// Parses a connection string in either form, as `PQconninfoParse` does.
+///
+/// # Errors
+/// libpq's parse errors: bad syntax, unknown keywords, bad percent-encoding.
+pub fn parse(conninfo: &str) -> Result<Params, ParseError> {
+    if conninfo.contains('\0') {
+        return Err(ParseError::NulByte);
+    }
+    match uri::prefix_len(conninfo) {
+        Some(prefix) => uri::parse(conninfo, prefix),
+        None => keyvalue::parse(conninfo),
+    }
+}
+
+/// Whether a string is a URI or contains `=`: what libpq treats as a connection string rather
+/// than a bare database name.
+pub fn looks_like_conninfo(s: &str) -> bool {
+    uri::prefix_len(s).is_some() || s.contains('=')
+}
+
+#[cfg(test)]
+mod tests;

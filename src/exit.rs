@@ -1,0 +1,96 @@
+//! Exit codes: the one table that scripts depend on (see README). Nothing else decides a code.
+
+use std::process::ExitCode;
+
+/// The documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Code {
+    /// Every target connects as its sslmode requires, and no policy failed.
+    Ok = 0,
+    /// Internal error (a bug).
+    Internal = 1,
+    /// Usage or configuration error.
+    Usage = 2,
+    /// Server unreachable.
+    Unreachable = 3,
+    /// TLS required but not offered.
+    TlsNotOffered = 4,
+    /// TLS handshake failed.
+    HandshakeFailed = 5,
+    /// Server certificate not trusted.
+    Untrusted = 6,
+    /// Server certificate does not match the host name.
+    NameMismatch = 7,
+    /// Rejected after TLS.
+    Rejected = 8,
+    /// Connected, but a requested policy failed.
+    PolicyFailed = 9,
+}
+
+impl From<Code> for ExitCode {
+    fn from(code: Code) -> Self {
+        ExitCode::from(code as u8)
+    }
+}
+
+/// Why a command could not run at all.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection string or its environment is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// Writing the output failed.
+    #[error("could not write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The exit code for this error.
+    pub fn code(&self) -> Code {
+        match self {
+            Error::Config(_) => Code::Usage,
+            Error::Output(_) => Code::Internal,
+        }
+    }
+
+    /// Whether the error is a closed pipe on output, which ends the program quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+
+    #[test]
+    fn configuration_errors_exit_2_and_output_errors_exit_1() {
+        assert_eq!(
+            Error::Config(ConfigError::TlsVersionRange).code(),
+            Code::Usage
+        );
+        let io = std::io::Error::other("disk full");
+        assert_eq!(Error::Output(io).code(), Code::Internal);
+    }
+
+    #[test]
+    fn codes_are_the_documented_numbers() {
+        let codes = [
+            (Code::Ok, 0),
+            (Code::Internal, 1),
+            (Code::Usage, 2),
+            (Code::Unreachable, 3),
+            (Code::TlsNotOffered, 4),
+            (Code::HandshakeFailed, 5),
+            (Code::Untrusted, 6),
+            (Code::NameMismatch, 7),
+            (Code::Rejected, 8),
+            (Code::PolicyFailed, 9),
+        ];
+        for (code, number) in codes {
+            assert_eq!(code as u8, number, "{code:?}");
+        }
+    }
+}

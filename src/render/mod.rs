@@ -1,0 +1,20 @@
+//! Writers that format plain report data as text or JSON. They never connect, read files or see a
+//! rustls type; every string that may come from outside passes through [`sanitize`] in text.
+
+mod explain;
+pub mod sanitize;
+
+pub use explain::explain_text;
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// Writes any report as one pretty-printed JSON document followed by a newline.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn json<T: Serialize>(report: &T, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)
+}

@@ -1,0 +1,84 @@
+//! Shared test plumbing: a base command with a controlled environment, and libpq's Python oracle.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The project root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `pgtls` with nothing of the machine's environment: no PG* variables, no NO_COLOR, `HOME` set to
+/// `home`, and no system-wide service file.
+pub fn pgtls(home: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("pgtls").expect("the pgtls binary is built");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("PGSYSCONFDIR", home.join("no-sysconfdir"));
+    cmd
+}
+
+/// A Python with psycopg's binary wheel, whose bundled libpq is the reference. Fails loudly when
+/// there is none: the README's test command installs it.
+pub fn oracle_python() -> PathBuf {
+    let python = std::env::var_os("PGTLS_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/python"));
+    let probe = Command::new(&python)
+        .args([
+            "-c",
+            "import psycopg.pq as pq; assert pq.__impl__ == 'binary', pq.__impl__",
+        ])
+        .output();
+    match probe {
+        Ok(out) if out.status.success() => python,
+        Ok(out) => panic!(
+            "{} cannot import psycopg's binary libpq: {}\nrun `bash scripts/test.sh`, or set PGTLS_TEST_PYTHON",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(err) => panic!(
+            "no Python for the libpq oracle at {} ({err})\nrun `bash scripts/test.sh`, or set PGTLS_TEST_PYTHON",
+            python.display()
+        ),
+    }
+}
+
+/// Runs the libpq oracle over JSON-lines connection strings, in the same controlled environment
+/// `pgtls(home)` gets, plus `extra_env`. Returns one JSON value per input line.
+pub fn libpq_oracle(
+    home: &Path,
+    corpus: &str,
+    extra_env: &[(&str, &str)],
+) -> Vec<serde_json::Value> {
+    let python = oracle_python();
+    let mut cmd = assert_cmd::Command::new(python);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("PGSYSCONFDIR", home.join("no-sysconfdir"))
+        // Names in the corpus do not resolve; do not let a slow resolver stall the run.
+        .env("RES_OPTIONS", "timeout:1 attempts:1")
+        .envs(extra_env.iter().copied())
+        .arg(root().join("tests/oracle/libpq_oracle.py"))
+        .write_stdin(corpus.to_string());
+    let out = cmd.output().expect("the libpq oracle runs");
+    assert!(
+        out.status.success(),
+        "libpq oracle failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = String::from_utf8(out.stdout)
+        .expect("oracle output is UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("oracle output is JSON"))
+        .collect::<Vec<_>>();
+    let header = lines.remove(0);
+    let version = header["libpq_version"].as_i64().unwrap_or(0);
+    assert!(
+        version >= 180000,
+        "the oracle's libpq is {version}, not 18 or later"
+    );
+    lines
+}
