@@ -7,6 +7,7 @@ mod config;
 mod conninfo;
 mod exit;
 mod explain;
+mod net;
 mod render;
 
 use std::io::Write;

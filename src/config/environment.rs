@@ -32,6 +32,7 @@ impl Environment {
     }
 
     /// An environment with the given variables and OS user, for tests.
+    #[cfg(test)]
     pub fn with_vars<'a>(
         vars: impl IntoIterator<Item = (&'a str, &'a str)>,
         os_user: Option<&str>,

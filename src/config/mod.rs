@@ -15,12 +15,9 @@ use std::path::PathBuf;
 
 pub use environment::Environment;
 pub use error::ConfigError;
-pub use modes::{
-    ChannelBinding, GssEncMode, LoadBalanceHosts, SslCertMode, SslMode, SslNegotiation,
-    TargetSessionAttrs, TlsVersion,
-};
-pub use settings::{Secret, Setting, Settings, Source};
-pub use targets::{HostKind, Password, PasswordSource, Target};
+pub use modes::{GssEncMode, LoadBalanceHosts, SslMode, SslNegotiation};
+pub use settings::{Secret, Settings, Source};
+pub use targets::{HostKind, PasswordSource, Target};
 pub use validate::{Options, RootCert};
 
 use crate::conninfo;

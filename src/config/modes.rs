@@ -176,16 +176,6 @@ impl TlsVersion {
             }
         }))
     }
-
-    /// libpq's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TlsVersion::Tls10 => "TLSv1",
-            TlsVersion::Tls11 => "TLSv1.1",
-            TlsVersion::Tls12 => "TLSv1.2",
-            TlsVersion::Tls13 => "TLSv1.3",
-        }
-    }
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ impl Secret {
     }
 
     /// The secret itself, for the one place that must send it.
+    #[cfg(test)]
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -151,15 +152,15 @@ impl Settings {
             if self.values[i].is_some() {
                 continue;
             }
-            if let Some(var) = keyword.env {
-                if let Some(value) = env.var(var) {
-                    self.values[i] = Some(Setting {
-                        value: value.to_string(),
-                        source: Source::Env,
-                        env_var: Some(var),
-                    });
-                    continue;
-                }
+            if let Some(var) = keyword.env
+                && let Some(value) = env.var(var)
+            {
+                self.values[i] = Some(Setting {
+                    value: value.to_string(),
+                    source: Source::Env,
+                    env_var: Some(var),
+                });
+                continue;
             }
             if keyword.name == "sslmode"
                 && env.var("PGREQUIRESSL").is_some_and(|v| v.starts_with('1'))
@@ -173,10 +174,10 @@ impl Settings {
             }
             if let Some(default) = keyword.default {
                 self.fill(i, default.to_string(), Source::Default);
-            } else if keyword.name == "user" {
-                if let Some(user) = &env.os_user {
-                    self.fill(i, user.clone(), Source::Default);
-                }
+            } else if keyword.name == "user"
+                && let Some(user) = &env.os_user
+            {
+                self.fill(i, user.clone(), Source::Default);
             }
         }
         let system_roots = self.value("sslrootcert") == Some("system");

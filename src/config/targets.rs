@@ -1,7 +1,6 @@
 //! Host, hostaddr and port lists paired into one target per host, as libpq's `pqConnectOptions2`
 //! and the host loop of `PQconnectPoll` do; and each target's password.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -146,10 +145,10 @@ pub fn check(targets: &mut [Target]) -> Result<(), ConfigError> {
                 .filter(|&p| p != 0)
                 .ok_or_else(|| ConfigError::InvalidPort(target.port_text.clone()))?;
         }
-        if let Some(addr) = &target.hostaddr {
-            if addr.parse::<IpAddr>().is_err() {
-                return Err(ConfigError::InvalidHostaddr(addr.clone()));
-            }
+        if let Some(addr) = &target.hostaddr
+            && crate::net::numeric_host(addr).is_none()
+        {
+            return Err(ConfigError::InvalidHostaddr(addr.clone()));
         }
     }
     Ok(())

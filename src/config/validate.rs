@@ -79,11 +79,12 @@ pub fn user_and_database(settings: &mut Settings, env: &Environment) -> Result<(
         let user = settings.value("user").unwrap_or_default().to_string();
         settings.set("dbname", user, Source::Default);
     }
-    if settings.nonempty("password").is_none() && settings.nonempty("passfile").is_none() {
-        if let Some(home) = env.home() {
-            let path = home.join(".pgpass").display().to_string();
-            settings.set("passfile", path, Source::Default);
-        }
+    if settings.nonempty("password").is_none()
+        && settings.nonempty("passfile").is_none()
+        && let Some(home) = env.home()
+    {
+        let path = home.join(".pgpass").display().to_string();
+        settings.set("passfile", path, Source::Default);
     }
     Ok(())
 }
@@ -115,10 +116,10 @@ pub fn options(settings: &Settings, env: &Environment) -> Result<Options, Config
     let max = get("ssl_max_protocol_version").map_or(Ok(None), |v| {
         TlsVersion::parse("ssl_max_protocol_version", v)
     })?;
-    if let (Some(min), Some(max)) = (min, max) {
-        if min > max {
-            return Err(ConfigError::TlsVersionRange);
-        }
+    if let (Some(min), Some(max)) = (min, max)
+        && min > max
+    {
+        return Err(ConfigError::TlsVersionRange);
     }
     let sslcertmode = get("sslcertmode").map_or(Ok(SslCertMode::Allow), SslCertMode::parse)?;
     let gssencmode = get("gssencmode").map_or(Ok(GssEncMode::Disable), GssEncMode::parse)?;

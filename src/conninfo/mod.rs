@@ -25,11 +25,6 @@ impl Params {
         }
     }
 
-    /// The value of a keyword, if set.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.values[keywords::index(name)].as_deref()
-    }
-
     /// The value at a position of [`KEYWORDS`].
     pub fn get_at(&self, index: usize) -> Option<&str> {
         self.values[index].as_deref()
@@ -93,12 +88,6 @@ pub fn parse(conninfo: &str) -> Result<Params, ParseError> {
         Some(prefix) => uri::parse(conninfo, prefix),
         None => keyvalue::parse(conninfo),
     }
-}
-
-/// Whether a string is a URI or contains `=`: what libpq treats as a connection string rather
-/// than a bare database name.
-pub fn looks_like_conninfo(s: &str) -> bool {
-    uri::prefix_len(s).is_some() || s.contains('=')
 }
 
 #[cfg(test)]

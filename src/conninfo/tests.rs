@@ -380,10 +380,3 @@ fn uri_errors_never_show_the_password() {
         .to_string();
     assert!(!err.contains("hunter2"), "{err}");
 }
-
-#[test]
-fn connection_strings_are_recognised_as_libpq_does() {
-    assert!(looks_like_conninfo("host=x"));
-    assert!(looks_like_conninfo("postgres://h"));
-    assert!(!looks_like_conninfo("mydb"));
-}

@@ -57,14 +57,14 @@ pub(super) fn parse(uri: &str, prefix: usize) -> Result<Params, ParseError> {
             }
             host_end = p;
             p += 1;
-            if let Some(&c) = b.get(p) {
-                if !matches!(c, b':' | b'/' | b'?' | b',') {
-                    return Err(ParseError::UnexpectedCharacter {
-                        ch: uri[p..].chars().next().unwrap_or('?'),
-                        position: p + 1,
-                        uri: shown(),
-                    });
-                }
+            if let Some(&c) = b.get(p)
+                && !matches!(c, b':' | b'/' | b'?' | b',')
+            {
+                return Err(ParseError::UnexpectedCharacter {
+                    ch: uri[p..].chars().next().unwrap_or('?'),
+                    position: p + 1,
+                    uri: shown(),
+                });
             }
         } else {
             host_start = p;

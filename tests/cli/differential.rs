@@ -20,8 +20,14 @@ const SECRETS: [&str; 5] = [
 ];
 
 /// What pgtls says: the parameters it reports, or its error message.
-fn pgtls_says(home: &Path, args: &[&str], conninfo: &str) -> Result<Map<String, Value>, String> {
+fn pgtls_says(
+    home: &Path,
+    vars: &[(&str, &str)],
+    args: &[&str],
+    conninfo: &str,
+) -> Result<Map<String, Value>, String> {
     let out = pgtls(home)
+        .envs(vars.iter().copied())
         .arg("explain")
         .args(args)
         .args(["--format", "json", "--", conninfo])
@@ -97,7 +103,12 @@ fn compare(what: &str, ours: Result<Map<String, Value>, String>, theirs: &Value)
 
 fn run_corpus(corpus: &str) -> usize {
     let home = tempfile::tempdir().unwrap();
-    let results = libpq_oracle(home.path(), corpus, &[]);
+    run_corpus_in(home.path(), corpus, &[])
+}
+
+/// Runs a corpus with `HOME` at `home` and extra environment variables, through libpq and pgtls.
+fn run_corpus_in(home: &Path, corpus: &str, vars: &[(&str, &str)]) -> usize {
+    let results = libpq_oracle(home, corpus, vars);
     assert_eq!(
         results.len(),
         corpus.lines().filter(|l| !l.trim().is_empty()).count()
@@ -105,8 +116,8 @@ fn run_corpus(corpus: &str) -> usize {
     let mut failures = Vec::new();
     for result in &results {
         let conninfo = result["conninfo"].as_str().expect("conninfo is a string");
-        let parsed = pgtls_says(home.path(), &["--parse-only"], conninfo);
-        let resolved = pgtls_says(home.path(), &[], conninfo);
+        let parsed = pgtls_says(home, vars, &["--parse-only"], conninfo);
+        let resolved = pgtls_says(home, vars, &[], conninfo);
         for failure in [
             compare("parse", parsed, &result["parse"]),
             compare("resolve", resolved, &result["resolve"]),
@@ -119,7 +130,7 @@ fn run_corpus(corpus: &str) -> usize {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} strings differ from libpq:\n{}",
+        "{} of {} strings differ from libpq with {vars:?}:\n{}",
         failures.len(),
         results.len(),
         failures.join("\n")
@@ -142,4 +153,112 @@ fn every_corpus_string_is_read_as_libpq_reads_it() {
         checked >= built_in && built_in >= 250,
         "the corpus shrank to {built_in} strings"
     );
+}
+
+/// Writes a file with the given permissions.
+fn write(path: &Path, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn lines(strings: &[&str]) -> String {
+    strings
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap() + "\n")
+        .collect()
+}
+
+#[test]
+fn environment_service_files_and_passfiles_resolve_as_in_libpq() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let sys = h.join("sysconf");
+    std::fs::create_dir(&sys).unwrap();
+    write(
+        &h.join(".pg_service.conf"),
+        "# user services\n[prod]\nhost=prod.invalid\nsslmode=verify-ca\nport=6543\nuser=svcuser\n\
+         [bad]\nhost = spaced.invalid\n[nested]\nservice=prod\n[secret]\npassword=svcpass\nhost=127.0.0.1\nport=1\n",
+        0o644,
+    );
+    write(
+        &sys.join("pg_service.conf"),
+        "[prod]\nhost=never.invalid\n[sysonly]\nhost=sys.invalid\nsslmode=require\n",
+        0o644,
+    );
+    write(&h.join(".pgpass"), "127.0.0.1:1:*:*:frompassfile\n", 0o600);
+    let sysconf = sys.to_str().unwrap();
+    let other_file = h.join("other.conf");
+    write(&other_file, "[prod]\nhost=other.invalid\n", 0o644);
+    let other = other_file.to_str().unwrap();
+    let missing = h.join("missing.conf");
+    let missing = missing.to_str().unwrap();
+    let strings = lines(&[
+        "",
+        "host=127.0.0.1 port=1",
+        "service=prod",
+        "service=prod host=127.0.0.1 port=1 sslmode=disable",
+        "service=sysonly",
+        "service=bad",
+        "service=nested",
+        "service=secret",
+        "service=nosuch",
+        "sslrootcert=system",
+        "sslrootcert=system sslmode=require",
+        "host=127.0.0.1 port=1 password=",
+        "host=127.0.0.1 port=1 passfile=/nonexistent",
+        "postgresql://127.0.0.1:1/?sslmode=require",
+        "postgresql://127.0.0.1:1/",
+    ]);
+    let scenarios: Vec<Vec<(&str, &str)>> = vec![
+        vec![("PGSYSCONFDIR", sysconf)],
+        vec![
+            ("PGSYSCONFDIR", sysconf),
+            ("PGSSLMODE", "verify-full"),
+            ("PGDATABASE", "envdb"),
+            ("PGUSER", "envuser"),
+        ],
+        vec![
+            ("PGSYSCONFDIR", sysconf),
+            ("PGSERVICE", "prod"),
+            ("PGHOST", "env.invalid"),
+            ("PGPORT", "7777"),
+        ],
+        vec![("PGSYSCONFDIR", sysconf), ("PGSERVICEFILE", other)],
+        vec![("PGSYSCONFDIR", sysconf), ("PGSERVICEFILE", missing)],
+        vec![("PGSYSCONFDIR", sysconf), ("PGREQUIRESSL", "1")],
+        vec![
+            ("PGSYSCONFDIR", sysconf),
+            ("PGREQUIRESSL", "1"),
+            ("PGSSLMODE", "allow"),
+        ],
+        vec![("PGSYSCONFDIR", sysconf), ("PGSSLROOTCERT", "system")],
+        vec![("PGSYSCONFDIR", sysconf), ("PGSSLMODE", "")],
+        vec![
+            ("PGSYSCONFDIR", sysconf),
+            ("PGPASSWORD", "envpass"),
+            ("PGAPPNAME", "envapp"),
+            ("PGCONNECT_TIMEOUT", "5"),
+        ],
+        vec![
+            ("PGSYSCONFDIR", sysconf),
+            ("PGHOST", "127.0.0.1,/tmp"),
+            ("PGPORT", "1,2"),
+            ("PGSSLNEGOTIATION", "direct"),
+        ],
+        vec![
+            ("PGSYSCONFDIR", sysconf),
+            ("PGSSLMINPROTOCOLVERSION", "TLSv1.3"),
+            ("PGSSLMAXPROTOCOLVERSION", "TLSv1.2"),
+        ],
+        vec![
+            ("PGSYSCONFDIR", sysconf),
+            ("PGCHANNELBINDING", "require"),
+            ("PGGSSENCMODE", "disable"),
+            ("PGTARGETSESSIONATTRS", "primary"),
+        ],
+    ];
+    for vars in &scenarios {
+        run_corpus_in(h, &strings, vars);
+    }
 }

@@ -1,0 +1,273 @@
+//! `pgtls explain` as a user runs it: sources, notes, formats, errors and secrets.
+
+use std::os::unix::fs::PermissionsExt;
+
+use serde_json::Value;
+
+use crate::harness::pgtls;
+
+fn json(home: &std::path::Path, conninfo: &str, vars: &[(&str, &str)]) -> Value {
+    let out = pgtls(home)
+        .envs(vars.iter().copied())
+        .args(["explain", "--format", "json", conninfo])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn note_codes(doc: &Value) -> Vec<String> {
+    doc["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn json_reports_each_value_with_its_source() {
+    let home = tempfile::tempdir().unwrap();
+    let doc = json(
+        home.path(),
+        "postgresql://u%40x@[::1]:5433,db2/app?sslmode=verify-full",
+        &[("PGAPPNAME", "deploy"), ("PGSSLMODE", "disable")],
+    );
+    let params = &doc["params"];
+    assert_eq!(
+        params["user"],
+        serde_json::json!({"value": "u@x", "source": "conninfo"})
+    );
+    assert_eq!(params["host"]["value"], "::1,db2");
+    assert_eq!(params["port"]["value"], "5433,");
+    assert_eq!(params["sslmode"]["source"], "conninfo");
+    assert_eq!(
+        params["application_name"],
+        serde_json::json!({"value": "deploy", "source": "env", "env": "PGAPPNAME"})
+    );
+    assert_eq!(params["ssl_min_protocol_version"]["source"], "default");
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    assert_eq!(targets[0]["host"], "::1");
+    assert_eq!(targets[0]["port"], 5433);
+    assert_eq!(targets[0]["sni"], Value::Null, "no SNI for an IP address");
+    assert_eq!(targets[1]["host"], "db2");
+    assert_eq!(targets[1]["port"], 5432);
+    assert_eq!(targets[1]["sni"], "db2");
+    assert_eq!(targets[1]["verify_host_name"], true);
+}
+
+#[test]
+fn require_with_a_root_file_is_noted_as_verify_ca() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".postgresql");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("root.crt"), "not read by explain").unwrap();
+    let doc = json(home.path(), "host=db.example.com sslmode=require", &[]);
+    assert!(
+        note_codes(&doc).contains(&"require_verifies_chain".to_string()),
+        "{doc}"
+    );
+    assert_eq!(doc["targets"][0]["verify_chain"], true);
+    assert_eq!(doc["targets"][0]["verify_host_name"], false);
+    let doc = json(
+        home.path(),
+        "host=db.example.com sslmode=require sslrootcert=/nonexistent",
+        &[],
+    );
+    assert_eq!(doc["targets"][0]["verify_chain"], false);
+}
+
+#[test]
+fn libpqs_surprises_are_noted() {
+    let home = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str)] = &[
+        ("host=db.example.com", "prefer_may_use_plaintext"),
+        (
+            "host=db.example.com sslmode=allow",
+            "allow_tries_plaintext_first",
+        ),
+        (
+            "host=/var/run/postgresql sslmode=require",
+            "unix_socket_never_uses_tls",
+        ),
+        (
+            "host=db.example.com sslrootcert=system",
+            "system_roots_imply_verify_full",
+        ),
+        (
+            "host=db.example.com sslmode=verify-full",
+            "root_file_missing",
+        ),
+        (
+            "host=db.example.com hostaddr=10.0.0.1",
+            "hostaddr_connects_host_verifies",
+        ),
+        (
+            "hostaddr=10.0.0.1 sslmode=verify-full sslrootcert=system",
+            "verify_full_needs_host",
+        ),
+        (
+            "host=db.example.com sslmode=require sslnegotiation=direct",
+            "direct_needs_postgresql_17",
+        ),
+    ];
+    for (conninfo, code) in cases {
+        let doc = json(home.path(), conninfo, &[]);
+        assert!(
+            note_codes(&doc).contains(&code.to_string()),
+            "{conninfo}: {doc}"
+        );
+    }
+    let doc = json(home.path(), "host=/tmp sslmode=require", &[]);
+    assert_eq!(
+        doc["targets"][0]["attempts"],
+        serde_json::json!(["plaintext"])
+    );
+    let doc = json(home.path(), "host=db.example.com", &[]);
+    assert_eq!(
+        doc["targets"][0]["attempts"],
+        serde_json::json!(["tls", "plaintext"])
+    );
+}
+
+#[test]
+fn text_output_aligns_values_with_their_sources() {
+    let home = tempfile::tempdir().unwrap();
+    let out = pgtls(home.path())
+        .env("PGSSLMODE", "verify-full")
+        .args(["explain", "host=db.example.com"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("Parameters\n"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("sslmode "))
+        .unwrap();
+    assert!(line.ends_with("env (PGSSLMODE)"), "{line}");
+    assert!(
+        text.contains("\nTargets\n  1. db.example.com:5432\n"),
+        "{text}"
+    );
+    assert!(text.contains("host name     verified"), "{text}");
+}
+
+#[test]
+fn a_bad_string_exits_2_with_libpqs_message() {
+    let home = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "sslmode=verify_full",
+            "invalid sslmode value: \"verify_full\"",
+        ),
+        (
+            "host='x",
+            "unterminated quoted string in connection info string",
+        ),
+        ("hots=x", "invalid connection option \"hots\""),
+        (
+            "postgresql://h/db?x=1",
+            "invalid URI query parameter: \"x\"",
+        ),
+    ];
+    for (conninfo, message) in cases {
+        pgtls(home.path())
+            .args(["explain", conninfo])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(format!("pgtls: error: {message}\n"));
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let home = tempfile::tempdir().unwrap();
+    pgtls(home.path())
+        .args(["explain", "--format", "yaml"])
+        .assert()
+        .code(2);
+    pgtls(home.path())
+        .args(["explain", "a=1", "b=2"])
+        .assert()
+        .code(2);
+    pgtls(home.path()).assert().code(2);
+}
+
+#[test]
+fn terminal_escapes_in_values_are_made_visible() {
+    let home = tempfile::tempdir().unwrap();
+    let out = pgtls(home.path())
+        .env("PGAPPNAME", "evil\u{1b}[2Jname")
+        .args(["explain", "host=h"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("evil\\x1b[2Jname"), "{text}");
+}
+
+#[test]
+fn no_secret_appears_in_any_output() {
+    let home = tempfile::tempdir().unwrap();
+    let pgpass = home.path().join(".pgpass");
+    std::fs::write(&pgpass, "*:*:*:*:passfile-secret-4\n").unwrap();
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let secrets = [
+        "string-secret-1",
+        "env-secret-2",
+        "keypass-secret-3",
+        "passfile-secret-4",
+        "uri-secret-5",
+    ];
+    let runs: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            "host=h password=string-secret-1 sslpassword=keypass-secret-3".into(),
+            vec![],
+        ),
+        ("host=h".into(), vec![("PGPASSWORD", "env-secret-2")]),
+        ("host=h".into(), vec![]),
+        (
+            "postgresql://u:uri-secret-5@h/db?sslpassword=keypass-secret-3".into(),
+            vec![],
+        ),
+        ("postgresql://u:uri-secret-5@[::1".into(), vec![]),
+        ("postgresql://u:uri-secret-5%zz@h".into(), vec![]),
+        ("password=string-secret-1 string-secret-1".into(), vec![]),
+        (
+            "password=string-secret-1 sslmode=bad".into(),
+            vec![("PGPASSWORD", "env-secret-2")],
+        ),
+    ];
+    for (conninfo, vars) in &runs {
+        for format in ["text", "json"] {
+            for extra in [&[][..], &["--parse-only"][..]] {
+                let out = pgtls(home.path())
+                    .envs(vars.iter().copied())
+                    .args(["explain", "--format", format])
+                    .args(extra)
+                    .arg(conninfo)
+                    .output()
+                    .unwrap();
+                let all = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                for secret in secrets {
+                    assert!(
+                        !all.contains(secret),
+                        "{secret} leaked for {conninfo:?} {format} {extra:?}:\n{all}"
+                    );
+                }
+            }
+        }
+    }
+}
