@@ -101,7 +101,10 @@ fn write_target(n: usize, t: &TargetPlan, out: &mut dyn Write) -> io::Result<()>
             "not verified"
         };
         let root = match (&t.root_cert, t.root_cert_exists) {
-            (Some(root), Some(false)) => format!(" (root file {} does not exist)", clean(root)),
+            (Some(root), Some(false)) if t.verify_chain => {
+                format!(", but the root file {} does not exist", clean(root))
+            }
+            (Some(_), Some(false)) => " (no root file)".to_string(),
             (Some(root), _) if root == "system" => " against the system trust store".to_string(),
             (Some(root), _) => format!(" against {}", clean(root)),
             (None, _) => String::new(),
