@@ -14,11 +14,33 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Connect as libpq would and report how TLS was negotiated and verified.
+    ///
+    /// Each CONNINFO is a libpq connection string or URI; PG* variables, service files and
+    /// ~/.postgresql apply as in libpq. Every host of a multi-host string is checked. The exit
+    /// code is the largest of the targets' (see the README's table).
+    Check(CheckArgs),
     /// Show every connection parameter libpq would use, and where each came from.
     ///
     /// Reads the connection string, PG* environment variables, the service file and the password
     /// file exactly as libpq does, without connecting. Passwords are never shown.
     Explain(ExplainArgs),
+}
+
+/// Arguments of `pgtls check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// libpq connection strings: `key=value ...` or `postgresql://` URIs.
+    #[arg(value_name = "CONNINFO", default_value = "")]
+    pub conninfo: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Seconds each host may take when connect_timeout is not set.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
 }
 
 /// Arguments of `pgtls explain`.
@@ -61,12 +83,32 @@ mod tests {
     #[test]
     fn explain_takes_an_optional_conninfo_and_a_format() {
         let cli = Cli::try_parse_from(["pgtls", "explain", "host=x", "--format", "json"]).unwrap();
-        let Command::Explain(args) = cli.command;
+        let Command::Explain(args) = cli.command else {
+            panic!("explain parses as explain");
+        };
         assert_eq!(args.conninfo, "host=x");
         assert_eq!(args.format, Format::Json);
         let cli = Cli::try_parse_from(["pgtls", "explain"]).unwrap();
-        let Command::Explain(args) = cli.command;
+        let Command::Explain(args) = cli.command else {
+            panic!("explain parses as explain");
+        };
         assert_eq!(args.conninfo, "");
         assert!(Cli::try_parse_from(["pgtls", "explain", "--format", "yaml"]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+
+    #[test]
+    fn check_takes_several_strings_a_format_and_a_timeout() {
+        let cli = Cli::try_parse_from(["pgtls", "check", "host=a", "host=b", "--timeout", "3"]).unwrap();
+        let Command::Check(args) = cli.command else {
+            panic!("check parses as check");
+        };
+        assert_eq!(args.conninfo, ["host=a", "host=b"]);
+        assert_eq!(args.timeout, 3);
+        assert!(Cli::try_parse_from(["pgtls", "check", "--timeout", "0"]).is_err());
     }
 }

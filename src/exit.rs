@@ -33,6 +33,46 @@ impl From<Code> for ExitCode {
     }
 }
 
+/// The exit code of one attempt's outcome.
+pub fn outcome_code(outcome: crate::report::Outcome) -> Code {
+    use crate::report::Outcome;
+    match outcome {
+        Outcome::Accepted => Code::Ok,
+        Outcome::Unreachable => Code::Unreachable,
+        Outcome::TlsNotOffered => Code::TlsNotOffered,
+        Outcome::HandshakeFailed => Code::HandshakeFailed,
+        Outcome::Untrusted => Code::Untrusted,
+        Outcome::NameMismatch => Code::NameMismatch,
+        Outcome::Rejected => Code::Rejected,
+        Outcome::ConfigError => Code::Usage,
+    }
+}
+
+/// The exit code of a whole report: the largest of its targets'.
+pub fn report_code(report: &crate::report::Report) -> Code {
+    report
+        .targets
+        .iter()
+        .map(|t| t.exit_code)
+        .max()
+        .map_or(Code::Ok, code_from_number)
+}
+
+fn code_from_number(n: u8) -> Code {
+    match n {
+        0 => Code::Ok,
+        2 => Code::Usage,
+        3 => Code::Unreachable,
+        4 => Code::TlsNotOffered,
+        5 => Code::HandshakeFailed,
+        6 => Code::Untrusted,
+        7 => Code::NameMismatch,
+        8 => Code::Rejected,
+        9 => Code::PolicyFailed,
+        _ => Code::Internal,
+    }
+}
+
 /// Why a command could not run at all.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -40,6 +80,12 @@ pub enum Error {
     /// The connection string or its environment is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The TLS configuration (root file, CRL, protocol range) cannot be used.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsSetupError),
+    /// The async runtime could not start.
+    #[error("could not start the runtime: {0}")]
+    Runtime(std::io::Error),
     /// Writing the output failed.
     #[error("could not write output: {0}")]
     Output(#[from] std::io::Error),
@@ -49,8 +95,8 @@ impl Error {
     /// The exit code for this error.
     pub fn code(&self) -> Code {
         match self {
-            Error::Config(_) => Code::Usage,
-            Error::Output(_) => Code::Internal,
+            Error::Config(_) | Error::Tls(_) => Code::Usage,
+            Error::Runtime(_) | Error::Output(_) => Code::Internal,
         }
     }
 
@@ -73,6 +119,25 @@ mod tests {
         );
         let io = std::io::Error::other("disk full");
         assert_eq!(Error::Output(io).code(), Code::Internal);
+    }
+
+    #[test]
+    fn every_outcome_has_its_documented_code() {
+        use crate::report::Outcome;
+        let table = [
+            (Outcome::Accepted, 0),
+            (Outcome::ConfigError, 2),
+            (Outcome::Unreachable, 3),
+            (Outcome::TlsNotOffered, 4),
+            (Outcome::HandshakeFailed, 5),
+            (Outcome::Untrusted, 6),
+            (Outcome::NameMismatch, 7),
+            (Outcome::Rejected, 8),
+        ];
+        for (outcome, code) in table {
+            assert_eq!(outcome_code(outcome) as u8, code, "{outcome:?}");
+            assert_eq!(code_from_number(code) as u8, code);
+        }
     }
 
     #[test]

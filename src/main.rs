@@ -2,13 +2,17 @@
 
 #![forbid(unsafe_code)]
 
+mod certinfo;
 mod cli;
 mod config;
 mod conninfo;
 mod exit;
 mod explain;
 mod net;
+mod probe;
 mod render;
+mod report;
+mod tls;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -38,6 +42,20 @@ fn run(cli: Cli) -> Result<Code, Error> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
+        Command::Check(args) => {
+            let resolved = args
+                .conninfo
+                .iter()
+                .map(|c| config::resolve(c, &env))
+                .collect::<Result<Vec<_>, _>>()?;
+            let report = probe::check_all(&resolved, std::time::Duration::from_secs(args.timeout))?;
+            match args.format {
+                Format::Text => render::check_text(&report, &mut out)?,
+                Format::Json => render::json(&report, &mut out)?,
+            }
+            out.flush()?;
+            return Ok(exit::report_code(&report));
+        }
         Command::Explain(args) => {
             let report = if args.parse_only {
                 explain::parsed(

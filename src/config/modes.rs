@@ -178,6 +178,17 @@ impl TlsVersion {
     }
 }
 
+impl std::fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TlsVersion::Tls10 => "TLSv1",
+            TlsVersion::Tls11 => "TLSv1.1",
+            TlsVersion::Tls12 => "TLSv1.2",
+            TlsVersion::Tls13 => "TLSv1.3",
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,272 @@
+//! One connection attempt, plaintext or TLS, as libpq makes it: connect, SSLRequest (or direct
+//! TLS), handshake, host-name check, startup message, the server's first answer, Terminate.
+
+use std::time::Instant;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::TlsConnector;
+
+use super::transport::{self, Stream, os_message};
+use super::wire::{self, Answer, WireError};
+use crate::config::{Options, SslMode, SslNegotiation, Target};
+use crate::report::{Outcome, Timings, TlsSession};
+use crate::tls::hostname::{self, NameCheck};
+use crate::tls::{self, Record, Seen, TrustStore, suites};
+
+/// What one attempt needs.
+pub struct Plan<'a> {
+    /// Resolved options.
+    pub options: &'a Options,
+    /// The host.
+    pub target: &'a Target,
+    /// The trust store, when the chain is verified.
+    pub store: Option<&'a TrustStore>,
+    /// Startup parameters (user, database, application_name).
+    pub startup: &'a [(String, String)],
+}
+
+/// Everything one attempt learned.
+#[derive(Debug, Default)]
+pub struct AttemptResult {
+    /// Whether the attempt ended up using TLS.
+    pub tls: bool,
+    /// The address reached.
+    pub address: Option<String>,
+    /// How it ended (`None` while running).
+    pub outcome: Option<Outcome>,
+    /// The error, if any.
+    pub error: Option<String>,
+    /// Whether a TCP (or socket) connection was made.
+    pub connected: bool,
+    /// Whether the deadline ended it.
+    pub timed_out: bool,
+    /// Whether libpq gives up at once here, with no fallback to plaintext.
+    pub hard_failure: bool,
+    /// The server's one-byte answer to SSLRequest.
+    pub ssl_response: Option<u8>,
+    /// The negotiated session, once the handshake completed.
+    pub session: Option<TlsSession>,
+    /// What the certificate verifier saw.
+    pub seen: Seen,
+    /// Whether the chain was verified.
+    pub chain_checked: bool,
+    /// The host-name decision under verify-full.
+    pub name_check: Option<NameCheck>,
+    /// The server's answer to the startup message.
+    pub answer: Option<Answer>,
+    /// Time by phase.
+    pub timings: Timings,
+}
+
+impl AttemptResult {
+    fn fail(&mut self, outcome: Outcome, error: impl Into<String>) {
+        self.outcome = Some(outcome);
+        self.error = Some(error.into());
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
+}
+
+/// Runs one attempt until `deadline`.
+pub async fn run(plan: &Plan<'_>, tls: bool, deadline: tokio::time::Instant) -> AttemptResult {
+    let start = Instant::now();
+    let mut result = AttemptResult {
+        tls,
+        ..AttemptResult::default()
+    };
+    let record = Record::default();
+    let finished = tokio::time::timeout_at(deadline, steps(plan, &mut result, &record)).await;
+    if finished.is_err() {
+        result.timed_out = true;
+        result.fail(Outcome::Unreachable, "timeout expired");
+    }
+    if let Ok(seen) = record.lock() {
+        result.seen = seen.clone();
+    }
+    result.timings.total_ms = ms(start);
+    result
+}
+
+async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
+    let start = Instant::now();
+    let connection = match transport::connect(plan.target).await {
+        Ok(c) => c,
+        Err(e) => return r.fail(Outcome::Unreachable, e),
+    };
+    r.connected = true;
+    r.address = Some(connection.address);
+    r.timings.connect_ms = ms(start);
+    let mut stream = connection.stream;
+    if !r.tls {
+        return startup(plan, r, &mut stream).await;
+    }
+    let tls_start = Instant::now();
+    if plan.options.sslnegotiation == SslNegotiation::Postgres {
+        match ssl_request(plan, r, &mut stream).await {
+            Some(true) => {}
+            Some(false) => {
+                // 'N' under allow or prefer: libpq goes on in plaintext on this connection.
+                r.tls = false;
+                return startup(plan, r, &mut stream).await;
+            }
+            None => return,
+        }
+    }
+    let (config, name) = match tls::client_config(plan.options, &plan.target.host, plan.store, record.clone()) {
+        Ok(c) => c,
+        Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
+    };
+    r.chain_checked = plan.store.is_some();
+    let handshake = TlsConnector::from(config).connect(name, stream).await;
+    r.timings.tls_ms = Some(ms(tls_start));
+    let mut stream = match handshake {
+        Ok(s) => s,
+        Err(e) => return handshake_failed(r, record, &e),
+    };
+    let (_, conn) = stream.get_ref();
+    r.session = session(plan, conn);
+    let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
+    let leaf = conn.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
+    if plan.options.sslnegotiation == SslNegotiation::Direct && alpn.as_deref() != Some(tls::ALPN) {
+        wire::terminate(&mut stream).await;
+        return r.fail(
+            Outcome::HandshakeFailed,
+            "direct SSL connection was established without ALPN protocol negotiation extension",
+        );
+    }
+    if plan.options.sslmode == SslMode::VerifyFull {
+        let check = match leaf.as_ref().and_then(|l| crate::certinfo::check_names(l)) {
+            Some((sans, cn)) => hostname::check(&plan.target.host, &sans, cn.as_deref()),
+            None => NameCheck::Error {
+                message: "could not get server's host name from server certificate".into(),
+            },
+        };
+        let failed = match &check {
+            NameCheck::Matched { .. } => None,
+            NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => Some(message.clone()),
+        };
+        r.name_check = Some(check);
+        if let Some(message) = failed {
+            let _ = stream.shutdown().await;
+            return r.fail(Outcome::NameMismatch, message);
+        }
+    }
+    startup(plan, r, &mut stream).await;
+}
+
+/// Sends SSLRequest and reads the answer: `Some(true)` for 'S', `Some(false)` for 'N' where
+/// plaintext is allowed, `None` when the attempt is over.
+async fn ssl_request(plan: &Plan<'_>, r: &mut AttemptResult, stream: &mut Box<dyn Stream>) -> Option<bool> {
+    if let Err(e) = stream.write_all(&wire::ssl_request()).await {
+        r.fail(Outcome::Unreachable, format!("could not send SSL negotiation packet: {}", os_message(&e)));
+        return None;
+    }
+    let mut buf = [0u8; 64];
+    let n = match stream.read(&mut buf).await {
+        Ok(0) => {
+            r.fail(Outcome::Unreachable, "server closed the connection unexpectedly during SSL negotiation");
+            return None;
+        }
+        Ok(n) => n,
+        Err(e) => {
+            r.fail(Outcome::Unreachable, format!("could not receive data from server: {}", os_message(&e)));
+            return None;
+        }
+    };
+    r.ssl_response = Some(buf[0]);
+    match buf[0] {
+        b'S' if n > 1 => {
+            r.hard_failure = true;
+            r.fail(Outcome::HandshakeFailed, "received unencrypted data after SSL response");
+            None
+        }
+        b'S' => Some(true),
+        b'N' if plan.options.sslmode.allows_plaintext() && n == 1 => Some(false),
+        b'N' if n > 1 => {
+            r.hard_failure = true;
+            r.fail(Outcome::HandshakeFailed, "received unencrypted data after SSL response");
+            None
+        }
+        b'N' => {
+            r.fail(Outcome::TlsNotOffered, "server does not support SSL, but SSL was required");
+            None
+        }
+        b'E' => {
+            r.hard_failure = true;
+            r.fail(Outcome::TlsNotOffered, "server sent an error response during SSL exchange");
+            None
+        }
+        other => {
+            r.hard_failure = true;
+            r.fail(
+                Outcome::Unreachable,
+                format!("received invalid response to SSL negotiation: {}", wire::printable(other)),
+            );
+            None
+        }
+    }
+}
+
+fn handshake_failed(r: &mut AttemptResult, record: &Record, err: &std::io::Error) {
+    let chain_error = record.lock().ok().and_then(|seen| match &seen.chain {
+        Some(Err(e)) => Some(e.clone()),
+        _ => None,
+    });
+    if let Some(e) = chain_error {
+        return r.fail(Outcome::Untrusted, format!("certificate verify failed: {e}"));
+    }
+    let message = match err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::AlertReceived(alert)) => format!("TLS handshake failed: the server sent alert {alert:?}"),
+        Some(rustls::Error::PeerIncompatible(why)) => format!("TLS handshake failed: the server is incompatible: {why:?}"),
+        Some(other) => format!("TLS handshake failed: {other}"),
+        None if err.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "TLS handshake failed: the server closed the connection".to_string()
+        }
+        None => format!("TLS handshake failed: {}", os_message(err)),
+    };
+    r.fail(Outcome::HandshakeFailed, message);
+}
+
+fn session(plan: &Plan<'_>, conn: &rustls::ClientConnection) -> Option<TlsSession> {
+    let suite = conn.negotiated_cipher_suite()?;
+    let (cipher, cipher_iana) = suites::suite_names(suite.suite());
+    Some(TlsSession {
+        negotiation: plan.options.sslnegotiation,
+        protocol: conn.protocol_version().map(suites::version_name).unwrap_or_default(),
+        cipher,
+        cipher_iana,
+        key_exchange_group: conn.negotiated_key_exchange_group().map(|g| suites::group_name(g.name())),
+        alpn: conn.alpn_protocol().map(|a| String::from_utf8_lossy(a).into_owned()),
+        sni: tls::sni_name(plan.options, &plan.target.host),
+    })
+}
+
+async fn startup<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    plan: &Plan<'_>,
+    r: &mut AttemptResult,
+    stream: &mut S,
+) {
+    let start = Instant::now();
+    let params: Vec<(&str, &str)> = plan.startup.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if let Err(e) = stream.write_all(&wire::startup(&params)).await {
+        return r.fail(Outcome::Unreachable, format!("could not send startup packet: {}", os_message(&e)));
+    }
+    let answer = wire::read_answer(stream).await;
+    r.timings.startup_ms = Some(ms(start));
+    wire::terminate(stream).await;
+    match answer {
+        Ok(Answer::Error(err)) => {
+            let message = err.to_string();
+            r.answer = Some(Answer::Error(err));
+            r.fail(Outcome::Rejected, message);
+        }
+        Ok(answer) => {
+            r.answer = Some(answer);
+            r.outcome = Some(Outcome::Accepted);
+        }
+        Err(WireError::Closed(_)) => r.fail(Outcome::Unreachable, "server closed the connection unexpectedly"),
+        Err(WireError::Protocol(message)) => r.fail(Outcome::Unreachable, message),
+    }
+}

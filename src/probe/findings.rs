@@ -1,0 +1,213 @@
+//! Findings with hints, and the one-line summary, derived from a target's attempts. Each finding
+//! says what happened, why, and the next step.
+
+use super::attempt::AttemptResult;
+use crate::config::{Options, RootCert, SslMode};
+use crate::report::{Finding, Outcome, Severity, TargetReport};
+
+/// Certificates expiring within this many days are reported.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+fn push(report: &mut TargetReport, severity: Severity, code: &'static str, message: String, hint: Option<String>) {
+    report.findings.push(Finding {
+        severity,
+        code,
+        message,
+        hint,
+    });
+}
+
+fn root_file(options: &Options) -> String {
+    match &options.root_cert {
+        RootCert::File { path, .. } => path.display().to_string(),
+        RootCert::System => "the system trust store".into(),
+        RootCert::NoHomeDirectory => "~/.postgresql/root.crt".into(),
+    }
+}
+
+/// Adds every finding for one target.
+pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {
+    for attempt in attempts {
+        let Some(error) = attempt.error.clone() else {
+            continue;
+        };
+        match attempt.outcome {
+            Some(Outcome::Untrusted) => untrusted(options, report, error),
+            Some(Outcome::NameMismatch) => {
+                let names = report.certificates.first().map(|c| c.sans.join(", ")).unwrap_or_default();
+                let hint = if names.is_empty() {
+                    format!("the certificate has no subject alternative names; reissue it with a DNS SAN for \"{}\"", report.host)
+                } else {
+                    format!("the certificate is valid for: {names}; connect with one of these names, or reissue the certificate with a SAN for \"{}\"", report.host)
+                };
+                push(report, Severity::Error, "host_name_mismatch", error, Some(hint));
+            }
+            Some(Outcome::TlsNotOffered) => push(
+                report,
+                Severity::Error,
+                "tls_not_offered",
+                error,
+                Some("enable TLS on the server (ssl = on in postgresql.conf, with ssl_cert_file and ssl_key_file), or check for a proxy that does not pass SSLRequest through".into()),
+            ),
+            Some(Outcome::HandshakeFailed) => {
+                let hint = if options.ssl_min_protocol_version < Some(crate::config::TlsVersion::Tls12) {
+                    Some("pgtls speaks TLS 1.2 and 1.3 only; a libpq client allowed older versions by ssl_min_protocol_version might still connect".into())
+                } else {
+                    Some("compare the server's ssl_min_protocol_version, ssl_max_protocol_version and ssl_ciphers with what the client allows".into())
+                };
+                push(report, Severity::Error, "handshake_failed", error, hint);
+            }
+            Some(Outcome::Rejected) => {
+                let hint = if error.contains("pg_hba.conf") {
+                    Some(if attempt.tls {
+                        "pg_hba.conf has no line for this connection over TLS: add a hostssl (or host) line for this user, database and address".to_string()
+                    } else {
+                        "pg_hba.conf has no line for this connection without TLS: connect with TLS, or add a hostnossl (or host) line".to_string()
+                    })
+                } else {
+                    None
+                };
+                let severity = if report.libpq_connects { Severity::Warning } else { Severity::Error };
+                push(report, severity, "rejected", error, hint);
+            }
+            Some(Outcome::Unreachable) => {
+                let severity = if report.libpq_connects { Severity::Warning } else { Severity::Error };
+                push(report, severity, "unreachable", error, None);
+            }
+            Some(Outcome::ConfigError) => push(report, Severity::Error, "configuration", error, None),
+            Some(Outcome::Accepted) | None => {}
+        }
+    }
+    fallback(options, attempts, report);
+    exposure(options, report);
+    expiry(report);
+}
+
+fn untrusted(options: &Options, report: &mut TargetReport, error: String) {
+    let top = report.certificates.last();
+    let hint = if error.contains("expired") || error.contains("not yet valid") {
+        let which: Vec<String> = report
+            .certificates
+            .iter()
+            .filter(|c| c.days_left < 0)
+            .map(|c| format!("\"{}\" expired on {} ({} days ago)", c.subject, &c.not_after[..10], -c.days_left))
+            .collect();
+        if which.is_empty() {
+            "a certificate of the chain is outside its validity period; check the server's certificates and this machine's clock".to_string()
+        } else {
+            format!("{}; renew it on the server", which.join("; "))
+        }
+    } else if error.contains("self-signed certificate") && report.certificates.len() == 1 {
+        format!("the server's certificate is self-signed; add it to {} if you trust it", root_file(options))
+    } else if error.contains("CRL") {
+        "every certificate of the chain needs a CRL from its issuer once sslcrl or sslcrldir is set; add the missing CRL or remove the setting".to_string()
+    } else {
+        let issuer = top.map_or("the server's CA".to_string(), |c| format!("\"{}\"", c.issuer));
+        format!(
+            "{} does not lead to a root it trusts; add the root CA that issued {issuer} to it (only roots are anchors; an intermediate alone is not)",
+            root_file(options)
+        )
+    };
+    push(report, Severity::Error, "untrusted_certificate", error, Some(hint));
+}
+
+fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {
+    let last = attempts.last();
+    let fell_back = options.sslmode == SslMode::Prefer && attempts.len() > 1;
+    if report.libpq_connects && !report.encrypted && report.kind != crate::config::HostKind::UnixSocket {
+        let message = if fell_back {
+            "TLS failed, so a libpq client with sslmode=prefer connects again without encryption".to_string()
+        } else if attempts.first().is_some_and(|a| a.ssl_response == Some(b'N')) {
+            "the server does not offer TLS: a libpq client with this sslmode connects without encryption".to_string()
+        } else {
+            format!("with sslmode={} a libpq client connects without encryption", options.sslmode)
+        };
+        push(
+            report,
+            Severity::Warning,
+            "plaintext",
+            message,
+            Some("use sslmode=verify-full (with sslrootcert) so that clients never fall back to plaintext".into()),
+        );
+    }
+    if report.kind == crate::config::HostKind::UnixSocket && last.is_some() {
+        push(report, Severity::Info, "unix_socket", "a Unix-domain socket: libpq never uses TLS there, whatever sslmode says".into(), None);
+    }
+}
+
+fn exposure(options: &Options, report: &mut TargetReport) {
+    if !report.encrypted {
+        return;
+    }
+    if !report.trust.checked {
+        push(
+            report,
+            Severity::Warning,
+            "chain_not_verified",
+            format!("sslmode={} without a root file does not verify the server's certificate: anyone in the path can impersonate the server", options.sslmode),
+            Some("use sslmode=verify-full with sslrootcert=FILE (or sslrootcert=system for publicly trusted servers)".into()),
+        );
+    } else if options.sslmode < SslMode::VerifyFull {
+        let mode_note = if options.sslmode == SslMode::VerifyCa {
+            "sslmode=verify-ca".to_string()
+        } else {
+            format!("sslmode={} verifies the chain because {} exists (libpq then acts as verify-ca), but", options.sslmode, root_file(options))
+        };
+        push(
+            report,
+            Severity::Info,
+            "host_name_not_verified",
+            format!("{mode_note} does not check the host name: any certificate from a trusted CA is accepted"),
+            Some("use sslmode=verify-full".into()),
+        );
+    }
+    if let Some(answer) = &report.server
+        && answer.answer == "authentication_request"
+    {
+        push(
+            report,
+            Severity::Info,
+            "authentication_requested",
+            format!("the server asks for authentication ({}); pgtls stops there, the TLS verdict stands", answer.method.clone().unwrap_or_default()),
+            None,
+        );
+    }
+}
+
+fn expiry(report: &mut TargetReport) {
+    let soon: Vec<(String, String, i64)> = report
+        .certificates
+        .iter()
+        .filter(|c| (0..EXPIRY_WARNING_DAYS).contains(&c.days_left))
+        .map(|c| (c.subject.clone(), c.not_after[..10].to_string(), c.days_left))
+        .collect();
+    for (subject, date, days) in soon {
+        push(
+            report,
+            Severity::Warning,
+            "expires_soon",
+            format!("certificate \"{subject}\" expires on {date} (in {days} days)"),
+            Some("renew it before it expires".into()),
+        );
+    }
+    report.findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+}
+
+/// One line that says what a libpq client experiences.
+pub fn summary(report: &TargetReport) -> String {
+    if report.libpq_connects {
+        return match (&report.tls, report.trust.verified, &report.host_name) {
+            (Some(tls), true, Some(_)) => format!("connects with {} ({}), chain and host name verified", tls.protocol, tls.cipher),
+            (Some(tls), true, None) => format!("connects with {} ({}), chain verified, host name not checked", tls.protocol, tls.cipher),
+            (Some(tls), false, _) if report.encrypted => format!("connects with {} ({}), certificate not verified", tls.protocol, tls.cipher),
+            _ => "connects without encryption".to_string(),
+        };
+    }
+    let error = report
+        .attempts
+        .iter()
+        .find(|a| a.outcome != Outcome::Accepted && a.error.is_some())
+        .and_then(|a| a.error.clone())
+        .unwrap_or_else(|| "connection failed".into());
+    format!("fails: {}", error.lines().next().unwrap_or_default())
+}

@@ -1,0 +1,116 @@
+//! Reaching a target: `hostaddr`, a resolved host name (each address in turn, as libpq) or a
+//! Unix-domain socket. Errors use libpq's wording.
+
+use std::net::SocketAddr;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::config::{HostKind, Target};
+use crate::net;
+
+/// A byte stream to a server, TCP or Unix.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// An open connection and the address it reached.
+pub struct Connection {
+    /// The stream.
+    pub stream: Box<dyn Stream>,
+    /// The address, for the report.
+    pub address: String,
+}
+
+/// An I/O error's text without Rust's `(os error N)` suffix, as libpq's `strerror` shows it.
+pub fn os_message(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+fn shown(addr: &SocketAddr) -> String {
+    addr.ip().to_string()
+}
+
+/// Connects to a target.
+///
+/// # Errors
+/// libpq's message for a name that does not resolve or an address that refuses.
+pub async fn connect(target: &Target) -> Result<Connection, String> {
+    match target.kind {
+        HostKind::UnixSocket => unix(&target.host, target.port).await,
+        HostKind::Address => {
+            let addr = target.hostaddr.as_deref().unwrap_or_default();
+            let ip = net::numeric_host(addr)
+                .ok_or_else(|| format!("could not parse network address \"{addr}\""))?;
+            tcp(&[SocketAddr::new(ip, target.port)], addr, target.port).await
+        }
+        HostKind::Name => {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
+                .await
+                .map_err(|e| {
+                    format!(
+                        "could not translate host name \"{}\" to address: {}",
+                        target.host,
+                        os_message(&e)
+                    )
+                })?
+                .collect();
+            tcp(&addrs, &target.host, target.port).await
+        }
+    }
+}
+
+async fn tcp(addrs: &[SocketAddr], host: &str, port: u16) -> Result<Connection, String> {
+    let mut errors = Vec::new();
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(Connection {
+                    stream: Box::new(stream),
+                    address: format!("{}:{}", shown(addr), addr.port()),
+                });
+            }
+            Err(e) => {
+                let place = if shown(addr) == host {
+                    format!("\"{host}\"")
+                } else {
+                    format!("\"{host}\" ({})", shown(addr))
+                };
+                errors.push(format!(
+                    "connection to server at {place}, port {port} failed: {}",
+                    os_message(&e)
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        errors.push(format!("could not translate host name \"{host}\" to address: no addresses"));
+    }
+    Err(errors.join("\n"))
+}
+
+async fn unix(dir: &str, port: u16) -> Result<Connection, String> {
+    let path = format!("{dir}/.s.PGSQL.{port}");
+    let failed = |e: std::io::Error| {
+        format!("connection to server on socket \"{path}\" failed: {}", os_message(&e))
+    };
+    let stream = match dir.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            let name = format!("{name}/.s.PGSQL.{port}");
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).map_err(failed)?;
+            let std_stream = std::os::unix::net::UnixStream::connect_addr(&addr).map_err(failed)?;
+            std_stream.set_nonblocking(true).map_err(failed)?;
+            UnixStream::from_std(std_stream).map_err(failed)?
+        }
+        None => UnixStream::connect(&path).await.map_err(failed)?,
+    };
+    Ok(Connection {
+        stream: Box::new(stream),
+        address: path.clone(),
+    })
+}

@@ -1,0 +1,223 @@
+//! The few PostgreSQL protocol messages a check needs: SSLRequest, StartupMessage, Terminate, and
+//! reading the server's first answer. Lengths from the server are bounded.
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The SSLRequest code.
+const SSL_REQUEST: u32 = 80_877_103;
+/// Protocol 3.0.
+const PROTOCOL_3_0: u32 = 196_608;
+/// The largest message accepted before the server is authenticated.
+const MAX_MESSAGE: usize = 64 * 1024;
+
+/// The 8 bytes of an SSLRequest.
+pub fn ssl_request() -> [u8; 8] {
+    let mut buf = [0u8; 8];
+    buf[..4].copy_from_slice(&8u32.to_be_bytes());
+    buf[4..].copy_from_slice(&SSL_REQUEST.to_be_bytes());
+    buf
+}
+
+/// A StartupMessage with the given parameters.
+pub fn startup(params: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = PROTOCOL_3_0.to_be_bytes().to_vec();
+    for (k, v) in params {
+        body.extend_from_slice(k.as_bytes());
+        body.push(0);
+        body.extend_from_slice(v.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut msg = ((body.len() + 4) as u32).to_be_bytes().to_vec();
+    msg.extend(body);
+    msg
+}
+
+/// Terminate.
+pub const TERMINATE: [u8; 5] = [b'X', 0, 0, 0, 4];
+
+/// The fields of an ErrorResponse that a report shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerError {
+    /// `FATAL`, `ERROR`, ...
+    pub severity: String,
+    /// The SQLSTATE.
+    pub code: String,
+    /// The primary message.
+    pub message: String,
+    /// The detail, if any.
+    pub detail: Option<String>,
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:  {}", self.severity, self.message)?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The server's first meaningful answer to a startup message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// AuthenticationOk: no password needed.
+    AuthenticationOk,
+    /// An authentication request, with the method's name.
+    Authentication(String),
+    /// An ErrorResponse.
+    Error(ServerError),
+}
+
+/// Why the answer could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    /// The connection failed or closed.
+    #[error("server closed the connection unexpectedly")]
+    Closed(#[source] std::io::Error),
+    /// The bytes are not the PostgreSQL protocol.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+fn auth_method(code: u32, body: &[u8]) -> String {
+    match code {
+        2 => "Kerberos V5".into(),
+        3 => "password (cleartext)".into(),
+        5 => "MD5".into(),
+        7 => "GSSAPI".into(),
+        9 => "SSPI".into(),
+        10 => {
+            let mechanisms: Vec<String> = body
+                .split(|&b| b == 0)
+                .filter(|m| !m.is_empty())
+                .map(|m| String::from_utf8_lossy(m).into_owned())
+                .collect();
+            mechanisms.join(", ")
+        }
+        other => format!("unknown method {other}"),
+    }
+}
+
+fn error_fields(body: &[u8]) -> ServerError {
+    let mut err = ServerError::default();
+    for field in body.split(|&b| b == 0) {
+        let Some((&kind, value)) = field.split_first() else {
+            continue;
+        };
+        let value = String::from_utf8_lossy(value).into_owned();
+        match kind {
+            b'V' => err.severity = value,
+            b'S' if err.severity.is_empty() => err.severity = value,
+            b'C' => err.code = value,
+            b'M' => err.message = value,
+            b'D' => err.detail = Some(value),
+            _ => {}
+        }
+    }
+    err
+}
+
+/// Reads messages until the server's first answer to a startup message.
+///
+/// # Errors
+/// A closed connection or bytes that are not the protocol.
+pub async fn read_answer<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Answer, WireError> {
+    loop {
+        let mut header = [0u8; 5];
+        stream.read_exact(&mut header).await.map_err(WireError::Closed)?;
+        let kind = header[0];
+        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        if !(4..=MAX_MESSAGE).contains(&len) {
+            return Err(WireError::Protocol(format!(
+                "expected authentication request from server, but received {}",
+                printable(kind)
+            )));
+        }
+        let mut body = vec![0u8; len - 4];
+        stream.read_exact(&mut body).await.map_err(WireError::Closed)?;
+        match kind {
+            b'R' if body.len() >= 4 => {
+                let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+                return Ok(if code == 0 {
+                    Answer::AuthenticationOk
+                } else {
+                    Answer::Authentication(auth_method(code, &body[4..]))
+                });
+            }
+            b'E' => return Ok(Answer::Error(error_fields(&body))),
+            // NegotiateProtocolVersion and notices may precede the answer.
+            b'v' | b'N' => continue,
+            other => {
+                return Err(WireError::Protocol(format!(
+                    "expected authentication request from server, but received {}",
+                    printable(other)
+                )));
+            }
+        }
+    }
+}
+
+/// A byte as libpq prints it in `%c`, made safe for a terminal.
+pub fn printable(byte: u8) -> String {
+    if byte.is_ascii_graphic() {
+        (byte as char).to_string()
+    } else {
+        format!("\\x{byte:02x}")
+    }
+}
+
+/// Ends the session politely; errors are irrelevant at this point.
+pub async fn terminate<S: AsyncWrite + Unpin>(stream: &mut S) {
+    let _ = stream.write_all(&TERMINATE).await;
+    let _ = stream.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssl_request_is_the_documented_eight_bytes() {
+        assert_eq!(ssl_request(), [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+    }
+
+    #[test]
+    fn startup_carries_length_version_and_parameters() {
+        let msg = startup(&[("user", "u")]);
+        assert_eq!(msg, b"\0\0\0\x11\0\x03\0\0user\0u\0\0");
+    }
+
+    #[tokio::test]
+    async fn answers_are_read_past_notices() {
+        let mut bytes = vec![b'N', 0, 0, 0, 4];
+        let body = [&10u32.to_be_bytes()[..], b"SCRAM-SHA-256\0SCRAM-SHA-256-PLUS\0\0"].concat();
+        bytes.push(b'R');
+        bytes.extend(((body.len() + 4) as u32).to_be_bytes());
+        bytes.extend(body);
+        let answer = read_answer(&mut &bytes[..]).await.unwrap();
+        assert_eq!(answer, Answer::Authentication("SCRAM-SHA-256, SCRAM-SHA-256-PLUS".into()));
+    }
+
+    #[tokio::test]
+    async fn errors_keep_severity_code_and_message() {
+        let body = b"SFATAL\0VFATAL\0C28000\0Mno pg_hba.conf entry\0\0";
+        let mut bytes = vec![b'E'];
+        bytes.extend(((body.len() + 4) as u32).to_be_bytes());
+        bytes.extend(body);
+        let Answer::Error(err) = read_answer(&mut &bytes[..]).await.unwrap() else {
+            panic!("an error response is an error");
+        };
+        assert_eq!((err.severity.as_str(), err.code.as_str()), ("FATAL", "28000"));
+        assert_eq!(err.message, "no pg_hba.conf entry");
+    }
+
+    #[tokio::test]
+    async fn oversized_or_foreign_messages_are_protocol_errors() {
+        let huge = [b'E', 0x7f, 0xff, 0xff, 0xff];
+        assert!(matches!(read_answer(&mut &huge[..]).await, Err(WireError::Protocol(_))));
+        let http = b"HTTP/1.1 400 Bad Request\r\n\r\n";
+        assert!(matches!(read_answer(&mut &http[..]).await, Err(WireError::Protocol(_))));
+    }
+}

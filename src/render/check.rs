@@ -1,0 +1,160 @@
+//! `check` as text for people: a psql-style line, then negotiation, chain, trust anchor, name
+//! decision, server answer, timings and findings. Every server-supplied string is sanitised.
+
+use std::io::{self, Write};
+
+use super::sanitize::clean;
+use crate::certinfo::CertificateInfo;
+use crate::config::HostKind;
+use crate::report::{Report, Severity, TargetReport};
+use crate::tls::hostname::NameCheck;
+
+/// Writes the report for people.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn check_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    for (n, target) in report.targets.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        write_target(target, out)?;
+    }
+    if report.targets.len() > 1 {
+        let chosen = report.targets.iter().position(|t| t.libpq_connects);
+        writeln!(out)?;
+        match chosen {
+            Some(i) => writeln!(out, "A libpq client with this string connects to target {} ({}).", i + 1, place(&report.targets[i]))?,
+            None => writeln!(out, "A libpq client with this string connects to none of the targets.")?,
+        }
+    }
+    Ok(())
+}
+
+fn place(t: &TargetReport) -> String {
+    let host = if t.host.contains(':') { format!("[{}]", clean(&t.host)) } else { clean(&t.host).into_owned() };
+    match (&t.kind, &t.hostaddr) {
+        (HostKind::UnixSocket, _) => format!("socket {}/.s.PGSQL.{}", clean(&t.host), t.port),
+        (_, Some(addr)) if t.host.is_empty() => format!("{}:{}", clean(addr), t.port),
+        (_, Some(addr)) => format!("{host}:{} at {}", t.port, clean(addr)),
+        (_, None) => format!("{host}:{}", t.port),
+    }
+}
+
+fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+    let verdict = if t.exit_code == 0 { "OK" } else { "FAIL" };
+    writeln!(out, "{}  sslmode={}  [{verdict}, exit {}]", place(t), t.sslmode, t.exit_code)?;
+    match &t.tls {
+        Some(tls) if t.encrypted || t.exit_code != 0 => writeln!(
+            out,
+            "SSL connection (protocol: {}, cipher: {}, compression: off, ALPN: {})",
+            tls.protocol,
+            tls.cipher,
+            tls.alpn.as_deref().map_or("none".into(), clean)
+        )?,
+        _ => {}
+    }
+    writeln!(out, "  verdict      {}", clean(&t.summary))?;
+    for (i, a) in t.attempts.iter().enumerate() {
+        let kind = if a.tls { "TLS" } else { "plaintext" };
+        let at = a.address.as_deref().map(|x| format!(" to {}", clean(x))).unwrap_or_default();
+        let result = match &a.error {
+            Some(e) => clean(e.lines().next().unwrap_or_default()).into_owned(),
+            None => "accepted".to_string(),
+        };
+        writeln!(out, "  attempt {}    {kind}{at}: {result}", i + 1)?;
+    }
+    if let Some(tls) = &t.tls {
+        let negotiation = match tls.negotiation {
+            crate::config::SslNegotiation::Postgres => "SSLRequest",
+            crate::config::SslNegotiation::Direct => "direct",
+        };
+        writeln!(
+            out,
+            "  tls          {} via {negotiation}; {} (IANA {}); group {}; SNI {}",
+            tls.protocol,
+            tls.cipher,
+            tls.cipher_iana,
+            tls.key_exchange_group.as_deref().unwrap_or("unknown"),
+            tls.sni.as_deref().map_or("none".into(), clean)
+        )?;
+    }
+    if !t.certificates.is_empty() {
+        writeln!(out, "  chain        (as presented)")?;
+        for (i, c) in t.certificates.iter().enumerate() {
+            write_cert(i, c, out)?;
+        }
+    }
+    write_trust(t, out)?;
+    if let Some(check) = &t.host_name {
+        let line = match check {
+            NameCheck::Matched { name, field } => format!("\"{}\" matches \"{}\" ({field})", clean(&t.host), clean(name)),
+            NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => clean(message).into_owned(),
+        };
+        writeln!(out, "  host name    {line}")?;
+    }
+    if let Some(server) = &t.server {
+        let line = match server.answer {
+            "authentication_ok" => "accepts without a password (trust)".to_string(),
+            "authentication_request" => format!("asks for authentication: {}", clean(server.method.as_deref().unwrap_or(""))),
+            _ => format!("rejects: {}", clean(server.message.as_deref().unwrap_or(""))),
+        };
+        writeln!(out, "  server       {line}")?;
+    }
+    if let Some(a) = t.attempts.last() {
+        let mut parts = vec![format!("connect {:.1} ms", a.timings.connect_ms)];
+        if let Some(tls) = a.timings.tls_ms {
+            parts.push(format!("TLS {tls:.1} ms"));
+        }
+        if let Some(startup) = a.timings.startup_ms {
+            parts.push(format!("startup {startup:.1} ms"));
+        }
+        parts.push(format!("total {:.1} ms", a.timings.total_ms));
+        writeln!(out, "  timings      {}", parts.join(", "))?;
+    }
+    for f in &t.findings {
+        let label = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "note",
+        };
+        writeln!(out, "  {label:<12} {}", clean(&f.message))?;
+        if let Some(hint) = &f.hint {
+            writeln!(out, "  {:<12} hint: {}", "", clean(hint))?;
+        }
+    }
+    Ok(())
+}
+
+fn write_cert(i: usize, c: &CertificateInfo, out: &mut dyn Write) -> io::Result<()> {
+    let ca = if c.self_signed { ", self-signed" } else if c.is_ca { ", CA" } else { "" };
+    writeln!(out, "    {i}  {}{ca}", clean(&c.subject))?;
+    writeln!(out, "       issuer   {}", clean(&c.issuer))?;
+    if !c.sans.is_empty() {
+        writeln!(out, "       SAN      {}", clean(&c.sans.join(", ")))?;
+    }
+    let days = if c.days_left < 0 { format!("expired {} days ago", -c.days_left) } else { format!("{} days left", c.days_left) };
+    writeln!(out, "       valid    {} to {} ({days})", &c.not_before[..10], &c.not_after[..10])?;
+    let key = match (&c.curve, c.key_bits) {
+        (Some(curve), _) => format!("{} {curve}", c.key_type),
+        (None, Some(bits)) => format!("{} {bits} bits", c.key_type),
+        (None, None) => c.key_type.clone(),
+    };
+    writeln!(out, "       key      {key}, signed with {}", c.signature_algorithm)?;
+    writeln!(out, "       serial   {}", c.serial)?;
+    writeln!(out, "       SHA-256  {}", c.sha256)
+}
+
+fn write_trust(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+    let line = match (&t.trust, t.tls.is_some() || !t.certificates.is_empty()) {
+        (_, false) => return Ok(()),
+        (trust, _) if !trust.checked => "chain not verified (this sslmode with no root file)".to_string(),
+        (trust, _) if trust.verified => {
+            let source = trust.source.as_ref().map(|s| clean(&s.to_string()).into_owned()).unwrap_or_default();
+            let anchor = trust.anchor.as_ref().map_or(String::new(), |a| format!(" at \"{}\" (SHA-256 {})", clean(&a.subject), a.sha256));
+            format!("verified by {source}{anchor}")
+        }
+        (trust, _) => format!("NOT verified: {}", clean(trust.error.as_deref().unwrap_or("unknown error"))),
+    };
+    writeln!(out, "  trust        {line}")
+}

@@ -1,0 +1,184 @@
+//! The `check` report: plain serialisable data, built once by the probe and read by renderers and
+//! by the exit-code table. No sockets, no rustls types.
+
+use serde::Serialize;
+
+use crate::certinfo::CertificateInfo;
+use crate::config::{HostKind, SslMode, SslNegotiation};
+use crate::tls::TrustSource;
+use crate::tls::hostname::NameCheck;
+
+/// The version of the JSON document's layout; raised on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything `check` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The layout version.
+    pub schema_version: u32,
+    /// One entry per host of every connection string, in input order.
+    pub targets: Vec<TargetReport>,
+}
+
+/// One host's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetReport {
+    /// The host name (used for verification and SNI); may be empty with only `hostaddr`.
+    pub host: String,
+    /// The address given by `hostaddr`, if any.
+    pub hostaddr: Option<String>,
+    /// The port.
+    pub port: u16,
+    /// How the host is reached.
+    pub kind: HostKind,
+    /// The sslmode in force.
+    pub sslmode: SslMode,
+    /// The negotiation style configured.
+    pub sslnegotiation: SslNegotiation,
+    /// The exit code for this target (see the README's table).
+    pub exit_code: u8,
+    /// One line: what a libpq client experiences here.
+    pub summary: String,
+    /// Whether a libpq client with this string connects to this host.
+    pub libpq_connects: bool,
+    /// Whether that connection is encrypted.
+    pub encrypted: bool,
+    /// Each connection attempt, in libpq's order.
+    pub attempts: Vec<Attempt>,
+    /// The negotiated TLS session of the decisive TLS attempt, if a handshake completed.
+    pub tls: Option<TlsSession>,
+    /// The certificates the server presented, leaf first.
+    pub certificates: Vec<CertificateInfo>,
+    /// How the chain was judged.
+    pub trust: Trust,
+    /// The host-name decision, when verify-full asked for one.
+    pub host_name: Option<NameCheck>,
+    /// What the server answered to the startup message, if it got that far.
+    pub server: Option<ServerAnswer>,
+    /// Problems and remarks, worst first.
+    pub findings: Vec<Finding>,
+}
+
+/// One connection attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    /// Whether this attempt used TLS.
+    pub tls: bool,
+    /// The address connected to.
+    pub address: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The error, in libpq's words where libpq has them.
+    pub error: Option<String>,
+    /// Milliseconds spent, by phase.
+    pub timings: Timings,
+}
+
+/// How an attempt ended; each maps to one exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The server accepted the connection (for authentication, or outright).
+    Accepted,
+    /// The server could not be reached, or is not PostgreSQL.
+    Unreachable,
+    /// TLS was required and the server did not offer it.
+    TlsNotOffered,
+    /// The TLS handshake failed.
+    HandshakeFailed,
+    /// The certificate chain is not trusted.
+    Untrusted,
+    /// The certificate does not match the host name.
+    NameMismatch,
+    /// The server refused the connection after TLS (or in plaintext).
+    Rejected,
+    /// A local configuration problem stopped the attempt.
+    ConfigError,
+}
+
+/// Time spent in one attempt, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Timings {
+    /// Name resolution and TCP (or socket) connect.
+    pub connect_ms: f64,
+    /// SSLRequest and TLS handshake.
+    pub tls_ms: Option<f64>,
+    /// Startup message to the server's first answer.
+    pub startup_ms: Option<f64>,
+    /// The whole attempt.
+    pub total_ms: f64,
+}
+
+/// The negotiated TLS parameters.
+#[derive(Debug, Clone, Serialize)]
+pub struct TlsSession {
+    /// How TLS started: `postgres` (SSLRequest) or `direct`.
+    pub negotiation: SslNegotiation,
+    /// `TLSv1.3` or `TLSv1.2`.
+    pub protocol: String,
+    /// The cipher suite as OpenSSL (and psql) name it.
+    pub cipher: String,
+    /// The cipher suite's IANA name.
+    pub cipher_iana: String,
+    /// The key exchange group.
+    pub key_exchange_group: Option<String>,
+    /// The ALPN protocol the server selected.
+    pub alpn: Option<String>,
+    /// The SNI name sent.
+    pub sni: Option<String>,
+}
+
+/// How the chain was judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trust {
+    /// Whether this sslmode (and root file) verifies the chain.
+    pub checked: bool,
+    /// Whether it verified.
+    pub verified: bool,
+    /// The trust source used.
+    pub source: Option<TrustSource>,
+    /// The anchor the chain ended at.
+    pub anchor: Option<CertificateInfo>,
+    /// Intermediates of the verified path, leaf side first (subjects).
+    pub path: Vec<String>,
+    /// Why it did not verify.
+    pub error: Option<String>,
+}
+
+/// The server's first answer to the startup message.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerAnswer {
+    /// `authentication_ok`, `authentication_request` or `error`.
+    pub answer: &'static str,
+    /// The authentication method asked for, e.g. `SCRAM-SHA-256`.
+    pub method: Option<String>,
+    /// The server's message (sanitised) for an error.
+    pub message: Option<String>,
+    /// The SQLSTATE of an error.
+    pub sqlstate: Option<String>,
+}
+
+/// Severity of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    Info,
+    /// Works, but weaker than it looks or about to break.
+    Warning,
+    /// Fails.
+    Error,
+}
+
+/// A problem or remark with a hint.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// How bad.
+    pub severity: Severity,
+    /// A stable identifier.
+    pub code: &'static str,
+    /// What happened.
+    pub message: String,
+    /// What to do.
+    pub hint: Option<String>,
+}

@@ -1,0 +1,132 @@
+//! TLS as libpq sets it up: trust sources, verifiers per sslmode, the host-name check and the
+//! rustls client configuration. No sockets here.
+
+pub mod chain;
+mod danger;
+pub mod hostname;
+pub mod roots;
+pub mod suites;
+mod verifier;
+
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+use rustls::client::Resumption;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::ServerName;
+
+use crate::config::{Options, RootCert, SslMode, TlsVersion};
+pub use roots::{RootError, TrustSource, TrustStore};
+pub use verifier::{Record, Seen};
+
+/// The ALPN protocol libpq 17+ offers, and requires with direct negotiation.
+pub const ALPN: &[u8] = b"postgresql";
+
+/// Why no TLS configuration can be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsSetupError {
+    /// The trust source could not be loaded.
+    #[error(transparent)]
+    Roots(#[from] RootError),
+    /// The allowed protocol range holds neither TLS 1.2 nor TLS 1.3.
+    #[error(
+        "pgtls speaks only TLS 1.2 and 1.3, and ssl_min_protocol_version={min} ssl_max_protocol_version={max} allows neither"
+    )]
+    NoVersion {
+        /// The lower bound.
+        min: String,
+        /// The upper bound.
+        max: String,
+    },
+}
+
+/// The crypto provider every configuration is built with.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The trust store the chain is verified against, loaded as libpq loads it; `None` when this
+/// sslmode and these files mean no chain verification.
+///
+/// # Errors
+/// A missing root file under verify-ca or verify-full, or any unreadable root or CRL file.
+pub fn trust_store(options: &Options) -> Result<Option<TrustStore>, RootError> {
+    let verify = options.sslmode >= SslMode::VerifyCa;
+    match &options.root_cert {
+        RootCert::System => TrustStore::system().map(Some),
+        RootCert::File { path, .. } if path.exists() => {
+            let mut store = TrustStore::from_file(path)?;
+            store.load_crls(options.sslcrl.as_deref(), options.sslcrldir.as_deref())?;
+            Ok(Some(store))
+        }
+        RootCert::File { path, .. } if verify => Err(RootError::Missing(path.clone())),
+        RootCert::NoHomeDirectory if verify => Err(RootError::NoHome),
+        RootCert::File { .. } | RootCert::NoHomeDirectory => Ok(None),
+    }
+}
+
+/// libpq's SNI rule: the host, unless `sslsni` is off or the host looks like an IP address
+/// (only digits and dots, or any colon).
+pub fn sni_name(options: &Options, host: &str) -> Option<String> {
+    let ip_like = host.bytes().all(|b| b.is_ascii_digit() || b == b'.') || host.contains(':');
+    (options.sslsni && !host.is_empty() && !ip_like).then(|| host.to_string())
+}
+
+/// The protocol versions allowed by `ssl_min_protocol_version` and `ssl_max_protocol_version`
+/// among those rustls speaks.
+///
+/// # Errors
+/// [`TlsSetupError::NoVersion`] when neither TLS 1.2 nor TLS 1.3 is allowed.
+pub fn versions(options: &Options) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, TlsSetupError> {
+    let min = options.ssl_min_protocol_version.unwrap_or(TlsVersion::Tls10);
+    let max = options.ssl_max_protocol_version.unwrap_or(TlsVersion::Tls13);
+    let mut versions = Vec::new();
+    if min <= TlsVersion::Tls13 && TlsVersion::Tls13 <= max {
+        versions.push(&rustls::version::TLS13);
+    }
+    if min <= TlsVersion::Tls12 && TlsVersion::Tls12 <= max {
+        versions.push(&rustls::version::TLS12);
+    }
+    if versions.is_empty() {
+        let name = |v: Option<TlsVersion>| v.map_or("(none)".to_string(), |v| v.to_string());
+        return Err(TlsSetupError::NoVersion {
+            min: name(options.ssl_min_protocol_version),
+            max: name(options.ssl_max_protocol_version),
+        });
+    }
+    Ok(versions)
+}
+
+/// A client configuration for one attempt, and the name to hand rustls.
+///
+/// # Errors
+/// [`TlsSetupError::NoVersion`].
+pub fn client_config(
+    options: &Options,
+    host: &str,
+    store: Option<&TrustStore>,
+    record: Record,
+) -> Result<(Arc<ClientConfig>, ServerName<'static>), TlsSetupError> {
+    let provider = provider();
+    let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = match store {
+        Some(store) => Arc::new(verifier::ChainVerifier::new(store.clone(), &provider, record)),
+        None => Arc::new(danger::NoChainVerifier::new(&provider, record)),
+    };
+    let versions = versions(options)?;
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&versions)
+        .map_err(|_| TlsSetupError::NoVersion {
+            min: String::new(),
+            max: String::new(),
+        })?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![ALPN.to_vec()];
+    config.resumption = Resumption::disabled();
+    let sni = sni_name(options, host).and_then(|h| ServerName::try_from(h).ok());
+    config.enable_sni = sni.is_some();
+    let name = sni.unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into()));
+    Ok((Arc::new(config), name))
+}

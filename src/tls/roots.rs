@@ -1,0 +1,201 @@
+//! Trust sources as libpq loads them: the root file (`sslrootcert` or `~/.postgresql/root.crt`),
+//! the operating system's store for `sslrootcert=system` (honouring `SSL_CERT_FILE` and
+//! `SSL_CERT_DIR`), and CRLs. OpenSSL's rule that a chain must end at a self-signed certificate
+//! of the store is kept by splitting the store into anchors and intermediates.
+
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
+use serde::Serialize;
+
+/// Where trusted certificates came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TrustSource {
+    /// A root file.
+    File {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The operating system's trust store.
+    System,
+}
+
+impl std::fmt::Display for TrustSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrustSource::File { path } => write!(f, "{}", path.display()),
+            TrustSource::System => f.write_str("the system trust store"),
+        }
+    }
+}
+
+/// The certificates a chain may be verified against.
+#[derive(Debug, Clone)]
+pub struct TrustStore {
+    /// Where they came from.
+    pub source: TrustSource,
+    /// Self-signed certificates: the only anchors OpenSSL accepts.
+    pub anchors: Vec<CertificateDer<'static>>,
+    /// Other certificates of the store, usable as intermediates but never as anchors.
+    pub intermediates: Vec<CertificateDer<'static>>,
+    /// Revocation lists; when there are any, every certificate of the chain needs one.
+    pub crls: Vec<CertificateRevocationListDer<'static>>,
+}
+
+/// Why a trust source or CRL could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RootError {
+    /// verify-ca or verify-full without the root file.
+    #[error(
+        "root certificate file \"{}\" does not exist\nEither provide the file, use the system's trusted roots with sslrootcert=system, or change sslmode to disable server certificate verification.",
+        .0.display()
+    )]
+    Missing(PathBuf),
+    /// verify-ca or verify-full with no home directory to find the default file in.
+    #[error(
+        "could not get home directory to locate root certificate file\nEither provide the file, use the system's trusted roots with sslrootcert=system, or change sslmode to disable server certificate verification."
+    )]
+    NoHome,
+    /// The root file exists but holds no usable certificate.
+    #[error("could not read root certificate file \"{}\": {reason}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The system store has no certificates.
+    #[error("could not load the system trust store: {0}")]
+    System(String),
+    /// A CRL file or directory could not be read.
+    #[error("could not read certificate revocation list \"{}\": {reason}", path.display())]
+    Crl {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Whether a certificate's issuer is its own subject (OpenSSL's self-signed test, by name).
+pub fn is_self_issued(der: &[u8]) -> bool {
+    match x509_parser::parse_x509_certificate(der) {
+        Ok((_, cert)) => cert.subject().as_raw() == cert.issuer().as_raw(),
+        Err(_) => false,
+    }
+}
+
+impl TrustStore {
+    /// Splits certificates into anchors and intermediates.
+    pub fn new(source: TrustSource, certs: Vec<CertificateDer<'static>>) -> Self {
+        let (anchors, intermediates) = certs.into_iter().partition(|c| is_self_issued(c));
+        TrustStore {
+            source,
+            anchors,
+            intermediates,
+            crls: Vec::new(),
+        }
+    }
+
+    /// Reads a root file of PEM certificates, as `SSL_CTX_load_verify_locations` does.
+    ///
+    /// # Errors
+    /// [`RootError::Unreadable`] for an unreadable file or one without a certificate.
+    pub fn from_file(path: &Path) -> Result<Self, RootError> {
+        let unreadable = |reason: String| RootError::Unreadable {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+        let certs = pem_certificates(&bytes).map_err(unreadable)?;
+        Ok(TrustStore::new(
+            TrustSource::File {
+                path: path.to_path_buf(),
+            },
+            certs,
+        ))
+    }
+
+    /// Loads the operating system's store.
+    ///
+    /// # Errors
+    /// [`RootError::System`] when it holds no certificate.
+    pub fn system() -> Result<Self, RootError> {
+        let loaded = rustls_native_certs::load_native_certs();
+        if loaded.certs.is_empty() {
+            let reason = loaded
+                .errors
+                .first()
+                .map_or("no certificates found".to_string(), |e| e.to_string());
+            return Err(RootError::System(reason));
+        }
+        Ok(TrustStore::new(TrustSource::System, loaded.certs))
+    }
+
+    /// Adds the CRLs of a file and of a directory, as libpq does when a root file is loaded; a
+    /// missing CRL file is ignored.
+    ///
+    /// # Errors
+    /// [`RootError::Crl`] for a CRL file that exists but cannot be parsed.
+    pub fn load_crls(&mut self, file: Option<&Path>, dir: Option<&Path>) -> Result<(), RootError> {
+        if let Some(file) = file.filter(|f| f.exists()) {
+            self.crls.extend(read_crls(file)?);
+        }
+        if let Some(dir) = dir {
+            let entries = std::fs::read_dir(dir).map_err(|e| RootError::Crl {
+                path: dir.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+            for entry in entries.flatten() {
+                if entry.path().is_file() {
+                    // OpenSSL's hashed directory lookup skips files it cannot use.
+                    self.crls.extend(read_crls(&entry.path()).unwrap_or_default());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The certificates of a PEM text; an error names what was found instead.
+///
+/// # Errors
+/// A description of the content when it holds no PEM certificate.
+pub fn pem_certificates(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("invalid PEM: {e}"))?;
+    if !certs.is_empty() {
+        return Ok(certs);
+    }
+    Err(if bytes.iter().all(u8::is_ascii_whitespace) {
+        "the file is empty".to_string()
+    } else if bytes.first() == Some(&0x30) {
+        "the file is DER, not PEM; convert it with `openssl x509 -inform DER -in FILE -out FILE.pem`".to_string()
+    } else if bytes.windows(11).any(|w| w == b"PRIVATE KEY") {
+        "the file holds a private key, not a certificate".to_string()
+    } else {
+        "no certificate found".to_string()
+    })
+}
+
+fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, RootError> {
+    let bad = |reason: String| RootError::Crl {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let pem: Vec<_> = CertificateRevocationListDer::pem_slice_iter(&bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(format!("invalid PEM: {e}")))?;
+    if !pem.is_empty() {
+        return Ok(pem);
+    }
+    if bytes.first() == Some(&0x30) {
+        return Ok(vec![CertificateRevocationListDer::from(bytes)]);
+    }
+    Err(bad("no CRL found".into()))
+}

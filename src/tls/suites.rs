@@ -1,0 +1,71 @@
+//! Names of what a handshake negotiated: cipher suites as OpenSSL (and so psql) prints them and as
+//! IANA registers them, key exchange groups and protocol versions.
+
+use rustls::{CipherSuite, NamedGroup, ProtocolVersion};
+
+/// `(code, OpenSSL name, IANA name)` for every suite rustls speaks.
+const SUITES: &[(u16, &str, &str)] = &[
+    (0x1301, "TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"),
+    (0x1302, "TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384"),
+    (0x1303, "TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256"),
+    (0xc02b, "ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+    (0xc02c, "ECDHE-ECDSA-AES256-GCM-SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+    (0xc02f, "ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+    (0xc030, "ECDHE-RSA-AES256-GCM-SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
+    (0xcca8, "ECDHE-RSA-CHACHA20-POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (0xcca9, "ECDHE-ECDSA-CHACHA20-POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+];
+
+/// The OpenSSL and IANA names of a suite.
+pub fn suite_names(suite: CipherSuite) -> (String, String) {
+    let code = u16::from(suite);
+    match SUITES.iter().find(|(c, _, _)| *c == code) {
+        Some((_, openssl, iana)) => (openssl.to_string(), iana.to_string()),
+        None => {
+            let name = format!("{suite:?}");
+            (name.clone(), name)
+        }
+    }
+}
+
+/// A protocol version as OpenSSL and psql name it.
+pub fn version_name(version: ProtocolVersion) -> String {
+    match version {
+        ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        ProtocolVersion::TLSv1_1 => "TLSv1.1".into(),
+        ProtocolVersion::TLSv1_0 => "TLSv1".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A key exchange group's common name.
+pub fn group_name(group: NamedGroup) -> String {
+    match group {
+        NamedGroup::X25519 => "X25519".into(),
+        NamedGroup::secp256r1 => "P-256".into(),
+        NamedGroup::secp384r1 => "P-384".into(),
+        NamedGroup::secp521r1 => "P-521".into(),
+        NamedGroup::X448 => "X448".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_suite_rustls_speaks_has_both_names() {
+        let provider = rustls::crypto::ring::default_provider();
+        for suite in provider.cipher_suites {
+            let (openssl, iana) = suite_names(suite.suite());
+            assert!(!openssl.contains("TLS13_") && !openssl.starts_with("Unknown"), "{openssl}");
+            assert!(iana.starts_with("TLS_"), "{iana}");
+        }
+        assert_eq!(
+            suite_names(CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
+            ("ECDHE-RSA-AES256-GCM-SHA384".into(), "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into())
+        );
+    }
+}
