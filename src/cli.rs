@@ -103,7 +103,8 @@ mod check_tests {
 
     #[test]
     fn check_takes_several_strings_a_format_and_a_timeout() {
-        let cli = Cli::try_parse_from(["pgtls", "check", "host=a", "host=b", "--timeout", "3"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["pgtls", "check", "host=a", "host=b", "--timeout", "3"]).unwrap();
         let Command::Check(args) = cli.command else {
             panic!("check parses as check");
         };

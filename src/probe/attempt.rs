@@ -11,7 +11,7 @@ use super::wire::{self, Answer, WireError};
 use crate::config::{Options, SslMode, SslNegotiation, Target};
 use crate::report::{Outcome, Timings, TlsSession};
 use crate::tls::hostname::{self, NameCheck};
-use crate::tls::{self, Record, Seen, TrustStore, suites};
+use crate::tls::{self, Record, RootError, Seen, TrustStore, suites};
 
 /// What one attempt needs.
 pub struct Plan<'a> {
@@ -19,8 +19,8 @@ pub struct Plan<'a> {
     pub options: &'a Options,
     /// The host.
     pub target: &'a Target,
-    /// The trust store, when the chain is verified.
-    pub store: Option<&'a TrustStore>,
+    /// The trust store, when the chain is verified, or why it could not be loaded.
+    pub store: Result<Option<&'a TrustStore>, &'a RootError>,
     /// Startup parameters (user, database, application_name).
     pub startup: &'a [(String, String)],
 }
@@ -114,11 +114,16 @@ async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
             None => return,
         }
     }
-    let (config, name) = match tls::client_config(plan.options, &plan.target.host, plan.store, record.clone()) {
-        Ok(c) => c,
+    let store = match plan.store {
+        Ok(store) => store,
         Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
     };
-    r.chain_checked = plan.store.is_some();
+    let (config, name) =
+        match tls::client_config(plan.options, &plan.target.host, store, record.clone()) {
+            Ok(c) => c,
+            Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
+        };
+    r.chain_checked = store.is_some();
     let handshake = TlsConnector::from(config).connect(name, stream).await;
     r.timings.tls_ms = Some(ms(tls_start));
     let mut stream = match handshake {
@@ -128,7 +133,10 @@ async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
     let (_, conn) = stream.get_ref();
     r.session = session(plan, conn);
     let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
-    let leaf = conn.peer_certificates().and_then(|c| c.first()).map(|c| c.clone().into_owned());
+    let leaf = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.clone().into_owned());
     if plan.options.sslnegotiation == SslNegotiation::Direct && alpn.as_deref() != Some(tls::ALPN) {
         wire::terminate(&mut stream).await;
         return r.fail(
@@ -145,7 +153,9 @@ async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
         };
         let failed = match &check {
             NameCheck::Matched { .. } => None,
-            NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => Some(message.clone()),
+            NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => {
+                Some(message.clone())
+            }
         };
         r.name_check = Some(check);
         if let Some(message) = failed {
@@ -158,20 +168,33 @@ async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
 
 /// Sends SSLRequest and reads the answer: `Some(true)` for 'S', `Some(false)` for 'N' where
 /// plaintext is allowed, `None` when the attempt is over.
-async fn ssl_request(plan: &Plan<'_>, r: &mut AttemptResult, stream: &mut Box<dyn Stream>) -> Option<bool> {
+async fn ssl_request(
+    plan: &Plan<'_>,
+    r: &mut AttemptResult,
+    stream: &mut Box<dyn Stream>,
+) -> Option<bool> {
     if let Err(e) = stream.write_all(&wire::ssl_request()).await {
-        r.fail(Outcome::Unreachable, format!("could not send SSL negotiation packet: {}", os_message(&e)));
+        r.fail(
+            Outcome::Unreachable,
+            format!("could not send SSL negotiation packet: {}", os_message(&e)),
+        );
         return None;
     }
     let mut buf = [0u8; 64];
     let n = match stream.read(&mut buf).await {
         Ok(0) => {
-            r.fail(Outcome::Unreachable, "server closed the connection unexpectedly during SSL negotiation");
+            r.fail(
+                Outcome::Unreachable,
+                "server closed the connection unexpectedly during SSL negotiation",
+            );
             return None;
         }
         Ok(n) => n,
         Err(e) => {
-            r.fail(Outcome::Unreachable, format!("could not receive data from server: {}", os_message(&e)));
+            r.fail(
+                Outcome::Unreachable,
+                format!("could not receive data from server: {}", os_message(&e)),
+            );
             return None;
         }
     };
@@ -179,30 +202,45 @@ async fn ssl_request(plan: &Plan<'_>, r: &mut AttemptResult, stream: &mut Box<dy
     match buf[0] {
         b'S' if n > 1 => {
             r.hard_failure = true;
-            r.fail(Outcome::HandshakeFailed, "received unencrypted data after SSL response");
+            r.fail(
+                Outcome::HandshakeFailed,
+                "received unencrypted data after SSL response",
+            );
             None
         }
         b'S' => Some(true),
         b'N' if plan.options.sslmode.allows_plaintext() && n == 1 => Some(false),
         b'N' if n > 1 => {
             r.hard_failure = true;
-            r.fail(Outcome::HandshakeFailed, "received unencrypted data after SSL response");
+            r.fail(
+                Outcome::HandshakeFailed,
+                "received unencrypted data after SSL response",
+            );
             None
         }
         b'N' => {
-            r.fail(Outcome::TlsNotOffered, "server does not support SSL, but SSL was required");
+            r.fail(
+                Outcome::TlsNotOffered,
+                "server does not support SSL, but SSL was required",
+            );
             None
         }
         b'E' => {
             r.hard_failure = true;
-            r.fail(Outcome::TlsNotOffered, "server sent an error response during SSL exchange");
+            r.fail(
+                Outcome::TlsNotOffered,
+                "server sent an error response during SSL exchange",
+            );
             None
         }
         other => {
             r.hard_failure = true;
             r.fail(
                 Outcome::Unreachable,
-                format!("received invalid response to SSL negotiation: {}", wire::printable(other)),
+                format!(
+                    "received invalid response to SSL negotiation: {}",
+                    wire::printable(other)
+                ),
             );
             None
         }
@@ -215,11 +253,21 @@ fn handshake_failed(r: &mut AttemptResult, record: &Record, err: &std::io::Error
         _ => None,
     });
     if let Some(e) = chain_error {
-        return r.fail(Outcome::Untrusted, format!("certificate verify failed: {e}"));
+        return r.fail(
+            Outcome::Untrusted,
+            format!("certificate verify failed: {e}"),
+        );
     }
-    let message = match err.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>()) {
-        Some(rustls::Error::AlertReceived(alert)) => format!("TLS handshake failed: the server sent alert {alert:?}"),
-        Some(rustls::Error::PeerIncompatible(why)) => format!("TLS handshake failed: the server is incompatible: {why:?}"),
+    let message = match err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::AlertReceived(alert)) => {
+            format!("TLS handshake failed: the server sent alert {alert:?}")
+        }
+        Some(rustls::Error::PeerIncompatible(why)) => {
+            format!("TLS handshake failed: the server is incompatible: {why:?}")
+        }
         Some(other) => format!("TLS handshake failed: {other}"),
         None if err.kind() == std::io::ErrorKind::UnexpectedEof => {
             "TLS handshake failed: the server closed the connection".to_string()
@@ -234,11 +282,18 @@ fn session(plan: &Plan<'_>, conn: &rustls::ClientConnection) -> Option<TlsSessio
     let (cipher, cipher_iana) = suites::suite_names(suite.suite());
     Some(TlsSession {
         negotiation: plan.options.sslnegotiation,
-        protocol: conn.protocol_version().map(suites::version_name).unwrap_or_default(),
+        protocol: conn
+            .protocol_version()
+            .map(suites::version_name)
+            .unwrap_or_default(),
         cipher,
         cipher_iana,
-        key_exchange_group: conn.negotiated_key_exchange_group().map(|g| suites::group_name(g.name())),
-        alpn: conn.alpn_protocol().map(|a| String::from_utf8_lossy(a).into_owned()),
+        key_exchange_group: conn
+            .negotiated_key_exchange_group()
+            .map(|g| suites::group_name(g.name())),
+        alpn: conn
+            .alpn_protocol()
+            .map(|a| String::from_utf8_lossy(a).into_owned()),
         sni: tls::sni_name(plan.options, &plan.target.host),
     })
 }
@@ -249,9 +304,16 @@ async fn startup<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     stream: &mut S,
 ) {
     let start = Instant::now();
-    let params: Vec<(&str, &str)> = plan.startup.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let params: Vec<(&str, &str)> = plan
+        .startup
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     if let Err(e) = stream.write_all(&wire::startup(&params)).await {
-        return r.fail(Outcome::Unreachable, format!("could not send startup packet: {}", os_message(&e)));
+        return r.fail(
+            Outcome::Unreachable,
+            format!("could not send startup packet: {}", os_message(&e)),
+        );
     }
     let answer = wire::read_answer(stream).await;
     r.timings.startup_ms = Some(ms(start));
@@ -266,7 +328,10 @@ async fn startup<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             r.answer = Some(answer);
             r.outcome = Some(Outcome::Accepted);
         }
-        Err(WireError::Closed(_)) => r.fail(Outcome::Unreachable, "server closed the connection unexpectedly"),
+        Err(WireError::Closed(_)) => r.fail(
+            Outcome::Unreachable,
+            "server closed the connection unexpectedly",
+        ),
         Err(WireError::Protocol(message)) => r.fail(Outcome::Unreachable, message),
     }
 }

@@ -8,7 +8,13 @@ use crate::report::{Finding, Outcome, Severity, TargetReport};
 /// Certificates expiring within this many days are reported.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-fn push(report: &mut TargetReport, severity: Severity, code: &'static str, message: String, hint: Option<String>) {
+fn push(
+    report: &mut TargetReport,
+    severity: Severity,
+    code: &'static str,
+    message: String,
+    hint: Option<String>,
+) {
     report.findings.push(Finding {
         severity,
         code,
@@ -90,7 +96,14 @@ fn untrusted(options: &Options, report: &mut TargetReport, error: String) {
             .certificates
             .iter()
             .filter(|c| c.days_left < 0)
-            .map(|c| format!("\"{}\" expired on {} ({} days ago)", c.subject, &c.not_after[..10], -c.days_left))
+            .map(|c| {
+                format!(
+                    "\"{}\" expired on {} ({} days ago)",
+                    c.subject,
+                    &c.not_after[..10],
+                    -c.days_left
+                )
+            })
             .collect();
         if which.is_empty() {
             "a certificate of the chain is outside its validity period; check the server's certificates and this machine's clock".to_string()
@@ -98,29 +111,50 @@ fn untrusted(options: &Options, report: &mut TargetReport, error: String) {
             format!("{}; renew it on the server", which.join("; "))
         }
     } else if error.contains("self-signed certificate") && report.certificates.len() == 1 {
-        format!("the server's certificate is self-signed; add it to {} if you trust it", root_file(options))
+        format!(
+            "the server's certificate is self-signed; add it to {} if you trust it",
+            root_file(options)
+        )
     } else if error.contains("CRL") {
         "every certificate of the chain needs a CRL from its issuer once sslcrl or sslcrldir is set; add the missing CRL or remove the setting".to_string()
     } else {
-        let issuer = top.map_or("the server's CA".to_string(), |c| format!("\"{}\"", c.issuer));
+        let issuer = top.map_or("the server's CA".to_string(), |c| {
+            format!("\"{}\"", c.issuer)
+        });
         format!(
             "{} does not lead to a root it trusts; add the root CA that issued {issuer} to it (only roots are anchors; an intermediate alone is not)",
             root_file(options)
         )
     };
-    push(report, Severity::Error, "untrusted_certificate", error, Some(hint));
+    push(
+        report,
+        Severity::Error,
+        "untrusted_certificate",
+        error,
+        Some(hint),
+    );
 }
 
 fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {
     let last = attempts.last();
     let fell_back = options.sslmode == SslMode::Prefer && attempts.len() > 1;
-    if report.libpq_connects && !report.encrypted && report.kind != crate::config::HostKind::UnixSocket {
+    if report.libpq_connects
+        && !report.encrypted
+        && report.kind != crate::config::HostKind::UnixSocket
+    {
         let message = if fell_back {
-            "TLS failed, so a libpq client with sslmode=prefer connects again without encryption".to_string()
-        } else if attempts.first().is_some_and(|a| a.ssl_response == Some(b'N')) {
+            "TLS failed, so a libpq client with sslmode=prefer connects again without encryption"
+                .to_string()
+        } else if attempts
+            .first()
+            .is_some_and(|a| a.ssl_response == Some(b'N'))
+        {
             "the server does not offer TLS: a libpq client with this sslmode connects without encryption".to_string()
         } else {
-            format!("with sslmode={} a libpq client connects without encryption", options.sslmode)
+            format!(
+                "with sslmode={} a libpq client connects without encryption",
+                options.sslmode
+            )
         };
         push(
             report,
@@ -131,7 +165,13 @@ fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetRe
         );
     }
     if report.kind == crate::config::HostKind::UnixSocket && last.is_some() {
-        push(report, Severity::Info, "unix_socket", "a Unix-domain socket: libpq never uses TLS there, whatever sslmode says".into(), None);
+        push(
+            report,
+            Severity::Info,
+            "unix_socket",
+            "a Unix-domain socket: libpq never uses TLS there, whatever sslmode says".into(),
+            None,
+        );
     }
 }
 
@@ -151,13 +191,19 @@ fn exposure(options: &Options, report: &mut TargetReport) {
         let mode_note = if options.sslmode == SslMode::VerifyCa {
             "sslmode=verify-ca".to_string()
         } else {
-            format!("sslmode={} verifies the chain because {} exists (libpq then acts as verify-ca), but", options.sslmode, root_file(options))
+            format!(
+                "sslmode={} verifies the chain because {} exists (libpq then acts as verify-ca), but",
+                options.sslmode,
+                root_file(options)
+            )
         };
         push(
             report,
             Severity::Info,
             "host_name_not_verified",
-            format!("{mode_note} does not check the host name: any certificate from a trusted CA is accepted"),
+            format!(
+                "{mode_note} does not check the host name: any certificate from a trusted CA is accepted"
+            ),
             Some("use sslmode=verify-full".into()),
         );
     }
@@ -168,7 +214,10 @@ fn exposure(options: &Options, report: &mut TargetReport) {
             report,
             Severity::Info,
             "authentication_requested",
-            format!("the server asks for authentication ({}); pgtls stops there, the TLS verdict stands", answer.method.clone().unwrap_or_default()),
+            format!(
+                "the server asks for authentication ({}); pgtls stops there, the TLS verdict stands",
+                answer.method.clone().unwrap_or_default()
+            ),
             None,
         );
     }
@@ -179,7 +228,13 @@ fn expiry(report: &mut TargetReport) {
         .certificates
         .iter()
         .filter(|c| (0..EXPIRY_WARNING_DAYS).contains(&c.days_left))
-        .map(|c| (c.subject.clone(), c.not_after[..10].to_string(), c.days_left))
+        .map(|c| {
+            (
+                c.subject.clone(),
+                c.not_after[..10].to_string(),
+                c.days_left,
+            )
+        })
         .collect();
     for (subject, date, days) in soon {
         push(
@@ -197,9 +252,18 @@ fn expiry(report: &mut TargetReport) {
 pub fn summary(report: &TargetReport) -> String {
     if report.libpq_connects {
         return match (&report.tls, report.trust.verified, &report.host_name) {
-            (Some(tls), true, Some(_)) => format!("connects with {} ({}), chain and host name verified", tls.protocol, tls.cipher),
-            (Some(tls), true, None) => format!("connects with {} ({}), chain verified, host name not checked", tls.protocol, tls.cipher),
-            (Some(tls), false, _) if report.encrypted => format!("connects with {} ({}), certificate not verified", tls.protocol, tls.cipher),
+            (Some(tls), true, Some(_)) => format!(
+                "connects with {} ({}), chain and host name verified",
+                tls.protocol, tls.cipher
+            ),
+            (Some(tls), true, None) => format!(
+                "connects with {} ({}), chain verified, host name not checked",
+                tls.protocol, tls.cipher
+            ),
+            (Some(tls), false, _) if report.encrypted => format!(
+                "connects with {} ({}), certificate not verified",
+                tls.protocol, tls.cipher
+            ),
             _ => "connects without encryption".to_string(),
         };
     }

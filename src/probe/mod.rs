@@ -13,7 +13,7 @@ use attempt::{AttemptResult, Plan};
 use crate::certinfo;
 use crate::config::{HostKind, Options, Resolved, SslMode, Target};
 use crate::report::{Attempt, Outcome, ServerAnswer, TargetReport, Trust};
-use crate::tls::TrustStore;
+use crate::tls::{RootError, TrustStore};
 use wire::Answer;
 
 /// Whether a failed TLS attempt under `prefer` makes libpq try again without TLS.
@@ -22,7 +22,12 @@ fn prefer_retries(r: &AttemptResult) -> bool {
         return false;
     }
     match r.outcome {
-        Some(Outcome::HandshakeFailed | Outcome::Untrusted | Outcome::Rejected) => true,
+        Some(
+            Outcome::HandshakeFailed
+            | Outcome::Untrusted
+            | Outcome::Rejected
+            | Outcome::ConfigError,
+        ) => true,
         // The server closed the connection during negotiation or the handshake.
         Some(Outcome::Unreachable) => r.connected,
         _ => false,
@@ -33,7 +38,7 @@ fn prefer_retries(r: &AttemptResult) -> bool {
 pub async fn check_target(
     resolved: &Resolved,
     target: &Target,
-    store: Option<&TrustStore>,
+    store: Result<Option<&TrustStore>, &RootError>,
     default_timeout: Duration,
 ) -> TargetReport {
     let options = &resolved.options;
@@ -71,7 +76,7 @@ pub async fn check_target(
             attempts.push(attempt::run(&plan, true, deadline).await);
         }
     }
-    build(options, target, store, attempts)
+    build(options, target, store.ok().flatten(), attempts)
 }
 
 fn startup_params(resolved: &Resolved) -> Vec<(String, String)> {
@@ -85,7 +90,11 @@ fn startup_params(resolved: &Resolved) -> Vec<(String, String)> {
         .or(settings.nonempty("fallback_application_name"))
         .unwrap_or("pgtls");
     params.push(("application_name".into(), app.into()));
-    for (keyword, name) in [("options", "options"), ("client_encoding", "client_encoding"), ("replication", "replication")] {
+    for (keyword, name) in [
+        ("options", "options"),
+        ("client_encoding", "client_encoding"),
+        ("replication", "replication"),
+    ] {
         if let Some(value) = settings.nonempty(keyword) {
             params.push((name.into(), value.into()));
         }
@@ -96,7 +105,9 @@ fn startup_params(resolved: &Resolved) -> Vec<(String, String)> {
 /// The attempt whose failure decides the target's verdict: a TLS failure wins over a later
 /// plaintext one, since it is the cause.
 fn decisive(attempts: &[AttemptResult]) -> &AttemptResult {
-    let last = attempts.last().expect("every target makes at least one attempt");
+    let last = attempts
+        .last()
+        .expect("every target makes at least one attempt");
     if last.outcome == Some(Outcome::Accepted) {
         return last;
     }
@@ -105,13 +116,23 @@ fn decisive(attempts: &[AttemptResult]) -> &AttemptResult {
         .find(|a| {
             matches!(
                 a.outcome,
-                Some(Outcome::TlsNotOffered | Outcome::HandshakeFailed | Outcome::Untrusted | Outcome::NameMismatch)
+                Some(
+                    Outcome::TlsNotOffered
+                        | Outcome::HandshakeFailed
+                        | Outcome::Untrusted
+                        | Outcome::NameMismatch
+                )
             )
         })
         .unwrap_or(last)
 }
 
-fn build(options: &Options, target: &Target, store: Option<&TrustStore>, attempts: Vec<AttemptResult>) -> TargetReport {
+fn build(
+    options: &Options,
+    target: &Target,
+    store: Option<&TrustStore>,
+    attempts: Vec<AttemptResult>,
+) -> TargetReport {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
@@ -119,9 +140,17 @@ fn build(options: &Options, target: &Target, store: Option<&TrustStore>, attempt
     let final_attempt = attempts.last().expect("at least one attempt");
     let libpq_connects = final_attempt.outcome == Some(Outcome::Accepted);
     let encrypted = libpq_connects && final_attempt.tls;
-    let tls_attempt = attempts.iter().find(|a| !a.seen.presented.is_empty() || a.session.is_some());
+    let tls_attempt = attempts
+        .iter()
+        .find(|a| !a.seen.presented.is_empty() || a.session.is_some());
     let certificates = tls_attempt
-        .map(|a| a.seen.presented.iter().filter_map(|c| certinfo::describe(c, now)).collect())
+        .map(|a| {
+            a.seen
+                .presented
+                .iter()
+                .filter_map(|c| certinfo::describe(c, now))
+                .collect()
+        })
         .unwrap_or_default();
     let trust = trust(tls_attempt, store, now);
     let server = final_attempt.answer.as_ref().map(server_answer);
@@ -132,7 +161,11 @@ fn build(options: &Options, target: &Target, store: Option<&TrustStore>, attempt
         kind: target.kind,
         sslmode: options.sslmode,
         sslnegotiation: options.sslnegotiation,
-        exit_code: if libpq_connects { 0 } else { crate::exit::outcome_code(decisive_outcome) as u8 },
+        exit_code: if libpq_connects {
+            0
+        } else {
+            crate::exit::outcome_code(decisive_outcome) as u8
+        },
         summary: String::new(),
         libpq_connects,
         encrypted,
@@ -220,15 +253,20 @@ fn server_answer(answer: &Answer) -> ServerAnswer {
 ///
 /// # Errors
 /// A trust source or protocol range that cannot be used, found before any connection is made.
-pub fn check_all(resolved: &[Resolved], default_timeout: Duration) -> Result<crate::report::Report, crate::exit::Error> {
+pub fn check_all(
+    resolved: &[Resolved],
+    default_timeout: Duration,
+) -> Result<crate::report::Report, crate::exit::Error> {
     let mut stores = Vec::new();
     for r in resolved {
         let tcp = r.targets.iter().any(|t| t.kind != HostKind::UnixSocket);
+        // libpq reads the root file only once the server has agreed to TLS, so a problem with
+        // it is reported by the TLS attempt, after the server's answer.
         let store = if tcp && r.options.sslmode != SslMode::Disable {
             crate::tls::versions(&r.options)?;
-            crate::tls::trust_store(&r.options).map_err(crate::tls::TlsSetupError::from)?
+            crate::tls::trust_store(&r.options)
         } else {
-            None
+            Ok(None)
         };
         stores.push(store);
     }
@@ -240,7 +278,8 @@ pub fn check_all(resolved: &[Resolved], default_timeout: Duration) -> Result<cra
         let mut targets = Vec::new();
         for (r, store) in resolved.iter().zip(&stores) {
             for target in &r.targets {
-                targets.push(check_target(r, target, store.as_ref(), default_timeout).await);
+                let store = store.as_ref().map(Option::as_ref);
+                targets.push(check_target(r, target, store, default_timeout).await);
             }
         }
         targets

@@ -48,16 +48,17 @@ pub async fn connect(target: &Target) -> Result<Connection, String> {
             tcp(&[SocketAddr::new(ip, target.port)], addr, target.port).await
         }
         HostKind::Name => {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
-                .await
-                .map_err(|e| {
-                    format!(
-                        "could not translate host name \"{}\" to address: {}",
-                        target.host,
-                        os_message(&e)
-                    )
-                })?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((target.host.as_str(), target.port))
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "could not translate host name \"{}\" to address: {}",
+                            target.host,
+                            os_message(&e)
+                        )
+                    })?
+                    .collect();
             tcp(&addrs, &target.host, target.port).await
         }
     }
@@ -88,7 +89,9 @@ async fn tcp(addrs: &[SocketAddr], host: &str, port: u16) -> Result<Connection, 
         }
     }
     if errors.is_empty() {
-        errors.push(format!("could not translate host name \"{host}\" to address: no addresses"));
+        errors.push(format!(
+            "could not translate host name \"{host}\" to address: no addresses"
+        ));
     }
     Err(errors.join("\n"))
 }
@@ -96,13 +99,17 @@ async fn tcp(addrs: &[SocketAddr], host: &str, port: u16) -> Result<Connection, 
 async fn unix(dir: &str, port: u16) -> Result<Connection, String> {
     let path = format!("{dir}/.s.PGSQL.{port}");
     let failed = |e: std::io::Error| {
-        format!("connection to server on socket \"{path}\" failed: {}", os_message(&e))
+        format!(
+            "connection to server on socket \"{path}\" failed: {}",
+            os_message(&e)
+        )
     };
     let stream = match dir.strip_prefix('@') {
         Some(name) => {
             use std::os::linux::net::SocketAddrExt;
             let name = format!("{name}/.s.PGSQL.{port}");
-            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).map_err(failed)?;
+            let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+                .map_err(failed)?;
             let std_stream = std::os::unix::net::UnixStream::connect_addr(&addr).map_err(failed)?;
             std_stream.set_nonblocking(true).map_err(failed)?;
             UnixStream::from_std(std_stream).map_err(failed)?

@@ -126,7 +126,10 @@ fn error_fields(body: &[u8]) -> ServerError {
 pub async fn read_answer<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Answer, WireError> {
     loop {
         let mut header = [0u8; 5];
-        stream.read_exact(&mut header).await.map_err(WireError::Closed)?;
+        stream
+            .read_exact(&mut header)
+            .await
+            .map_err(WireError::Closed)?;
         let kind = header[0];
         let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
         if !(4..=MAX_MESSAGE).contains(&len) {
@@ -136,7 +139,10 @@ pub async fn read_answer<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Answer,
             )));
         }
         let mut body = vec![0u8; len - 4];
-        stream.read_exact(&mut body).await.map_err(WireError::Closed)?;
+        stream
+            .read_exact(&mut body)
+            .await
+            .map_err(WireError::Closed)?;
         match kind {
             b'R' if body.len() >= 4 => {
                 let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
@@ -192,12 +198,19 @@ mod tests {
     #[tokio::test]
     async fn answers_are_read_past_notices() {
         let mut bytes = vec![b'N', 0, 0, 0, 4];
-        let body = [&10u32.to_be_bytes()[..], b"SCRAM-SHA-256\0SCRAM-SHA-256-PLUS\0\0"].concat();
+        let body = [
+            &10u32.to_be_bytes()[..],
+            b"SCRAM-SHA-256\0SCRAM-SHA-256-PLUS\0\0",
+        ]
+        .concat();
         bytes.push(b'R');
         bytes.extend(((body.len() + 4) as u32).to_be_bytes());
         bytes.extend(body);
         let answer = read_answer(&mut &bytes[..]).await.unwrap();
-        assert_eq!(answer, Answer::Authentication("SCRAM-SHA-256, SCRAM-SHA-256-PLUS".into()));
+        assert_eq!(
+            answer,
+            Answer::Authentication("SCRAM-SHA-256, SCRAM-SHA-256-PLUS".into())
+        );
     }
 
     #[tokio::test]
@@ -209,15 +222,24 @@ mod tests {
         let Answer::Error(err) = read_answer(&mut &bytes[..]).await.unwrap() else {
             panic!("an error response is an error");
         };
-        assert_eq!((err.severity.as_str(), err.code.as_str()), ("FATAL", "28000"));
+        assert_eq!(
+            (err.severity.as_str(), err.code.as_str()),
+            ("FATAL", "28000")
+        );
         assert_eq!(err.message, "no pg_hba.conf entry");
     }
 
     #[tokio::test]
     async fn oversized_or_foreign_messages_are_protocol_errors() {
         let huge = [b'E', 0x7f, 0xff, 0xff, 0xff];
-        assert!(matches!(read_answer(&mut &huge[..]).await, Err(WireError::Protocol(_))));
+        assert!(matches!(
+            read_answer(&mut &huge[..]).await,
+            Err(WireError::Protocol(_))
+        ));
         let http = b"HTTP/1.1 400 Bad Request\r\n\r\n";
-        assert!(matches!(read_answer(&mut &http[..]).await, Err(WireError::Protocol(_))));
+        assert!(matches!(
+            read_answer(&mut &http[..]).await,
+            Err(WireError::Protocol(_))
+        ));
     }
 }

@@ -24,15 +24,27 @@ pub fn check_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let chosen = report.targets.iter().position(|t| t.libpq_connects);
         writeln!(out)?;
         match chosen {
-            Some(i) => writeln!(out, "A libpq client with this string connects to target {} ({}).", i + 1, place(&report.targets[i]))?,
-            None => writeln!(out, "A libpq client with this string connects to none of the targets.")?,
+            Some(i) => writeln!(
+                out,
+                "A libpq client with this string connects to target {} ({}).",
+                i + 1,
+                place(&report.targets[i])
+            )?,
+            None => writeln!(
+                out,
+                "A libpq client with this string connects to none of the targets."
+            )?,
         }
     }
     Ok(())
 }
 
 fn place(t: &TargetReport) -> String {
-    let host = if t.host.contains(':') { format!("[{}]", clean(&t.host)) } else { clean(&t.host).into_owned() };
+    let host = if t.host.contains(':') {
+        format!("[{}]", clean(&t.host))
+    } else {
+        clean(&t.host).into_owned()
+    };
     match (&t.kind, &t.hostaddr) {
         (HostKind::UnixSocket, _) => format!("socket {}/.s.PGSQL.{}", clean(&t.host), t.port),
         (_, Some(addr)) if t.host.is_empty() => format!("{}:{}", clean(addr), t.port),
@@ -43,7 +55,13 @@ fn place(t: &TargetReport) -> String {
 
 fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     let verdict = if t.exit_code == 0 { "OK" } else { "FAIL" };
-    writeln!(out, "{}  sslmode={}  [{verdict}, exit {}]", place(t), t.sslmode, t.exit_code)?;
+    writeln!(
+        out,
+        "{}  sslmode={}  [{verdict}, exit {}]",
+        place(t),
+        t.sslmode,
+        t.exit_code
+    )?;
     match &t.tls {
         Some(tls) if t.encrypted || t.exit_code != 0 => writeln!(
             out,
@@ -57,7 +75,11 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  verdict      {}", clean(&t.summary))?;
     for (i, a) in t.attempts.iter().enumerate() {
         let kind = if a.tls { "TLS" } else { "plaintext" };
-        let at = a.address.as_deref().map(|x| format!(" to {}", clean(x))).unwrap_or_default();
+        let at = a
+            .address
+            .as_deref()
+            .map(|x| format!(" to {}", clean(x)))
+            .unwrap_or_default();
         let result = match &a.error {
             Some(e) => clean(e.lines().next().unwrap_or_default()).into_owned(),
             None => "accepted".to_string(),
@@ -88,16 +110,28 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     write_trust(t, out)?;
     if let Some(check) = &t.host_name {
         let line = match check {
-            NameCheck::Matched { name, field } => format!("\"{}\" matches \"{}\" ({field})", clean(&t.host), clean(name)),
-            NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => clean(message).into_owned(),
+            NameCheck::Matched { name, field } => format!(
+                "\"{}\" matches \"{}\" ({field})",
+                clean(&t.host),
+                clean(name)
+            ),
+            NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => {
+                clean(message).into_owned()
+            }
         };
         writeln!(out, "  host name    {line}")?;
     }
     if let Some(server) = &t.server {
         let line = match server.answer {
             "authentication_ok" => "accepts without a password (trust)".to_string(),
-            "authentication_request" => format!("asks for authentication: {}", clean(server.method.as_deref().unwrap_or(""))),
-            _ => format!("rejects: {}", clean(server.message.as_deref().unwrap_or(""))),
+            "authentication_request" => format!(
+                "asks for authentication: {}",
+                clean(server.method.as_deref().unwrap_or(""))
+            ),
+            _ => format!(
+                "rejects: {}",
+                clean(server.message.as_deref().unwrap_or(""))
+            ),
         };
         writeln!(out, "  server       {line}")?;
     }
@@ -127,20 +161,39 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn write_cert(i: usize, c: &CertificateInfo, out: &mut dyn Write) -> io::Result<()> {
-    let ca = if c.self_signed { ", self-signed" } else if c.is_ca { ", CA" } else { "" };
+    let ca = if c.self_signed {
+        ", self-signed"
+    } else if c.is_ca {
+        ", CA"
+    } else {
+        ""
+    };
     writeln!(out, "    {i}  {}{ca}", clean(&c.subject))?;
     writeln!(out, "       issuer   {}", clean(&c.issuer))?;
     if !c.sans.is_empty() {
         writeln!(out, "       SAN      {}", clean(&c.sans.join(", ")))?;
     }
-    let days = if c.days_left < 0 { format!("expired {} days ago", -c.days_left) } else { format!("{} days left", c.days_left) };
-    writeln!(out, "       valid    {} to {} ({days})", &c.not_before[..10], &c.not_after[..10])?;
+    let days = if c.days_left < 0 {
+        format!("expired {} days ago", -c.days_left)
+    } else {
+        format!("{} days left", c.days_left)
+    };
+    writeln!(
+        out,
+        "       valid    {} to {} ({days})",
+        &c.not_before[..10],
+        &c.not_after[..10]
+    )?;
     let key = match (&c.curve, c.key_bits) {
         (Some(curve), _) => format!("{} {curve}", c.key_type),
         (None, Some(bits)) => format!("{} {bits} bits", c.key_type),
         (None, None) => c.key_type.clone(),
     };
-    writeln!(out, "       key      {key}, signed with {}", c.signature_algorithm)?;
+    writeln!(
+        out,
+        "       key      {key}, signed with {}",
+        c.signature_algorithm
+    )?;
     writeln!(out, "       serial   {}", c.serial)?;
     writeln!(out, "       SHA-256  {}", c.sha256)
 }
@@ -148,13 +201,24 @@ fn write_cert(i: usize, c: &CertificateInfo, out: &mut dyn Write) -> io::Result<
 fn write_trust(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     let line = match (&t.trust, t.tls.is_some() || !t.certificates.is_empty()) {
         (_, false) => return Ok(()),
-        (trust, _) if !trust.checked => "chain not verified (this sslmode with no root file)".to_string(),
+        (trust, _) if !trust.checked => {
+            "chain not verified (this sslmode with no root file)".to_string()
+        }
         (trust, _) if trust.verified => {
-            let source = trust.source.as_ref().map(|s| clean(&s.to_string()).into_owned()).unwrap_or_default();
-            let anchor = trust.anchor.as_ref().map_or(String::new(), |a| format!(" at \"{}\" (SHA-256 {})", clean(&a.subject), a.sha256));
+            let source = trust
+                .source
+                .as_ref()
+                .map(|s| clean(&s.to_string()).into_owned())
+                .unwrap_or_default();
+            let anchor = trust.anchor.as_ref().map_or(String::new(), |a| {
+                format!(" at \"{}\" (SHA-256 {})", clean(&a.subject), a.sha256)
+            });
             format!("verified by {source}{anchor}")
         }
-        (trust, _) => format!("NOT verified: {}", clean(trust.error.as_deref().unwrap_or("unknown error"))),
+        (trust, _) => format!(
+            "NOT verified: {}",
+            clean(trust.error.as_deref().unwrap_or("unknown error"))
+        ),
     };
     writeln!(out, "  trust        {line}")
 }

@@ -76,7 +76,9 @@ fn from_webpki(err: webpki::Error, leaf: &[u8]) -> ChainError {
         E::CertNotValidYet { .. } => ChainError::NotYetValid,
         E::CertRevoked => ChainError::Revoked,
         E::UnknownRevocationStatus => ChainError::NoCrl,
-        E::InvalidSignatureForPublicKey | E::InvalidCrlSignatureForPublicKey => ChainError::BadSignature,
+        E::InvalidSignatureForPublicKey | E::InvalidCrlSignatureForPublicKey => {
+            ChainError::BadSignature
+        }
         E::RequiredEkuNotFoundContext(_) | E::CaUsedAsEndEntity | E::EndEntityUsedAsCa => {
             ChainError::WrongUsage
         }
@@ -129,7 +131,11 @@ pub fn verify(
     let crls: Vec<webpki::CertRevocationList<'static>> = store
         .crls
         .iter()
-        .filter_map(|c| webpki::OwnedCertRevocationList::from_der(c).ok().map(Into::into))
+        .filter_map(|c| {
+            webpki::OwnedCertRevocationList::from_der(c)
+                .ok()
+                .map(Into::into)
+        })
         .collect();
     let crl_refs: Vec<&webpki::CertRevocationList<'_>> = crls.iter().collect();
     let revocation = (!crl_refs.is_empty()).then(|| {
@@ -145,21 +151,33 @@ pub fn verify(
     };
     let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| from_webpki(e, leaf))?;
     let path = ee
-        .verify_for_usage(algorithms, &anchors, &intermediates, now, KeyUsage::server_auth(), revocation, None)
+        .verify_for_usage(
+            algorithms,
+            &anchors,
+            &intermediates,
+            now,
+            KeyUsage::server_auth(),
+            revocation,
+            None,
+        )
         .map_err(|e| from_webpki(e, leaf))?;
     let anchor_subject = path.anchor().subject.as_ref().to_vec();
     let anchor = store
         .anchors
         .iter()
         .find(|a| {
-            webpki::anchor_from_trusted_cert(a).is_ok_and(|t| t.subject.as_ref() == anchor_subject.as_slice())
+            webpki::anchor_from_trusted_cert(a)
+                .is_ok_and(|t| t.subject.as_ref() == anchor_subject.as_slice())
         })
         .cloned()
         .ok_or_else(|| ChainError::Other("verified anchor not found in the store".into()))?;
     if !store.crls.is_empty() && !anchor_has_crl(store, &anchor) {
         return Err(ChainError::NoCrl);
     }
-    let intermediates = path.intermediate_certificates().map(|c| c.der().into_owned()).collect();
+    let intermediates = path
+        .intermediate_certificates()
+        .map(|c| c.der().into_owned())
+        .collect();
     Ok(VerifiedChain {
         anchor,
         intermediates,

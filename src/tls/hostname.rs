@@ -57,7 +57,9 @@ fn wildcard_match(pattern: &str, host: &str) -> bool {
         return false;
     }
     // No dot may precede the part the wildcard stands for.
-    s.iter().position(|&b| b == b'.').is_none_or(|dot| dot >= start - 1)
+    s.iter()
+        .position(|&b| b == b'.')
+        .is_none_or(|dot| dot >= start - 1)
 }
 
 /// Compares one textual name; `Err` for an embedded NUL, as libpq refuses those.
@@ -80,7 +82,10 @@ fn ip_matches(bytes: &[u8], host: &str) -> Result<(bool, String), String> {
         16 => {
             let octets: [u8; 16] = bytes.try_into().unwrap_or_default();
             let addr = std::net::Ipv6Addr::from(octets);
-            Ok((host.parse::<std::net::Ipv6Addr>().ok() == Some(addr), addr.to_string()))
+            Ok((
+                host.parse::<std::net::Ipv6Addr>().ok() == Some(addr),
+                addr.to_string(),
+            ))
         }
         _ => Err("SSL certificate's address entry has unexpected length".into()),
     }
@@ -174,16 +179,31 @@ mod tests {
         assert_eq!(matched("db", &[dns("other")], Some("db")), None);
         assert_eq!(matched("db", &[], Some("db")), Some(("db".into(), "cn")));
         // An IP SAN is not of a name's type, so the CN still counts.
-        assert_eq!(matched("db", &[CertName::Ip(vec![10, 0, 0, 1])], Some("db")), Some(("db".into(), "cn")));
+        assert_eq!(
+            matched("db", &[CertName::Ip(vec![10, 0, 0, 1])], Some("db")),
+            Some(("db".into(), "cn"))
+        );
     }
 
     #[test]
     fn an_ip_host_matches_ip_sans_and_falls_back_to_the_cn_without_one() {
         let ip = CertName::Ip(vec![127, 0, 0, 1]);
-        assert_eq!(matched("127.0.0.1", &[ip.clone()], None), Some(("127.0.0.1".into(), "san")));
-        assert_eq!(matched("127.1", &[ip.clone()], None), Some(("127.0.0.1".into(), "san")));
-        assert_eq!(matched("127.0.0.1", &[dns("db")], Some("127.0.0.1")), Some(("127.0.0.1".into(), "cn")));
-        assert_eq!(matched("127.0.0.1", &[dns("127.0.0.1")], None), Some(("127.0.0.1".into(), "san")));
+        assert_eq!(
+            matched("127.0.0.1", &[ip.clone()], None),
+            Some(("127.0.0.1".into(), "san"))
+        );
+        assert_eq!(
+            matched("127.1", &[ip.clone()], None),
+            Some(("127.0.0.1".into(), "san"))
+        );
+        assert_eq!(
+            matched("127.0.0.1", &[dns("db")], Some("127.0.0.1")),
+            Some(("127.0.0.1".into(), "cn"))
+        );
+        assert_eq!(
+            matched("127.0.0.1", &[dns("127.0.0.1")], None),
+            Some(("127.0.0.1".into(), "san"))
+        );
         assert_eq!(matched("127.0.0.2", &[ip], Some("127.0.0.2")), None);
         let v6 = CertName::Ip(std::net::Ipv6Addr::LOCALHOST.octets().to_vec());
         assert_eq!(matched("::1", &[v6], None), Some(("::1".into(), "san")));
@@ -196,11 +216,18 @@ mod tests {
 
     #[test]
     fn mismatches_use_libpqs_messages() {
-        let message = |host, sans: &[CertName], cn: Option<&str>| match check(host, sans, cn.map(str::as_bytes)) {
+        let message = |host, sans: &[CertName], cn: Option<&str>| match check(
+            host,
+            sans,
+            cn.map(str::as_bytes),
+        ) {
             NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => message,
             other => panic!("{other:?}"),
         };
-        assert_eq!(message("x", &[dns("a")], None), "server certificate for \"a\" does not match host name \"x\"");
+        assert_eq!(
+            message("x", &[dns("a")], None),
+            "server certificate for \"a\" does not match host name \"x\""
+        );
         assert_eq!(
             message("x", &[dns("a"), dns("b")], None),
             "server certificate for \"a\" (and 1 other name) does not match host name \"x\""
@@ -209,8 +236,17 @@ mod tests {
             message("x", &[dns("a"), dns("b"), dns("c")], Some("cn")),
             "server certificate for \"a\" (and 2 other names) does not match host name \"x\""
         );
-        assert_eq!(message("x", &[], None), "could not get server's host name from server certificate");
-        assert_eq!(message("", &[dns("a")], None), "host name must be specified for a verified SSL connection");
-        assert_eq!(message("x", &[dns("a\0.x")], None), "SSL certificate's name contains embedded null");
+        assert_eq!(
+            message("x", &[], None),
+            "could not get server's host name from server certificate"
+        );
+        assert_eq!(
+            message("", &[dns("a")], None),
+            "host name must be specified for a verified SSL connection"
+        );
+        assert_eq!(
+            message("x", &[dns("a\0.x")], None),
+            "SSL certificate's name contains embedded null"
+        );
     }
 }

@@ -78,9 +78,15 @@ pub fn sni_name(options: &Options, host: &str) -> Option<String> {
 ///
 /// # Errors
 /// [`TlsSetupError::NoVersion`] when neither TLS 1.2 nor TLS 1.3 is allowed.
-pub fn versions(options: &Options) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, TlsSetupError> {
-    let min = options.ssl_min_protocol_version.unwrap_or(TlsVersion::Tls10);
-    let max = options.ssl_max_protocol_version.unwrap_or(TlsVersion::Tls13);
+pub fn versions(
+    options: &Options,
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, TlsSetupError> {
+    let min = options
+        .ssl_min_protocol_version
+        .unwrap_or(TlsVersion::Tls10);
+    let max = options
+        .ssl_max_protocol_version
+        .unwrap_or(TlsVersion::Tls13);
     let mut versions = Vec::new();
     if min <= TlsVersion::Tls13 && TlsVersion::Tls13 <= max {
         versions.push(&rustls::version::TLS13);
@@ -110,7 +116,11 @@ pub fn client_config(
 ) -> Result<(Arc<ClientConfig>, ServerName<'static>), TlsSetupError> {
     let provider = provider();
     let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = match store {
-        Some(store) => Arc::new(verifier::ChainVerifier::new(store.clone(), &provider, record)),
+        Some(store) => Arc::new(verifier::ChainVerifier::new(
+            store.clone(),
+            &provider,
+            record,
+        )),
         None => Arc::new(danger::NoChainVerifier::new(&provider, record)),
     };
     let versions = versions(options)?;
@@ -127,6 +137,8 @@ pub fn client_config(
     config.resumption = Resumption::disabled();
     let sni = sni_name(options, host).and_then(|h| ServerName::try_from(h).ok());
     config.enable_sni = sni.is_some();
-    let name = sni.unwrap_or(ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into()));
+    let name = sni.unwrap_or(ServerName::IpAddress(
+        std::net::Ipv4Addr::UNSPECIFIED.into(),
+    ));
     Ok((Arc::new(config), name))
 }

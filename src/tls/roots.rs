@@ -152,7 +152,8 @@ impl TrustStore {
             for entry in entries.flatten() {
                 if entry.path().is_file() {
                     // OpenSSL's hashed directory lookup skips files it cannot use.
-                    self.crls.extend(read_crls(&entry.path()).unwrap_or_default());
+                    self.crls
+                        .extend(read_crls(&entry.path()).unwrap_or_default());
                 }
             }
         }

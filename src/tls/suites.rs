@@ -7,13 +7,41 @@ use rustls::{CipherSuite, NamedGroup, ProtocolVersion};
 const SUITES: &[(u16, &str, &str)] = &[
     (0x1301, "TLS_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"),
     (0x1302, "TLS_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384"),
-    (0x1303, "TLS_CHACHA20_POLY1305_SHA256", "TLS_CHACHA20_POLY1305_SHA256"),
-    (0xc02b, "ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    (0xc02c, "ECDHE-ECDSA-AES256-GCM-SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    (0xc02f, "ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
-    (0xc030, "ECDHE-RSA-AES256-GCM-SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
-    (0xcca8, "ECDHE-RSA-CHACHA20-POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
-    (0xcca9, "ECDHE-ECDSA-CHACHA20-POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
+    (
+        0x1303,
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        0xc02b,
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        0xc02c,
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        0xc02f,
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        0xc030,
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        0xcca8,
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        0xcca9,
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
 ];
 
 /// The OpenSSL and IANA names of a suite.
@@ -60,12 +88,18 @@ mod tests {
         let provider = rustls::crypto::ring::default_provider();
         for suite in provider.cipher_suites {
             let (openssl, iana) = suite_names(suite.suite());
-            assert!(!openssl.contains("TLS13_") && !openssl.starts_with("Unknown"), "{openssl}");
+            assert!(
+                !openssl.contains("TLS13_") && !openssl.starts_with("Unknown"),
+                "{openssl}"
+            );
             assert!(iana.starts_with("TLS_"), "{iana}");
         }
         assert_eq!(
             suite_names(CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384),
-            ("ECDHE-RSA-AES256-GCM-SHA384".into(), "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into())
+            (
+                "ECDHE-RSA-AES256-GCM-SHA384".into(),
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into()
+            )
         );
     }
 }

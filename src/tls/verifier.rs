@@ -24,7 +24,11 @@ pub struct Seen {
 /// Shared record of what a verifier saw; read after the handshake.
 pub type Record = Arc<Mutex<Seen>>;
 
-pub(super) fn record_chain(record: &Record, leaf: &CertificateDer<'_>, rest: &[CertificateDer<'_>]) {
+pub(super) fn record_chain(
+    record: &Record,
+    leaf: &CertificateDer<'_>,
+    rest: &[CertificateDer<'_>],
+) {
     if let Ok(mut seen) = record.lock() {
         seen.presented = std::iter::once(leaf)
             .chain(rest)
@@ -95,7 +99,13 @@ impl ServerCertVerifier for ChainVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         record_chain(&self.record, end_entity, intermediates);
-        let verdict = chain::verify(&self.store, end_entity, intermediates, now, self.algorithms.all);
+        let verdict = chain::verify(
+            &self.store,
+            end_entity,
+            intermediates,
+            now,
+            self.algorithms.all,
+        );
         let result = match &verdict {
             Ok(_) => Ok(ServerCertVerified::assertion()),
             Err(err) => Err(rustls_error(err)),
@@ -128,4 +138,3 @@ impl ServerCertVerifier for ChainVerifier {
         self.algorithms.supported_schemes()
     }
 }
-

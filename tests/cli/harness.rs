@@ -45,11 +45,30 @@ pub fn oracle_python() -> PathBuf {
     }
 }
 
+/// Connects with libpq to each connection string, in the same controlled environment as
+/// `pgtls(home)`. Returns, per string, `{"ok", "ssl", "error"}`.
+pub fn libpq_connect(home: &Path, conninfos: &[String]) -> Vec<serde_json::Value> {
+    let input: String = conninfos
+        .iter()
+        .map(|c| serde_json::to_string(c).unwrap() + "\n")
+        .collect();
+    run_oracle("tests/oracle/libpq_connect.py", home, &input, &[])
+}
+
 /// Runs the libpq oracle over JSON-lines connection strings, in the same controlled environment
 /// `pgtls(home)` gets, plus `extra_env`. Returns one JSON value per input line.
 pub fn libpq_oracle(
     home: &Path,
     corpus: &str,
+    extra_env: &[(&str, &str)],
+) -> Vec<serde_json::Value> {
+    run_oracle("tests/oracle/libpq_oracle.py", home, corpus, extra_env)
+}
+
+fn run_oracle(
+    script: &str,
+    home: &Path,
+    input: &str,
     extra_env: &[(&str, &str)],
 ) -> Vec<serde_json::Value> {
     let python = oracle_python();
@@ -61,8 +80,8 @@ pub fn libpq_oracle(
         // Names in the corpus do not resolve; do not let a slow resolver stall the run.
         .env("RES_OPTIONS", "timeout:1 attempts:1")
         .envs(extra_env.iter().copied())
-        .arg(root().join("tests/oracle/libpq_oracle.py"))
-        .write_stdin(corpus.to_string());
+        .arg(root().join(script))
+        .write_stdin(input.to_string());
     let out = cmd.output().expect("the libpq oracle runs");
     assert!(
         out.status.success(),

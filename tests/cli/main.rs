@@ -1,5 +1,8 @@
 //! Integration tests: the `pgtls` binary run as a user runs it, against libpq as the reference.
 
+mod check;
 mod differential;
 mod explain;
 mod harness;
+mod pki;
+mod server;

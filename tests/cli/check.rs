@@ -1,0 +1,287 @@
+//! `pgtls check` against real PostgreSQL servers, with libpq itself giving the expected verdict:
+//! for every case the test connects with libpq (psycopg's bundled libpq 18) and with pgtls, and
+//! requires the same outcome: connected or not, encrypted or not, and the failure's category.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::harness::{libpq_connect, pgtls};
+use crate::pki::{Ca, ServerCert};
+use crate::server::{Server, Setup, Version, shared_tempdir};
+
+/// The exit code pgtls must give for libpq's verdict.
+fn expected_code(libpq: &Value) -> u8 {
+    if libpq["ok"] == true {
+        return 0;
+    }
+    let error = libpq["error"].as_str().unwrap_or_default();
+    let table: [(&str, u8); 9] = [
+        ("does not exist\nEither provide the file", 2),
+        ("could not read root certificate file", 2),
+        ("certificate verify failed", 6),
+        ("does not match host name", 7),
+        ("host name must be specified", 7),
+        ("server does not support SSL, but SSL was required", 4),
+        ("no pg_hba.conf entry", 8),
+        ("Connection refused", 3),
+        ("SSL error", 5),
+    ];
+    table
+        .iter()
+        .find(|(needle, _)| error.contains(needle))
+        .map_or_else(
+            || panic!("no expected code for libpq's error: {error}"),
+            |(_, code)| *code,
+        )
+}
+
+/// Runs pgtls on each string and compares with libpq on the same strings.
+fn compare_with_libpq(home: &Path, cases: &[String]) {
+    let verdicts = libpq_connect(home, cases);
+    assert_eq!(verdicts.len(), cases.len());
+    let mut failures = Vec::new();
+    for (conninfo, libpq) in cases.iter().zip(&verdicts) {
+        let out = pgtls(home)
+            .args(["check", "--format", "json", "--timeout", "5", conninfo])
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap_or(-1);
+        let want = expected_code(libpq);
+        let doc: Option<Value> = serde_json::from_slice(&out.stdout).ok();
+        let target = doc
+            .as_ref()
+            .map(|d| d["targets"][0].clone())
+            .unwrap_or(Value::Null);
+        let encrypted_agrees = libpq["ok"] != true || target["encrypted"] == libpq["ssl"];
+        if code != i32::from(want) || !encrypted_agrees {
+            failures.push(format!(
+                "{conninfo}\n    libpq: {}\n    pgtls: exit {code}, encrypted {}, {}{}",
+                if libpq["ok"] == true {
+                    format!("connects (ssl {})", libpq["ssl"])
+                } else {
+                    libpq["error"].to_string()
+                },
+                target["encrypted"],
+                target["summary"],
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ from libpq:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+const MODES: [&str; 6] = [
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
+/// One server certificate setup and the root file clients get.
+struct CertCase {
+    name: &'static str,
+    chain: String,
+    key: String,
+    root_file: String,
+}
+
+fn cert_cases() -> Vec<CertCase> {
+    let root = Ca::root("pgtls test root");
+    let inter = root.intermediate("pgtls test intermediate");
+    let other = Ca::root("pgtls other root");
+    let chain_of = |leaf: &crate::pki::Issued| format!("{}{}", leaf.cert_pem, inter.cert_pem);
+    let valid = inter.server(&ServerCert::localhost());
+    let wrong = inter.server(&ServerCert {
+        dns: vec!["db.example.com"],
+        cn: Some("db.example.com"),
+        ips: vec![],
+        ..ServerCert::localhost()
+    });
+    let expired = inter.server(&ServerCert {
+        valid: (-30, -1),
+        ..ServerCert::localhost()
+    });
+    let cn_only = inter.server(&ServerCert {
+        dns: vec![],
+        ips: vec![],
+        ..ServerCert::localhost()
+    });
+    let ip_only = inter.server(&ServerCert {
+        dns: vec![],
+        cn: Some("not-the-host"),
+        ..ServerCert::localhost()
+    });
+    let self_signed = ServerCert::localhost().self_signed();
+    vec![
+        CertCase {
+            name: "valid chain",
+            chain: chain_of(&valid),
+            key: valid.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "wrong host name",
+            chain: chain_of(&wrong),
+            key: wrong.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "expired",
+            chain: chain_of(&expired),
+            key: expired.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "unknown CA",
+            chain: chain_of(&valid),
+            key: valid.key_pem.clone(),
+            root_file: other.cert_pem.clone(),
+        },
+        CertCase {
+            name: "CN only",
+            chain: chain_of(&cn_only),
+            key: cn_only.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "IP SAN only",
+            chain: chain_of(&ip_only),
+            key: ip_only.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "self-signed in root file",
+            chain: self_signed.cert_pem.clone(),
+            key: self_signed.key_pem.clone(),
+            root_file: self_signed.cert_pem.clone(),
+        },
+        CertCase {
+            name: "intermediate-only root file",
+            chain: chain_of(&valid),
+            key: valid.key_pem.clone(),
+            root_file: inter.cert_pem.clone(),
+        },
+        CertCase {
+            name: "root and intermediate in root file",
+            chain: valid.cert_pem.clone(),
+            key: valid.key_pem,
+            root_file: format!("{}{}", inter.cert_pem, root.cert_pem),
+        },
+    ]
+}
+
+fn host_forms(port: u16) -> [String; 4] {
+    [
+        format!("host=localhost port={port}"),
+        format!("host=127.0.0.1 port={port}"),
+        format!("host=localhost hostaddr=127.0.0.1 port={port}"),
+        format!("host=wrong.invalid hostaddr=127.0.0.1 port={port}"),
+    ]
+}
+
+fn certificate_matrix(version: Version) {
+    let home = shared_tempdir();
+    let mut cases = Vec::new();
+    let mut servers = Vec::new();
+    for (n, case) in cert_cases().into_iter().enumerate() {
+        let server = Server::start(version, &Setup::tls(case.chain.clone(), case.key.clone()));
+        let root_file = home.path().join(format!("root-{n}.crt"));
+        std::fs::write(&root_file, &case.root_file).unwrap();
+        for host in host_forms(server.port) {
+            for mode in MODES {
+                cases.push(format!(
+                    "{host} user=postgres dbname=postgres sslmode={mode} sslrootcert={}",
+                    root_file.display()
+                ));
+            }
+        }
+        let _ = case.name;
+        servers.push(server);
+    }
+    // No root file at all, and a missing one.
+    let port = servers[0].port;
+    for mode in MODES {
+        cases.push(format!(
+            "host=localhost port={port} user=postgres sslmode={mode}"
+        ));
+        cases.push(format!(
+            "host=localhost port={port} user=postgres sslmode={mode} sslrootcert={}/missing.crt",
+            home.path().display()
+        ));
+    }
+    compare_with_libpq(home.path(), &cases);
+}
+
+#[test]
+fn certificate_cases_get_libpqs_verdict_on_postgresql_15() {
+    certificate_matrix(Version::V15);
+}
+
+#[test]
+fn certificate_cases_get_libpqs_verdict_on_postgresql_17() {
+    certificate_matrix(Version::V17);
+}
+
+fn server_config_matrix(version: Version) {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls test root");
+    let leaf = root.server(&ServerCert::localhost());
+    let root_file = home.path().join("root.crt");
+    std::fs::write(&root_file, &root.cert_pem).unwrap();
+    let ssl_off = Server::start(
+        version,
+        &Setup {
+            ssl: false,
+            cert: None,
+            ..Setup::tls(String::new(), String::new())
+        },
+    );
+    let hostssl = Server::start(
+        version,
+        &Setup {
+            hba: vec!["hostssl all all 127.0.0.1/32 trust"],
+            ..Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone())
+        },
+    );
+    let hostnossl = Server::start(
+        version,
+        &Setup {
+            hba: vec!["hostnossl all all 127.0.0.1/32 trust"],
+            ..Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone())
+        },
+    );
+    let mut cases = Vec::new();
+    for server in [&ssl_off, &hostssl, &hostnossl] {
+        for mode in MODES {
+            cases.push(format!(
+                "host=localhost port={} user=postgres sslmode={mode} sslrootcert={}",
+                server.port,
+                root_file.display()
+            ));
+            cases.push(format!(
+                "host=localhost port={} user=postgres sslmode={mode}",
+                server.port
+            ));
+        }
+    }
+    compare_with_libpq(home.path(), &cases);
+}
+
+#[test]
+fn server_configurations_get_libpqs_verdict_on_postgresql_15() {
+    server_config_matrix(Version::V15);
+}
+
+#[test]
+fn server_configurations_get_libpqs_verdict_on_postgresql_17() {
+    server_config_matrix(Version::V17);
+}

@@ -1,0 +1,129 @@
+//! Certificates generated for each test run with rcgen: a root, an intermediate, and server
+//! certificates in the shapes the tests need. Nothing here is checked in, so nothing expires.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
+};
+
+/// A certificate with its key, as PEM.
+pub struct Issued {
+    /// The certificate.
+    pub cert_pem: String,
+    /// Its private key.
+    pub key_pem: String,
+}
+
+/// A certificate authority that can issue certificates.
+pub struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+    /// The CA's certificate as PEM.
+    pub cert_pem: String,
+}
+
+fn days_from_now(days: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc() + time::Duration::days(days)
+}
+
+fn ca_params(name: &str) -> CertificateParams {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("empty SAN list is valid");
+    params.distinguished_name.push(DnType::CommonName, name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "pgtls tests");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    params.not_before = days_from_now(-1);
+    params.not_after = days_from_now(3650);
+    params
+}
+
+impl Ca {
+    /// A self-signed root.
+    pub fn root(name: &str) -> Ca {
+        let issuer =
+            CertifiedIssuer::self_signed(ca_params(name), KeyPair::generate().unwrap()).unwrap();
+        Ca {
+            cert_pem: issuer.pem(),
+            issuer,
+        }
+    }
+
+    /// An intermediate signed by this CA.
+    pub fn intermediate(&self, name: &str) -> Ca {
+        let issuer =
+            CertifiedIssuer::signed_by(ca_params(name), KeyPair::generate().unwrap(), &self.issuer)
+                .unwrap();
+        Ca {
+            cert_pem: issuer.pem(),
+            issuer,
+        }
+    }
+
+    /// A server certificate issued by this CA.
+    pub fn server(&self, spec: &ServerCert) -> Issued {
+        let key = KeyPair::generate().unwrap();
+        let cert = spec.params().signed_by(&key, &self.issuer).unwrap();
+        Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
+
+/// The shape of a server certificate.
+#[derive(Clone)]
+pub struct ServerCert {
+    /// The subject CN, if any.
+    pub cn: Option<&'static str>,
+    /// DNS SANs.
+    pub dns: Vec<&'static str>,
+    /// IP SANs.
+    pub ips: Vec<std::net::IpAddr>,
+    /// Validity, in days relative to now.
+    pub valid: (i64, i64),
+}
+
+impl ServerCert {
+    /// A certificate for `localhost` and `127.0.0.1`, valid for a year.
+    pub fn localhost() -> ServerCert {
+        ServerCert {
+            cn: Some("localhost"),
+            dns: vec!["localhost"],
+            ips: vec!["127.0.0.1".parse().unwrap()],
+            valid: (-1, 365),
+        }
+    }
+
+    fn params(&self) -> CertificateParams {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        if let Some(cn) = self.cn {
+            params.distinguished_name.push(DnType::CommonName, cn);
+        }
+        params.subject_alt_names = self
+            .dns
+            .iter()
+            .map(|d| SanType::DnsName((*d).try_into().unwrap()))
+            .chain(self.ips.iter().map(|ip| SanType::IpAddress(*ip)))
+            .collect();
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.not_before = days_from_now(self.valid.0);
+        params.not_after = days_from_now(self.valid.1);
+        params
+    }
+
+    /// A self-signed certificate of this shape.
+    pub fn self_signed(&self) -> Issued {
+        let key = KeyPair::generate().unwrap();
+        let cert = self.params().self_signed(&key).unwrap();
+        Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}

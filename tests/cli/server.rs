@@ -1,0 +1,270 @@
+//! Real PostgreSQL servers for the tests: 15 from Debian, 17 from the embedded-postgres npm
+//! package (installed by `scripts/test.sh`). Each server gets its own data directory (copied from
+//! a template made once per run), certificates and pg_hba.conf, runs as the `postgres` user when
+//! the tests run as root, and stops when dropped. A missing server binary fails the test loudly.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A PostgreSQL major version the tests run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Debian's PostgreSQL 15.
+    V15,
+    /// PostgreSQL 17 from npm, for direct TLS.
+    V17,
+}
+
+impl Version {
+    fn bin_dir(self) -> PathBuf {
+        let (var, default) = match self {
+            Version::V15 => ("PGTLS_PG15_BIN", "/usr/lib/postgresql/15/bin"),
+            Version::V17 => ("PGTLS_PG17_BIN", "/opt/pgtls/postgresql-17/native/bin"),
+        };
+        let dir = std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from);
+        assert!(
+            dir.join("postgres").is_file(),
+            "no PostgreSQL {self:?} server at {} (set {var}, or run `bash scripts/test.sh`, which installs it)",
+            dir.display()
+        );
+        dir
+    }
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// A command that runs as `postgres` when the tests run as root (PostgreSQL refuses root).
+fn as_server_user(program: &Path) -> Command {
+    if is_root() {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=postgres", "--regid=postgres", "--init-groups"])
+            .arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
+fn give_to_server_user(path: &Path) {
+    if is_root() {
+        let user = nix::unistd::User::from_name("postgres")
+            .ok()
+            .flatten()
+            .expect("a postgres user exists (scripts/test.sh creates it)");
+        nix::unistd::chown(path, Some(user.uid), Some(user.gid)).unwrap();
+    }
+}
+
+/// A directory under /tmp that the server user can enter.
+pub fn shared_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("pgtls-test-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+fn template(version: Version) -> &'static Path {
+    static V15: OnceLock<PathBuf> = OnceLock::new();
+    static V17: OnceLock<PathBuf> = OnceLock::new();
+    let cell = match version {
+        Version::V15 => &V15,
+        Version::V17 => &V17,
+    };
+    cell.get_or_init(|| {
+        let base = shared_tempdir().keep();
+        let data = base.join("data");
+        std::fs::create_dir(&data).unwrap();
+        give_to_server_user(&data);
+        let out = as_server_user(&version.bin_dir().join("initdb"))
+            .args(["-D"])
+            .arg(&data)
+            .args([
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "initdb {version:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        data
+    })
+}
+
+/// How a test server is set up.
+pub struct Setup {
+    /// Whether `ssl = on`.
+    pub ssl: bool,
+    /// The server certificate chain (leaf first) and key, as PEM.
+    pub cert: Option<(String, String)>,
+    /// pg_hba.conf lines for TCP; `local all all trust` is always there.
+    pub hba: Vec<&'static str>,
+    /// Extra `-c name=value` settings.
+    pub settings: Vec<(&'static str, String)>,
+}
+
+impl Setup {
+    /// TLS on with the given chain and key, every TCP connection trusted.
+    pub fn tls(chain_pem: String, key_pem: String) -> Setup {
+        Setup {
+            ssl: true,
+            cert: Some((chain_pem, key_pem)),
+            hba: vec![
+                "host all all 127.0.0.1/32 trust",
+                "host all all ::1/128 trust",
+            ],
+            settings: Vec::new(),
+        }
+    }
+}
+
+/// A running server, stopped on drop.
+pub struct Server {
+    /// The TCP port on 127.0.0.1.
+    pub port: u16,
+    /// The version.
+    pub version: Version,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Starts a server.
+    pub fn start(version: Version, setup: &Setup) -> Server {
+        let dir = shared_tempdir();
+        give_to_server_user(dir.path());
+        let data = dir.path().join("data");
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(template(version))
+            .arg(&data)
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "copying the template data directory failed"
+        );
+        let mut args: Vec<String> = vec![
+            "-c".into(),
+            "listen_addresses=127.0.0.1".into(),
+            "-c".into(),
+            format!("unix_socket_directories={}", dir.path().display()),
+            "-c".into(),
+            format!("ssl={}", if setup.ssl { "on" } else { "off" }),
+            "-c".into(),
+            "fsync=off".into(),
+        ];
+        if let Some((chain, key)) = &setup.cert {
+            let cert_file = dir.path().join("server.crt");
+            let key_file = dir.path().join("server.key");
+            std::fs::write(&cert_file, chain).unwrap();
+            std::fs::write(&key_file, key).unwrap();
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+            give_to_server_user(&cert_file);
+            give_to_server_user(&key_file);
+            args.extend([
+                "-c".into(),
+                format!("ssl_cert_file={}", cert_file.display()),
+            ]);
+            args.extend(["-c".into(), format!("ssl_key_file={}", key_file.display())]);
+        }
+        for (name, value) in &setup.settings {
+            args.extend(["-c".into(), format!("{name}={value}")]);
+        }
+        let mut hba = String::from("local all all trust\n");
+        for line in &setup.hba {
+            hba.push_str(line);
+            hba.push('\n');
+        }
+        let hba_file = data.join("pg_hba.conf");
+        std::fs::write(&hba_file, hba).unwrap();
+        give_to_server_user(&hba_file);
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+        let child = as_server_user(&version.bin_dir().join("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string()])
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut server = Server {
+            port,
+            version,
+            dir,
+            child,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&mut self) {
+        let start = Instant::now();
+        let socket = self.dir.path().join(format!(".s.PGSQL.{}", self.port));
+        while start.elapsed() < Duration::from_secs(30) {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "PostgreSQL {:?} exited with {status}:\n{}",
+                    self.version,
+                    self.log()
+                );
+            }
+            if socket.exists() && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "PostgreSQL {:?} did not start within 30 s:\n{}",
+            self.version,
+            self.log()
+        );
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// `host=localhost port=N user=postgres dbname=postgres`.
+    pub fn conninfo(&self) -> String {
+        format!(
+            "host=localhost port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGQUIT);
+        let _ = self.child.wait();
+    }
+}
