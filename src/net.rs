@@ -4,6 +4,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// An I/O error as C's `strerror` prints it: without Rust's `(os error N)` suffix.
+pub fn os_message(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 /// One `inet_aton` number: hex after `0x`, octal after `0`, else decimal.
 fn number(part: &str) -> Option<u32> {
     let (digits, radix) =

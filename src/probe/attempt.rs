@@ -65,6 +65,9 @@ impl AttemptResult {
     }
 }
 
+/// libpq's message for a connection the server ended.
+const CLOSED: &str = "server closed the connection unexpectedly";
+
 fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0
 }
@@ -183,10 +186,11 @@ async fn ssl_request(
     let mut buf = [0u8; 64];
     let n = match stream.read(&mut buf).await {
         Ok(0) => {
-            r.fail(
-                Outcome::Unreachable,
-                "server closed the connection unexpectedly during SSL negotiation",
-            );
+            r.fail(Outcome::Unreachable, CLOSED);
+            return None;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+            r.fail(Outcome::Unreachable, CLOSED);
             return None;
         }
         Ok(n) => n,
@@ -328,10 +332,7 @@ async fn startup<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             r.answer = Some(answer);
             r.outcome = Some(Outcome::Accepted);
         }
-        Err(WireError::Closed(_)) => r.fail(
-            Outcome::Unreachable,
-            "server closed the connection unexpectedly",
-        ),
+        Err(WireError::Closed(_)) => r.fail(Outcome::Unreachable, CLOSED),
         Err(WireError::Protocol(message)) => r.fail(Outcome::Unreachable, message),
     }
 }

@@ -245,7 +245,9 @@ fn expiry(report: &mut TargetReport) {
             Some("renew it before it expires".into()),
         );
     }
-    report.findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    report
+        .findings
+        .sort_by_key(|f| std::cmp::Reverse(f.severity));
 }
 
 /// One line that says what a libpq client experiences.

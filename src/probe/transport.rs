@@ -21,14 +21,7 @@ pub struct Connection {
     pub address: String,
 }
 
-/// An I/O error's text without Rust's `(os error N)` suffix, as libpq's `strerror` shows it.
-pub fn os_message(err: &std::io::Error) -> String {
-    let text = err.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
+pub use crate::net::os_message;
 
 fn shown(addr: &SocketAddr) -> String {
     addr.ip().to_string()

@@ -189,11 +189,11 @@ mod tests {
     fn an_ip_host_matches_ip_sans_and_falls_back_to_the_cn_without_one() {
         let ip = CertName::Ip(vec![127, 0, 0, 1]);
         assert_eq!(
-            matched("127.0.0.1", &[ip.clone()], None),
+            matched("127.0.0.1", std::slice::from_ref(&ip), None),
             Some(("127.0.0.1".into(), "san"))
         );
         assert_eq!(
-            matched("127.1", &[ip.clone()], None),
+            matched("127.1", std::slice::from_ref(&ip), None),
             Some(("127.0.0.1".into(), "san"))
         );
         assert_eq!(

@@ -109,7 +109,7 @@ impl TrustStore {
             path: path.to_path_buf(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| unreadable(e.to_string()))?;
+        let bytes = std::fs::read(path).map_err(|e| unreadable(crate::net::os_message(&e)))?;
         let certs = pem_certificates(&bytes).map_err(unreadable)?;
         Ok(TrustStore::new(
             TrustSource::File {
@@ -188,7 +188,7 @@ fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, 
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| bad(crate::net::os_message(&e)))?;
     let pem: Vec<_> = CertificateRevocationListDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| bad(format!("invalid PEM: {e}")))?;

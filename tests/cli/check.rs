@@ -16,7 +16,8 @@ fn expected_code(libpq: &Value) -> u8 {
         return 0;
     }
     let error = libpq["error"].as_str().unwrap_or_default();
-    let table: [(&str, u8); 9] = [
+    let table: [(&str, u8); 10] = [
+        ("weak sslmode", 2),
         ("does not exist\nEither provide the file", 2),
         ("could not read root certificate file", 2),
         ("certificate verify failed", 6),
@@ -198,10 +199,12 @@ fn certificate_matrix(version: Version) {
         std::fs::write(&root_file, &case.root_file).unwrap();
         for host in host_forms(server.port) {
             for mode in MODES {
-                cases.push(format!(
-                    "{host} user=postgres dbname=postgres sslmode={mode} sslrootcert={}",
-                    root_file.display()
-                ));
+                for negotiation in ["postgres", "direct"] {
+                    cases.push(format!(
+                        "{host} user=postgres dbname=postgres sslmode={mode} sslnegotiation={negotiation} sslrootcert={}",
+                        root_file.display()
+                    ));
+                }
             }
         }
         let _ = case.name;
@@ -209,14 +212,24 @@ fn certificate_matrix(version: Version) {
     }
     // No root file at all, and a missing one.
     let port = servers[0].port;
+    let garbage = home.path().join("garbage.crt");
+    std::fs::write(&garbage, "this is not a certificate\n").unwrap();
+    let directory = home.path().join("a-directory.crt");
+    std::fs::create_dir(&directory).unwrap();
     for mode in MODES {
         cases.push(format!(
             "host=localhost port={port} user=postgres sslmode={mode}"
         ));
-        cases.push(format!(
-            "host=localhost port={port} user=postgres sslmode={mode} sslrootcert={}/missing.crt",
-            home.path().display()
-        ));
+        for file in [
+            home.path().join("missing.crt"),
+            garbage.clone(),
+            directory.clone(),
+        ] {
+            cases.push(format!(
+                "host=localhost port={port} user=postgres sslmode={mode} sslrootcert={}",
+                file.display()
+            ));
+        }
     }
     compare_with_libpq(home.path(), &cases);
 }

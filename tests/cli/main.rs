@@ -3,6 +3,8 @@
 mod check;
 mod differential;
 mod explain;
+mod fake;
 mod harness;
 mod pki;
+mod report;
 mod server;

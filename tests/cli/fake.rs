@@ -1,0 +1,177 @@
+//! Servers that misbehave in ways a real PostgreSQL cannot: each answers SSLRequest (or the
+//! connection) in one fixed way, for every connection, until the test ends. pgtls must end with
+//! the documented exit code and libpq's message, within its deadline, and libpq must agree.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::harness::{libpq_connect, pgtls};
+use crate::server::shared_tempdir;
+
+/// Starts a listener that runs `behave` on every connection, each in its own thread.
+fn fake(behave: fn(TcpStream)) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || behave(stream));
+        }
+    });
+    port
+}
+
+fn read_request(stream: &mut TcpStream) {
+    let mut buf = [0u8; 8];
+    let _ = stream.read_exact(&mut buf);
+}
+
+fn answer_n(mut s: TcpStream) {
+    read_request(&mut s);
+    let _ = s.write_all(b"N");
+    let mut rest = [0u8; 512];
+    let _ = s.read(&mut rest);
+    // A startup rejection carrying terminal escape sequences.
+    let body = b"SFATAL\0VFATAL\0C28000\0Mno entry for \x1b[31mred\x1b[0m user\0\0";
+    let mut msg = vec![b'E'];
+    msg.extend(((body.len() + 4) as u32).to_be_bytes());
+    msg.extend(body);
+    let _ = s.write_all(&msg);
+}
+
+fn answer_e(mut s: TcpStream) {
+    read_request(&mut s);
+    let body = b"SFATAL\0Mbelieve me, I am the server\0\0";
+    let mut msg = vec![b'E'];
+    msg.extend(((body.len() + 4) as u32).to_be_bytes());
+    msg.extend(body);
+    let _ = s.write_all(&msg);
+}
+
+fn answer_garbage(mut s: TcpStream) {
+    read_request(&mut s);
+    let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+}
+
+fn answer_s_with_injection(mut s: TcpStream) {
+    read_request(&mut s);
+    let _ = s.write_all(b"SR\0\0\0\x08\0\0\0\0");
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+fn stay_silent(mut s: TcpStream) {
+    read_request(&mut s);
+    std::thread::sleep(Duration::from_secs(8));
+}
+
+fn close_at_once(s: TcpStream) {
+    drop(s);
+}
+
+struct Case {
+    name: &'static str,
+    behave: fn(TcpStream),
+    sslmode: &'static str,
+    code: i32,
+    message: &'static str,
+}
+
+#[test]
+fn hostile_servers_end_with_the_documented_code_and_libpqs_message() {
+    let cases = [
+        Case {
+            name: "N under require",
+            behave: answer_n,
+            sslmode: "require",
+            code: 4,
+            message: "server does not support SSL, but SSL was required",
+        },
+        Case {
+            name: "E under prefer",
+            behave: answer_e,
+            sslmode: "prefer",
+            code: 4,
+            message: "server sent an error response during SSL exchange",
+        },
+        Case {
+            name: "an HTTP server",
+            behave: answer_garbage,
+            sslmode: "prefer",
+            code: 3,
+            message: "received invalid response to SSL negotiation: H",
+        },
+        Case {
+            name: "bytes injected after S",
+            behave: answer_s_with_injection,
+            sslmode: "prefer",
+            code: 5,
+            message: "received unencrypted data after SSL response",
+        },
+        Case {
+            name: "silence after SSLRequest",
+            behave: stay_silent,
+            sslmode: "require",
+            code: 3,
+            message: "timeout expired",
+        },
+        Case {
+            name: "a close at once",
+            behave: close_at_once,
+            sslmode: "require",
+            code: 3,
+            message: "closed the connection unexpectedly",
+        },
+    ];
+    let home = shared_tempdir();
+    let mut failures = Vec::new();
+    let mut conninfos = Vec::new();
+    for case in &cases {
+        let port = fake(case.behave);
+        let conninfo = format!(
+            "host=127.0.0.1 port={port} user=u dbname=d sslmode={} connect_timeout=2",
+            case.sslmode
+        );
+        let start = Instant::now();
+        let out = pgtls(home.path())
+            .args(["check", "--format", "json", &conninfo])
+            .output()
+            .unwrap();
+        let elapsed = start.elapsed();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.code() != Some(case.code)
+            || !stdout.contains(case.message)
+            || elapsed > Duration::from_secs(5)
+        {
+            failures.push(format!(
+                "{}: exit {:?} after {elapsed:?}\n{stdout}",
+                case.name,
+                out.status.code()
+            ));
+        }
+        conninfos.push(conninfo);
+    }
+    for (case, libpq) in cases.iter().zip(libpq_connect(home.path(), &conninfos)) {
+        let error = libpq["error"].as_str().unwrap_or_default();
+        if libpq["ok"] != false
+            || !error.contains(case.message.split(' ').next().unwrap_or_default())
+        {
+            failures.push(format!("{}: libpq says {libpq}", case.name));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn server_text_reaches_the_terminal_sanitised() {
+    let home = shared_tempdir();
+    let port = fake(answer_n);
+    let conninfo = format!("host=127.0.0.1 port={port} user=u sslmode=prefer connect_timeout=2");
+    let out = pgtls(home.path())
+        .args(["check", &conninfo])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8), "a startup rejection is exit 8");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("\\x1b[31mred"), "{text}");
+}
