@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn startup_carries_length_version_and_parameters() {
         let msg = startup(&[("user", "u")]);
-        assert_eq!(msg, b"\0\0\0\x11\0\x03\0\0user\0u\0\0");
+        assert_eq!(msg, b"\0\0\0\x10\0\x03\0\0user\0u\0\0");
     }
 
     #[tokio::test]
