@@ -33,12 +33,18 @@ fn root_file(options: &Options) -> String {
 
 /// Adds every finding for one target.
 pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {
+    // A failure that libpq recovers from (prefer's plaintext retry) is a warning, not an error.
+    let failure = if report.libpq_connects {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
     for attempt in attempts {
         let Some(error) = attempt.error.clone() else {
             continue;
         };
         match attempt.outcome {
-            Some(Outcome::Untrusted) => untrusted(options, report, error),
+            Some(Outcome::Untrusted) => untrusted(options, report, failure, error),
             Some(Outcome::NameMismatch) => {
                 let names = report.certificates.first().map(|c| c.sans.join(", ")).unwrap_or_default();
                 let hint = if names.is_empty() {
@@ -46,11 +52,11 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
                 } else {
                     format!("the certificate is valid for: {names}; connect with one of these names, or reissue the certificate with a SAN for \"{}\"", report.host)
                 };
-                push(report, Severity::Error, "host_name_mismatch", error, Some(hint));
+                push(report, failure, "host_name_mismatch", error, Some(hint));
             }
             Some(Outcome::TlsNotOffered) => push(
                 report,
-                Severity::Error,
+                failure,
                 "tls_not_offered",
                 error,
                 Some("enable TLS on the server (ssl = on in postgresql.conf, with ssl_cert_file and ssl_key_file), or check for a proxy that does not pass SSLRequest through".into()),
@@ -61,7 +67,7 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
                 } else {
                     Some("compare the server's ssl_min_protocol_version, ssl_max_protocol_version and ssl_ciphers with what the client allows".into())
                 };
-                push(report, Severity::Error, "handshake_failed", error, hint);
+                push(report, failure, "handshake_failed", error, hint);
             }
             Some(Outcome::Rejected) => {
                 let hint = if error.contains("pg_hba.conf") {
@@ -73,14 +79,12 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
                 } else {
                     None
                 };
-                let severity = if report.libpq_connects { Severity::Warning } else { Severity::Error };
-                push(report, severity, "rejected", error, hint);
+                push(report, failure, "rejected", error, hint);
             }
             Some(Outcome::Unreachable) => {
-                let severity = if report.libpq_connects { Severity::Warning } else { Severity::Error };
-                push(report, severity, "unreachable", error, None);
+                push(report, failure, "unreachable", error, None);
             }
-            Some(Outcome::ConfigError) => push(report, Severity::Error, "configuration", error, None),
+            Some(Outcome::ConfigError) => push(report, failure, "configuration", error, None),
             Some(Outcome::Accepted) | None => {}
         }
     }
@@ -89,7 +93,7 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
     expiry(report);
 }
 
-fn untrusted(options: &Options, report: &mut TargetReport, error: String) {
+fn untrusted(options: &Options, report: &mut TargetReport, severity: Severity, error: String) {
     let top = report.certificates.last();
     let hint = if error.contains("expired") || error.contains("not yet valid") {
         let which: Vec<String> = report
@@ -126,13 +130,7 @@ fn untrusted(options: &Options, report: &mut TargetReport, error: String) {
             root_file(options)
         )
     };
-    push(
-        report,
-        Severity::Error,
-        "untrusted_certificate",
-        error,
-        Some(hint),
-    );
+    push(report, severity, "untrusted_certificate", error, Some(hint));
 }
 
 fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {

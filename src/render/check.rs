@@ -111,9 +111,10 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     if let Some(check) = &t.host_name {
         let line = match check {
             NameCheck::Matched { name, field } => format!(
-                "\"{}\" matches \"{}\" ({field})",
+                "\"{}\" matches \"{}\" ({})",
                 clean(&t.host),
-                clean(name)
+                clean(name),
+                field.to_uppercase()
             ),
             NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => {
                 clean(message).into_owned()
