@@ -235,7 +235,8 @@ impl Server {
                     self.log()
                 );
             }
-            if socket.exists() && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            // The port opens before recovery ends; only this line means connections are served.
+            if socket.exists() && self.log().contains("database system is ready to accept connections") {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
