@@ -519,3 +519,12 @@ fn sni_is_on_only_when_sslsni_starts_with_1() {
         );
     }
 }
+
+#[test]
+fn a_crl_directory_suppresses_the_default_crl_file() {
+    let r = ok("sslcrldir=/crls", &[("HOME", "/home/u")]);
+    assert_eq!(r.options.sslcrl, None);
+    assert_eq!(r.options.sslcrldir, Some("/crls".into()));
+    let r = ok("sslcrldir=/crls sslcrl=/one.crl", &[("HOME", "/home/u")]);
+    assert_eq!(r.options.sslcrl, Some("/one.crl".into()));
+}

@@ -167,7 +167,11 @@ pub fn options(settings: &Settings, env: &Environment) -> Result<Options, Config
         ssl_max_protocol_version: max,
         sslsni: get("sslsni").is_some_and(|v| v.starts_with('1')),
         connect_timeout: None,
-        sslcrl: named_or_default("sslcrl", "root.crl"),
+        // The default CRL file is used only when neither sslcrl nor sslcrldir is set.
+        sslcrl: match settings.nonempty("sslcrldir") {
+            Some(_) => settings.nonempty("sslcrl").map(PathBuf::from),
+            None => named_or_default("sslcrl", "root.crl"),
+        },
         sslcrldir: settings.nonempty("sslcrldir").map(PathBuf::from),
         sslcert: named_or_default("sslcert", "postgresql.crt"),
         sslkey: named_or_default("sslkey", "postgresql.key"),

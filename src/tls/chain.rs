@@ -112,6 +112,9 @@ pub fn verify(
         if let Some(err) = validity_error(leaf, now) {
             return Err(err);
         }
+        if store.crl_check && !anchor_has_crl(store, leaf) {
+            return Err(ChainError::NoCrl);
+        }
         return Ok(VerifiedChain {
             anchor: leaf.clone().into_owned(),
             intermediates: Vec::new(),
@@ -128,6 +131,9 @@ pub fn verify(
         .cloned()
         .chain(store.intermediates.iter().cloned())
         .collect();
+    if store.crl_check && store.crls.is_empty() {
+        return Err(ChainError::NoCrl);
+    }
     let crls: Vec<webpki::CertRevocationList<'static>> = store
         .crls
         .iter()
@@ -171,7 +177,7 @@ pub fn verify(
         })
         .cloned()
         .ok_or_else(|| ChainError::Other("verified anchor not found in the store".into()))?;
-    if !store.crls.is_empty() && !anchor_has_crl(store, &anchor) {
+    if store.crl_check && !anchor_has_crl(store, &anchor) {
         return Err(ChainError::NoCrl);
     }
     let intermediates = path

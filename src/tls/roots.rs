@@ -40,8 +40,10 @@ pub struct TrustStore {
     pub anchors: Vec<CertificateDer<'static>>,
     /// Other certificates of the store, usable as intermediates but never as anchors.
     pub intermediates: Vec<CertificateDer<'static>>,
-    /// Revocation lists; when there are any, every certificate of the chain needs one.
+    /// Revocation lists.
     pub crls: Vec<CertificateRevocationListDer<'static>>,
+    /// Whether CRLs are checked: then every certificate of the chain needs one from its issuer.
+    pub crl_check: bool,
 }
 
 /// Why a trust source or CRL could not be loaded.
@@ -70,14 +72,6 @@ pub enum RootError {
     /// The system store has no certificates.
     #[error("could not load the system trust store: {0}")]
     System(String),
-    /// A CRL file or directory could not be read.
-    #[error("could not read certificate revocation list \"{}\": {reason}", path.display())]
-    Crl {
-        /// The file or directory.
-        path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
-    },
 }
 
 /// Whether a certificate's issuer is its own subject (OpenSSL's self-signed test, by name).
@@ -97,6 +91,7 @@ impl TrustStore {
             anchors,
             intermediates,
             crls: Vec::new(),
+            crl_check: false,
         }
     }
 
@@ -135,29 +130,33 @@ impl TrustStore {
         Ok(TrustStore::new(TrustSource::System, loaded.certs))
     }
 
-    /// Adds the CRLs of a file and of a directory, as libpq does when a root file is loaded; a
-    /// missing CRL file is ignored.
-    ///
-    /// # Errors
-    /// [`RootError::Crl`] for a CRL file that exists but cannot be parsed.
-    pub fn load_crls(&mut self, file: Option<&Path>, dir: Option<&Path>) -> Result<(), RootError> {
-        if let Some(file) = file.filter(|f| f.exists()) {
-            self.crls.extend(read_crls(file)?);
+    /// Loads CRLs as libpq does with `X509_STORE_load_locations(file, dir)`: checking is on
+    /// when the file (if named) loads and a file or directory is named; a directory holds
+    /// CRLs under OpenSSL's hashed names (`89abcdef.r0`); nothing here is ever an error, as libpq
+    /// ignores what it cannot load.
+    pub fn load_crls(&mut self, file: Option<&Path>, dir: Option<&Path>) {
+        let from_file = match file {
+            Some(file) => match read_crls(file) {
+                Some(crls) => Some(crls),
+                None => return,
+            },
+            None => None,
+        };
+        if from_file.is_none() && dir.is_none() {
+            return;
         }
-        if let Some(dir) = dir {
-            let entries = std::fs::read_dir(dir).map_err(|e| RootError::Crl {
-                path: dir.to_path_buf(),
-                reason: e.to_string(),
-            })?;
-            for entry in entries.flatten() {
-                if entry.path().is_file() {
-                    // OpenSSL's hashed directory lookup skips files it cannot use.
-                    self.crls
-                        .extend(read_crls(&entry.path()).unwrap_or_default());
-                }
+        self.crl_check = true;
+        self.crls.extend(from_file.unwrap_or_default());
+        let Some(entries) = dir.and_then(|d| std::fs::read_dir(d).ok()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_hashed_crl_name(&name) {
+                self.crls
+                    .extend(read_crls(&entry.path()).unwrap_or_default());
             }
         }
-        Ok(())
     }
 }
 
@@ -183,20 +182,55 @@ pub fn pem_certificates(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, St
     })
 }
 
-fn read_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, RootError> {
-    let bad = |reason: String| RootError::Crl {
-        path: path.to_path_buf(),
-        reason,
+/// OpenSSL's hashed CRL file name: eight hex digits, `.r`, a number.
+fn is_hashed_crl_name(name: &str) -> bool {
+    let Some((hash, n)) = name.split_once(".r") else {
+        return false;
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(crate::net::os_message(&e)))?;
+    hash.len() == 8
+        && hash.bytes().all(|b| b.is_ascii_hexdigit())
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The CRLs of a PEM or DER file; `None` when it cannot be read or holds none.
+fn read_crls(path: &Path) -> Option<Vec<CertificateRevocationListDer<'static>>> {
+    let bytes = std::fs::read(path).ok()?;
     let pem: Vec<_> = CertificateRevocationListDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
-        .map_err(|e| bad(format!("invalid PEM: {e}")))?;
+        .ok()?;
     if !pem.is_empty() {
-        return Ok(pem);
+        return Some(pem);
     }
-    if bytes.first() == Some(&0x30) {
-        return Ok(vec![CertificateRevocationListDer::from(bytes)]);
+    (bytes.first() == Some(&0x30)).then(|| vec![CertificateRevocationListDer::from(bytes)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_hashed_names_count_in_a_crl_directory() {
+        assert!(is_hashed_crl_name("89abcdef.r0"));
+        assert!(is_hashed_crl_name("0123ABCD.r12"));
+        assert!(!is_hashed_crl_name("root.crl"));
+        assert!(!is_hashed_crl_name("89abcdef.0"));
+        assert!(!is_hashed_crl_name("89abcde.r0"));
     }
-    Err(bad("no CRL found".into()))
+
+    #[test]
+    fn root_files_that_are_not_pem_certificates_say_what_they_are() {
+        assert_eq!(pem_certificates(b"").unwrap_err(), "the file is empty");
+        assert!(
+            pem_certificates(&[0x30, 0x82, 0x01])
+                .unwrap_err()
+                .contains("DER")
+        );
+        let key = b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+        assert!(pem_certificates(key).unwrap_err().contains("private key"));
+        assert_eq!(
+            pem_certificates(b"hello").unwrap_err(),
+            "no certificate found"
+        );
+    }
 }

@@ -39,11 +39,17 @@ fn expected_code(libpq: &Value) -> u8 {
 
 /// Runs pgtls on each string and compares with libpq on the same strings.
 fn compare_with_libpq(home: &Path, cases: &[String]) {
-    let verdicts = libpq_connect(home, cases);
+    compare_with_libpq_in(home, cases, &[]);
+}
+
+/// The same, with extra environment variables for both.
+fn compare_with_libpq_in(home: &Path, cases: &[String], vars: &[(&str, &str)]) {
+    let verdicts = crate::harness::libpq_connect_in(home, cases, vars);
     assert_eq!(verdicts.len(), cases.len());
     let mut failures = Vec::new();
     for (conninfo, libpq) in cases.iter().zip(&verdicts) {
         let out = pgtls(home)
+            .envs(vars.iter().copied())
             .args(["check", "--format", "json", "--timeout", "5", conninfo])
             .output()
             .unwrap();
@@ -297,4 +303,152 @@ fn server_configurations_get_libpqs_verdict_on_postgresql_15() {
 #[test]
 fn server_configurations_get_libpqs_verdict_on_postgresql_17() {
     server_config_matrix(Version::V17);
+}
+
+#[test]
+fn crls_are_checked_for_every_certificate_as_libpq_checks_them() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls crl root");
+    let inter = root.intermediate("pgtls crl intermediate");
+    let direct = root.server(&ServerCert {
+        serial: 7,
+        ..ServerCert::localhost()
+    });
+    let chained = inter.server(&ServerCert {
+        serial: 8,
+        ..ServerCert::localhost()
+    });
+    let direct_server = Server::start(
+        Version::V15,
+        &Setup::tls(direct.cert_pem.clone(), direct.key_pem.clone()),
+    );
+    let chained_server = Server::start(
+        Version::V15,
+        &Setup::tls(
+            format!("{}{}", chained.cert_pem, inter.cert_pem),
+            chained.key_pem.clone(),
+        ),
+    );
+    let write = |name: &str, text: String| {
+        let path = home.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let roots = write("root.crt", root.cert_pem.clone());
+    let revokes_direct = write("revokes-direct.crl", root.crl(&[7]));
+    let revokes_nothing = write("empty.crl", root.crl(&[]));
+    let both = write("both.crl", format!("{}{}", root.crl(&[]), inter.crl(&[])));
+    let revokes_chained = write(
+        "revokes-chained.crl",
+        format!("{}{}", root.crl(&[]), inter.crl(&[8])),
+    );
+    let crl_dir = home.path().join("crls");
+    std::fs::create_dir(&crl_dir).unwrap();
+    let mut cases = Vec::new();
+    for mode in ["require", "verify-ca", "verify-full", "prefer"] {
+        let base = |port: u16| {
+            format!("host=localhost port={port} user=postgres sslmode={mode} sslrootcert={roots}")
+        };
+        cases.push(format!(
+            "{} sslcrl={revokes_direct}",
+            base(direct_server.port)
+        ));
+        cases.push(format!(
+            "{} sslcrl={revokes_nothing}",
+            base(direct_server.port)
+        ));
+        cases.push(format!(
+            "{} sslcrl={}/missing.crl",
+            base(direct_server.port),
+            home.path().display()
+        ));
+        // Only the root's CRL: the intermediate's certificate has none, so OpenSSL refuses.
+        cases.push(format!(
+            "{} sslcrl={revokes_nothing}",
+            base(chained_server.port)
+        ));
+        cases.push(format!("{} sslcrl={both}", base(chained_server.port)));
+        cases.push(format!(
+            "{} sslcrl={revokes_chained}",
+            base(chained_server.port)
+        ));
+        cases.push(format!(
+            "{} sslcrldir={}",
+            base(chained_server.port),
+            crl_dir.display()
+        ));
+    }
+    compare_with_libpq(home.path(), &cases);
+}
+
+#[test]
+fn system_roots_come_from_ssl_cert_file_as_in_libpq() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls system root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(
+        Version::V15,
+        &Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone()),
+    );
+    let bundle = home.path().join("bundle.pem");
+    std::fs::write(&bundle, &root.cert_pem).unwrap();
+    let other = home.path().join("other.pem");
+    std::fs::write(&other, Ca::root("pgtls unrelated root").cert_pem).unwrap();
+    let cases = vec![
+        format!(
+            "host=localhost port={} user=postgres sslrootcert=system",
+            server.port
+        ),
+        format!(
+            "host=127.0.0.1 port={} user=postgres sslrootcert=system",
+            server.port
+        ),
+        format!(
+            "host=wrong.invalid hostaddr=127.0.0.1 port={} user=postgres sslrootcert=system",
+            server.port
+        ),
+    ];
+    compare_with_libpq_in(
+        home.path(),
+        &cases,
+        &[("SSL_CERT_FILE", bundle.to_str().unwrap())],
+    );
+    compare_with_libpq_in(
+        home.path(),
+        &cases,
+        &[("SSL_CERT_FILE", other.to_str().unwrap())],
+    );
+}
+
+#[test]
+fn protocol_bounds_apply_as_in_libpq_within_what_rustls_speaks() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls protocol root");
+    let leaf = root.server(&ServerCert::localhost());
+    let mut setup = Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone());
+    setup
+        .settings
+        .push(("ssl_max_protocol_version", "TLSv1.2".into()));
+    let tls12 = Server::start(Version::V15, &setup);
+    let mut cases = Vec::new();
+    for mode in ["require", "prefer"] {
+        for bounds in [
+            "ssl_min_protocol_version=TLSv1.3",
+            "ssl_max_protocol_version=TLSv1.2",
+            "ssl_min_protocol_version=TLSv1.2",
+        ] {
+            cases.push(format!(
+                "host=localhost port={} user=postgres sslmode={mode} {bounds}",
+                tls12.port
+            ));
+        }
+    }
+    compare_with_libpq(home.path(), &cases);
+    // Below TLS 1.2 pgtls cannot speak at all, and says so instead of guessing.
+    let out = pgtls(home.path())
+        .args(["check", &format!("host=localhost port={} sslmode=require ssl_min_protocol_version=TLSv1 ssl_max_protocol_version=TLSv1.1", tls12.port)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pgtls speaks only TLS 1.2 and 1.3"));
 }

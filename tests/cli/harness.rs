@@ -48,11 +48,20 @@ pub fn oracle_python() -> PathBuf {
 /// Connects with libpq to each connection string, in the same controlled environment as
 /// `pgtls(home)`. Returns, per string, `{"ok", "ssl", "error"}`.
 pub fn libpq_connect(home: &Path, conninfos: &[String]) -> Vec<serde_json::Value> {
+    libpq_connect_in(home, conninfos, &[])
+}
+
+/// The same, with extra environment variables.
+pub fn libpq_connect_in(
+    home: &Path,
+    conninfos: &[String],
+    vars: &[(&str, &str)],
+) -> Vec<serde_json::Value> {
     let input: String = conninfos
         .iter()
         .map(|c| serde_json::to_string(c).unwrap() + "\n")
         .collect();
-    run_oracle("tests/oracle/libpq_connect.py", home, &input, &[])
+    run_oracle("tests/oracle/libpq_connect.py", home, &input, vars)
 }
 
 /// Runs the libpq oracle over JSON-lines connection strings, in the same controlled environment

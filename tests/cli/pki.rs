@@ -64,6 +64,27 @@ impl Ca {
         }
     }
 
+    /// A CRL from this CA revoking the given serial numbers.
+    pub fn crl(&self, revoked: &[u64]) -> String {
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: days_from_now(-1),
+            next_update: days_from_now(30),
+            crl_number: 1u64.into(),
+            issuing_distribution_point: None,
+            revoked_certs: revoked
+                .iter()
+                .map(|serial| rcgen::RevokedCertParams {
+                    serial_number: (*serial).into(),
+                    revocation_time: days_from_now(-1),
+                    reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                    invalidity_date: None,
+                })
+                .collect(),
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        params.signed_by(&self.issuer).unwrap().pem().unwrap()
+    }
+
     /// A server certificate issued by this CA.
     pub fn server(&self, spec: &ServerCert) -> Issued {
         let key = KeyPair::generate().unwrap();
@@ -86,6 +107,8 @@ pub struct ServerCert {
     pub ips: Vec<std::net::IpAddr>,
     /// Validity, in days relative to now.
     pub valid: (i64, i64),
+    /// The serial number.
+    pub serial: u64,
 }
 
 impl ServerCert {
@@ -96,6 +119,7 @@ impl ServerCert {
             dns: vec!["localhost"],
             ips: vec!["127.0.0.1".parse().unwrap()],
             valid: (-1, 365),
+            serial: 1000,
         }
     }
 
@@ -114,6 +138,7 @@ impl ServerCert {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.not_before = days_from_now(self.valid.0);
         params.not_after = days_from_now(self.valid.1);
+        params.serial_number = Some(self.serial.into());
         params
     }
 

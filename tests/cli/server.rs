@@ -236,7 +236,11 @@ impl Server {
                 );
             }
             // The port opens before recovery ends; only this line means connections are served.
-            if socket.exists() && self.log().contains("database system is ready to accept connections") {
+            if socket.exists()
+                && self
+                    .log()
+                    .contains("database system is ready to accept connections")
+            {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
