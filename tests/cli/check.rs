@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::harness::{libpq_connect, pgtls};
+use crate::harness::pgtls;
 use crate::pki::{Ca, ServerCert};
 use crate::server::{Server, Setup, Version, shared_tempdir};
 
