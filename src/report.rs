@@ -39,8 +39,13 @@ pub struct TargetReport {
     pub exit_code: u8,
     /// One line: what a libpq client experiences here.
     pub summary: String,
+    /// Which connection string (0-based, in argument order) this host belongs to.
+    pub conninfo: usize,
     /// Whether a libpq client with this string connects to this host.
     pub libpq_connects: bool,
+    /// Whether this is the host a libpq client with this string ends up on: the first of its
+    /// hosts that connects (hosts are tried in order unless load_balance_hosts=random).
+    pub libpq_uses: bool,
     /// Whether that connection is encrypted.
     pub encrypted: bool,
     /// Each connection attempt, in libpq's order.

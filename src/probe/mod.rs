@@ -167,7 +167,9 @@ fn build(
             crate::exit::outcome_code(decisive_outcome) as u8
         },
         summary: String::new(),
+        conninfo: 0,
         libpq_connects,
+        libpq_uses: false,
         encrypted,
         tls: tls_attempt.and_then(|a| a.session.clone()),
         certificates,
@@ -276,10 +278,15 @@ pub fn check_all(
         .map_err(crate::exit::Error::Runtime)?;
     let targets = runtime.block_on(async {
         let mut targets = Vec::new();
-        for (r, store) in resolved.iter().zip(&stores) {
+        for (index, (r, store)) in resolved.iter().zip(&stores).enumerate() {
+            let mut chosen = false;
             for target in &r.targets {
                 let store = store.as_ref().map(Option::as_ref);
-                targets.push(check_target(r, target, store, default_timeout).await);
+                let mut report = check_target(r, target, store, default_timeout).await;
+                report.conninfo = index;
+                report.libpq_uses = report.libpq_connects && !chosen;
+                chosen |= report.libpq_uses;
+                targets.push(report);
             }
         }
         targets

@@ -20,19 +20,38 @@ pub fn check_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         write_target(target, out)?;
     }
-    if report.targets.len() > 1 {
-        let chosen = report.targets.iter().position(|t| t.libpq_connects);
+    let strings = report
+        .targets
+        .iter()
+        .map(|t| t.conninfo)
+        .max()
+        .map_or(0, |m| m + 1);
+    for string in 0..strings {
+        let hosts: Vec<(usize, &TargetReport)> = report
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.conninfo == string)
+            .collect();
+        if hosts.len() < 2 {
+            continue;
+        }
+        let which = if strings > 1 {
+            format!("connection string {}", string + 1)
+        } else {
+            "this string".to_string()
+        };
         writeln!(out)?;
-        match chosen {
-            Some(i) => writeln!(
+        match hosts.iter().find(|(_, t)| t.libpq_uses) {
+            Some((i, t)) => writeln!(
                 out,
-                "A libpq client with this string connects to target {} ({}).",
+                "A libpq client with {which} connects to target {} ({}).",
                 i + 1,
-                place(&report.targets[i])
+                place(t)
             )?,
             None => writeln!(
                 out,
-                "A libpq client with this string connects to none of the targets."
+                "A libpq client with {which} connects to none of its hosts."
             )?,
         }
     }

@@ -142,3 +142,61 @@ pub fn client_config(
     ));
     Ok((Arc::new(config), name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Environment, resolve};
+
+    fn options(conninfo: &str) -> Options {
+        let env = Environment::with_vars([], Some("u"));
+        resolve(conninfo, &env)
+            .map(|r| r.options)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn sni_follows_libpqs_lexical_rule() {
+        let cases = [
+            (
+                "host=db.example.com",
+                "db.example.com",
+                Some("db.example.com"),
+            ),
+            ("host=db.example.com sslsni=0", "db.example.com", None),
+            ("host=127.0.0.1", "127.0.0.1", None),
+            ("host=::1", "::1", None),
+            // Not an IP for libpq's SNI test, which only looks at the characters.
+            ("host=0x7f.1", "0x7f.1", Some("0x7f.1")),
+        ];
+        for (conninfo, host, want) in cases {
+            assert_eq!(
+                sni_name(&options(conninfo), host).as_deref(),
+                want,
+                "{conninfo}"
+            );
+        }
+    }
+
+    #[test]
+    fn protocol_bounds_map_to_what_rustls_speaks() {
+        assert_eq!(versions(&options("")).unwrap().len(), 2);
+        assert_eq!(
+            versions(&options("ssl_min_protocol_version=TLSv1.3")).unwrap(),
+            [&rustls::version::TLS13]
+        );
+        assert_eq!(
+            versions(&options("ssl_max_protocol_version=TLSv1.2")).unwrap(),
+            [&rustls::version::TLS12]
+        );
+        let err = versions(&options(
+            "ssl_min_protocol_version=TLSv1 ssl_max_protocol_version=TLSv1.1",
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("ssl_max_protocol_version=TLSv1.1 allows neither"),
+            "{err}"
+        );
+    }
+}

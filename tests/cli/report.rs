@@ -268,3 +268,65 @@ fn connect_timeout_bounds_a_silent_server() {
     );
     drop(listener);
 }
+
+#[test]
+fn a_unix_socket_is_checked_without_tls_as_libpq_connects() {
+    let f = fixture(Version::V15);
+    let conninfo = format!(
+        "host={} port={} user=postgres sslmode=require",
+        f.server.socket_dir().display(),
+        f.server.port
+    );
+    let (code, doc) = json(&f, &conninfo);
+    assert_eq!(code, 0, "{doc}");
+    let t = &doc["targets"][0];
+    assert_eq!(t["kind"], "unix_socket");
+    assert_eq!(t["encrypted"], false);
+    assert_eq!(t["tls"], Value::Null);
+    assert!(
+        t["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "unix_socket"),
+        "{t}"
+    );
+    let verdict = crate::harness::libpq_connect(f.home.path(), &[conninfo]);
+    assert_eq!(verdict[0]["ok"], true);
+    assert_eq!(verdict[0]["ssl"], false);
+}
+
+#[test]
+fn the_json_names_the_host_libpq_ends_up_on_for_each_string() {
+    let f = fixture(Version::V15);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let first = format!(
+        "host=127.0.0.1,localhost port={closed},{} user=postgres sslmode=require",
+        f.server.port
+    );
+    let second = format!(
+        "host=localhost port={} user=postgres sslmode=disable",
+        f.server.port
+    );
+    let out = pgtls(f.home.path())
+        .args(["check", "--format", "json", &first, &second])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let picks: Vec<(u64, bool)> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["conninfo"].as_u64().unwrap(),
+                t["libpq_uses"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(picks, [(0, false), (0, true), (1, true)]);
+}

@@ -252,6 +252,11 @@ impl Server {
         );
     }
 
+    /// The directory holding the server's Unix-domain socket.
+    pub fn socket_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
