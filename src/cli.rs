@@ -25,6 +25,58 @@ pub enum Command {
     /// Reads the connection string, PG* environment variables, the service file and the password
     /// file exactly as libpq does, without connecting. Passwords are never shown.
     Explain(ExplainArgs),
+    /// List the bundled provider root CAs, or write them as one PEM file for sslrootcert.
+    Roots(RootsArgs),
+    /// Read PEM or DER certificate files: show each certificate, convert to PEM, lint a root file.
+    Inspect(InspectArgs),
+}
+
+/// Arguments of `pgtls roots`.
+#[derive(Debug, clap::Args)]
+pub struct RootsArgs {
+    /// Only this provider profile (azure, cosmos).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Write the roots as one PEM file, ready for sslrootcert= ("-" for standard output).
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Output format of the listing.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Arguments of `pgtls inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Certificate files: PEM or DER, single certificates or bundles.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<std::path::PathBuf>,
+
+    /// Convert and combine every certificate into PEM (to standard output, or -o FILE).
+    #[arg(long)]
+    pub to_pem: bool,
+
+    /// Where --to-pem writes.
+    #[arg(short = 'o', long, value_name = "FILE", requires = "to_pem")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Judge the files as one root file for sslrootcert; findings make the exit code 9.
+    #[arg(long, conflicts_with = "to_pem")]
+    pub lint: bool,
+
+    /// With --lint, also require every root of this provider profile.
+    #[arg(long, value_name = "NAME", requires = "lint")]
+    pub profile: Option<String>,
+
+    /// With --lint, warn about certificates expiring within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub warn_days: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// Arguments of `pgtls check`.
@@ -37,6 +89,15 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Write the certificate chain the server presented (each target's, in order) as PEM.
+    #[arg(long, value_name = "FILE")]
+    pub save_chain: Option<std::path::PathBuf>,
+
+    /// Try the presented chain against the system store, every bundled profile and the Mozilla
+    /// roots even when it verified (it is always done when it does not).
+    #[arg(long)]
+    pub diagnose_trust: bool,
 
     /// Seconds each host may take when connect_timeout is not set.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]

@@ -83,6 +83,17 @@ pub enum Error {
     /// The TLS configuration (root file, CRL, protocol range) cannot be used.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsSetupError),
+    /// A certificate file cannot be inspected.
+    #[error(transparent)]
+    Inspect(#[from] crate::inspect::InspectError),
+    /// An output file cannot be written.
+    #[error("could not write \"{}\": {}", path.display(), crate::net::os_message(source))]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The async runtime could not start.
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -95,7 +106,7 @@ impl Error {
     /// The exit code for this error.
     pub fn code(&self) -> Code {
         match self {
-            Error::Config(_) | Error::Tls(_) => Code::Usage,
+            Error::Config(_) | Error::Tls(_) | Error::Inspect(_) | Error::Write { .. } => Code::Usage,
             Error::Runtime(_) | Error::Output(_) => Code::Internal,
         }
     }

@@ -2,12 +2,15 @@
 
 #![forbid(unsafe_code)]
 
+mod bundled;
 mod certinfo;
 mod cli;
+mod commands;
 mod config;
 mod conninfo;
 mod exit;
 mod explain;
+mod inspect;
 mod net;
 mod probe;
 mod render;
@@ -56,6 +59,8 @@ fn run(cli: Cli) -> Result<Code, Error> {
             out.flush()?;
             return Ok(exit::report_code(&report));
         }
+        Command::Roots(args) => return commands::roots(&args, &mut out).and_then(|c| flush(&mut out, c)),
+        Command::Inspect(args) => return commands::inspect(&args, &mut out).and_then(|c| flush(&mut out, c)),
         Command::Explain(args) => {
             let report = if args.parse_only {
                 explain::parsed(
@@ -72,4 +77,9 @@ fn run(cli: Cli) -> Result<Code, Error> {
     }
     out.flush()?;
     Ok(Code::Ok)
+}
+
+fn flush(out: &mut dyn Write, code: Code) -> Result<Code, Error> {
+    out.flush()?;
+    Ok(code)
 }

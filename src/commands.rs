@@ -1,0 +1,99 @@
+//! The `roots` and `inspect` commands: read, describe, write. Kept out of `main.rs` so that it
+//! stays a list of steps.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::cli::{Format, InspectArgs, RootsArgs};
+use crate::exit::{Code, Error};
+use crate::inspect::{self, InspectError};
+use crate::{bundled, render};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Writes `text` to `path`, or to `out` for "-".
+fn write_to(path: &Path, text: &str, out: &mut dyn Write) -> Result<(), Error> {
+    if path == Path::new("-") {
+        out.write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    std::fs::write(path, text).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// `pgtls roots`.
+///
+/// # Errors
+/// An unknown profile, or an output file that cannot be written.
+pub fn roots(args: &RootsArgs, out: &mut dyn Write) -> Result<Code, Error> {
+    let profiles = match &args.profile {
+        Some(name) => vec![bundled::profile(name).ok_or_else(|| InspectError::UnknownProfile {
+            name: name.to_string(),
+            known: bundled::names(),
+        })?],
+        None => bundled::profiles(),
+    };
+    let Some(path) = &args.output else {
+        let listing = bundled::listing(&profiles, now());
+        match args.format {
+            Format::Text => render::roots_text(&listing, out)?,
+            Format::Json => render::json(&listing, out)?,
+        }
+        return Ok(Code::Ok);
+    };
+    let mut roots: Vec<&bundled::Root> = Vec::new();
+    for root in profiles.iter().flat_map(|p| &p.roots) {
+        if !roots.iter().any(|r| r.der == root.der) {
+            roots.push(root);
+        }
+    }
+    let pem = inspect::to_pem(roots.iter().map(|r| (r.name.as_str(), &r.der)));
+    write_to(path, &pem, out)?;
+    if path != Path::new("-") {
+        let which = args.profile.as_deref().map_or("all profiles".to_string(), |p| format!("profile {p}"));
+        writeln!(out, "wrote {} root certificates ({which}) to {}", roots.len(), path.display())?;
+    }
+    Ok(Code::Ok)
+}
+
+/// `pgtls inspect`.
+///
+/// # Errors
+/// A file that holds no certificate, an unknown profile, or an output file that cannot be written.
+pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
+    let files = args
+        .files
+        .iter()
+        .map(|f| inspect::read(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.to_pem {
+        let names: Vec<(String, &rustls::pki_types::CertificateDer<'static>)> = files
+            .iter()
+            .flat_map(|f| &f.certs)
+            .map(|c| (crate::certinfo::describe(c, 0).map_or_else(String::new, |i| i.subject), c))
+            .collect();
+        let pem = inspect::to_pem(names.iter().map(|(n, c)| (n.as_str(), *c)));
+        write_to(args.output.as_deref().unwrap_or(Path::new("-")), &pem, out)?;
+        return Ok(Code::Ok);
+    }
+    let mut report = inspect::describe(&files, now());
+    let mut code = Code::Ok;
+    if args.lint {
+        let findings = inspect::lint(&report, args.profile.as_deref(), i64::from(args.warn_days))?;
+        if !findings.is_empty() {
+            code = Code::PolicyFailed;
+        }
+        report.lint = Some(findings);
+    }
+    match args.format {
+        Format::Text => render::inspect_text(&report, out)?,
+        Format::Json => render::json(&report, out)?,
+    }
+    Ok(code)
+}

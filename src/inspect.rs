@@ -1,0 +1,290 @@
+//! `pgtls inspect`: certificate files as users have them (PEM or DER, one certificate or a
+//! bundle) read into plain data, and a root file judged against what libpq and the providers
+//! expect of it. No network.
+
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::{self, SectionKind};
+use serde::Serialize;
+
+use crate::bundled;
+use crate::certinfo::{self, CertificateInfo};
+use crate::report::{Finding, Severity};
+
+/// Why a file holds no certificate pgtls can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InspectError {
+    /// The file cannot be read.
+    #[error("could not read \"{}\": {reason}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file is empty.
+    #[error("\"{}\" is empty", .0.display())]
+    Empty(PathBuf),
+    /// The file holds a private key and no certificate.
+    #[error("\"{}\" holds a private key, not a certificate", .0.display())]
+    PrivateKey(PathBuf),
+    /// The file holds a certificate signing request.
+    #[error("\"{}\" holds a certificate signing request, not a certificate", .0.display())]
+    Request(PathBuf),
+    /// The file holds neither PEM nor DER certificates.
+    #[error("\"{}\" is neither a PEM nor a DER certificate: {reason}", path.display())]
+    NotCertificate {
+        /// The file.
+        path: PathBuf,
+        /// What was found.
+        reason: String,
+    },
+    /// An unknown profile was named.
+    #[error("unknown profile \"{name}\" (expected {known})")]
+    UnknownProfile {
+        /// The name given.
+        name: String,
+        /// The profiles there are.
+        known: String,
+    },
+}
+
+/// The certificates of one file.
+#[derive(Debug, Clone)]
+pub struct FileCerts {
+    /// The file.
+    pub path: PathBuf,
+    /// `pem` or `der`.
+    pub format: &'static str,
+    /// Its certificates, in file order.
+    pub certs: Vec<CertificateDer<'static>>,
+}
+
+/// Reads every certificate of a PEM or DER file.
+///
+/// # Errors
+/// An unreadable, empty or non-certificate file, named with what it holds instead.
+pub fn read(path: &Path) -> Result<FileCerts, InspectError> {
+    let bytes = std::fs::read(path).map_err(|e| InspectError::Unreadable {
+        path: path.to_path_buf(),
+        reason: crate::net::os_message(&e),
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(InspectError::Empty(path.to_path_buf()));
+    }
+    let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
+    let certs = if is_pem { pem_certs(path, &bytes)? } else { der_certs(path, &bytes)? };
+    Ok(FileCerts {
+        path: path.to_path_buf(),
+        format: if is_pem { "pem" } else { "der" },
+        certs,
+    })
+}
+
+fn pem_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, InspectError> {
+    let mut reader = bytes;
+    let (mut certs, mut key, mut csr) = (Vec::new(), false, false);
+    loop {
+        match pem::from_buf(&mut reader) {
+            Ok(Some((SectionKind::Certificate, der))) => certs.push(CertificateDer::from(der)),
+            Ok(Some((SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey, _))) => key = true,
+            Ok(Some((SectionKind::Csr, _))) => csr = true,
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                return Err(InspectError::NotCertificate {
+                    path: path.to_path_buf(),
+                    reason: format!("invalid PEM: {e}"),
+                });
+            }
+        }
+    }
+    for der in &certs {
+        if x509_parser::parse_x509_certificate(der).is_err() {
+            return Err(InspectError::NotCertificate {
+                path: path.to_path_buf(),
+                reason: "a CERTIFICATE block does not hold a valid X.509 certificate".into(),
+            });
+        }
+    }
+    if !certs.is_empty() {
+        return Ok(certs);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    Err(if key || text.contains("PRIVATE KEY-----") {
+        InspectError::PrivateKey(path.to_path_buf())
+    } else if csr {
+        InspectError::Request(path.to_path_buf())
+    } else {
+        InspectError::NotCertificate {
+            path: path.to_path_buf(),
+            reason: "no CERTIFICATE block".into(),
+        }
+    })
+}
+
+fn der_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, InspectError> {
+    let mut rest = bytes;
+    let mut certs = Vec::new();
+    while !rest.is_empty() {
+        match x509_parser::parse_x509_certificate(rest) {
+            Ok((remaining, _)) => {
+                let used = rest.len() - remaining.len();
+                certs.push(CertificateDer::from(rest[..used].to_vec()));
+                rest = remaining;
+            }
+            Err(_) if certs.is_empty() && bytes.first() == Some(&0x30) => {
+                return Err(InspectError::NotCertificate {
+                    path: path.to_path_buf(),
+                    reason: "DER data that is not an X.509 certificate (a key or a request?)".into(),
+                });
+            }
+            Err(_) if certs.is_empty() => {
+                return Err(InspectError::NotCertificate {
+                    path: path.to_path_buf(),
+                    reason: "neither PEM text nor DER data".into(),
+                });
+            }
+            Err(_) => {
+                return Err(InspectError::NotCertificate {
+                    path: path.to_path_buf(),
+                    reason: format!("trailing data after {} certificates", certs.len()),
+                });
+            }
+        }
+    }
+    Ok(certs)
+}
+
+/// What `inspect` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspection {
+    /// One entry per file.
+    pub files: Vec<FileReport>,
+    /// Root-file findings, when `--lint` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lint: Option<Vec<Finding>>,
+}
+
+/// One file's certificates.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// The file.
+    pub path: String,
+    /// `pem` or `der`.
+    pub format: &'static str,
+    /// Its certificates.
+    pub certificates: Vec<CertificateInfo>,
+}
+
+/// Builds the report of files already read.
+pub fn describe(files: &[FileCerts], now: i64) -> Inspection {
+    Inspection {
+        files: files
+            .iter()
+            .map(|f| FileReport {
+                path: f.path.display().to_string(),
+                format: f.format,
+                certificates: f.certs.iter().filter_map(|c| certinfo::describe(c, now)).collect(),
+            })
+            .collect(),
+        lint: None,
+    }
+}
+
+fn finding(severity: Severity, code: &'static str, message: String, hint: Option<String>) -> Finding {
+    Finding {
+        severity,
+        code,
+        message,
+        hint,
+    }
+}
+
+/// Judges the certificates of `report` as one root file for `sslrootcert`.
+///
+/// # Errors
+/// [`InspectError::UnknownProfile`].
+pub fn lint(report: &Inspection, profile: Option<&str>, warn_days: i64) -> Result<Vec<Finding>, InspectError> {
+    let profile = match profile {
+        Some(name) => Some(bundled::profile(name).ok_or_else(|| InspectError::UnknownProfile {
+            name: name.to_string(),
+            known: bundled::names(),
+        })?),
+        None => None,
+    };
+    let mut findings = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for file in &report.files {
+        for c in &file.certificates {
+            let who = format!("\"{}\" in {}", c.subject, file.path);
+            if seen.contains(&c.sha256.as_str()) {
+                findings.push(finding(Severity::Warning, "duplicate", format!("{who} appears more than once"), Some("keep one copy".into())));
+            }
+            seen.push(&c.sha256);
+            if !c.is_ca {
+                findings.push(finding(
+                    Severity::Error,
+                    "leaf_certificate",
+                    format!("{who} is a server (leaf) certificate, not a CA"),
+                    Some("keep only root CAs in a root file: pinning a server certificate breaks when the provider rotates it".into()),
+                ));
+            } else if !c.self_signed {
+                findings.push(finding(
+                    Severity::Warning,
+                    "intermediate_certificate",
+                    format!("{who} is an intermediate CA (issued by \"{}\")", c.issuer),
+                    Some("libpq does not accept an intermediate as a trust anchor; add the root that issued it, and drop the intermediate unless you mean to pin it".into()),
+                ));
+            }
+            if c.days_left < 0 {
+                findings.push(finding(
+                    Severity::Error,
+                    "expired",
+                    format!("{who} expired on {} ({} days ago)", &c.not_after[..10], -c.days_left),
+                    Some("remove it and add its successor".into()),
+                ));
+            } else if c.days_left < warn_days {
+                findings.push(finding(
+                    Severity::Warning,
+                    "expires_soon",
+                    format!("{who} expires on {} (in {} days)", &c.not_after[..10], c.days_left),
+                    Some("add its successor before it expires".into()),
+                ));
+            }
+        }
+    }
+    if let Some(profile) = profile {
+        for root in &profile.roots {
+            let sha256 = certinfo::sha256(&root.der);
+            if !seen.contains(&sha256.as_str()) {
+                findings.push(finding(
+                    Severity::Error,
+                    "missing_root",
+                    format!("{} (required by profile {}) is missing", root.name, profile.name),
+                    Some(format!("pgtls roots --profile {} -o FILE writes a complete root file", profile.name)),
+                ));
+            }
+        }
+    }
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    Ok(findings)
+}
+
+/// Certificates as PEM, each preceded by a comment naming it.
+pub fn to_pem<'a>(certs: impl IntoIterator<Item = (&'a str, &'a CertificateDer<'a>)>) -> String {
+    use base64::Engine as _;
+    let mut out = String::new();
+    for (name, der) in certs {
+        out.push_str(&format!("# {name}\n-----BEGIN CERTIFICATE-----\n"));
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+        for line in b64.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(line));
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+    }
+    out
+}

@@ -1,0 +1,111 @@
+//! `roots` and `inspect` as text.
+
+use std::io::{self, Write};
+
+use super::sanitize::clean;
+use crate::bundled::Listing;
+use crate::certinfo::CertificateInfo;
+use crate::inspect::Inspection;
+use crate::report::{Finding, Severity};
+
+/// Writes the bundled profiles and their roots.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn roots_text(listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
+    for (n, profile) in listing.profiles.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        writeln!(out, "{}  ({})", profile.name, profile.description)?;
+        for root in &profile.roots {
+            writeln!(out, "  {}", root.subject)?;
+            writeln!(out, "    SHA-256  {}", root.sha256)?;
+            writeln!(out, "    expires  {} ({} days left)", &root.not_after[..10], root.days_left)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes one certificate's details.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn certificate(c: &CertificateInfo, indent: &str, out: &mut dyn Write) -> io::Result<()> {
+    let kind = match (c.is_ca, c.self_signed) {
+        (true, true) => "root CA",
+        (true, false) => "intermediate CA",
+        (false, true) => "self-signed leaf",
+        (false, false) => "leaf",
+    };
+    writeln!(out, "{indent}subject    {}", clean(&c.subject))?;
+    writeln!(out, "{indent}issuer     {}", clean(&c.issuer))?;
+    writeln!(out, "{indent}kind       {kind}")?;
+    if !c.sans.is_empty() {
+        writeln!(out, "{indent}SAN        {}", clean(&c.sans.join(", ")))?;
+    }
+    let days = if c.days_left < 0 {
+        format!("expired {} days ago", -c.days_left)
+    } else {
+        format!("{} days left", c.days_left)
+    };
+    writeln!(out, "{indent}valid      {} to {} ({days})", &c.not_before[..10], &c.not_after[..10])?;
+    let key = match (&c.curve, c.key_bits) {
+        (Some(curve), _) => format!("{} {curve}", c.key_type),
+        (None, Some(bits)) => format!("{} {bits} bits", c.key_type),
+        (None, None) => c.key_type.clone(),
+    };
+    writeln!(out, "{indent}key        {key}")?;
+    writeln!(out, "{indent}signature  {}", c.signature_algorithm)?;
+    writeln!(out, "{indent}serial     {}", c.serial)?;
+    writeln!(out, "{indent}SHA-256    {}", c.sha256)?;
+    writeln!(out, "{indent}SHA-1      {}", c.sha1)
+}
+
+/// Writes findings with their hints.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn findings(findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
+    for f in findings {
+        let label = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "note",
+        };
+        writeln!(out, "  {label:<8} {}", clean(&f.message))?;
+        if let Some(hint) = &f.hint {
+            writeln!(out, "  {:<8} hint: {}", "", clean(hint))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the certificates of each file, and the lint findings.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn inspect_text(report: &Inspection, out: &mut dyn Write) -> io::Result<()> {
+    for (n, file) in report.files.iter().enumerate() {
+        if n > 0 {
+            writeln!(out)?;
+        }
+        let count = file.certificates.len();
+        let plural = if count == 1 { "" } else { "s" };
+        writeln!(out, "{} ({}, {count} certificate{plural})", clean(&file.path), file.format.to_uppercase())?;
+        for (i, c) in file.certificates.iter().enumerate() {
+            writeln!(out, "  [{i}]")?;
+            certificate(c, "    ", out)?;
+        }
+    }
+    if let Some(lint) = &report.lint {
+        writeln!(out)?;
+        if lint.is_empty() {
+            writeln!(out, "Lint: no findings")?;
+        } else {
+            writeln!(out, "Lint")?;
+            findings(lint, out)?;
+        }
+    }
+    Ok(())
+}
