@@ -25,8 +25,14 @@ pub struct Profile {
     pub roots: Vec<Root>,
 }
 
-const DIGICERT_G2: (&str, &str) = ("DigiCert Global Root G2", include_str!("../certs/digicert-global-root-g2.pem"));
-const DIGICERT_CA: (&str, &str) = ("DigiCert Global Root CA", include_str!("../certs/digicert-global-root-ca.pem"));
+const DIGICERT_G2: (&str, &str) = (
+    "DigiCert Global Root G2",
+    include_str!("../certs/digicert-global-root-g2.pem"),
+);
+const DIGICERT_CA: (&str, &str) = (
+    "DigiCert Global Root CA",
+    include_str!("../certs/digicert-global-root-ca.pem"),
+);
 const MICROSOFT_RSA: (&str, &str) = (
     "Microsoft RSA Root Certificate Authority 2017",
     include_str!("../certs/microsoft-rsa-root-ca-2017.pem"),
@@ -37,7 +43,8 @@ const MICROSOFT_ECC: (&str, &str) = (
 );
 
 fn root((name, pem): (&str, &str)) -> Root {
-    let der = CertificateDer::from_pem_slice(pem.as_bytes()).expect("bundled roots are valid PEM (tested)");
+    let der = CertificateDer::from_pem_slice(pem.as_bytes())
+        .expect("bundled roots are valid PEM (tested)");
     Root {
         name: name.to_string(),
         der,
@@ -50,7 +57,10 @@ pub fn profiles() -> Vec<Profile> {
         Profile {
             name: "azure".into(),
             description: "Azure Database for PostgreSQL flexible server".into(),
-            roots: [DIGICERT_G2, DIGICERT_CA, MICROSOFT_RSA, MICROSOFT_ECC].into_iter().map(root).collect(),
+            roots: [DIGICERT_G2, DIGICERT_CA, MICROSOFT_RSA, MICROSOFT_ECC]
+                .into_iter()
+                .map(root)
+                .collect(),
         },
         Profile {
             name: "cosmos".into(),
@@ -69,7 +79,11 @@ pub fn profile(name: &str) -> Option<Profile> {
 
 /// The names of all profiles, for messages.
 pub fn names() -> String {
-    profiles().iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+    profiles()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(debug_assertions)]
@@ -80,7 +94,8 @@ fn test_profile() -> Option<Profile> {
     let roots = CertificateDer::pem_slice_iter(&bytes)
         .filter_map(Result::ok)
         .map(|der| Root {
-            name: crate::certinfo::describe(&der, 0).map_or_else(|| "test root".into(), |i| i.subject),
+            name: crate::certinfo::describe(&der, 0)
+                .map_or_else(|| "test root".into(), |i| i.subject),
             der,
         })
         .collect();
@@ -103,17 +118,37 @@ mod tests {
     #[test]
     fn bundled_roots_have_the_published_fingerprints_and_expiry_dates() {
         let expected = [
-            ("DigiCert Global Root G2", "CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F", "2038-01-15"),
-            ("DigiCert Global Root CA", "43:48:A0:E9:44:4C:78:CB:26:5E:05:8D:5E:89:44:B4:D8:4F:96:62:BD:26:DB:25:7F:89:34:A4:43:C7:01:61", "2031-11-10"),
-            ("Microsoft RSA Root Certificate Authority 2017", "C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0", "2042-07-18"),
-            ("Microsoft ECC Root Certificate Authority 2017", "35:8D:F3:9D:76:4A:F9:E1:B7:66:E9:C9:72:DF:35:2E:E1:5C:FA:C2:27:AF:6A:D1:D7:0E:8E:4A:6E:DC:BA:02", "2042-07-18"),
+            (
+                "DigiCert Global Root G2",
+                "CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F",
+                "2038-01-15",
+            ),
+            (
+                "DigiCert Global Root CA",
+                "43:48:A0:E9:44:4C:78:CB:26:5E:05:8D:5E:89:44:B4:D8:4F:96:62:BD:26:DB:25:7F:89:34:A4:43:C7:01:61",
+                "2031-11-10",
+            ),
+            (
+                "Microsoft RSA Root Certificate Authority 2017",
+                "C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0",
+                "2042-07-18",
+            ),
+            (
+                "Microsoft ECC Root Certificate Authority 2017",
+                "35:8D:F3:9D:76:4A:F9:E1:B7:66:E9:C9:72:DF:35:2E:E1:5C:FA:C2:27:AF:6A:D1:D7:0E:8E:4A:6E:DC:BA:02",
+                "2042-07-18",
+            ),
         ];
         let azure = profile("azure").unwrap();
         assert_eq!(azure.roots.len(), 4);
         for ((name, sha256, expires), root) in expected.iter().zip(&azure.roots) {
             let info = crate::certinfo::describe(&root.der, 0).unwrap();
             assert_eq!(&root.name, name);
-            assert!(info.subject.contains(&format!("CN={name}")), "{}", info.subject);
+            assert!(
+                info.subject.contains(&format!("CN={name}")),
+                "{}",
+                info.subject
+            );
             assert_eq!(info.sha256, *sha256, "{name}");
             assert_eq!(&info.not_after[..10], *expires, "{name}");
             assert!(info.self_signed && info.is_ca, "{name} is a root");
@@ -154,7 +189,11 @@ pub fn listing(profiles: &[Profile], now: i64) -> Listing {
             .map(|p| ProfileListing {
                 name: p.name.clone(),
                 description: p.description.clone(),
-                roots: p.roots.iter().filter_map(|r| crate::certinfo::describe(&r.der, now)).collect(),
+                roots: p
+                    .roots
+                    .iter()
+                    .filter_map(|r| crate::certinfo::describe(&r.der, now))
+                    .collect(),
             })
             .collect(),
     }

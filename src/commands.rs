@@ -33,10 +33,12 @@ fn write_to(path: &Path, text: &str, out: &mut dyn Write) -> Result<(), Error> {
 /// An unknown profile, or an output file that cannot be written.
 pub fn roots(args: &RootsArgs, out: &mut dyn Write) -> Result<Code, Error> {
     let profiles = match &args.profile {
-        Some(name) => vec![bundled::profile(name).ok_or_else(|| InspectError::UnknownProfile {
-            name: name.to_string(),
-            known: bundled::names(),
-        })?],
+        Some(name) => vec![
+            bundled::profile(name).ok_or_else(|| InspectError::UnknownProfile {
+                name: name.to_string(),
+                known: bundled::names(),
+            })?,
+        ],
         None => bundled::profiles(),
     };
     let Some(path) = &args.output else {
@@ -56,8 +58,16 @@ pub fn roots(args: &RootsArgs, out: &mut dyn Write) -> Result<Code, Error> {
     let pem = inspect::to_pem(roots.iter().map(|r| (r.name.as_str(), &r.der)));
     write_to(path, &pem, out)?;
     if path != Path::new("-") {
-        let which = args.profile.as_deref().map_or("all profiles".to_string(), |p| format!("profile {p}"));
-        writeln!(out, "wrote {} root certificates ({which}) to {}", roots.len(), path.display())?;
+        let which = args
+            .profile
+            .as_deref()
+            .map_or("all profiles".to_string(), |p| format!("profile {p}"));
+        writeln!(
+            out,
+            "wrote {} root certificates ({which}) to {}",
+            roots.len(),
+            path.display()
+        )?;
     }
     Ok(Code::Ok)
 }
@@ -76,7 +86,12 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
         let names: Vec<(String, &rustls::pki_types::CertificateDer<'static>)> = files
             .iter()
             .flat_map(|f| &f.certs)
-            .map(|c| (crate::certinfo::describe(c, 0).map_or_else(String::new, |i| i.subject), c))
+            .map(|c| {
+                (
+                    crate::certinfo::describe(c, 0).map_or_else(String::new, |i| i.subject),
+                    c,
+                )
+            })
             .collect();
         let pem = inspect::to_pem(names.iter().map(|(n, c)| (n.as_str(), *c)));
         write_to(args.output.as_deref().unwrap_or(Path::new("-")), &pem, out)?;
@@ -96,4 +111,31 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
         Format::Json => render::json(&report, out)?,
     }
     Ok(code)
+}
+
+/// `check --save-chain FILE`: every target's presented chain, as PEM, in report order.
+///
+/// # Errors
+/// A file that cannot be written.
+pub fn save_chain(report: &crate::report::Report, path: &Path) -> Result<(), Error> {
+    let chains: Vec<(String, rustls::pki_types::CertificateDer<'static>)> = report
+        .targets
+        .iter()
+        .enumerate()
+        .flat_map(|(n, t)| {
+            t.presented
+                .iter()
+                .zip(&t.certificates)
+                .map(move |(der, info)| {
+                    let name =
+                        format!("target {} ({}:{}): {}", n + 1, t.host, t.port, info.subject);
+                    (name, rustls::pki_types::CertificateDer::from(der.clone()))
+                })
+        })
+        .collect();
+    let pem = inspect::to_pem(chains.iter().map(|(n, c)| (n.as_str(), c)));
+    std::fs::write(path, pem).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }

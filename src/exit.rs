@@ -106,7 +106,9 @@ impl Error {
     /// The exit code for this error.
     pub fn code(&self) -> Code {
         match self {
-            Error::Config(_) | Error::Tls(_) | Error::Inspect(_) | Error::Write { .. } => Code::Usage,
+            Error::Config(_) | Error::Tls(_) | Error::Inspect(_) | Error::Write { .. } => {
+                Code::Usage
+            }
             Error::Runtime(_) | Error::Output(_) => Code::Internal,
         }
     }

@@ -75,7 +75,11 @@ pub fn read(path: &Path) -> Result<FileCerts, InspectError> {
         return Err(InspectError::Empty(path.to_path_buf()));
     }
     let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
-    let certs = if is_pem { pem_certs(path, &bytes)? } else { der_certs(path, &bytes)? };
+    let certs = if is_pem {
+        pem_certs(path, &bytes)?
+    } else {
+        der_certs(path, &bytes)?
+    };
     Ok(FileCerts {
         path: path.to_path_buf(),
         format: if is_pem { "pem" } else { "der" },
@@ -89,7 +93,10 @@ fn pem_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, 
     loop {
         match pem::from_buf(&mut reader) {
             Ok(Some((SectionKind::Certificate, der))) => certs.push(CertificateDer::from(der)),
-            Ok(Some((SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey, _))) => key = true,
+            Ok(Some((
+                SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey,
+                _,
+            ))) => key = true,
             Ok(Some((SectionKind::Csr, _))) => csr = true,
             Ok(Some(_)) => {}
             Ok(None) => break,
@@ -138,7 +145,8 @@ fn der_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, 
             Err(_) if certs.is_empty() && bytes.first() == Some(&0x30) => {
                 return Err(InspectError::NotCertificate {
                     path: path.to_path_buf(),
-                    reason: "DER data that is not an X.509 certificate (a key or a request?)".into(),
+                    reason: "DER data that is not an X.509 certificate (a key or a request?)"
+                        .into(),
                 });
             }
             Err(_) if certs.is_empty() => {
@@ -187,14 +195,23 @@ pub fn describe(files: &[FileCerts], now: i64) -> Inspection {
             .map(|f| FileReport {
                 path: f.path.display().to_string(),
                 format: f.format,
-                certificates: f.certs.iter().filter_map(|c| certinfo::describe(c, now)).collect(),
+                certificates: f
+                    .certs
+                    .iter()
+                    .filter_map(|c| certinfo::describe(c, now))
+                    .collect(),
             })
             .collect(),
         lint: None,
     }
 }
 
-fn finding(severity: Severity, code: &'static str, message: String, hint: Option<String>) -> Finding {
+fn finding(
+    severity: Severity,
+    code: &'static str,
+    message: String,
+    hint: Option<String>,
+) -> Finding {
     Finding {
         severity,
         code,
@@ -207,12 +224,18 @@ fn finding(severity: Severity, code: &'static str, message: String, hint: Option
 ///
 /// # Errors
 /// [`InspectError::UnknownProfile`].
-pub fn lint(report: &Inspection, profile: Option<&str>, warn_days: i64) -> Result<Vec<Finding>, InspectError> {
+pub fn lint(
+    report: &Inspection,
+    profile: Option<&str>,
+    warn_days: i64,
+) -> Result<Vec<Finding>, InspectError> {
     let profile = match profile {
-        Some(name) => Some(bundled::profile(name).ok_or_else(|| InspectError::UnknownProfile {
-            name: name.to_string(),
-            known: bundled::names(),
-        })?),
+        Some(name) => Some(
+            bundled::profile(name).ok_or_else(|| InspectError::UnknownProfile {
+                name: name.to_string(),
+                known: bundled::names(),
+            })?,
+        ),
         None => None,
     };
     let mut findings = Vec::new();
@@ -221,7 +244,12 @@ pub fn lint(report: &Inspection, profile: Option<&str>, warn_days: i64) -> Resul
         for c in &file.certificates {
             let who = format!("\"{}\" in {}", c.subject, file.path);
             if seen.contains(&c.sha256.as_str()) {
-                findings.push(finding(Severity::Warning, "duplicate", format!("{who} appears more than once"), Some("keep one copy".into())));
+                findings.push(finding(
+                    Severity::Warning,
+                    "duplicate",
+                    format!("{who} appears more than once"),
+                    Some("keep one copy".into()),
+                ));
             }
             seen.push(&c.sha256);
             if !c.is_ca {
@@ -243,14 +271,22 @@ pub fn lint(report: &Inspection, profile: Option<&str>, warn_days: i64) -> Resul
                 findings.push(finding(
                     Severity::Error,
                     "expired",
-                    format!("{who} expired on {} ({} days ago)", &c.not_after[..10], -c.days_left),
+                    format!(
+                        "{who} expired on {} ({} days ago)",
+                        &c.not_after[..10],
+                        -c.days_left
+                    ),
                     Some("remove it and add its successor".into()),
                 ));
             } else if c.days_left < warn_days {
                 findings.push(finding(
                     Severity::Warning,
                     "expires_soon",
-                    format!("{who} expires on {} (in {} days)", &c.not_after[..10], c.days_left),
+                    format!(
+                        "{who} expires on {} (in {} days)",
+                        &c.not_after[..10],
+                        c.days_left
+                    ),
                     Some("add its successor before it expires".into()),
                 ));
             }
@@ -263,8 +299,14 @@ pub fn lint(report: &Inspection, profile: Option<&str>, warn_days: i64) -> Resul
                 findings.push(finding(
                     Severity::Error,
                     "missing_root",
-                    format!("{} (required by profile {}) is missing", root.name, profile.name),
-                    Some(format!("pgtls roots --profile {} -o FILE writes a complete root file", profile.name)),
+                    format!(
+                        "{} (required by profile {}) is missing",
+                        root.name, profile.name
+                    ),
+                    Some(format!(
+                        "pgtls roots --profile {} -o FILE writes a complete root file",
+                        profile.name
+                    )),
                 ));
             }
         }
@@ -278,6 +320,7 @@ pub fn to_pem<'a>(certs: impl IntoIterator<Item = (&'a str, &'a CertificateDer<'
     use base64::Engine as _;
     let mut out = String::new();
     for (name, der) in certs {
+        let name = crate::render::sanitize::clean(name);
         out.push_str(&format!("# {name}\n-----BEGIN CERTIFICATE-----\n"));
         let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
         for line in b64.as_bytes().chunks(64) {

@@ -51,7 +51,14 @@ fn run(cli: Cli) -> Result<Code, Error> {
                 .iter()
                 .map(|c| config::resolve(c, &env))
                 .collect::<Result<Vec<_>, _>>()?;
-            let report = probe::check_all(&resolved, std::time::Duration::from_secs(args.timeout))?;
+            let run = probe::CheckOptions {
+                default_timeout: std::time::Duration::from_secs(args.timeout),
+                diagnose_trust: args.diagnose_trust,
+            };
+            let report = probe::check_all(&resolved, run)?;
+            if let Some(path) = &args.save_chain {
+                commands::save_chain(&report, path)?;
+            }
             match args.format {
                 Format::Text => render::check_text(&report, &mut out)?,
                 Format::Json => render::json(&report, &mut out)?,
@@ -59,8 +66,12 @@ fn run(cli: Cli) -> Result<Code, Error> {
             out.flush()?;
             return Ok(exit::report_code(&report));
         }
-        Command::Roots(args) => return commands::roots(&args, &mut out).and_then(|c| flush(&mut out, c)),
-        Command::Inspect(args) => return commands::inspect(&args, &mut out).and_then(|c| flush(&mut out, c)),
+        Command::Roots(args) => {
+            return commands::roots(&args, &mut out).and_then(|c| flush(&mut out, c));
+        }
+        Command::Inspect(args) => {
+            return commands::inspect(&args, &mut out).and_then(|c| flush(&mut out, c));
+        }
         Command::Explain(args) => {
             let report = if args.parse_only {
                 explain::parsed(

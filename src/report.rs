@@ -62,6 +62,9 @@ pub struct TargetReport {
     pub server: Option<ServerAnswer>,
     /// Problems and remarks, worst first.
     pub findings: Vec<Finding>,
+    /// The presented certificates as DER, for `--save-chain`; not part of the JSON document.
+    #[serde(skip)]
+    pub presented: Vec<Vec<u8>>,
 }
 
 /// One connection attempt.
@@ -148,6 +151,11 @@ pub struct Trust {
     pub path: Vec<String>,
     /// Why it did not verify.
     pub error: Option<String>,
+    /// The chain tried against every other trust source pgtls knows (when it did not verify, or
+    /// with `--diagnose-trust`).
+    pub diagnosis: Vec<crate::tls::diagnose::Diagnosis>,
+    /// Cross-signed copies of known roots in the presented chain.
+    pub cross_signed: Vec<crate::tls::diagnose::CrossSigned>,
 }
 
 /// The server's first answer to the startup message.

@@ -89,13 +89,42 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
         }
     }
     fallback(options, attempts, report);
+    cross_signed(report);
     exposure(options, report);
     expiry(report);
 }
 
 fn untrusted(options: &Options, report: &mut TargetReport, severity: Severity, error: String) {
     let top = report.certificates.last();
-    let hint = if error.contains("expired") || error.contains("not yet valid") {
+    let verifies: Vec<&crate::tls::diagnose::Diagnosis> = report
+        .trust
+        .diagnosis
+        .iter()
+        .filter(|d| d.verified)
+        .collect();
+    let fix = verifies.iter().find_map(|d| {
+        let anchor = d.anchor.clone().unwrap_or_default();
+        if let Some(profile) = d.source.strip_prefix("profile:") {
+            Some(format!(
+                "the chain verifies against the bundled {profile} roots (at \"{anchor}\"): pgtls roots --profile {profile} -o {}",
+                root_file(options)
+            ))
+        } else if d.source == "system" {
+            Some(format!(
+                "the chain verifies against the system trust store (at \"{anchor}\"): use sslrootcert=system, or add that root to {}",
+                root_file(options)
+            ))
+        } else {
+            None
+        }
+    });
+    let public = verifies
+        .iter()
+        .find(|d| d.source == "mozilla")
+        .and_then(|d| d.anchor.clone());
+    let hint = if let Some(fix) = fix {
+        fix
+    } else if error.contains("expired") || error.contains("not yet valid") {
         let which: Vec<String> = report
             .certificates
             .iter()
@@ -121,6 +150,11 @@ fn untrusted(options: &Options, report: &mut TargetReport, severity: Severity, e
         )
     } else if error.contains("CRL") {
         "every certificate of the chain needs a CRL from its issuer once sslcrl or sslcrldir is set; add the missing CRL or remove the setting".to_string()
+    } else if let Some(anchor) = public {
+        format!(
+            "the chain is publicly trusted (Mozilla's root \"{anchor}\"): add that root to {}",
+            root_file(options)
+        )
     } else {
         let issuer = top.map_or("the server's CA".to_string(), |c| {
             format!("\"{}\"", c.issuer)
@@ -170,6 +204,33 @@ fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetRe
             "a Unix-domain socket: libpq never uses TLS there, whatever sslmode says".into(),
             None,
         );
+    }
+}
+
+fn cross_signed(report: &mut TargetReport) {
+    let paths: Vec<String> = report
+        .trust
+        .diagnosis
+        .iter()
+        .filter(|d| d.verified)
+        .map(|d| {
+            let mut hops = d.path.clone();
+            hops.extend(d.anchor.clone());
+            format!("{}: {}", d.source, hops.join(" -> "))
+        })
+        .collect();
+    let found: Vec<(String, String)> = report
+        .trust
+        .cross_signed
+        .iter()
+        .map(|c| (c.subject.clone(), c.issuer.clone()))
+        .collect();
+    for (subject, issuer) in found {
+        let message = format!(
+            "the server presents \"{subject}\" cross-signed by \"{issuer}\": verification may end at either root, so clients that know different roots build different paths"
+        );
+        let hint = (!paths.is_empty()).then(|| format!("paths found: {}", paths.join("; ")));
+        push(report, Severity::Info, "cross_signed", message, hint);
     }
 }
 

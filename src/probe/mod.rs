@@ -34,12 +34,21 @@ fn prefer_retries(r: &AttemptResult) -> bool {
     }
 }
 
+/// How `check` runs, beyond the connection strings.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckOptions {
+    /// How long a host may take when `connect_timeout` is not set.
+    pub default_timeout: Duration,
+    /// Whether to diagnose trust even when the chain verified.
+    pub diagnose_trust: bool,
+}
+
 /// Checks one target: every attempt libpq would make, in order.
 pub async fn check_target(
     resolved: &Resolved,
     target: &Target,
     store: Result<Option<&TrustStore>, &RootError>,
-    default_timeout: Duration,
+    run: CheckOptions,
 ) -> TargetReport {
     let options = &resolved.options;
     let startup = startup_params(resolved);
@@ -49,7 +58,7 @@ pub async fn check_target(
         store,
         startup: &startup,
     };
-    let timeout = options.connect_timeout.unwrap_or(default_timeout);
+    let timeout = options.connect_timeout.unwrap_or(run.default_timeout);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut attempts = Vec::new();
     let unix = target.kind == HostKind::UnixSocket;
@@ -76,7 +85,13 @@ pub async fn check_target(
             attempts.push(attempt::run(&plan, true, deadline).await);
         }
     }
-    build(options, target, store.ok().flatten(), attempts)
+    build(
+        options,
+        target,
+        store.ok().flatten(),
+        attempts,
+        run.diagnose_trust,
+    )
 }
 
 fn startup_params(resolved: &Resolved) -> Vec<(String, String)> {
@@ -132,6 +147,7 @@ fn build(
     target: &Target,
     store: Option<&TrustStore>,
     attempts: Vec<AttemptResult>,
+    diagnose_trust: bool,
 ) -> TargetReport {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -152,7 +168,15 @@ fn build(
                 .collect()
         })
         .unwrap_or_default();
-    let trust = trust(tls_attempt, store, now);
+    let mut trust = trust(tls_attempt, store, now);
+    let presented = tls_attempt
+        .map(|a| a.seen.presented.clone())
+        .unwrap_or_default();
+    if !presented.is_empty() && (diagnose_trust || (trust.checked && !trust.verified)) {
+        let now = rustls::pki_types::UnixTime::now();
+        trust.diagnosis = crate::tls::diagnose::diagnose(&presented, now);
+        trust.cross_signed = crate::tls::diagnose::cross_signed(&presented, store);
+    }
     let server = final_attempt.answer.as_ref().map(server_answer);
     let mut report = TargetReport {
         host: target.host.clone(),
@@ -177,6 +201,7 @@ fn build(
         host_name: tls_attempt.and_then(|a| a.name_check.clone()),
         server,
         findings: Vec::new(),
+        presented: presented.iter().map(|c| c.to_vec()).collect(),
         attempts: attempts
             .iter()
             .map(|a| Attempt {
@@ -208,6 +233,8 @@ fn trust(attempt: Option<&AttemptResult>, store: Option<&TrustStore>, now: i64) 
                 .filter_map(|c| certinfo::describe(c, now).map(|i| i.subject))
                 .collect(),
             error: None,
+            diagnosis: Vec::new(),
+            cross_signed: Vec::new(),
         },
         Some(Err(e)) => Trust {
             checked,
@@ -216,6 +243,8 @@ fn trust(attempt: Option<&AttemptResult>, store: Option<&TrustStore>, now: i64) 
             anchor: None,
             path: Vec::new(),
             error: Some(e.to_string()),
+            diagnosis: Vec::new(),
+            cross_signed: Vec::new(),
         },
         None => Trust {
             checked,
@@ -224,6 +253,8 @@ fn trust(attempt: Option<&AttemptResult>, store: Option<&TrustStore>, now: i64) 
             anchor: None,
             path: Vec::new(),
             error: None,
+            diagnosis: Vec::new(),
+            cross_signed: Vec::new(),
         },
     }
 }
@@ -257,7 +288,7 @@ fn server_answer(answer: &Answer) -> ServerAnswer {
 /// A trust source or protocol range that cannot be used, found before any connection is made.
 pub fn check_all(
     resolved: &[Resolved],
-    default_timeout: Duration,
+    run: CheckOptions,
 ) -> Result<crate::report::Report, crate::exit::Error> {
     let mut stores = Vec::new();
     for r in resolved {
@@ -282,7 +313,7 @@ pub fn check_all(
             let mut chosen = false;
             for target in &r.targets {
                 let store = store.as_ref().map(Option::as_ref);
-                let mut report = check_target(r, target, store, default_timeout).await;
+                let mut report = check_target(r, target, store, run).await;
                 report.conninfo = index;
                 report.libpq_uses = report.libpq_connects && !chosen;
                 chosen |= report.libpq_uses;

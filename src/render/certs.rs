@@ -21,7 +21,12 @@ pub fn roots_text(listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
         for root in &profile.roots {
             writeln!(out, "  {}", root.subject)?;
             writeln!(out, "    SHA-256  {}", root.sha256)?;
-            writeln!(out, "    expires  {} ({} days left)", &root.not_after[..10], root.days_left)?;
+            writeln!(
+                out,
+                "    expires  {} ({} days left)",
+                &root.not_after[..10],
+                root.days_left
+            )?;
         }
     }
     Ok(())
@@ -49,7 +54,12 @@ pub fn certificate(c: &CertificateInfo, indent: &str, out: &mut dyn Write) -> io
     } else {
         format!("{} days left", c.days_left)
     };
-    writeln!(out, "{indent}valid      {} to {} ({days})", &c.not_before[..10], &c.not_after[..10])?;
+    writeln!(
+        out,
+        "{indent}valid      {} to {} ({days})",
+        &c.not_before[..10],
+        &c.not_after[..10]
+    )?;
     let key = match (&c.curve, c.key_bits) {
         (Some(curve), _) => format!("{} {curve}", c.key_type),
         (None, Some(bits)) => format!("{} {bits} bits", c.key_type),
@@ -92,7 +102,12 @@ pub fn inspect_text(report: &Inspection, out: &mut dyn Write) -> io::Result<()> 
         }
         let count = file.certificates.len();
         let plural = if count == 1 { "" } else { "s" };
-        writeln!(out, "{} ({}, {count} certificate{plural})", clean(&file.path), file.format.to_uppercase())?;
+        writeln!(
+            out,
+            "{} ({}, {count} certificate{plural})",
+            clean(&file.path),
+            file.format.to_uppercase()
+        )?;
         for (i, c) in file.certificates.iter().enumerate() {
             writeln!(out, "  [{i}]")?;
             certificate(c, "    ", out)?;

@@ -240,5 +240,21 @@ fn write_trust(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
             clean(trust.error.as_deref().unwrap_or("unknown error"))
         ),
     };
-    writeln!(out, "  trust        {line}")
+    writeln!(out, "  trust        {line}")?;
+    for (i, d) in t.trust.diagnosis.iter().enumerate() {
+        let label = if i == 0 { "diagnosis" } else { "" };
+        let verdict = if d.verified {
+            let mut hops: Vec<String> =
+                d.path.iter().map(|p| format!("\"{}\"", clean(p))).collect();
+            hops.push(format!("\"{}\"", clean(d.anchor.as_deref().unwrap_or(""))));
+            format!("verifies: {}", hops.join(" -> "))
+        } else {
+            format!(
+                "does not verify ({})",
+                clean(d.error.as_deref().unwrap_or(""))
+            )
+        };
+        writeln!(out, "  {label:<12} {}: {verdict}", d.source)?;
+    }
+    Ok(())
 }

@@ -126,11 +126,8 @@ pub fn verify(
         .iter()
         .filter_map(|a| webpki::anchor_from_trusted_cert(a).ok())
         .collect();
-    let intermediates: Vec<CertificateDer<'_>> = presented
-        .iter()
-        .cloned()
-        .chain(store.intermediates.iter().cloned())
-        .collect();
+    let mut intermediates: Vec<CertificateDer<'_>> = presented.to_vec();
+    intermediates.extend(store.intermediates.iter().cloned());
     if store.crl_check && store.crls.is_empty() {
         return Err(ChainError::NoCrl);
     }
@@ -144,30 +141,13 @@ pub fn verify(
         })
         .collect();
     let crl_refs: Vec<&webpki::CertRevocationList<'_>> = crls.iter().collect();
-    let revocation = (!crl_refs.is_empty()).then(|| {
-        RevocationOptionsBuilder::new(&crl_refs).map(|b| {
-            b.with_depth(RevocationCheckDepth::Chain)
-                .with_status_policy(UnknownStatusPolicy::Deny)
-                .build()
-        })
+    let revocation = RevocationOptionsBuilder::new(&crl_refs).ok().map(|b| {
+        b.with_depth(RevocationCheckDepth::Chain)
+            .with_status_policy(UnknownStatusPolicy::Deny)
+            .build()
     });
-    let revocation = match revocation {
-        Some(Ok(options)) => Some(options),
-        Some(Err(_)) | None => None,
-    };
-    let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| from_webpki(e, leaf))?;
-    let path = ee
-        .verify_for_usage(
-            algorithms,
-            &anchors,
-            &intermediates,
-            now,
-            KeyUsage::server_auth(),
-            revocation,
-            None,
-        )
-        .map_err(|e| from_webpki(e, leaf))?;
-    let anchor_subject = path.anchor().subject.as_ref().to_vec();
+    let (anchor_subject, path) =
+        path_to(&anchors, leaf, &intermediates, now, algorithms, revocation)?;
     let anchor = store
         .anchors
         .iter()
@@ -180,13 +160,42 @@ pub fn verify(
     if store.crl_check && !anchor_has_crl(store, &anchor) {
         return Err(ChainError::NoCrl);
     }
-    let intermediates = path
+    Ok(VerifiedChain {
+        anchor,
+        intermediates: path,
+        source: store.source.clone(),
+    })
+}
+
+/// The path webpki builds from `leaf` to one of `anchors`: the anchor's subject (the value of
+/// its Name, as webpki holds it) and the intermediates used, leaf side first.
+///
+/// # Errors
+/// Why no path verifies.
+pub fn path_to(
+    anchors: &[rustls::pki_types::TrustAnchor<'_>],
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    now: UnixTime,
+    algorithms: &[&dyn SignatureVerificationAlgorithm],
+    revocation: Option<webpki::RevocationOptions<'_>>,
+) -> Result<(Vec<u8>, Vec<CertificateDer<'static>>), ChainError> {
+    let ee = webpki::EndEntityCert::try_from(leaf).map_err(|e| from_webpki(e, leaf))?;
+    let path = ee
+        .verify_for_usage(
+            algorithms,
+            anchors,
+            intermediates,
+            now,
+            KeyUsage::server_auth(),
+            revocation,
+            None,
+        )
+        .map_err(|e| from_webpki(e, leaf))?;
+    let subject = path.anchor().subject.as_ref().to_vec();
+    let used = path
         .intermediate_certificates()
         .map(|c| c.der().into_owned())
         .collect();
-    Ok(VerifiedChain {
-        anchor,
-        intermediates,
-        source: store.source.clone(),
-    })
+    Ok((subject, used))
 }

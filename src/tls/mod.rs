@@ -3,6 +3,7 @@
 
 pub mod chain;
 mod danger;
+pub mod diagnose;
 pub mod hostname;
 pub mod roots;
 pub mod suites;

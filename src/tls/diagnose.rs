@@ -1,0 +1,180 @@
+//! Trust diagnosis: the presented chain tried against every trust source pgtls knows (the
+//! system store, each bundled provider profile, Mozilla's roots), to say which would verify it,
+//! at which root and by which path, and whether the chain holds a cross-signed certificate that
+//! leads to another root. Chain checks only: the host name is libpq's concern, not the store's.
+
+use rustls::pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use serde::Serialize;
+use x509_parser::prelude::FromDer;
+
+use super::chain;
+use super::roots::TrustStore;
+use crate::bundled;
+
+/// One trust source's verdict on the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    /// `system`, `profile:NAME` or `mozilla`.
+    pub source: String,
+    /// Whether the chain verifies against it.
+    pub verified: bool,
+    /// The root it ends at.
+    pub anchor: Option<String>,
+    /// Intermediates of the path, leaf side first.
+    pub path: Vec<String>,
+    /// Why it does not verify.
+    pub error: Option<String>,
+}
+
+/// A certificate of the chain that is a cross-signed copy of a known root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrossSigned {
+    /// The cross-signed certificate's subject (also a root's subject).
+    pub subject: String,
+    /// Who signed this copy.
+    pub issuer: String,
+}
+
+/// A Name's text from the value webpki keeps (the Name without its outer SEQUENCE header).
+pub fn name_text(value: &[u8]) -> String {
+    let mut der = vec![0x30];
+    let len = value.len();
+    if len < 0x80 {
+        der.push(len as u8);
+    } else if len < 0x100 {
+        der.extend([0x81, len as u8]);
+    } else {
+        der.extend([0x82, (len >> 8) as u8, len as u8]);
+    }
+    der.extend_from_slice(value);
+    x509_parser::x509::X509Name::from_der(&der)
+        .map_or_else(|_| "(unreadable name)".into(), |(_, n)| n.to_string())
+}
+
+fn subject_text(der: &[u8]) -> String {
+    crate::certinfo::describe(der, 0)
+        .map_or_else(|| "(unreadable certificate)".into(), |i| i.subject)
+}
+
+fn try_anchors(
+    source: String,
+    anchors: &[TrustAnchor<'_>],
+    presented: &[CertificateDer<'static>],
+    now: UnixTime,
+) -> Diagnosis {
+    let algorithms = super::provider().signature_verification_algorithms.all;
+    let Some((leaf, rest)) = presented.split_first() else {
+        return Diagnosis {
+            source,
+            verified: false,
+            anchor: None,
+            path: Vec::new(),
+            error: Some("no certificate presented".into()),
+        };
+    };
+    match chain::path_to(anchors, leaf, rest, now, algorithms, None) {
+        Ok((subject, path)) => Diagnosis {
+            source,
+            verified: true,
+            anchor: Some(name_text(&subject)),
+            path: path.iter().map(|c| subject_text(c)).collect(),
+            error: None,
+        },
+        Err(e) => Diagnosis {
+            source,
+            verified: false,
+            anchor: None,
+            path: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+fn store_anchors(store: &TrustStore) -> Vec<TrustAnchor<'_>> {
+    store
+        .anchors
+        .iter()
+        .filter_map(|a| webpki::anchor_from_trusted_cert(a).ok())
+        .collect()
+}
+
+/// Tries the chain against the system store, every profile and Mozilla's roots.
+pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Diagnosis> {
+    let mut out = Vec::new();
+    if let Ok(system) = TrustStore::system() {
+        out.push(try_anchors(
+            "system".into(),
+            &store_anchors(&system),
+            presented,
+            now,
+        ));
+    }
+    for profile in bundled::profiles() {
+        let anchors: Vec<_> = profile
+            .roots
+            .iter()
+            .filter_map(|r| webpki::anchor_from_trusted_cert(&r.der).ok())
+            .collect();
+        out.push(try_anchors(
+            format!("profile:{}", profile.name),
+            &anchors,
+            presented,
+            now,
+        ));
+    }
+    out.push(try_anchors(
+        "mozilla".into(),
+        webpki_roots::TLS_SERVER_ROOTS,
+        presented,
+        now,
+    ));
+    out
+}
+
+/// Certificates of the chain (after the leaf) that carry a known root's subject without being
+/// self-signed: cross-signed copies of a root, which give verification two possible paths.
+pub fn cross_signed(
+    presented: &[CertificateDer<'static>],
+    user: Option<&TrustStore>,
+) -> Vec<CrossSigned> {
+    let mut roots: Vec<Vec<u8>> = webpki_roots::TLS_SERVER_ROOTS
+        .iter()
+        .map(|a| a.subject.as_ref().to_vec())
+        .collect();
+    let mut stores: Vec<TrustStore> = user.cloned().into_iter().collect();
+    stores.extend(TrustStore::system());
+    for store in &stores {
+        roots.extend(
+            store_anchors(store)
+                .iter()
+                .map(|a| a.subject.as_ref().to_vec()),
+        );
+    }
+    for profile in bundled::profiles() {
+        roots.extend(
+            profile
+                .roots
+                .iter()
+                .filter_map(|r| webpki::anchor_from_trusted_cert(&r.der).ok())
+                .map(|a| a.subject.as_ref().to_vec()),
+        );
+    }
+    presented
+        .iter()
+        .skip(1)
+        .filter_map(|der| {
+            let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+            let subject = cert.subject().as_raw();
+            let self_issued = subject == cert.issuer().as_raw();
+            let value = webpki::anchor_from_trusted_cert(der)
+                .ok()?
+                .subject
+                .as_ref()
+                .to_vec();
+            (!self_issued && roots.contains(&value)).then(|| CrossSigned {
+                subject: cert.subject().to_string(),
+                issuer: cert.issuer().to_string(),
+            })
+        })
+        .collect()
+}
