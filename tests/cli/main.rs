@@ -8,3 +8,4 @@ mod harness;
 mod pki;
 mod report;
 mod server;
+mod trust;

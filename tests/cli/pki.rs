@@ -17,6 +17,8 @@ pub struct Issued {
 /// A certificate authority that can issue certificates.
 pub struct Ca {
     issuer: CertifiedIssuer<'static, KeyPair>,
+    params: CertificateParams,
+    key_pem: String,
     /// The CA's certificate as PEM.
     pub cert_pem: String,
 }
@@ -45,22 +47,33 @@ fn ca_params(name: &str) -> CertificateParams {
 impl Ca {
     /// A self-signed root.
     pub fn root(name: &str) -> Ca {
-        let issuer =
-            CertifiedIssuer::self_signed(ca_params(name), KeyPair::generate().unwrap()).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let key_pem = key.serialize_pem();
+        let issuer = CertifiedIssuer::self_signed(ca_params(name), key).unwrap();
         Ca {
             cert_pem: issuer.pem(),
             issuer,
+            params: ca_params(name),
+            key_pem,
         }
+    }
+
+    /// This CA's certificate again, same subject and key, but signed by `other`: a cross-sign.
+    pub fn cross_signed_by(&self, other: &Ca) -> String {
+        let key = KeyPair::from_pem(&self.key_pem).unwrap();
+        self.params.signed_by(&key, &other.issuer).unwrap().pem()
     }
 
     /// An intermediate signed by this CA.
     pub fn intermediate(&self, name: &str) -> Ca {
-        let issuer =
-            CertifiedIssuer::signed_by(ca_params(name), KeyPair::generate().unwrap(), &self.issuer)
-                .unwrap();
+        let key = KeyPair::generate().unwrap();
+        let key_pem = key.serialize_pem();
+        let issuer = CertifiedIssuer::signed_by(ca_params(name), key, &self.issuer).unwrap();
         Ca {
             cert_pem: issuer.pem(),
             issuer,
+            params: ca_params(name),
+            key_pem,
         }
     }
 

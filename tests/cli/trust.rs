@@ -1,0 +1,514 @@
+//! Trust tooling: the bundled roots, `inspect` and `--lint`, and `check`'s trust diagnosis
+//! against real servers.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::harness::{libpq_connect, pgtls};
+use crate::pki::{Ca, ServerCert};
+use crate::server::{Server, Setup, Version, shared_tempdir};
+
+fn openssl_certs(pem_file: &Path) -> Vec<String> {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "openssl crl2pkcs7 -nocrl -certfile {} | openssl pkcs7 -print_certs -noout",
+            pem_file.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl reads {}", pem_file.display());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("subject="))
+        .map(str::to_string)
+        .collect()
+}
+
+fn to_der(pem: &str, dir: &Path, name: &str) -> std::path::PathBuf {
+    let pem_file = dir.join(format!("{name}.pem"));
+    std::fs::write(&pem_file, pem).unwrap();
+    let der_file = dir.join(format!("{name}.der"));
+    let status = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(&pem_file)
+        .arg("-out")
+        .arg(&der_file)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    der_file
+}
+
+#[test]
+fn roots_lists_profiles_and_writes_a_file_openssl_reads() {
+    let home = shared_tempdir();
+    let out = pgtls(home.path())
+        .args(["roots", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = doc["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["azure", "cosmos"]);
+    assert_eq!(
+        doc["profiles"][1]["roots"][0]["sha256"],
+        "CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F"
+    );
+    let file = home.path().join("azure.pem");
+    let out = pgtls(home.path())
+        .args(["roots", "--profile", "azure", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("# DigiCert Global Root G2\n-----BEGIN CERTIFICATE-----\n"),
+        "{text}"
+    );
+    let subjects = openssl_certs(&file);
+    assert_eq!(subjects.len(), 4, "{subjects:?}");
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains("Microsoft ECC Root Certificate Authority 2017"))
+    );
+    let out = pgtls(home.path())
+        .args(["inspect", "--lint", "--profile", "azure"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = pgtls(home.path())
+        .args(["roots", "--profile", "aws"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unknown profile \"aws\" (expected azure, cosmos")
+    );
+}
+
+#[test]
+fn inspect_reads_der_pem_and_mixed_bundles() {
+    let dir = shared_tempdir();
+    let root = Ca::root("pgtls inspect root");
+    let inter = root.intermediate("pgtls inspect intermediate");
+    let der = to_der(&root.cert_pem, dir.path(), "root");
+    let bundle = dir.path().join("bundle.pem");
+    std::fs::write(
+        &bundle,
+        format!("junk before\n{}{}", inter.cert_pem, root.cert_pem),
+    )
+    .unwrap();
+    let out = pgtls(dir.path())
+        .args(["inspect", "--format", "json"])
+        .arg(&der)
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["files"][0]["format"], "der");
+    assert_eq!(doc["files"][1]["format"], "pem");
+    assert_eq!(doc["files"][1]["certificates"].as_array().unwrap().len(), 2);
+    let c = &doc["files"][0]["certificates"][0];
+    for field in [
+        "subject",
+        "issuer",
+        "not_before",
+        "not_after",
+        "days_left",
+        "key_type",
+        "key_bits",
+        "signature_algorithm",
+        "serial",
+        "sha256",
+        "sha1",
+        "is_ca",
+        "self_signed",
+    ] {
+        assert!(!c[field].is_null(), "{field} missing: {c}");
+    }
+    assert_eq!(c["self_signed"], true);
+    // DER converted to PEM is what openssl converts it to.
+    let out = pgtls(dir.path())
+        .args(["inspect", "--to-pem"])
+        .arg(&der)
+        .output()
+        .unwrap();
+    let ours = String::from_utf8(out.stdout).unwrap();
+    let theirs = Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-in"])
+        .arg(&der)
+        .output()
+        .unwrap();
+    let body = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        body(&ours),
+        body(&String::from_utf8(theirs.stdout).unwrap())
+    );
+    let combined = dir.path().join("combined.pem");
+    let out = pgtls(dir.path())
+        .args(["inspect", "--to-pem", "-o"])
+        .arg(&combined)
+        .arg(&der)
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(openssl_certs(&combined).len(), 3);
+}
+
+#[test]
+fn lint_finds_intermediates_leaves_duplicates_expiry_and_missing_roots() {
+    let dir = shared_tempdir();
+    let root = Ca::root("pgtls lint root");
+    let inter = root.intermediate("pgtls lint intermediate");
+    let leaf = inter.server(&ServerCert::localhost());
+    let soon = inter.server(&ServerCert {
+        valid: (-1, 10),
+        serial: 2,
+        ..ServerCert::localhost()
+    });
+    let file = dir.path().join("roots.pem");
+    std::fs::write(
+        &file,
+        format!(
+            "{}{}{}{}{}",
+            root.cert_pem, root.cert_pem, inter.cert_pem, leaf.cert_pem, soon.cert_pem
+        ),
+    )
+    .unwrap();
+    let out = pgtls(dir.path())
+        .args([
+            "inspect",
+            "--lint",
+            "--profile",
+            "cosmos",
+            "--format",
+            "json",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(9));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<&str> = doc["lint"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "duplicate",
+        "intermediate_certificate",
+        "leaf_certificate",
+        "expires_soon",
+        "missing_root",
+    ] {
+        assert!(codes.contains(&code), "{code} not in {codes:?}");
+    }
+    let clean = dir.path().join("clean.pem");
+    std::fs::write(&clean, &root.cert_pem).unwrap();
+    let out = pgtls(dir.path())
+        .args(["inspect", "--lint"])
+        .arg(&clean)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn files_without_certificates_are_named_with_what_they_hold() {
+    let dir = shared_tempdir();
+    let key = dir.path().join("server.key");
+    std::fs::write(&key, ServerCert::localhost().self_signed().key_pem).unwrap();
+    let garbage = dir.path().join("garbage.crt");
+    std::fs::write(&garbage, "hello, not a certificate\n").unwrap();
+    let empty = dir.path().join("empty.crt");
+    std::fs::write(&empty, "").unwrap();
+    let binary = dir.path().join("binary.der");
+    std::fs::write(&binary, [0x30, 0x03, 0x02, 0x01, 0x00]).unwrap();
+    let cases = [
+        (key.clone(), "holds a private key, not a certificate"),
+        (garbage.clone(), "is neither a PEM nor a DER certificate"),
+        (empty.clone(), "is empty"),
+        (binary.clone(), "is neither a PEM nor a DER certificate"),
+        (dir.path().join("missing.crt"), "No such file or directory"),
+        (dir.path().to_path_buf(), "Is a directory"),
+    ];
+    for (file, message) in cases {
+        let out = pgtls(dir.path())
+            .arg("inspect")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", file.display());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(message) && stderr.contains(&file.display().to_string()),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_multi_megabyte_bundle_is_read_whole() {
+    let dir = shared_tempdir();
+    let root = Ca::root("pgtls big root");
+    let file = dir.path().join("big.pem");
+    let copies = 3 * 1024 * 1024 / root.cert_pem.len() + 1;
+    std::fs::write(&file, root.cert_pem.repeat(copies)).unwrap();
+    assert!(std::fs::metadata(&file).unwrap().len() > 3 * 1024 * 1024);
+    let out = pgtls(dir.path())
+        .args(["inspect", "--lint", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(9), "duplicates are lint findings");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["files"][0]["certificates"].as_array().unwrap().len(),
+        copies
+    );
+}
+
+fn check_json(home: &Path, vars: &[(&str, &str)], args: &[&str]) -> (i32, Value) {
+    let out = pgtls(home)
+        .envs(vars.iter().copied())
+        .arg("check")
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn an_untrusted_chain_is_diagnosed_against_the_system_store() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls system-only root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(
+        Version::V15,
+        &Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone()),
+    );
+    let system = home.path().join("system.pem");
+    std::fs::write(&system, &root.cert_pem).unwrap();
+    let mine = home.path().join("mine.pem");
+    std::fs::write(&mine, Ca::root("pgtls unrelated root").cert_pem).unwrap();
+    let conninfo = format!(
+        "{} sslmode=verify-full sslrootcert={}",
+        server.conninfo(),
+        mine.display()
+    );
+    let (code, doc) = check_json(
+        home.path(),
+        &[("SSL_CERT_FILE", system.to_str().unwrap())],
+        &[&conninfo],
+    );
+    assert_eq!(code, 6);
+    let t = &doc["targets"][0];
+    let system_verdict = t["trust"]["diagnosis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["source"] == "system")
+        .unwrap()
+        .clone();
+    assert_eq!(system_verdict["verified"], true, "{t}");
+    assert!(
+        system_verdict["anchor"]
+            .as_str()
+            .unwrap()
+            .contains("pgtls system-only root")
+    );
+    let hint = t["findings"][0]["hint"].as_str().unwrap();
+    assert!(hint.contains("use sslrootcert=system"), "{hint}");
+    // And the fix works, as libpq agrees.
+    let fixed = format!("{} sslrootcert=system", server.conninfo());
+    let (code, _) = check_json(
+        home.path(),
+        &[("SSL_CERT_FILE", system.to_str().unwrap())],
+        &[&fixed],
+    );
+    assert_eq!(code, 0);
+    let libpq = crate::harness::libpq_connect_in(
+        home.path(),
+        &[fixed],
+        &[("SSL_CERT_FILE", system.to_str().unwrap())],
+    );
+    assert_eq!(libpq[0]["ok"], true, "{libpq:?}");
+}
+
+#[test]
+fn a_profiles_roots_fix_an_untrusted_chain_through_the_test_seam() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls stand-in provider root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(
+        Version::V15,
+        &Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone()),
+    );
+    let profile_roots = home.path().join("provider.pem");
+    std::fs::write(&profile_roots, &root.cert_pem).unwrap();
+    let seam = format!("provider={}", profile_roots.display());
+    let vars = [("PGTLS_TEST_PROFILE", seam.as_str())];
+    let root_file = home.path().join(".postgresql/root.crt");
+    std::fs::create_dir_all(root_file.parent().unwrap()).unwrap();
+    std::fs::write(&root_file, Ca::root("pgtls stale root").cert_pem).unwrap();
+    let conninfo = format!("{} sslmode=verify-full", server.conninfo());
+    let (code, doc) = check_json(home.path(), &vars, &[&conninfo]);
+    assert_eq!(code, 6);
+    let hint = doc["targets"][0]["findings"][0]["hint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let command = format!("pgtls roots --profile provider -o {}", root_file.display());
+    assert!(hint.contains(&command), "{hint}");
+    let out = pgtls(home.path())
+        .envs(vars)
+        .args(["roots", "--profile", "provider", "-o"])
+        .arg(&root_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, _) = check_json(home.path(), &vars, &[&conninfo]);
+    assert_eq!(code, 0, "the command from the hint fixes the root file");
+    assert_eq!(libpq_connect(home.path(), &[conninfo])[0]["ok"], true);
+}
+
+#[test]
+fn a_cross_signed_chain_is_reported_with_both_paths() {
+    let home = shared_tempdir();
+    let old_root = Ca::root("pgtls old root");
+    let new_root = Ca::root("pgtls new root");
+    let inter = new_root.intermediate("pgtls issuing intermediate");
+    let leaf = inter.server(&ServerCert::localhost());
+    // The new root, cross-signed by the old one, served so that old clients still verify.
+    let cross = new_root.cross_signed_by(&old_root);
+    let chain = format!("{}{}{}", leaf.cert_pem, inter.cert_pem, cross);
+    let server = Server::start(Version::V15, &Setup::tls(chain, leaf.key_pem.clone()));
+    let old_file = home.path().join("old.pem");
+    std::fs::write(&old_file, &old_root.cert_pem).unwrap();
+    let new_file = home.path().join("new.pem");
+    std::fs::write(&new_file, &new_root.cert_pem).unwrap();
+    let seam = format!("rotated={}", new_file.display());
+    let vars = [("PGTLS_TEST_PROFILE", seam.as_str())];
+    let conninfo = format!(
+        "{} sslmode=verify-full sslrootcert={}",
+        server.conninfo(),
+        old_file.display()
+    );
+    let (code, doc) = check_json(home.path(), &vars, &["--diagnose-trust", &conninfo]);
+    assert_eq!(code, 0, "{doc}");
+    let t = &doc["targets"][0];
+    assert_eq!(
+        t["trust"]["path"].as_array().unwrap().len(),
+        2,
+        "leaf -> intermediate -> cross-signed new root -> old root: {t}"
+    );
+    assert!(
+        t["trust"]["anchor"]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("pgtls old root")
+    );
+    let cross_signed = &t["trust"]["cross_signed"][0];
+    assert!(
+        cross_signed["subject"]
+            .as_str()
+            .unwrap()
+            .contains("pgtls new root"),
+        "{t}"
+    );
+    assert!(
+        cross_signed["issuer"]
+            .as_str()
+            .unwrap()
+            .contains("pgtls old root")
+    );
+    let rotated = t["trust"]["diagnosis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["source"] == "profile:rotated")
+        .unwrap();
+    assert_eq!(rotated["verified"], true);
+    assert!(
+        rotated["anchor"]
+            .as_str()
+            .unwrap()
+            .contains("pgtls new root")
+    );
+    let finding = t["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "cross_signed")
+        .unwrap();
+    let hint = finding["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("profile:rotated") && hint.contains("pgtls new root"),
+        "{hint}"
+    );
+    assert_eq!(
+        libpq_connect(home.path(), &[conninfo])[0]["ok"],
+        true,
+        "libpq verifies through the cross-sign too"
+    );
+}
+
+#[test]
+fn save_chain_writes_what_the_server_presented() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls save root");
+    let inter = root.intermediate("pgtls save intermediate");
+    let leaf = inter.server(&ServerCert::localhost());
+    let server = Server::start(
+        Version::V15,
+        &Setup::tls(
+            format!("{}{}", leaf.cert_pem, inter.cert_pem),
+            leaf.key_pem.clone(),
+        ),
+    );
+    let file = home.path().join("chain.pem");
+    let out = pgtls(home.path())
+        .args(["check", "--save-chain"])
+        .arg(&file)
+        .arg(format!("{} sslmode=require", server.conninfo()))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let subjects = openssl_certs(&file);
+    assert_eq!(subjects.len(), 2, "{subjects:?}");
+    assert!(subjects[0].contains("localhost") && subjects[1].contains("pgtls save intermediate"));
+}
