@@ -58,6 +58,8 @@ pub struct Options {
     pub root_cert: RootCert,
     /// The CRL file, named or default; a missing file is ignored as in libpq.
     pub sslcrl: Option<PathBuf>,
+    /// Whether `sslcrl` was named (rather than the default location).
+    pub sslcrl_named: bool,
     /// The CRL directory, if named.
     pub sslcrldir: Option<PathBuf>,
     /// The client certificate file, named or default.
@@ -172,6 +174,7 @@ pub fn options(settings: &Settings, env: &Environment) -> Result<Options, Config
             Some(_) => settings.nonempty("sslcrl").map(PathBuf::from),
             None => named_or_default("sslcrl", "root.crl"),
         },
+        sslcrl_named: settings.nonempty("sslcrl").is_some(),
         sslcrldir: settings.nonempty("sslcrldir").map(PathBuf::from),
         sslcert: named_or_default("sslcert", "postgresql.crt"),
         sslkey: named_or_default("sslkey", "postgresql.key"),

@@ -293,11 +293,18 @@ pub fn check_all(
     let mut stores = Vec::new();
     for r in resolved {
         let tcp = r.targets.iter().any(|t| t.kind != HostKind::UnixSocket);
-        // libpq reads the root file only once the server has agreed to TLS, so a problem with
-        // it is reported by the TLS attempt, after the server's answer.
+        // Local files are checked before any connection where TLS is mandatory: the attempt
+        // could only fail. libpq reads them after the server agrees to TLS, so where plaintext is
+        // allowed the TLS attempt reports the problem and libpq's fallback follows.
         let store = if tcp && r.options.sslmode != SslMode::Disable {
             crate::tls::versions(&r.options)?;
-            crate::tls::trust_store(&r.options)
+            crate::tls::check_crl_files(&r.options)?;
+            let store = crate::tls::trust_store(&r.options);
+            if r.options.sslmode >= SslMode::Require {
+                Ok(store.map_err(crate::tls::TlsSetupError::from)?)
+            } else {
+                store
+            }
         } else {
             Ok(None)
         };

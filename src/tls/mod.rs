@@ -30,6 +30,17 @@ pub enum TlsSetupError {
     /// The trust source could not be loaded.
     #[error(transparent)]
     Roots(#[from] RootError),
+    /// A named CRL file or directory cannot be used.
+    #[error(
+        "could not read certificate revocation list \"{}\": {reason} (libpq would skip revocation checks without a word)",
+        path.display()
+    )]
+    Crl {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The allowed protocol range holds neither TLS 1.2 nor TLS 1.3.
     #[error(
         "pgtls speaks only TLS 1.2 and 1.3, and ssl_min_protocol_version={min} ssl_max_protocol_version={max} allows neither"
@@ -65,6 +76,39 @@ pub fn trust_store(options: &Options) -> Result<Option<TrustStore>, RootError> {
         RootCert::NoHomeDirectory if verify => Err(RootError::NoHome),
         RootCert::File { .. } | RootCert::NoHomeDirectory => Ok(None),
     }
+}
+
+/// Checks a CRL file or directory named with `sslcrl` or `sslcrldir`: libpq silently checks no
+/// revocation when it cannot load them, which a check must not let pass unnoticed. The default
+/// `~/.postgresql/root.crl` may be absent, as in libpq.
+///
+/// # Errors
+/// [`TlsSetupError::Crl`] naming the file and the problem.
+pub fn check_crl_files(options: &Options) -> Result<(), TlsSetupError> {
+    let crl_error = |path: &std::path::Path, reason: &str| TlsSetupError::Crl {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if options.sslcrl_named
+        && let Some(file) = &options.sslcrl
+    {
+        let bytes =
+            std::fs::read(file).map_err(|e| crl_error(file, &crate::net::os_message(&e)))?;
+        if roots::crls_in(&bytes).is_none() {
+            let reason = if bytes.iter().all(u8::is_ascii_whitespace) {
+                "the file is empty"
+            } else {
+                "no CRL found"
+            };
+            return Err(crl_error(file, reason));
+        }
+    }
+    if let Some(dir) = &options.sslcrldir
+        && !dir.is_dir()
+    {
+        return Err(crl_error(dir, "not a directory"));
+    }
+    Ok(())
 }
 
 /// libpq's SNI rule: the host, unless `sslsni` is off or the host looks like an IP address

@@ -195,14 +195,19 @@ fn is_hashed_crl_name(name: &str) -> bool {
 
 /// The CRLs of a PEM or DER file; `None` when it cannot be read or holds none.
 fn read_crls(path: &Path) -> Option<Vec<CertificateRevocationListDer<'static>>> {
-    let bytes = std::fs::read(path).ok()?;
-    let pem: Vec<_> = CertificateRevocationListDer::pem_slice_iter(&bytes)
+    crls_in(&std::fs::read(path).ok()?)
+}
+
+/// The CRLs in PEM or DER bytes; `None` when there are none.
+pub fn crls_in(bytes: &[u8]) -> Option<Vec<CertificateRevocationListDer<'static>>> {
+    let pem: Vec<_> = CertificateRevocationListDer::pem_slice_iter(bytes)
         .collect::<Result<_, _>>()
         .ok()?;
     if !pem.is_empty() {
         return Some(pem);
     }
-    (bytes.first() == Some(&0x30)).then(|| vec![CertificateRevocationListDer::from(bytes)])
+    let der = x509_parser::parse_x509_crl(bytes).is_ok();
+    der.then(|| vec![CertificateRevocationListDer::from(bytes.to_vec())])
 }
 
 #[cfg(test)]

@@ -60,8 +60,15 @@ fn compare_with_libpq_in(home: &Path, cases: &[String], vars: &[(&str, &str)]) {
             .as_ref()
             .map(|d| d["targets"][0].clone())
             .unwrap_or(Value::Null);
+        // Deliberate difference: where TLS is mandatory, pgtls reports a broken local file
+        // before connecting; libpq reads it after the server's answer and may report that first.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let local_file_first = code == 2
+            && libpq["ok"] == false
+            && (stderr.contains("root certificate file")
+                || stderr.contains("could not read root certificate"));
         let encrypted_agrees = libpq["ok"] != true || target["encrypted"] == libpq["ssl"];
-        if code != i32::from(want) || !encrypted_agrees {
+        if (code != i32::from(want) && !local_file_first) || !encrypted_agrees {
             failures.push(format!(
                 "{conninfo}\n    libpq: {}\n    pgtls: exit {code}, encrypted {}, {}{}",
                 if libpq["ok"] == true {
@@ -357,11 +364,6 @@ fn crls_are_checked_for_every_certificate_as_libpq_checks_them() {
             "{} sslcrl={revokes_nothing}",
             base(direct_server.port)
         ));
-        cases.push(format!(
-            "{} sslcrl={}/missing.crl",
-            base(direct_server.port),
-            home.path().display()
-        ));
         // Only the root's CRL: the intermediate's certificate has none, so OpenSSL refuses.
         cases.push(format!(
             "{} sslcrl={revokes_nothing}",
@@ -451,4 +453,92 @@ fn protocol_bounds_apply_as_in_libpq_within_what_rustls_speaks() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pgtls speaks only TLS 1.2 and 1.3"));
+}
+
+#[test]
+fn broken_local_files_are_reported_before_connecting_where_tls_is_mandatory() {
+    let home = shared_tempdir();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = home.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path.display().to_string()
+    };
+    let root = Ca::root("pgtls preflight root");
+    let good_root = write("root.crt", root.cert_pem.as_bytes());
+    let empty = write("empty.crt", b"");
+    let garbage = write("garbage.crt", b"garbage\n");
+    let key = write(
+        "key.pem",
+        ServerCert::localhost().self_signed().key_pem.as_bytes(),
+    );
+    let der = write("root.der", &[0x30, 0x82, 0x01, 0x0a, 0x02]);
+    let dir = home.path().display().to_string();
+    let missing = format!("{dir}/missing.crt");
+    // Nothing listens on this port: every case must end before a connection is tried.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("host=127.0.0.1 port={closed} sslmode=verify-full");
+    let cases = [
+        (
+            format!("{base} sslrootcert={missing}"),
+            "root certificate file \"",
+            "does not exist",
+        ),
+        (
+            format!("{base} sslrootcert={dir}"),
+            "could not read root certificate file",
+            "Is a directory",
+        ),
+        (
+            format!("{base} sslrootcert={empty}"),
+            "could not read root certificate file",
+            "the file is empty",
+        ),
+        (
+            format!("{base} sslrootcert={garbage}"),
+            "could not read root certificate file",
+            "no certificate found",
+        ),
+        (
+            format!("{base} sslrootcert={key}"),
+            "could not read root certificate file",
+            "private key",
+        ),
+        (
+            format!("{base} sslrootcert={der}"),
+            "could not read root certificate file",
+            "DER",
+        ),
+        (
+            format!("{base} sslrootcert={good_root} sslcrl={missing}"),
+            "could not read certificate revocation list",
+            "No such file",
+        ),
+        (
+            format!("{base} sslrootcert={good_root} sslcrl={garbage}"),
+            "could not read certificate revocation list",
+            "no CRL found",
+        ),
+        (
+            format!("{base} sslrootcert={good_root} sslcrldir={garbage}"),
+            "could not read certificate revocation list",
+            "not a directory",
+        ),
+    ];
+    for (conninfo, start, detail) in cases {
+        let out = pgtls(home.path())
+            .args(["check", &conninfo])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{conninfo}: {stderr}");
+        assert!(
+            stderr.contains(start) && stderr.contains(detail),
+            "{conninfo}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "no report when nothing was checked");
+    }
 }

@@ -330,3 +330,52 @@ fn the_json_names_the_host_libpq_ends_up_on_for_each_string() {
         .collect();
     assert_eq!(picks, [(0, false), (0, true), (1, true)]);
 }
+
+#[test]
+fn no_secret_appears_in_check_output() {
+    let f = fixture(Version::V15);
+    let pgpass = f.home.path().join(".pgpass");
+    std::fs::write(&pgpass, "*:*:*:*:passfile-secret-4\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let secrets = [
+        "string-secret-1",
+        "env-secret-2",
+        "keypass-secret-3",
+        "passfile-secret-4",
+    ];
+    let port = f.server.port;
+    let runs = [
+        format!(
+            "host=localhost port={port} user=postgres password=string-secret-1 sslpassword=keypass-secret-3 sslmode=require"
+        ),
+        format!(
+            "postgresql://postgres:string-secret-1@localhost:{port}/postgres?sslpassword=keypass-secret-3&sslmode=verify-full"
+        ),
+        format!(
+            "host=localhost port={port} user=postgres sslmode=verify-full sslrootcert=/nonexistent password=string-secret-1"
+        ),
+        format!("host=localhost port=1 user=postgres password=string-secret-1"),
+        format!("host=localhost port={port} user=postgres sslmode=prefer"),
+    ];
+    for conninfo in &runs {
+        for format in ["text", "json"] {
+            let out = pgtls(f.home.path())
+                .env("PGPASSWORD", "env-secret-2")
+                .args(["check", "--format", format, conninfo])
+                .output()
+                .unwrap();
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            for secret in secrets {
+                assert!(
+                    !all.contains(secret),
+                    "{secret} leaked for {conninfo} ({format}):\n{all}"
+                );
+            }
+        }
+    }
+}
