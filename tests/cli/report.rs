@@ -355,7 +355,7 @@ fn no_secret_appears_in_check_output() {
         format!(
             "host=localhost port={port} user=postgres sslmode=verify-full sslrootcert=/nonexistent password=string-secret-1"
         ),
-        format!("host=localhost port=1 user=postgres password=string-secret-1"),
+        "host=localhost port=1 user=postgres password=string-secret-1".to_string(),
         format!("host=localhost port={port} user=postgres sslmode=prefer"),
     ];
     for conninfo in &runs {
