@@ -2,28 +2,14 @@
 
 #![forbid(unsafe_code)]
 
-mod bundled;
-mod certinfo;
-mod cli;
-mod commands;
-mod config;
-mod conninfo;
-mod exit;
-mod explain;
-mod inspect;
-mod net;
-mod probe;
-mod render;
-mod report;
-mod tls;
-
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, Format};
-use exit::{Code, Error};
+use pgtls::cli::{Cli, Command, Format};
+use pgtls::exit::{Code, Error};
+use pgtls::{commands, config, conninfo, exit, explain, probe, render};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
