@@ -71,14 +71,22 @@ pub fn read(path: &Path) -> Result<FileCerts, InspectError> {
         path: path.to_path_buf(),
         reason: crate::net::os_message(&e),
     })?;
+    parse(path, &bytes)
+}
+
+/// Reads every certificate of PEM or DER bytes that came from `path`.
+///
+/// # Errors
+/// As [`read`], for the bytes.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<FileCerts, InspectError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(InspectError::Empty(path.to_path_buf()));
     }
     let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
     let certs = if is_pem {
-        pem_certs(path, &bytes)?
+        pem_certs(path, bytes)?
     } else {
-        der_certs(path, &bytes)?
+        der_certs(path, bytes)?
     };
     Ok(FileCerts {
         path: path.to_path_buf(),

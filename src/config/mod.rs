@@ -6,7 +6,7 @@ mod environment;
 mod error;
 mod modes;
 pub mod passfile;
-mod service;
+pub mod service;
 mod settings;
 mod targets;
 mod validate;

@@ -77,8 +77,8 @@ pub fn lookup(path: &Path, key: Key<'_>) -> Lookup {
     find(&text, [host, port, key.dbname, key.user])
 }
 
-/// The first line of `text` whose four fields match `fields`.
-fn find(text: &str, fields: [&str; 4]) -> Lookup {
+/// The first line of `text` whose four fields (host, port, database, user) match `fields`.
+pub fn find(text: &str, fields: [&str; 4]) -> Lookup {
     for (n, raw) in text.split_inclusive('\n').enumerate() {
         if raw.starts_with('#') {
             continue;

@@ -51,7 +51,10 @@ pub fn lookup(name: &str, env: &Environment) -> Result<Service, ConfigError> {
 }
 
 /// The settings of group `[name]` in one file's text, or `None` when the file has no such group.
-fn group(text: &str, name: &str, file: &Path) -> Result<Option<Vec<(usize, String)>>, ConfigError> {
+///
+/// # Errors
+/// libpq's syntax errors for lines of that group, naming `file`.
+pub fn group(text: &str, name: &str, file: &Path) -> Result<Option<Vec<(usize, String)>>, ConfigError> {
     let mut found = false;
     let mut settings: Vec<(usize, String)> = Vec::new();
     for (n, raw) in text.split('\n').enumerate() {

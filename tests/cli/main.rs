@@ -5,6 +5,7 @@ mod differential;
 mod explain;
 mod fake;
 mod harness;
+mod hostile;
 mod pki;
 mod report;
 mod server;
