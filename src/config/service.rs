@@ -54,7 +54,11 @@ pub fn lookup(name: &str, env: &Environment) -> Result<Service, ConfigError> {
 ///
 /// # Errors
 /// libpq's syntax errors for lines of that group, naming `file`.
-pub fn group(text: &str, name: &str, file: &Path) -> Result<Option<Vec<(usize, String)>>, ConfigError> {
+pub fn group(
+    text: &str,
+    name: &str,
+    file: &Path,
+) -> Result<Option<Vec<(usize, String)>>, ConfigError> {
     let mut found = false;
     let mut settings: Vec<(usize, String)> = Vec::new();
     for (n, raw) in text.split('\n').enumerate() {

@@ -380,3 +380,19 @@ fn uri_errors_never_show_the_password() {
         .to_string();
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[test]
+fn megabyte_strings_parse_in_one_pass() {
+    let value = "v".repeat(1 << 20);
+    let params = parse(&format!("application_name='{value}' host=db")).unwrap();
+    assert_eq!(
+        params
+            .get_at(keywords::index("application_name"))
+            .map(str::len),
+        Some(1 << 20)
+    );
+    let uri = format!("postgresql://db/{value}?application_name={value}");
+    assert!(parse(&uri).is_ok());
+    let err = parse(&format!("{value} x")).unwrap_err();
+    assert!(matches!(err, ParseError::MissingEquals(_)));
+}

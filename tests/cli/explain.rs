@@ -271,3 +271,53 @@ fn no_secret_appears_in_any_output() {
         }
     }
 }
+
+#[test]
+fn bad_strings_stop_check_before_any_connection() {
+    let home = tempfile::tempdir().unwrap();
+    let long_value = "x".repeat(100_000);
+    let long_keyword = format!("{long_value}=1");
+    let cases = [
+        (
+            "host='db",
+            "unterminated quoted string in connection info string",
+        ),
+        ("hots=db", "invalid connection option \"hots\""),
+        (
+            "host=db sslmode=verify_full",
+            "invalid sslmode value: \"verify_full\"",
+        ),
+        (
+            "postgresql://db/app%zz",
+            "invalid percent-encoded token: \"app%zz\"",
+        ),
+        (
+            "postgresql://db/app%00",
+            "forbidden value %00 in percent-encoded value",
+        ),
+        ("host=db port=99999", "invalid port number: \"99999\""),
+        (long_keyword.as_str(), "invalid connection option"),
+    ];
+    for (conninfo, message) in cases {
+        let start = std::time::Instant::now();
+        let out = pgtls(home.path())
+            .args(["check", conninfo])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            &conninfo[..conninfo.len().min(40)]
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains(message));
+        assert!(out.stdout.is_empty());
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+    let long = format!("host=db application_name={long_value}");
+    let out = pgtls(home.path())
+        .args(["explain", "--format", "json", &long])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "a 100 kB value is read whole");
+}

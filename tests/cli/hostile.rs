@@ -42,7 +42,10 @@ fn tls_server(chain: Vec<CertificateDer<'static>>, key_pem: String) -> u16 {
     #[derive(Debug)]
     struct Fixed(Arc<rustls::sign::CertifiedKey>);
     impl rustls::server::ResolvesServerCert for Fixed {
-        fn resolve(&self, _: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        fn resolve(
+            &self,
+            _: rustls::server::ClientHello<'_>,
+        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
             Some(self.0.clone())
         }
     }
@@ -70,10 +73,16 @@ fn run(home: &std::path::Path, port: u16, sslmode: &str) -> (Option<i32>, String
     let start = Instant::now();
     let out = pgtls(home)
         .args(["check", "--format", "json"])
-        .arg(format!("host=127.0.0.1 port={port} user=u sslmode={sslmode} connect_timeout=2"))
+        .arg(format!(
+            "host=127.0.0.1 port={port} user=u sslmode={sslmode} connect_timeout=2"
+        ))
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code(), text, start.elapsed())
 }
 
@@ -110,11 +119,41 @@ fn peers_that_stall_drip_or_vanish_inside_the_handshake() {
         let _ = s.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]);
     });
     let cases = [
-        ("silence after S", silent_after_s, "require", 3, "timeout expired"),
-        ("one byte per second", dripping, "require", 3, "timeout expired"),
-        ("a close in the middle of the handshake", close_mid_handshake, "require", 5, "TLS handshake failed"),
-        ("an SSH banner", ssh, "require", 5, "received unencrypted data after SSL response"),
-        ("a TLS 1.0-only peer", tls10_only, "require", 5, "ProtocolVersion"),
+        (
+            "silence after S",
+            silent_after_s,
+            "require",
+            3,
+            "timeout expired",
+        ),
+        (
+            "one byte per second",
+            dripping,
+            "require",
+            3,
+            "timeout expired",
+        ),
+        (
+            "a close in the middle of the handshake",
+            close_mid_handshake,
+            "require",
+            5,
+            "TLS handshake failed",
+        ),
+        (
+            "an SSH banner",
+            ssh,
+            "require",
+            5,
+            "received unencrypted data after SSL response",
+        ),
+        (
+            "a TLS 1.0-only peer",
+            tls10_only,
+            "require",
+            5,
+            "ProtocolVersion",
+        ),
     ];
     let mut failures = Vec::new();
     for (name, port, sslmode, code, message) in cases {
@@ -133,23 +172,47 @@ fn absurd_and_malformed_chains_end_cleanly() {
     let leaf = root.server(&ServerCert::localhost());
     let leaf_der = CertificateDer::from_pem_slice(leaf.cert_pem.as_bytes()).unwrap();
     let root_der = CertificateDer::from_pem_slice(root.cert_pem.as_bytes()).unwrap();
-    let long_chain: Vec<_> = std::iter::once(leaf_der.clone()).chain(std::iter::repeat_n(root_der.clone(), 400)).collect();
-    let malformed_intermediate = vec![leaf_der.clone(), CertificateDer::from(vec![0x30, 0x03, 0x01, 0x01, 0xff])];
-    let malformed_leaf = vec![CertificateDer::from(b"\x30\x82\xff\xffnot a certificate".to_vec())];
+    let long_chain: Vec<_> = std::iter::once(leaf_der.clone())
+        .chain(std::iter::repeat_n(root_der.clone(), 400))
+        .collect();
+    let malformed_intermediate = vec![
+        leaf_der.clone(),
+        CertificateDer::from(vec![0x30, 0x03, 0x01, 0x01, 0xff]),
+    ];
+    let malformed_leaf = vec![CertificateDer::from(
+        b"\x30\x82\xff\xffnot a certificate".to_vec(),
+    )];
     let root_file = home.path().join("root.crt");
     std::fs::write(&root_file, &root.cert_pem).unwrap();
     let cases = [
-        ("hundreds of certificates", tls_server(long_chain, leaf.key_pem.clone()), &[3, 5, 6][..]),
-        ("a malformed intermediate", tls_server(malformed_intermediate, leaf.key_pem.clone()), &[3, 5, 6][..]),
-        ("a malformed leaf", tls_server(malformed_leaf, leaf.key_pem.clone()), &[5, 6][..]),
+        (
+            "hundreds of certificates",
+            tls_server(long_chain, leaf.key_pem.clone()),
+            &[3, 5, 6][..],
+        ),
+        (
+            "a malformed intermediate",
+            tls_server(malformed_intermediate, leaf.key_pem.clone()),
+            &[3, 5, 6][..],
+        ),
+        (
+            "a malformed leaf",
+            tls_server(malformed_leaf, leaf.key_pem.clone()),
+            &[5, 6][..],
+        ),
     ];
     let mut failures = Vec::new();
     for (name, port, codes) in cases {
-        for sslmode in ["require", &format!("verify-full sslrootcert={}", root_file.display())] {
+        for sslmode in [
+            "require",
+            &format!("verify-full sslrootcert={}", root_file.display()),
+        ] {
             let (got, text, elapsed) = run(home.path(), port, sslmode);
             let clean = !text.contains("panicked") && elapsed < Duration::from_secs(5);
             if !got.is_some_and(|c| codes.contains(&c)) || !clean {
-                failures.push(format!("{name} ({sslmode}): exit {got:?} after {elapsed:?}\n{text}"));
+                failures.push(format!(
+                    "{name} ({sslmode}): exit {got:?} after {elapsed:?}\n{text}"
+                ));
             }
         }
     }
