@@ -204,7 +204,9 @@ async fn ssl_request(
     };
     r.ssl_response = Some(buf[0]);
     match buf[0] {
-        b'S' if n > 1 => {
+        // Bytes that came with the answer were sent before any handshake: an attack
+        // (CVE-2021-23222), never to be read as TLS or as the protocol.
+        b'S' | b'N' if n > 1 => {
             r.hard_failure = true;
             r.fail(
                 Outcome::HandshakeFailed,
@@ -213,15 +215,7 @@ async fn ssl_request(
             None
         }
         b'S' => Some(true),
-        b'N' if plan.options.sslmode.allows_plaintext() && n == 1 => Some(false),
-        b'N' if n > 1 => {
-            r.hard_failure = true;
-            r.fail(
-                Outcome::HandshakeFailed,
-                "received unencrypted data after SSL response",
-            );
-            None
-        }
+        b'N' if plan.options.sslmode.allows_plaintext() => Some(false),
         b'N' => {
             r.fail(
                 Outcome::TlsNotOffered,

@@ -32,6 +32,25 @@ pub fn roots_text(listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// A certificate's validity period and days left, as one phrase.
+pub fn validity(c: &CertificateInfo) -> String {
+    let days = if c.days_left < 0 {
+        format!("expired {} days ago", -c.days_left)
+    } else {
+        format!("{} days left", c.days_left)
+    };
+    format!("{} to {} ({days})", &c.not_before[..10], &c.not_after[..10])
+}
+
+/// A certificate's key: type and curve, or type and size.
+pub fn key(c: &CertificateInfo) -> String {
+    match (&c.curve, c.key_bits) {
+        (Some(curve), _) => format!("{} {curve}", c.key_type),
+        (None, Some(bits)) => format!("{} {bits} bits", c.key_type),
+        (None, None) => c.key_type.clone(),
+    }
+}
+
 /// Writes one certificate's details.
 ///
 /// # Errors
@@ -49,23 +68,8 @@ pub fn certificate(c: &CertificateInfo, indent: &str, out: &mut dyn Write) -> io
     if !c.sans.is_empty() {
         writeln!(out, "{indent}SAN        {}", clean(&c.sans.join(", ")))?;
     }
-    let days = if c.days_left < 0 {
-        format!("expired {} days ago", -c.days_left)
-    } else {
-        format!("{} days left", c.days_left)
-    };
-    writeln!(
-        out,
-        "{indent}valid      {} to {} ({days})",
-        &c.not_before[..10],
-        &c.not_after[..10]
-    )?;
-    let key = match (&c.curve, c.key_bits) {
-        (Some(curve), _) => format!("{} {curve}", c.key_type),
-        (None, Some(bits)) => format!("{} {bits} bits", c.key_type),
-        (None, None) => c.key_type.clone(),
-    };
-    writeln!(out, "{indent}key        {key}")?;
+    writeln!(out, "{indent}valid      {}", validity(c))?;
+    writeln!(out, "{indent}key        {}", key(c))?;
     writeln!(out, "{indent}signature  {}", c.signature_algorithm)?;
     writeln!(out, "{indent}serial     {}", c.serial)?;
     writeln!(out, "{indent}SHA-256    {}", c.sha256)?;

@@ -193,22 +193,8 @@ fn write_cert(i: usize, c: &CertificateInfo, out: &mut dyn Write) -> io::Result<
     if !c.sans.is_empty() {
         writeln!(out, "       SAN      {}", clean(&c.sans.join(", ")))?;
     }
-    let days = if c.days_left < 0 {
-        format!("expired {} days ago", -c.days_left)
-    } else {
-        format!("{} days left", c.days_left)
-    };
-    writeln!(
-        out,
-        "       valid    {} to {} ({days})",
-        &c.not_before[..10],
-        &c.not_after[..10]
-    )?;
-    let key = match (&c.curve, c.key_bits) {
-        (Some(curve), _) => format!("{} {curve}", c.key_type),
-        (None, Some(bits)) => format!("{} {bits} bits", c.key_type),
-        (None, None) => c.key_type.clone(),
-    };
+    writeln!(out, "       valid    {}", super::certs::validity(c))?;
+    let key = super::certs::key(c);
     writeln!(
         out,
         "       key      {key}, signed with {}",
