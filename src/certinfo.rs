@@ -22,6 +22,8 @@ pub struct CertificateInfo {
     pub not_after: String,
     /// Whole days until `not_after` (negative once expired).
     pub days_left: i64,
+    /// `not_after` as Unix seconds.
+    pub not_after_unix: i64,
     /// `RSA`, `EC`, `Ed25519`, ...
     pub key_type: String,
     /// Key size in bits, when meaningful.
@@ -128,6 +130,7 @@ pub fn describe(der: &[u8], now_unix: i64) -> Option<CertificateInfo> {
         not_before: time(validity.not_before),
         not_after: time(validity.not_after),
         days_left,
+        not_after_unix: validity.not_after.timestamp(),
         key_type,
         key_bits,
         curve,

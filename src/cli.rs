@@ -82,13 +82,23 @@ pub struct InspectArgs {
 /// Arguments of `pgtls check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// libpq connection strings: `key=value ...` or `postgresql://` URIs.
-    #[arg(value_name = "CONNINFO", default_value = "")]
+    /// libpq connection strings: `key=value ...` or `postgresql://` URIs. With none (and no
+    /// --targets), the environment alone, as for psql.
+    #[arg(value_name = "CONNINFO")]
     pub conninfo: Vec<String>,
 
+    /// Read more connection strings from FILE, one per line ("-" for standard input); blank
+    /// lines and lines starting with # are skipped.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<std::path::PathBuf>,
+
+    /// How many hosts to check at once.
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+
     /// Output format.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
 
     /// Write the certificate chain the server presented (each target's, in order) as PEM.
     #[arg(long, value_name = "FILE")]
@@ -120,6 +130,19 @@ pub struct ExplainArgs {
     /// environment, service file, defaults or validation.
     #[arg(long)]
     pub parse_only: bool,
+}
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Text for people: full detail for one target, one line each for several.
+    Text,
+    /// One JSON document.
+    Json,
+    /// Prometheus text exposition, for node_exporter's textfile collector.
+    Prometheus,
+    /// JUnit XML, one test case per target.
+    Junit,
 }
 
 /// Output formats.
@@ -170,6 +193,7 @@ mod check_tests {
             panic!("check parses as check");
         };
         assert_eq!(args.conninfo, ["host=a", "host=b"]);
+        assert_eq!(args.concurrency, 32);
         assert_eq!(args.timeout, 3);
         assert!(Cli::try_parse_from(["pgtls", "check", "--timeout", "0"]).is_err());
     }

@@ -4,9 +4,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{Format, InspectArgs, RootsArgs};
+use crate::cli::{CheckArgs, CheckFormat, Format, InspectArgs, RootsArgs};
+use crate::config::{self, Environment};
 use crate::exit::{Code, Error};
 use crate::inspect::{self, InspectError};
+use crate::probe::{self, Input};
 use crate::{bundled, render};
 
 fn now() -> i64 {
@@ -138,4 +140,65 @@ pub fn save_chain(report: &crate::report::Report, path: &Path) -> Result<(), Err
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// The connection strings of a targets file (or standard input for "-"), with their line numbers.
+fn read_targets(path: &Path) -> Result<Vec<(usize, String)>, Error> {
+    let failed = |source| Error::Targets {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(failed)?;
+        bytes
+    } else {
+        std::fs::read(path).map_err(failed)?
+    };
+    Ok(String::from_utf8_lossy(&bytes)
+        .lines()
+        .enumerate()
+        .map(|(n, line)| (n + 1, line.trim().to_string()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .collect())
+}
+
+/// `pgtls check`.
+///
+/// # Errors
+/// A bad connection string given as an argument, an unusable trust file, an unreadable targets
+/// file, or output that cannot be written. A bad line of a targets file is a failed target.
+pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result<Code, Error> {
+    let mut inputs = Vec::new();
+    for conninfo in &args.conninfo {
+        inputs.push(Input::Resolved(Box::new(config::resolve(conninfo, env)?)));
+    }
+    if let Some(path) = &args.targets {
+        for (line, conninfo) in read_targets(path)? {
+            inputs.push(match config::resolve(&conninfo, env) {
+                Ok(resolved) => Input::Resolved(Box::new(resolved)),
+                Err(e) => Input::Invalid {
+                    origin: format!("{}:{line}", path.display()),
+                    message: e.to_string(),
+                },
+            });
+        }
+    } else if inputs.is_empty() {
+        inputs.push(Input::Resolved(Box::new(config::resolve("", env)?)));
+    }
+    let run = probe::CheckOptions {
+        default_timeout: std::time::Duration::from_secs(args.timeout),
+        diagnose_trust: args.diagnose_trust,
+    };
+    let report = probe::check_all(inputs, run, args.concurrency as usize)?;
+    if let Some(path) = &args.save_chain {
+        save_chain(&report, path)?;
+    }
+    match args.format {
+        CheckFormat::Text => render::check_text(&report, out)?,
+        CheckFormat::Json => render::json(&report, out)?,
+        CheckFormat::Prometheus => render::prometheus(&report, now(), out)?,
+        CheckFormat::Junit => render::junit(&report, out)?,
+    }
+    Ok(crate::exit::report_code(&report))
 }

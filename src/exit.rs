@@ -94,6 +94,14 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// A targets file cannot be read.
+    #[error("could not read targets file \"{}\": {}", path.display(), crate::net::os_message(source))]
+    Targets {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The async runtime could not start.
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -106,9 +114,11 @@ impl Error {
     /// The exit code for this error.
     pub fn code(&self) -> Code {
         match self {
-            Error::Config(_) | Error::Tls(_) | Error::Inspect(_) | Error::Write { .. } => {
-                Code::Usage
-            }
+            Error::Config(_)
+            | Error::Tls(_)
+            | Error::Inspect(_)
+            | Error::Write { .. }
+            | Error::Targets { .. } => Code::Usage,
             Error::Runtime(_) | Error::Output(_) => Code::Internal,
         }
     }

@@ -9,7 +9,7 @@ use clap::Parser;
 
 use pgtls::cli::{Cli, Command, Format};
 use pgtls::exit::{Code, Error};
-use pgtls::{commands, config, conninfo, exit, explain, probe, render};
+use pgtls::{commands, config, conninfo, explain, render};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,25 +32,7 @@ fn run(cli: Cli) -> Result<Code, Error> {
     let mut out = stdout.lock();
     match cli.command {
         Command::Check(args) => {
-            let resolved = args
-                .conninfo
-                .iter()
-                .map(|c| config::resolve(c, &env))
-                .collect::<Result<Vec<_>, _>>()?;
-            let run = probe::CheckOptions {
-                default_timeout: std::time::Duration::from_secs(args.timeout),
-                diagnose_trust: args.diagnose_trust,
-            };
-            let report = probe::check_all(&resolved, run)?;
-            if let Some(path) = &args.save_chain {
-                commands::save_chain(&report, path)?;
-            }
-            match args.format {
-                Format::Text => render::check_text(&report, &mut out)?,
-                Format::Json => render::json(&report, &mut out)?,
-            }
-            out.flush()?;
-            return Ok(exit::report_code(&report));
+            return commands::check(&args, &env, &mut out).and_then(|c| flush(&mut out, c));
         }
         Command::Roots(args) => {
             return commands::roots(&args, &mut out).and_then(|c| flush(&mut out, c));

@@ -67,6 +67,67 @@ pub struct TargetReport {
     pub presented: Vec<Vec<u8>>,
 }
 
+impl TargetReport {
+    fn without_connection(
+        conninfo: usize,
+        exit_code: u8,
+        code: &'static str,
+        summary: String,
+    ) -> Self {
+        TargetReport {
+            host: String::new(),
+            hostaddr: None,
+            port: 0,
+            kind: HostKind::Name,
+            sslmode: SslMode::Prefer,
+            sslnegotiation: SslNegotiation::Postgres,
+            exit_code,
+            summary: summary.clone(),
+            conninfo,
+            libpq_connects: false,
+            libpq_uses: false,
+            encrypted: false,
+            attempts: Vec::new(),
+            tls: None,
+            certificates: Vec::new(),
+            trust: Trust {
+                checked: false,
+                verified: false,
+                source: None,
+                anchor: None,
+                path: Vec::new(),
+                error: None,
+                diagnosis: Vec::new(),
+                cross_signed: Vec::new(),
+            },
+            host_name: None,
+            server: None,
+            findings: vec![Finding {
+                severity: Severity::Error,
+                code,
+                message: summary,
+                hint: None,
+            }],
+            presented: Vec::new(),
+        }
+    }
+
+    /// A connection string libpq refuses, from a list of targets: exit code 2 for it alone.
+    pub fn invalid(conninfo: usize, origin: &str, message: &str) -> Self {
+        Self::without_connection(conninfo, 2, "configuration", format!("{origin}: {message}"))
+    }
+
+    /// A check that failed inside pgtls (a bug): exit code 1.
+    pub fn internal(conninfo: usize, message: &str) -> Self {
+        Self::without_connection(
+            conninfo,
+            1,
+            "internal_error",
+            format!("internal error: {message}"),
+        )
+    }
+}
+
 /// One connection attempt.
 #[derive(Debug, Clone, Serialize)]
 pub struct Attempt {

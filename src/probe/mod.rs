@@ -3,6 +3,7 @@
 
 mod attempt;
 mod findings;
+mod fleet;
 mod transport;
 mod wire;
 
@@ -14,6 +15,8 @@ use crate::certinfo;
 use crate::config::{HostKind, Options, Resolved, SslMode, Target};
 use crate::report::{Attempt, Outcome, ServerAnswer, TargetReport, Trust};
 use crate::tls::{RootError, TrustStore};
+
+pub use fleet::{Input, check_all};
 use wire::Answer;
 
 /// Whether a failed TLS attempt under `prefer` makes libpq try again without TLS.
@@ -280,57 +283,4 @@ fn server_answer(answer: &Answer) -> ServerAnswer {
             sqlstate: Some(err.code.clone()),
         },
     }
-}
-
-/// Checks every target of every resolved connection string, in input order.
-///
-/// # Errors
-/// A trust source or protocol range that cannot be used, found before any connection is made.
-pub fn check_all(
-    resolved: &[Resolved],
-    run: CheckOptions,
-) -> Result<crate::report::Report, crate::exit::Error> {
-    let mut stores = Vec::new();
-    for r in resolved {
-        let tcp = r.targets.iter().any(|t| t.kind != HostKind::UnixSocket);
-        // Local files are checked before any connection where TLS is mandatory: the attempt
-        // could only fail. libpq reads them after the server agrees to TLS, so where plaintext is
-        // allowed the TLS attempt reports the problem and libpq's fallback follows.
-        let store = if tcp && r.options.sslmode != SslMode::Disable {
-            crate::tls::versions(&r.options)?;
-            crate::tls::check_crl_files(&r.options)?;
-            let store = crate::tls::trust_store(&r.options);
-            if r.options.sslmode >= SslMode::Require {
-                Ok(store.map_err(crate::tls::TlsSetupError::from)?)
-            } else {
-                store
-            }
-        } else {
-            Ok(None)
-        };
-        stores.push(store);
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(crate::exit::Error::Runtime)?;
-    let targets = runtime.block_on(async {
-        let mut targets = Vec::new();
-        for (index, (r, store)) in resolved.iter().zip(&stores).enumerate() {
-            let mut chosen = false;
-            for target in &r.targets {
-                let store = store.as_ref().map(Option::as_ref);
-                let mut report = check_target(r, target, store, run).await;
-                report.conninfo = index;
-                report.libpq_uses = report.libpq_connects && !chosen;
-                chosen |= report.libpq_uses;
-                targets.push(report);
-            }
-        }
-        targets
-    });
-    Ok(crate::report::Report {
-        schema_version: crate::report::SCHEMA_VERSION,
-        targets,
-    })
 }

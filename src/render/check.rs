@@ -14,11 +14,21 @@ use crate::tls::hostname::NameCheck;
 /// # Errors
 /// Whatever writing to `out` returns.
 pub fn check_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    for (n, target) in report.targets.iter().enumerate() {
-        if n > 0 {
-            writeln!(out)?;
+    match report.targets.as_slice() {
+        [one] => write_target(one, out)?,
+        targets => {
+            for (n, target) in targets.iter().enumerate() {
+                write_line(n + 1, target, out)?;
+            }
+            let failed = targets.iter().filter(|t| t.exit_code != 0).count();
+            let code = targets.iter().map(|t| t.exit_code).max().unwrap_or(0);
+            writeln!(
+                out,
+                "\n{} targets: {} OK, {failed} failed (exit code {code}); check one alone for the full report",
+                targets.len(),
+                targets.len() - failed
+            )?;
         }
-        write_target(target, out)?;
     }
     let strings = report
         .targets
@@ -56,6 +66,30 @@ pub fn check_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// One line for one of several targets.
+fn write_line(n: usize, t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+    let verdict = if t.exit_code == 0 { "OK  " } else { "FAIL" };
+    let place = if t.port == 0 {
+        "(invalid)".to_string()
+    } else {
+        place(t)
+    };
+    let expiry = t
+        .certificates
+        .iter()
+        .map(|c| c.days_left)
+        .min()
+        .map(|d| format!("; chain expires in {d} days"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{n:>4}  {verdict}  exit {}  {place}  sslmode={}  {}{expiry}",
+        t.exit_code,
+        t.sslmode,
+        clean(&t.summary)
+    )
 }
 
 fn place(t: &TargetReport) -> String {

@@ -4,11 +4,15 @@
 mod certs;
 mod check;
 mod explain;
+mod junit;
+mod prometheus;
 pub mod sanitize;
 
 pub use certs::{inspect_text, roots_text};
 pub use check::check_text;
 pub use explain::explain_text;
+pub use junit::junit;
+pub use prometheus::prometheus;
 
 use std::io::{self, Write};
 
