@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-postgres.sh
 
-if ! .venv/bin/python -c 'import psycopg.pq as pq; assert pq.__impl__ == "binary"' 2>/dev/null; then
+if ! .venv/bin/python -c 'import psycopg.pq as pq, prometheus_client, junitparser; assert pq.__impl__ == "binary"' 2>/dev/null; then
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check 'psycopg[binary]>=3.2'
+    .venv/bin/pip install --quiet --disable-pip-version-check 'psycopg[binary]>=3.2' prometheus_client junitparser
 fi
 
 cargo test --locked "$@"

@@ -4,6 +4,7 @@ mod check;
 mod differential;
 mod explain;
 mod fake;
+mod fleet;
 mod harness;
 mod hostile;
 mod pki;

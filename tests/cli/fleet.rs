@@ -1,0 +1,264 @@
+//! Many targets at once: order, per-target results and the exit code of mixed fleets, and the
+//! machine formats read back by their real consumers.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::harness::{oracle_python, pgtls, root};
+use crate::pki::{Ca, ServerCert};
+use crate::server::{Server, Setup, Version, shared_tempdir};
+
+/// The JSON document as the README documents it.
+#[derive(Debug, Deserialize)]
+struct Document {
+    schema_version: u32,
+    targets: Vec<Target>,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Target {
+    host: String,
+    port: u16,
+    exit_code: u8,
+    summary: String,
+    libpq_connects: bool,
+    libpq_uses: bool,
+    encrypted: bool,
+    conninfo: usize,
+    tls: Option<Tls>,
+    certificates: Vec<Certificate>,
+    findings: Vec<Finding>,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Tls {
+    protocol: String,
+    cipher: String,
+    cipher_iana: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Certificate {
+    sha256: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Finding {
+    severity: String,
+    code: String,
+    message: String,
+}
+
+struct Fleet {
+    home: tempfile::TempDir,
+    _server: Server,
+    targets_file: std::path::PathBuf,
+}
+
+/// A good target, an unreachable one, an untrusted one and a broken line, in that order.
+fn fleet() -> Fleet {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls fleet root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(
+        Version::V15,
+        &Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone()),
+    );
+    let good = home.path().join("good.crt");
+    std::fs::write(&good, &root.cert_pem).unwrap();
+    let other = home.path().join("other.crt");
+    std::fs::write(&other, Ca::root("pgtls other fleet root").cert_pem).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port = server.port;
+    let lines = [
+        "# a mixed fleet".to_string(),
+        format!(
+            "host=localhost port={port} user=postgres sslmode=verify-full sslrootcert={}",
+            good.display()
+        ),
+        String::new(),
+        format!("host=127.0.0.1 port={closed} user=postgres sslmode=require"),
+        format!(
+            "host=localhost port={port} user=postgres sslmode=verify-full sslrootcert={}",
+            other.display()
+        ),
+        "hots=typo".to_string(),
+    ];
+    let targets_file = home.path().join("targets.txt");
+    std::fs::write(&targets_file, lines.join("\n")).unwrap();
+    Fleet {
+        home,
+        _server: server,
+        targets_file,
+    }
+}
+
+fn run(f: &Fleet, format: &str) -> (i32, Vec<u8>) {
+    let out = pgtls(f.home.path())
+        .args(["check", "--format", format, "--targets"])
+        .arg(&f.targets_file)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+fn consumer(kind: &str, input: &[u8]) -> Value {
+    let out = std::process::Command::new(oracle_python())
+        .arg(root().join("tests/oracle/read_outputs.py"))
+        .arg(kind)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(input)?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{kind} consumer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_mixed_fleet_keeps_order_per_target_results_and_the_largest_code() {
+    let f = fleet();
+    let (code, stdout) = run(&f, "json");
+    let doc: Document = serde_json::from_slice(&stdout).expect("the JSON has the documented shape");
+    assert_eq!(doc.schema_version, 1);
+    let codes: Vec<u8> = doc.targets.iter().map(|t| t.exit_code).collect();
+    assert_eq!(codes, [0, 3, 6, 2]);
+    assert_eq!(code, 6);
+    let good = &doc.targets[0];
+    assert!(good.libpq_connects && good.encrypted && good.libpq_uses);
+    assert_eq!(good.tls.as_ref().unwrap().protocol, "TLSv1.3");
+    assert_eq!(
+        good.certificates[0].sha256.len(),
+        95,
+        "32 bytes as colon-separated hex"
+    );
+    assert_eq!(doc.targets[3].findings[0].code, "configuration");
+    assert!(
+        doc.targets[3]
+            .summary
+            .ends_with("targets.txt:6: invalid connection option \"hots\"")
+    );
+    let (_, text) = run(&f, "text");
+    let text = String::from_utf8(text).unwrap();
+    let lines: Vec<&str> = text.lines().take(4).collect();
+    for (line, (n, word)) in lines
+        .iter()
+        .zip([(1, "OK"), (2, "FAIL"), (3, "FAIL"), (4, "FAIL")])
+    {
+        assert!(
+            line.trim_start().starts_with(&format!("{n}  {word}")),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("4 targets: 1 OK, 3 failed (exit code 6)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn prometheus_output_is_read_by_prometheus_client() {
+    let f = fleet();
+    let (_, stdout) = run(&f, "prometheus");
+    let samples = consumer("prometheus", &stdout);
+    let value = |name: &str, index: &str| {
+        samples
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name && s["labels"]["index"] == index)
+            .map(|s| s["value"].as_f64().unwrap())
+    };
+    assert_eq!(value("pgtls_up", "0"), Some(1.0));
+    assert_eq!(value("pgtls_up", "1"), Some(0.0));
+    assert_eq!(value("pgtls_exit_code", "2"), Some(6.0));
+    assert_eq!(value("pgtls_exit_code", "3"), Some(2.0));
+    let days = value("pgtls_leaf_expiry_days", "0").unwrap();
+    assert!((363.0..=365.0).contains(&days), "{days}");
+    let seconds = value("pgtls_chain_expiry_seconds", "0").unwrap();
+    assert!((days * 86_400.0..(days + 1.0) * 86_400.0).contains(&seconds));
+    assert!(value("pgtls_check_duration_seconds", "1").is_some());
+    let info = samples
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "pgtls_tls_info")
+        .unwrap();
+    assert_eq!(info["labels"]["protocol"], "TLSv1.3");
+    assert!(!String::from_utf8_lossy(&stdout).contains("password"));
+}
+
+#[test]
+fn junit_output_is_read_by_junitparser() {
+    let f = fleet();
+    let (_, stdout) = run(&f, "junit");
+    let suite = consumer("junit", &stdout);
+    assert_eq!(suite["tests"], 4);
+    assert_eq!(suite["failures"], 3);
+    let passed: Vec<bool> = suite["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["passed"].as_bool().unwrap())
+        .collect();
+    assert_eq!(passed, [true, false, false, false]);
+    let untrusted = &suite["cases"][2]["result"][0];
+    assert!(
+        untrusted
+            .as_str()
+            .unwrap()
+            .contains("certificate verify failed"),
+        "{suite}"
+    );
+}
+
+#[test]
+fn slow_targets_are_checked_concurrently_each_with_its_own_deadline() {
+    let home = shared_tempdir();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let lines: Vec<String> = (0..12)
+        .map(|_| format!("host=127.0.0.1 port={port} sslmode=require connect_timeout=2"))
+        .collect();
+    let start = Instant::now();
+    let out = pgtls(home.path())
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--concurrency",
+            "12",
+            "--targets",
+            "-",
+        ])
+        .write_stdin(lines.join("\n"))
+        .output()
+        .unwrap();
+    let elapsed = start.elapsed();
+    assert_eq!(out.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["targets"].as_array().unwrap().len(), 12);
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "12 silent targets of 2 s each took {elapsed:?}"
+    );
+    drop(listener);
+}
