@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Measures pgtls against the tools it replaces, side by side in one run, on a local TLS PostgreSQL:
+#  1. one verify-full check: pgtls vs `openssl s_client -starttls postgres` (same verification)
+#     vs `psql -c 'select 1'`, as mean wall times and ratios (hyperfine);
+#  2. throughput: 500 targets checked by one pgtls run vs the server's own connection capacity
+#     measured by `pgbench -C` (a new TLS connection per transaction), as a ratio;
+#  3. peak memory (RSS) of one pgtls run over 1,000 targets.
+# Installs hyperfine and PostgreSQL if missing. RUNS sets hyperfine's run count (default 100).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-postgres.sh
+if ! command -v hyperfine >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+fi
+cargo build --locked --release --quiet
+source scripts/local-server.sh
+work=$(mktemp -d /tmp/pgtls-bench-XXXXXX)
+chmod 755 "$work"
+start_local_server "$work/server"
+pgtls=$PWD/target/release/pgtls
+conninfo="host=localhost port=$PGTLS_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$PGTLS_ROOT"
+
+echo "== one verify-full check (${RUNS:-100} runs each)"
+HOME=/nonexistent hyperfine --warmup 10 --runs "${RUNS:-100}" -N --export-json "$work/one.json" \
+    -n pgtls "$pgtls check '$conninfo'" \
+    -n "openssl s_client" "openssl s_client -quiet -no_ign_eof -starttls postgres -connect 127.0.0.1:$PGTLS_PORT -servername localhost -verify_return_error -verify_hostname localhost -CAfile $PGTLS_ROOT" \
+    -n psql "psql '$conninfo' -Atqc 'select 1'" >/dev/null
+python3 - "$work/one.json" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+for name, r in results.items():
+    print(f"  {name:18} mean {r['mean']*1000:7.2f} ms  (± {r['stddev']*1000:.2f}, median {r['median']*1000:.2f})")
+pgtls = results["pgtls"]["mean"]
+print(f"  pgtls / openssl s_client = {pgtls / results['openssl s_client']['mean']:.2f}")
+print(f"  pgtls / psql             = {pgtls / results['psql']['mean']:.2f}")
+PY
+
+echo "== throughput: 500 targets vs pgbench -C"
+for i in $(seq 500); do echo "$conninfo"; done > "$work/500.txt"
+for i in $(seq 1000); do echo "$conninfo"; done > "$work/1000.txt"
+echo 'select 1;' > "$work/select1.sql"
+bin=${PGTLS_PG15_BIN:-/usr/lib/postgresql/15/bin}
+pgbench_tps=$(HOME=/nonexistent "$bin/pgbench" -n -C -c 8 -j 2 -T 10 -f "$work/select1.sql" "$conninfo" 2>/dev/null \
+    | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+python3 - "$pgtls" "$work/500.txt" "$work/1000.txt" "$pgbench_tps" <<'PY'
+import resource, subprocess, sys, time
+pgtls, five_hundred, thousand, pgbench = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+best = None
+for _ in range(3):
+    start = time.monotonic()
+    run = subprocess.run([pgtls, "check", "--format", "json", "--concurrency", "8", "--targets", five_hundred],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elapsed = time.monotonic() - start
+    assert run.returncode == 0, run.returncode
+    best = elapsed if best is None else min(best, elapsed)
+rate = 500 / best
+print(f"  pgbench -C         {pgbench:8.1f} connections/s")
+print(f"  pgtls, 500 targets {rate:8.1f} checks/s  ({best:.2f} s, best of 3)")
+print(f"  pgtls / pgbench -C = {rate / pgbench:.2f}")
+print("== peak memory, 1,000 targets")
+run = subprocess.run([pgtls, "check", "--format", "json", "--concurrency", "8", "--targets", thousand],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+assert run.returncode == 0, run.returncode
+print(f"  peak RSS {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f} MB")
+PY
