@@ -48,6 +48,13 @@ fn answer_e(mut s: TcpStream) {
     let _ = s.write_all(&msg);
 }
 
+fn answer_e_with_a_long_body(mut s: TcpStream) {
+    read_request(&mut s);
+    let mut msg = vec![b'E', 0x00, 0x10, 0x00, 0x04];
+    msg.extend(std::iter::repeat_n(b'M', 0x10_0000));
+    let _ = s.write_all(&msg);
+}
+
 fn answer_garbage(mut s: TcpStream) {
     read_request(&mut s);
     let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
@@ -89,6 +96,13 @@ fn hostile_servers_end_with_the_documented_code_and_libpqs_message() {
         Case {
             name: "E under prefer",
             behave: answer_e,
+            sslmode: "prefer",
+            code: 4,
+            message: "server sent an error response during SSL exchange",
+        },
+        Case {
+            name: "E with a megabyte body",
+            behave: answer_e_with_a_long_body,
             sslmode: "prefer",
             code: 4,
             message: "server sent an error response during SSL exchange",

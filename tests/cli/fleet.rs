@@ -262,3 +262,31 @@ fn slow_targets_are_checked_concurrently_each_with_its_own_deadline() {
     );
     drop(listener);
 }
+
+#[test]
+fn a_nul_byte_in_a_targets_file_fails_that_line_alone() {
+    let home = shared_tempdir();
+    let file = home.path().join("targets.txt");
+    std::fs::write(&file, b"host=a\0b sslmode=disable\nhots=x\n").unwrap();
+    let out = pgtls(home.path())
+        .args(["check", "--format", "json", "--targets"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summaries: Vec<&str> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["summary"].as_str().unwrap())
+        .collect();
+    assert!(
+        summaries[0].ends_with("targets.txt:1: connection string contains a NUL byte"),
+        "{summaries:?}"
+    );
+    assert!(
+        summaries[1].ends_with("targets.txt:2: invalid connection option \"hots\""),
+        "{summaries:?}"
+    );
+}

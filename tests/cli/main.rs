@@ -9,5 +9,6 @@ mod harness;
 mod hostile;
 mod pki;
 mod report;
+mod secrets;
 mod server;
 mod trust;
