@@ -94,6 +94,9 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The client certificate or key cannot be used.
+    #[error(transparent)]
+    ClientCert(#[from] crate::tls::client_cert::ClientCertError),
     /// A targets file cannot be read.
     #[error("could not read targets file \"{}\": {}", path.display(), crate::net::os_message(source))]
     Targets {
@@ -118,7 +121,8 @@ impl Error {
             | Error::Tls(_)
             | Error::Inspect(_)
             | Error::Write { .. }
-            | Error::Targets { .. } => Code::Usage,
+            | Error::Targets { .. }
+            | Error::ClientCert(_) => Code::Usage,
             Error::Runtime(_) | Error::Output(_) => Code::Internal,
         }
     }

@@ -60,6 +60,10 @@ pub struct TargetReport {
     pub host_name: Option<NameCheck>,
     /// What the server answered to the startup message, if it got that far.
     pub server: Option<ServerAnswer>,
+    /// The login, when the server got that far.
+    pub login: Option<Login>,
+    /// Whether the server asked for a client certificate and which was sent.
+    pub client_certificate: Option<ClientCertificate>,
     /// Problems and remarks, worst first.
     pub findings: Vec<Finding>,
     /// The presented certificates as DER, for `--save-chain`; not part of the JSON document.
@@ -102,6 +106,8 @@ impl TargetReport {
             },
             host_name: None,
             server: None,
+            login: None,
+            client_certificate: None,
             findings: vec![Finding {
                 severity: Severity::Error,
                 code,
@@ -217,6 +223,53 @@ pub struct Trust {
     pub diagnosis: Vec<crate::tls::diagnose::Diagnosis>,
     /// Cross-signed copies of known roots in the presented chain.
     pub cross_signed: Vec<crate::tls::diagnose::CrossSigned>,
+}
+
+/// The login after TLS.
+#[derive(Debug, Clone, Serialize)]
+pub struct Login {
+    /// Whether pgtls logged in.
+    pub authenticated: bool,
+    /// The method: `SCRAM-SHA-256-PLUS`, `SCRAM-SHA-256`, `md5`, `password`, `trust`, `cert`.
+    pub method: Option<String>,
+    /// Why the login stopped short, when it did without an error (no password configured).
+    pub stopped: Option<String>,
+    /// The server's `server_version`, once logged in.
+    pub server_version: Option<String>,
+    /// The server's own view of the connection, once logged in.
+    pub server_tls: Option<ServerTls>,
+}
+
+/// The server's view of the connection, from `pg_stat_ssl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerTls {
+    /// Whether the server sees TLS.
+    pub ssl: bool,
+    /// The protocol version it sees.
+    pub version: Option<String>,
+    /// The cipher it sees.
+    pub cipher: Option<String>,
+    /// The cipher's key bits.
+    pub bits: Option<u32>,
+    /// The client certificate's subject, if one was sent.
+    pub client_dn: Option<String>,
+    /// The client certificate's serial.
+    pub client_serial: Option<String>,
+    /// The client certificate's issuer.
+    pub issuer_dn: Option<String>,
+}
+
+/// The client certificate side of the handshake.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientCertificate {
+    /// Whether the server asked for a certificate.
+    pub requested: bool,
+    /// Whether one was sent.
+    pub sent: bool,
+    /// The certificate file libpq would send, if any.
+    pub file: Option<String>,
+    /// Its subject.
+    pub subject: Option<String>,
 }
 
 /// The server's first answer to the startup message.

@@ -15,7 +15,9 @@ use std::path::PathBuf;
 
 pub use environment::Environment;
 pub use error::ConfigError;
-pub use modes::{GssEncMode, LoadBalanceHosts, SslMode, SslNegotiation, TlsVersion};
+pub use modes::{
+    ChannelBinding, GssEncMode, LoadBalanceHosts, SslCertMode, SslMode, SslNegotiation, TlsVersion,
+};
 pub use settings::{Secret, Settings, Source};
 pub use targets::{HostKind, PasswordSource, Target};
 pub use validate::{Options, RootCert};

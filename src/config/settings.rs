@@ -53,7 +53,6 @@ impl Secret {
     }
 
     /// The secret itself, for the one place that must send it.
-    #[cfg(test)]
     pub fn expose(&self) -> &str {
         &self.0
     }

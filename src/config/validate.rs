@@ -66,6 +66,8 @@ pub struct Options {
     pub sslcert: Option<PathBuf>,
     /// The client key file, named or default.
     pub sslkey: Option<PathBuf>,
+    /// The password of an encrypted client key.
+    pub sslpassword: Option<super::Secret>,
 }
 
 /// libpq's user, database and passfile defaults, applied after the host lists are split.
@@ -178,6 +180,9 @@ pub fn options(settings: &Settings, env: &Environment) -> Result<Options, Config
         sslcrldir: settings.nonempty("sslcrldir").map(PathBuf::from),
         sslcert: named_or_default("sslcert", "postgresql.crt"),
         sslkey: named_or_default("sslkey", "postgresql.key"),
+        sslpassword: settings
+            .nonempty("sslpassword")
+            .map(|p| super::Secret::new(p.to_string())),
         root_cert,
     })
 }

@@ -8,8 +8,9 @@ use tokio_rustls::TlsConnector;
 
 use super::transport::{self, Stream, os_message};
 use super::wire::{self, Answer, WireError};
-use crate::config::{Options, SslMode, SslNegotiation, Target};
+use crate::config::{Options, Secret, SslCertMode, SslMode, SslNegotiation, Target};
 use crate::report::{Outcome, Timings, TlsSession};
+use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::hostname::{self, NameCheck};
 use crate::tls::{self, Record, RootError, Seen, TrustStore, suites};
 
@@ -23,6 +24,10 @@ pub struct Plan<'a> {
     pub store: Result<Option<&'a TrustStore>, &'a RootError>,
     /// Startup parameters (user, database, application_name).
     pub startup: &'a [(String, String)],
+    /// The client certificate to offer, or why it could not be loaded.
+    pub identity: Result<Option<&'a ClientIdentity>, &'a ClientCertError>,
+    /// The password to log in with, if any.
+    pub password: Option<&'a Secret>,
 }
 
 /// Everything one attempt learned.
@@ -54,6 +59,10 @@ pub struct AttemptResult {
     pub name_check: Option<NameCheck>,
     /// The server's answer to the startup message.
     pub answer: Option<Answer>,
+    /// The login that followed.
+    pub login: Option<crate::report::Login>,
+    /// Whether the server asked for a client certificate, and whether one was sent.
+    pub client_cert: Option<crate::report::ClientCertificate>,
     /// Time by phase.
     pub timings: Timings,
 }
@@ -121,11 +130,20 @@ async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
         Ok(store) => store,
         Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
     };
-    let (config, name) =
-        match tls::client_config(plan.options, &plan.target.host, store, record.clone()) {
-            Ok(c) => c,
-            Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
-        };
+    let identity = match plan.identity {
+        Ok(identity) => identity,
+        Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
+    };
+    let (config, name, requested) = match tls::client_config(
+        plan.options,
+        &plan.target.host,
+        store,
+        identity,
+        record.clone(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
+    };
     r.chain_checked = store.is_some();
     let handshake = TlsConnector::from(config).connect(name, stream).await;
     r.timings.tls_ms = Some(ms(tls_start));
@@ -166,7 +184,27 @@ async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
             return r.fail(Outcome::NameMismatch, message);
         }
     }
-    startup(plan, r, &mut stream).await;
+    let requested = requested.lock().map(|r| *r).unwrap_or(false);
+    let subject = identity
+        .and_then(|i| i.chain.first())
+        .and_then(|c| crate::certinfo::describe(c, 0))
+        .map(|i| i.subject);
+    r.client_cert = Some(crate::report::ClientCertificate {
+        requested,
+        sent: requested && identity.is_some(),
+        file: identity.map(|i| i.cert_file.display().to_string()),
+        subject,
+    });
+    if plan.options.sslcertmode == SslCertMode::Require && !requested {
+        let _ = stream.shutdown().await;
+        return r.fail(
+            Outcome::Rejected,
+            "server did not request an SSL certificate",
+        );
+    }
+    let server_cert = leaf.as_ref().map(|c| c.to_vec());
+    let sent = requested && identity.is_some();
+    login(plan, r, &mut stream, server_cert.as_deref(), sent).await;
 }
 
 /// Sends SSLRequest and reads the answer: `Some(true)` for 'S', `Some(false)` for 'N' where
@@ -301,6 +339,18 @@ async fn startup<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     r: &mut AttemptResult,
     stream: &mut S,
 ) {
+    login(plan, r, stream, None, false).await;
+}
+
+/// Sends the startup message, logs in as far as the configuration allows, and ends the session.
+async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    plan: &Plan<'_>,
+    r: &mut AttemptResult,
+    stream: &mut S,
+    server_cert: Option<&[u8]>,
+    client_cert_sent: bool,
+) {
+    use super::login::{self, LoginResult};
     let start = Instant::now();
     let params: Vec<(&str, &str)> = plan
         .startup
@@ -313,20 +363,61 @@ async fn startup<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             format!("could not send startup packet: {}", os_message(&e)),
         );
     }
-    let answer = wire::read_answer(stream).await;
+    let ctx = login::Context {
+        user: &plan.options.user,
+        password: plan.password,
+        channel_binding: plan.options.channel_binding,
+        server_cert,
+        client_cert_sent,
+    };
+    let result = login::authenticate(stream, &ctx).await;
     r.timings.startup_ms = Some(ms(start));
     wire::terminate(stream).await;
-    match answer {
-        Ok(Answer::Error(err)) => {
-            let message = err.to_string();
-            r.answer = Some(Answer::Error(err));
-            r.fail(Outcome::Rejected, message);
-        }
-        Ok(answer) => {
-            r.answer = Some(answer);
+    let (answer, result) = match result {
+        Ok(done) => done,
+        Err(WireError::Closed(_)) => return r.fail(Outcome::Unreachable, CLOSED),
+        Err(WireError::Protocol(message)) => return r.fail(Outcome::Unreachable, message),
+    };
+    r.answer = Some(answer);
+    let report =
+        |authenticated, method: Option<String>, stopped: Option<String>| crate::report::Login {
+            authenticated,
+            method,
+            stopped,
+            server_version: None,
+            server_tls: None,
+        };
+    match result {
+        LoginResult::Authenticated {
+            method,
+            server_version,
+            server_tls,
+        } => {
+            r.login = Some(crate::report::Login {
+                server_version,
+                server_tls,
+                ..report(true, Some(method), None)
+            });
             r.outcome = Some(Outcome::Accepted);
         }
-        Err(WireError::Closed(_)) => r.fail(Outcome::Unreachable, CLOSED),
-        Err(WireError::Protocol(message)) => r.fail(Outcome::Unreachable, message),
+        LoginResult::NeedsPassword(method) => {
+            let why =
+                "no password is configured (password, PGPASSWORD or the password file)".to_string();
+            r.login = Some(report(false, Some(method), Some(why)));
+            r.outcome = Some(Outcome::Accepted);
+        }
+        LoginResult::Unsupported(method) => {
+            let why = format!("pgtls does not authenticate with {method}");
+            r.login = Some(report(false, Some(method), Some(why)));
+            r.outcome = Some(Outcome::Accepted);
+        }
+        LoginResult::ClientRefused(message) => {
+            r.login = Some(report(false, None, None));
+            r.fail(Outcome::Rejected, message);
+        }
+        LoginResult::Rejected(err) => {
+            r.login = Some(report(false, None, None));
+            r.fail(Outcome::Rejected, err.to_string());
+        }
     }
 }

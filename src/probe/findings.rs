@@ -90,6 +90,7 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
     }
     fallback(options, attempts, report);
     cross_signed(report);
+    login(report);
     exposure(options, report);
     expiry(report);
 }
@@ -204,6 +205,63 @@ fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetRe
             "a Unix-domain socket: libpq never uses TLS there, whatever sslmode says".into(),
             None,
         );
+    }
+}
+
+fn login(report: &mut TargetReport) {
+    let Some(login) = report.login.clone() else {
+        return;
+    };
+    if let Some(stopped) = &login.stopped {
+        let method = login.method.clone().unwrap_or_default();
+        push(
+            report,
+            Severity::Info,
+            "not_logged_in",
+            format!(
+                "the server asks for {method}; {stopped}, so pgtls stops there and the TLS verdict stands"
+            ),
+            Some(
+                "give a password (password=, PGPASSWORD or ~/.pgpass) to check the login as well"
+                    .into(),
+            ),
+        );
+    }
+    let (Some(server), true) = (&login.server_tls, login.authenticated) else {
+        return;
+    };
+    match (&report.tls, report.encrypted) {
+        (Some(tls), true) => {
+            let differs = server.version.as_deref() != Some(tls.protocol.as_str())
+                || server.cipher.as_deref() != Some(tls.cipher.as_str());
+            if !server.ssl || differs {
+                let seen = format!(
+                    "{} {}",
+                    server.version.as_deref().unwrap_or("no TLS"),
+                    server.cipher.as_deref().unwrap_or("")
+                );
+                push(
+                    report,
+                    Severity::Warning,
+                    "server_view_differs",
+                    format!(
+                        "the server sees {} where the client negotiated {} {}: something between them (a proxy or load balancer) terminates TLS",
+                        seen.trim(),
+                        tls.protocol,
+                        tls.cipher
+                    ),
+                    None,
+                );
+            }
+        }
+        _ if server.ssl => push(
+            report,
+            Severity::Warning,
+            "server_view_differs",
+            "the server sees TLS on a connection the client made without it: a proxy in between encrypts it".into(),
+            None,
+        ),
+        _ => {}
     }
 }
 

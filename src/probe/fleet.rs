@@ -13,6 +13,7 @@ use super::{CheckOptions, check_target};
 use crate::config::{HostKind, Options, Resolved, SslMode};
 use crate::exit::Error;
 use crate::report::{Report, SCHEMA_VERSION, TargetReport};
+use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::{self, RootError, TlsSetupError, TrustStore};
 
 /// One connection string to check: resolved, or refused with libpq's message.
@@ -29,6 +30,22 @@ pub enum Input {
 }
 
 type Store = Arc<Result<Option<TrustStore>, RootError>>;
+type Identity = Arc<Result<Option<ClientIdentity>, ClientCertError>>;
+
+/// Loads the client certificate libpq would offer. Where TLS is mandatory a problem is an error
+/// before anything connects; elsewhere the TLS attempt reports it.
+fn identity_for(options: &Options, tcp: bool) -> Result<Identity, Error> {
+    if !tcp || options.sslmode == SslMode::Disable {
+        return Ok(Arc::new(Ok(None)));
+    }
+    let identity = tls::client_cert::load(options, options.sslpassword.as_ref());
+    if options.sslmode >= SslMode::Require
+        && let Err(e) = identity
+    {
+        return Err(Error::ClientCert(e));
+    }
+    Ok(Arc::new(identity))
+}
 
 /// Loads (or reuses) the trust store for one string's options. Where TLS is mandatory a
 /// problem is an error before anything connects; elsewhere the TLS attempt reports it.
@@ -81,15 +98,11 @@ pub fn check_all(
                     .iter()
                     .any(|t| t.kind != HostKind::UnixSocket);
                 let store = store_for(&resolved.options, tcp, &mut cache)?;
+                let identity = identity_for(&resolved.options, tcp)?;
                 let resolved: Arc<Resolved> = Arc::from(resolved);
                 for target in 0..resolved.targets.len() {
-                    jobs.push((
-                        reports.len(),
-                        index,
-                        resolved.clone(),
-                        target,
-                        store.clone(),
-                    ));
+                    let job = (resolved.clone(), target, store.clone(), identity.clone());
+                    jobs.push((reports.len(), index, job));
                     reports.push(None);
                 }
             }
@@ -109,13 +122,14 @@ pub fn check_all(
         let limit = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut set = JoinSet::new();
         let mut slots = HashMap::new();
-        for (slot, index, resolved, target, store) in jobs {
+        for (slot, index, (resolved, target, store, identity)) in jobs {
             let limit = limit.clone();
             let task = set.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let store = store.as_ref().as_ref().map(Option::as_ref);
-                let mut report =
-                    check_target(&resolved, &resolved.targets[target], store, run).await;
+                let identity = identity.as_ref().as_ref().map(Option::as_ref);
+                let target = &resolved.targets[target];
+                let mut report = check_target(&resolved, target, store, identity, run).await;
                 report.conninfo = index;
                 report
             });

@@ -4,6 +4,7 @@
 mod attempt;
 mod findings;
 mod fleet;
+mod login;
 mod transport;
 mod wire;
 
@@ -14,6 +15,7 @@ use attempt::{AttemptResult, Plan};
 use crate::certinfo;
 use crate::config::{HostKind, Options, Resolved, SslMode, Target};
 use crate::report::{Attempt, Outcome, ServerAnswer, TargetReport, Trust};
+use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::{RootError, TrustStore};
 
 pub use fleet::{Input, check_all};
@@ -51,6 +53,7 @@ pub async fn check_target(
     resolved: &Resolved,
     target: &Target,
     store: Result<Option<&TrustStore>, &RootError>,
+    identity: Result<Option<&ClientIdentity>, &ClientCertError>,
     run: CheckOptions,
 ) -> TargetReport {
     let options = &resolved.options;
@@ -60,6 +63,8 @@ pub async fn check_target(
         target,
         store,
         startup: &startup,
+        identity,
+        password: target.password.as_ref().map(|p| &p.secret),
     };
     let timeout = options.connect_timeout.unwrap_or(run.default_timeout);
     let deadline = tokio::time::Instant::now() + timeout;
@@ -203,6 +208,8 @@ fn build(
         trust,
         host_name: tls_attempt.and_then(|a| a.name_check.clone()),
         server,
+        login: final_attempt.login.clone(),
+        client_certificate: tls_attempt.and_then(|a| a.client_cert.clone()),
         findings: Vec::new(),
         presented: presented.iter().map(|c| c.to_vec()).collect(),
         attempts: attempts

@@ -81,7 +81,8 @@ pub enum WireError {
     Protocol(String),
 }
 
-fn auth_method(code: u32, body: &[u8]) -> String {
+/// The name of an authentication method, from its code and body.
+pub fn auth_method(code: u32, body: &[u8]) -> String {
     match code {
         2 => "Kerberos V5".into(),
         3 => "password (cleartext)".into(),
@@ -100,7 +101,8 @@ fn auth_method(code: u32, body: &[u8]) -> String {
     }
 }
 
-fn error_fields(body: &[u8]) -> ServerError {
+/// The fields of an ErrorResponse body.
+pub fn error_fields(body: &[u8]) -> ServerError {
     let mut err = ServerError::default();
     for field in body.split(|&b| b == 0) {
         let Some((&kind, value)) = field.split_first() else {
@@ -119,50 +121,31 @@ fn error_fields(body: &[u8]) -> ServerError {
     err
 }
 
-/// Reads messages until the server's first answer to a startup message.
+/// Reads one message: its type byte and body. Lengths are bounded.
 ///
 /// # Errors
-/// A closed connection or bytes that are not the protocol.
-pub async fn read_answer<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Answer, WireError> {
-    loop {
-        let mut header = [0u8; 5];
-        stream
-            .read_exact(&mut header)
-            .await
-            .map_err(WireError::Closed)?;
-        let kind = header[0];
-        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-        if !(4..=MAX_MESSAGE).contains(&len) {
-            return Err(WireError::Protocol(format!(
-                "expected authentication request from server, but received {}",
-                printable(kind)
-            )));
-        }
-        let mut body = vec![0u8; len - 4];
-        stream
-            .read_exact(&mut body)
-            .await
-            .map_err(WireError::Closed)?;
-        match kind {
-            b'R' if body.len() >= 4 => {
-                let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
-                return Ok(if code == 0 {
-                    Answer::AuthenticationOk
-                } else {
-                    Answer::Authentication(auth_method(code, &body[4..]))
-                });
-            }
-            b'E' => return Ok(Answer::Error(error_fields(&body))),
-            // NegotiateProtocolVersion and notices may precede the answer.
-            b'v' | b'N' => continue,
-            other => {
-                return Err(WireError::Protocol(format!(
-                    "expected authentication request from server, but received {}",
-                    printable(other)
-                )));
-            }
-        }
+/// A closed connection or a length that is not the protocol's.
+pub async fn read_message<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<(u8, Vec<u8>), WireError> {
+    let mut header = [0u8; 5];
+    stream
+        .read_exact(&mut header)
+        .await
+        .map_err(WireError::Closed)?;
+    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    if !(4..=MAX_MESSAGE).contains(&len) {
+        return Err(WireError::Protocol(format!(
+            "expected authentication request from server, but received {}",
+            printable(header[0])
+        )));
     }
+    let mut body = vec![0u8; len - 4];
+    stream
+        .read_exact(&mut body)
+        .await
+        .map_err(WireError::Closed)?;
+    Ok((header[0], body))
 }
 
 /// A byte as libpq prints it in `%c`, made safe for a terminal.
@@ -196,7 +179,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn answers_are_read_past_notices() {
+    async fn messages_are_read_whole_and_sasl_mechanisms_named() {
         let mut bytes = vec![b'N', 0, 0, 0, 4];
         let body = [
             &10u32.to_be_bytes()[..],
@@ -205,23 +188,21 @@ mod tests {
         .concat();
         bytes.push(b'R');
         bytes.extend(((body.len() + 4) as u32).to_be_bytes());
-        bytes.extend(body);
-        let answer = read_answer(&mut &bytes[..]).await.unwrap();
+        bytes.extend(&body);
+        let mut input = &bytes[..];
+        assert_eq!(read_message(&mut input).await.unwrap(), (b'N', vec![]));
+        let (kind, read) = read_message(&mut input).await.unwrap();
+        assert_eq!((kind, read.as_slice()), (b'R', body.as_slice()));
         assert_eq!(
-            answer,
-            Answer::Authentication("SCRAM-SHA-256, SCRAM-SHA-256-PLUS".into())
+            auth_method(10, &read[4..]),
+            "SCRAM-SHA-256, SCRAM-SHA-256-PLUS"
         );
+        assert_eq!(auth_method(5, &[1, 2, 3, 4]), "MD5");
     }
 
-    #[tokio::test]
-    async fn errors_keep_severity_code_and_message() {
-        let body = b"SFATAL\0VFATAL\0C28000\0Mno pg_hba.conf entry\0\0";
-        let mut bytes = vec![b'E'];
-        bytes.extend(((body.len() + 4) as u32).to_be_bytes());
-        bytes.extend(body);
-        let Answer::Error(err) = read_answer(&mut &bytes[..]).await.unwrap() else {
-            panic!("an error response is an error");
-        };
+    #[test]
+    fn errors_keep_severity_code_and_message() {
+        let err = error_fields(b"SFATAL\0VFATAL\0C28000\0Mno pg_hba.conf entry\0\0");
         assert_eq!(
             (err.severity.as_str(), err.code.as_str()),
             ("FATAL", "28000")
@@ -233,12 +214,12 @@ mod tests {
     async fn oversized_or_foreign_messages_are_protocol_errors() {
         let huge = [b'E', 0x7f, 0xff, 0xff, 0xff];
         assert!(matches!(
-            read_answer(&mut &huge[..]).await,
+            read_message(&mut &huge[..]).await,
             Err(WireError::Protocol(_))
         ));
         let http = b"HTTP/1.1 400 Bad Request\r\n\r\n";
         assert!(matches!(
-            read_answer(&mut &http[..]).await,
+            read_message(&mut &http[..]).await,
             Err(WireError::Protocol(_))
         ));
     }

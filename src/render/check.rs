@@ -189,6 +189,50 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(out, "  server       {line}")?;
     }
+    if let Some(login) = &t.login {
+        let line = match (login.authenticated, &login.method) {
+            (true, Some(method)) => format!("logged in with {method}"),
+            (false, Some(method)) => {
+                format!("not logged in: the server asks for {}", clean(method))
+            }
+            _ => "not logged in".to_string(),
+        };
+        writeln!(out, "  login        {line}")?;
+        if let Some(server) = &login.server_tls {
+            let view = if server.ssl {
+                format!(
+                    "{} {} ({} bits)",
+                    server.version.as_deref().unwrap_or("?"),
+                    server.cipher.as_deref().unwrap_or("?"),
+                    server.bits.map_or("?".into(), |b| b.to_string())
+                )
+            } else {
+                "no TLS".to_string()
+            };
+            let version = login
+                .server_version
+                .as_deref()
+                .map(|v| format!("PostgreSQL {}: ", clean(v)))
+                .unwrap_or_default();
+            writeln!(out, "  server view  {version}{}", clean(&view))?;
+            if let Some(dn) = &server.client_dn {
+                writeln!(out, "  client cert  server sees \"{}\"", clean(dn))?;
+            }
+        }
+    }
+    if let Some(cert) = &t.client_certificate
+        && (cert.requested || cert.file.is_some())
+    {
+        let line = match (cert.requested, cert.sent) {
+            (true, true) => format!(
+                "requested; sent {}",
+                clean(cert.subject.as_deref().unwrap_or(""))
+            ),
+            (true, false) => "requested; none to send".to_string(),
+            (false, _) => "not requested by the server".to_string(),
+        };
+        writeln!(out, "  client cert  {line}")?;
+    }
     if let Some(a) = t.attempts.last() {
         let mut parts = vec![format!("connect {:.1} ms", a.timings.connect_ms)];
         if let Some(tls) = a.timings.tls_ms {

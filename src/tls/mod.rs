@@ -2,6 +2,7 @@
 //! rustls client configuration. No sockets here.
 
 pub mod chain;
+pub mod client_cert;
 mod danger;
 pub mod diagnose;
 pub mod hostname;
@@ -149,7 +150,15 @@ pub fn versions(
     Ok(versions)
 }
 
-/// A client configuration for one attempt, and the name to hand rustls.
+/// A configuration for one attempt, the name to hand rustls, and a flag that records whether
+/// the server asked for a client certificate.
+pub type AttemptConfig = (
+    Arc<ClientConfig>,
+    ServerName<'static>,
+    Arc<std::sync::Mutex<bool>>,
+);
+
+/// A client configuration for one attempt.
 ///
 /// # Errors
 /// [`TlsSetupError::NoVersion`].
@@ -157,8 +166,9 @@ pub fn client_config(
     options: &Options,
     host: &str,
     store: Option<&TrustStore>,
+    identity: Option<&client_cert::ClientIdentity>,
     record: Record,
-) -> Result<(Arc<ClientConfig>, ServerName<'static>), TlsSetupError> {
+) -> Result<AttemptConfig, TlsSetupError> {
     let provider = provider();
     let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = match store {
         Some(store) => Arc::new(verifier::ChainVerifier::new(
@@ -169,15 +179,17 @@ pub fn client_config(
         None => Arc::new(danger::NoChainVerifier::new(&provider, record)),
     };
     let versions = versions(options)?;
-    let mut config = ClientConfig::builder_with_provider(provider)
+    let config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|_| TlsSetupError::NoVersion {
             min: String::new(),
             max: String::new(),
         })?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let resolver = client_cert::Resolver::new(identity.cloned());
+    let requested = resolver.requested.clone();
+    let mut config = config.with_client_cert_resolver(Arc::new(resolver));
     config.alpn_protocols = vec![ALPN.to_vec()];
     config.resumption = Resumption::disabled();
     let sni = sni_name(options, host).and_then(|h| ServerName::try_from(h).ok());
@@ -185,7 +197,7 @@ pub fn client_config(
     let name = sni.unwrap_or(ServerName::IpAddress(
         std::net::Ipv4Addr::UNSPECIFIED.into(),
     ));
-    Ok((Arc::new(config), name))
+    Ok((Arc::new(config), name, requested))
 }
 
 #[cfg(test)]

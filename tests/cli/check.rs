@@ -16,8 +16,15 @@ fn expected_code(libpq: &Value) -> u8 {
         return 0;
     }
     let error = libpq["error"].as_str().unwrap_or_default();
-    let table: [(&str, u8); 10] = [
+    let table: [(&str, u8); 17] = [
         ("weak sslmode", 2),
+        ("could not load private key file", 2),
+        ("password authentication failed", 8),
+        ("channel binding required", 8),
+        ("channel binding is required", 8),
+        ("requires a valid client certificate", 8),
+        ("server did not request an SSL certificate", 8),
+        ("database \"", 8),
         ("does not exist\nEither provide the file", 2),
         ("could not read root certificate file", 2),
         ("certificate verify failed", 6),
@@ -38,12 +45,12 @@ fn expected_code(libpq: &Value) -> u8 {
 }
 
 /// Runs pgtls on each string and compares with libpq on the same strings.
-fn compare_with_libpq(home: &Path, cases: &[String]) {
+pub fn compare_with_libpq(home: &Path, cases: &[String]) {
     compare_with_libpq_in(home, cases, &[]);
 }
 
 /// The same, with extra environment variables for both.
-fn compare_with_libpq_in(home: &Path, cases: &[String], vars: &[(&str, &str)]) {
+pub fn compare_with_libpq_in(home: &Path, cases: &[String], vars: &[(&str, &str)]) {
     let verdicts = crate::harness::libpq_connect_in(home, cases, vars);
     assert_eq!(verdicts.len(), cases.len());
     let mut failures = Vec::new();

@@ -7,6 +7,7 @@ mod fake;
 mod fleet;
 mod harness;
 mod hostile;
+mod login;
 mod pki;
 mod report;
 mod secrets;

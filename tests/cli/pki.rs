@@ -98,6 +98,22 @@ impl Ca {
         params.signed_by(&self.issuer).unwrap().pem().unwrap()
     }
 
+    /// A client certificate for `user` issued by this CA.
+    pub fn client(&self, user: &str) -> Issued {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, user);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.not_before = days_from_now(-1);
+        params.not_after = days_from_now(30);
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
     /// A server certificate issued by this CA.
     pub fn server(&self, spec: &ServerCert) -> Issued {
         let key = KeyPair::generate().unwrap();

@@ -50,7 +50,7 @@ fn as_server_user(program: &Path) -> Command {
     }
 }
 
-fn give_to_server_user(path: &Path) {
+pub fn give_to_server_user(path: &Path) {
     if is_root() {
         let user = nix::unistd::User::from_name("postgres")
             .ok()
@@ -255,6 +255,32 @@ impl Server {
     /// The directory holding the server's Unix-domain socket.
     pub fn socket_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Runs SQL as the superuser over the Unix-domain socket, with psql.
+    pub fn sql(&self, sql: &str) {
+        let out = Command::new("psql")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h"])
+            .arg(self.dir.path())
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("psql runs");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// The server's log so far.
