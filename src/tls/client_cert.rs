@@ -1,6 +1,6 @@
 //! The client certificate libpq would send: `sslcert`/`sslkey` (or `~/.postgresql/postgresql.crt`
-//! and `.key`), PEM or DER, PKCS#1, PKCS#8 and SEC1 keys, PKCS#8 keys encrypted with
-//! `sslpassword`, and libpq's rules for missing files and key-file permissions.
+//! and `.key`), a PEM certificate chain, PKCS#1, PKCS#8 and SEC1 keys in PEM or DER, PKCS#8 keys
+//! encrypted with `sslpassword`, and libpq's rules for missing files and key-file permissions.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -67,13 +67,8 @@ fn cert_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientCertErr
         reason,
     };
     let bytes = std::fs::read(path).map_err(|e| bad(crate::net::os_message(&e)))?;
-    match super::roots::pem_certificates(&bytes) {
-        Ok(chain) => Ok(chain),
-        Err(_) if x509_parser::parse_x509_certificate(&bytes).is_ok() => {
-            Ok(vec![CertificateDer::from(bytes)])
-        }
-        Err(reason) => Err(bad(reason)),
-    }
+    // libpq reads the certificate file as a PEM chain only (keys may be DER).
+    super::roots::pem_certificates(&bytes).map_err(bad)
 }
 
 fn check_key_file(path: &Path) -> Result<(), ClientCertError> {

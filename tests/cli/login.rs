@@ -305,3 +305,90 @@ fn key_files_follow_libpqs_rules() {
         assert!(stderr.contains(message), "{conninfo}: {stderr}");
     }
 }
+
+#[test]
+fn client_keys_load_in_every_format_libpq_reads() {
+    let f = fixture(Version::V15);
+    let dir = f.home.path();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let key = f.key.display().to_string();
+    openssl(&["ec", "-in", &key, "-out", "sec1.key"]);
+    openssl(&[
+        "pkcs8",
+        "-topk8",
+        "-nocrypt",
+        "-in",
+        &key,
+        "-outform",
+        "DER",
+        "-out",
+        "pkcs8.der",
+    ]);
+    openssl(&[
+        "x509",
+        "-in",
+        &f.cert.display().to_string(),
+        "-outform",
+        "DER",
+        "-out",
+        "client.der",
+    ]);
+    // An RSA key in PKCS#1 form: readable, but not the certificate's key.
+    openssl(&["genrsa", "-traditional", "-out", "rsa.key", "2048"]);
+    for name in ["sec1.key", "pkcs8.der", "rsa.key"] {
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let port = f.server.port;
+    let root = f.root.display();
+    let cert = f.cert.display();
+    let cases = vec![
+        format!(
+            "host=localhost port={port} dbname=postgres user=cert_user sslmode=verify-full sslrootcert={root} sslcert={cert} sslkey={}/sec1.key",
+            dir.display()
+        ),
+        format!(
+            "host=localhost port={port} dbname=postgres user=cert_user sslmode=verify-full sslrootcert={root} sslcert={cert} sslkey={}/pkcs8.der",
+            dir.display()
+        ),
+        format!(
+            "host=localhost port={port} dbname=postgres user=cert_user sslmode=verify-full sslrootcert={root} sslcert={}/client.der sslkey={key}",
+            dir.display()
+        ),
+        // A key that is not the certificate's.
+        format!(
+            "host=localhost port={port} dbname=postgres user=cert_user sslmode=verify-full sslrootcert={root} sslcert={cert} sslkey={}/rsa.key",
+            dir.display()
+        ),
+    ];
+    let codes: Vec<i32> = cases
+        .iter()
+        .map(|c| {
+            pgtls(dir)
+                .args(["check", c])
+                .output()
+                .unwrap()
+                .status
+                .code()
+                .unwrap_or(-1)
+        })
+        .collect();
+    // libpq reads client certificates as PEM only, so a DER one is refused as it refuses it.
+    assert_eq!(codes, [0, 0, 2, 2]);
+    let out = pgtls(dir).args(["check", &cases[3]]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("certificate does not match private key file")
+    );
+    compare_with_libpq(dir, &cases[..3]);
+}
