@@ -352,7 +352,7 @@ fn client_keys_load_in_every_format_libpq_reads() {
     let port = f.server.port;
     let root = f.root.display();
     let cert = f.cert.display();
-    let cases = vec![
+    let cases = [
         format!(
             "host=localhost port={port} dbname=postgres user=cert_user sslmode=verify-full sslrootcert={root} sslcert={cert} sslkey={}/sec1.key",
             dir.display()
