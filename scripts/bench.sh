@@ -4,7 +4,8 @@
 #     vs `psql -c 'select 1'`, as mean wall times and ratios (hyperfine);
 #  2. throughput: 500 targets checked by one pgtls run vs the server's own connection capacity
 #     measured by `pgbench -C` (a new TLS connection per transaction), as a ratio;
-#  3. peak memory (RSS) of one pgtls run over 1,000 targets.
+#  3. one `check --audit` of the server;
+#  4. peak memory (RSS) of one pgtls run over 1,000 targets.
 # Installs hyperfine and PostgreSQL if missing. RUNS sets hyperfine's run count (default 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,15 @@ rate = 500 / best
 print(f"  pgbench -C         {pgbench:8.1f} connections/s")
 print(f"  pgtls, 500 targets {rate:8.1f} checks/s  ({best:.2f} s, best of 3)")
 print(f"  pgtls / pgbench -C = {rate / pgbench:.2f}")
+print("== one --audit of a loopback server")
+best = None
+for _ in range(5):
+    start = time.monotonic()
+    subprocess.run([pgtls, "check", "--audit", "--format", "json", open(five_hundred).readline().strip()],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    elapsed = time.monotonic() - start
+    best = elapsed if best is None else min(best, elapsed)
+print(f"  {best * 1000:.0f} ms (best of 5)")
 print("== peak memory, 1,000 targets")
 run = subprocess.run([pgtls, "check", "--format", "json", "--concurrency", "8", "--targets", thousand],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -109,6 +109,20 @@ pub struct CheckArgs {
     #[arg(long)]
     pub diagnose_trust: bool,
 
+    /// Also audit what each server accepts: protocol versions, cipher suites, key exchange
+    /// groups, negotiation styles, plaintext, and certificate findings.
+    #[arg(long)]
+    pub audit: bool,
+
+    /// With --audit, report certificates expiring within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub warn_days: u32,
+
+    /// Make a target that otherwise passes fail with exit code 9 when it has a finding of this
+    /// severity or worse.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+
     /// Seconds each host may take when connect_timeout is not set.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
@@ -130,6 +144,15 @@ pub struct ExplainArgs {
     /// environment, service file, defaults or validation.
     #[arg(long)]
     pub parse_only: bool,
+}
+
+/// The severities `--fail-on` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
 }
 
 /// Output formats of `check`.

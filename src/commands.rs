@@ -189,6 +189,12 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
     let run = probe::CheckOptions {
         default_timeout: std::time::Duration::from_secs(args.timeout),
         diagnose_trust: args.diagnose_trust,
+        audit: args.audit,
+        warn_days: i64::from(args.warn_days),
+        fail_on: args.fail_on.map(|f| match f {
+            crate::cli::FailOn::Warning => crate::report::Severity::Warning,
+            crate::cli::FailOn::Error => crate::report::Severity::Error,
+        }),
     };
     let report = probe::check_all(inputs, run, args.concurrency as usize)?;
     if let Some(path) = &args.save_chain {

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod bundled;
 pub mod certinfo;
 pub mod cli;

@@ -66,6 +66,9 @@ pub struct TargetReport {
     pub client_certificate: Option<ClientCertificate>,
     /// Problems and remarks, worst first.
     pub findings: Vec<Finding>,
+    /// What the server accepts, with `--audit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit: Option<crate::audit::Audit>,
     /// The presented certificates as DER, for `--save-chain`; not part of the JSON document.
     #[serde(skip)]
     pub presented: Vec<Vec<u8>>,
@@ -114,6 +117,7 @@ impl TargetReport {
                 message: summary,
                 hint: None,
             }],
+            audit: None,
             presented: Vec::new(),
         }
     }

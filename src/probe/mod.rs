@@ -5,8 +5,8 @@ mod attempt;
 mod findings;
 mod fleet;
 mod login;
-mod transport;
-mod wire;
+pub(crate) mod transport;
+pub(crate) mod wire;
 
 use std::time::Duration;
 
@@ -46,6 +46,12 @@ pub struct CheckOptions {
     pub default_timeout: Duration,
     /// Whether to diagnose trust even when the chain verified.
     pub diagnose_trust: bool,
+    /// Whether to audit what each server accepts.
+    pub audit: bool,
+    /// Days before expiry that a certificate is reported (audit).
+    pub warn_days: i64,
+    /// The least severe finding that makes a target fail with exit code 9.
+    pub fail_on: Option<crate::report::Severity>,
 }
 
 /// Checks one target: every attempt libpq would make, in order.
@@ -93,13 +99,32 @@ pub async fn check_target(
             attempts.push(attempt::run(&plan, true, deadline).await);
         }
     }
-    build(
+    let mut report = build(
         options,
         target,
         store.ok().flatten(),
         attempts,
         run.diagnose_trust,
-    )
+    );
+    if run.audit {
+        let found = crate::audit::audit(target, options, &startup, timeout).await;
+        report.findings.retain(|f| f.code != "expires_soon");
+        report.findings.extend(crate::audit::findings(&found));
+        report
+            .findings
+            .extend(crate::audit::certificate_findings(&report, run.warn_days));
+        report
+            .findings
+            .sort_by_key(|f| std::cmp::Reverse(f.severity));
+        report.audit = Some(found);
+    }
+    if let Some(threshold) = run.fail_on
+        && report.exit_code == 0
+        && report.findings.iter().any(|f| f.severity >= threshold)
+    {
+        report.exit_code = crate::exit::Code::PolicyFailed as u8;
+    }
+    report
 }
 
 fn startup_params(resolved: &Resolved) -> Vec<(String, String)> {
@@ -211,6 +236,7 @@ fn build(
         login: final_attempt.login.clone(),
         client_certificate: tls_attempt.and_then(|a| a.client_cert.clone()),
         findings: Vec::new(),
+        audit: None,
         presented: presented.iter().map(|c| c.to_vec()).collect(),
         attempts: attempts
             .iter()

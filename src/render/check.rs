@@ -244,6 +244,9 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         parts.push(format!("total {:.1} ms", a.timings.total_ms));
         writeln!(out, "  timings      {}", parts.join(", "))?;
     }
+    if let Some(audit) = &t.audit {
+        write_audit(audit, out)?;
+    }
     for f in &t.findings {
         let label = match f.severity {
             Severity::Error => "error",
@@ -321,4 +324,57 @@ fn write_trust(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "  {label:<12} {}: {verdict}", d.source)?;
     }
     Ok(())
+}
+
+fn yes_no(value: Option<bool>) -> &'static str {
+    match value {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    }
+}
+
+fn write_audit(a: &crate::audit::Audit, out: &mut dyn Write) -> io::Result<()> {
+    let p = &a.protocols;
+    writeln!(
+        out,
+        "  audit        TLS 1.3 {}, TLS 1.2 {}, TLS 1.1 {}, TLS 1.0 {}, SSL 3.0 {}",
+        yes_no(p.tls13),
+        yes_no(p.tls12),
+        yes_no(p.tls11),
+        yes_no(p.tls10),
+        yes_no(p.ssl3)
+    )?;
+    let accepted = |items: &[crate::audit::Accepted]| {
+        items
+            .iter()
+            .filter(|i| i.accepted == Some(true))
+            .map(|i| i.openssl.clone().unwrap_or_else(|| i.name.clone()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(out, "               suites: {}", accepted(&a.suites))?;
+    writeln!(out, "               groups: {}", accepted(&a.groups))?;
+    let legacy: Vec<&str> = a
+        .legacy_suites
+        .iter()
+        .filter(|l| l.accepted)
+        .map(|l| l.family)
+        .collect();
+    writeln!(
+        out,
+        "               legacy suites: {}",
+        if legacy.is_empty() {
+            "none".to_string()
+        } else {
+            legacy.join(", ")
+        }
+    )?;
+    writeln!(
+        out,
+        "               SSLRequest {}, direct TLS {}, plaintext {}",
+        yes_no(a.negotiation.postgres),
+        yes_no(a.negotiation.direct),
+        yes_no(a.plaintext)
+    )
 }

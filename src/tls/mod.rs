@@ -150,6 +150,34 @@ pub fn versions(
     Ok(versions)
 }
 
+/// A configuration for probing what a server accepts: the given provider (cipher suites, key
+/// exchange groups) and versions, no chain verification (handshake signatures still verified),
+/// ALPN offered, SNI as libpq sends it.
+///
+/// # Errors
+/// A version list the provider cannot serve.
+pub fn probe_config(
+    provider: CryptoProvider,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    sni: Option<&str>,
+) -> Result<(Arc<ClientConfig>, ServerName<'static>), rustls::Error> {
+    let provider = Arc::new(provider);
+    let verifier = Arc::new(danger::NoChainVerifier::new(&provider, Record::default()));
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![ALPN.to_vec()];
+    config.resumption = Resumption::disabled();
+    let name = sni.and_then(|h| ServerName::try_from(h.to_string()).ok());
+    config.enable_sni = name.is_some();
+    let name = name.unwrap_or(ServerName::IpAddress(
+        std::net::Ipv4Addr::UNSPECIFIED.into(),
+    ));
+    Ok((Arc::new(config), name))
+}
+
 /// A configuration for one attempt, the name to hand rustls, and a flag that records whether
 /// the server asked for a client certificate.
 pub type AttemptConfig = (

@@ -1,5 +1,6 @@
 //! Integration tests: the `pgtls` binary run as a user runs it, against libpq as the reference.
 
+mod audit;
 mod check;
 mod differential;
 mod explain;

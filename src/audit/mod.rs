@@ -1,0 +1,444 @@
+//! `check --audit`: what the server accepts, not only what one handshake negotiated. Protocol
+//! versions (SSL 3.0 to TLS 1.3), the cipher suites and key-exchange groups rustls speaks, legacy
+//! suites and the post-quantum X25519MLKEM768 share by hand-built ClientHello, both negotiation
+//! styles, plaintext, and the certificate findings an auditor asks about.
+
+mod certs;
+pub mod hello;
+
+use std::time::Duration;
+
+use rustls::crypto::CryptoProvider;
+use serde::Serialize;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::config::{HostKind, Options, SslNegotiation, Target};
+use crate::probe::transport::{self, Stream};
+use crate::probe::wire;
+use crate::report::{Finding, Severity};
+use crate::tls::{self, suites};
+use hello::{Hello, Reply};
+
+pub use certs::certificate_findings;
+
+/// Whether each protocol version is accepted: `true`, `false`, or `null` when not tested.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Protocols {
+    /// TLS 1.3.
+    #[serde(rename = "TLSv1.3")]
+    pub tls13: Option<bool>,
+    /// TLS 1.2.
+    #[serde(rename = "TLSv1.2")]
+    pub tls12: Option<bool>,
+    /// TLS 1.1.
+    #[serde(rename = "TLSv1.1")]
+    pub tls11: Option<bool>,
+    /// TLS 1.0.
+    #[serde(rename = "TLSv1.0")]
+    pub tls10: Option<bool>,
+    /// SSL 3.0.
+    #[serde(rename = "SSLv3")]
+    pub ssl3: Option<bool>,
+}
+
+/// One cipher suite or group and whether the server accepts it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Accepted {
+    /// The name (IANA for suites).
+    pub name: String,
+    /// OpenSSL's name, for suites.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub openssl: Option<String>,
+    /// Whether the server accepts it; `null` when it could not be tested on its own (groups of a
+    /// server without TLS 1.3, where the certificate's curve constrains the offer).
+    pub accepted: Option<bool>,
+}
+
+/// A family of legacy suites and whether the server accepts any of them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Legacy {
+    /// The family: `static_rsa`, `cbc`, `3des`, `rc4`, `export`, `null`.
+    pub family: &'static str,
+    /// Whether the server chose one of them.
+    pub accepted: bool,
+    /// The suite it chose, as a hex code.
+    pub chosen: Option<String>,
+}
+
+/// How TLS can start.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Negotiation {
+    /// SSLRequest, then the handshake.
+    pub postgres: Option<bool>,
+    /// Direct TLS with ALPN `postgresql` (PostgreSQL 17+).
+    pub direct: Option<bool>,
+}
+
+/// What the audit found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Audit {
+    /// Protocol versions.
+    pub protocols: Protocols,
+    /// The cipher suites rustls speaks.
+    pub suites: Vec<Accepted>,
+    /// Legacy suite families.
+    pub legacy_suites: Vec<Legacy>,
+    /// Key exchange groups, X25519MLKEM768 included.
+    pub groups: Vec<Accepted>,
+    /// Negotiation styles.
+    pub negotiation: Negotiation,
+    /// Whether the server proceeds with a startup message sent without TLS; `null` if not tested.
+    pub plaintext: Option<bool>,
+    /// The server's answer to that plaintext startup.
+    pub plaintext_answer: Option<String>,
+}
+
+const LEGACY: [(&str, &[u16]); 6] = [
+    (
+        "static_rsa",
+        &[0x009c, 0x009d, 0x003c, 0x003d, 0x002f, 0x0035],
+    ),
+    (
+        "cbc",
+        &[
+            0xc013, 0xc014, 0xc009, 0xc00a, 0xc027, 0xc028, 0xc023, 0xc024,
+        ],
+    ),
+    ("3des", &[0x000a, 0xc012, 0xc008, 0x0016]),
+    ("rc4", &[0x0005, 0x0004, 0xc011, 0xc007]),
+    ("export", &[0x0003, 0x0006, 0x0008, 0x0014, 0x0011]),
+    ("null", &[0x0001, 0x0002, 0x003b, 0xc010, 0xc006]),
+];
+
+/// Suites offered with the old protocol versions.
+const OLD_SUITES: [u16; 9] = [
+    0xc013, 0xc014, 0xc009, 0xc00a, 0x002f, 0x0035, 0x000a, 0x0005, 0x0004,
+];
+
+/// Connects and, with SSLRequest, gets `S`; `None` when the server cannot start TLS.
+async fn open(target: &Target, negotiation: SslNegotiation) -> Option<Box<dyn Stream>> {
+    let mut stream = transport::connect(target).await.ok()?.stream;
+    if negotiation == SslNegotiation::Postgres {
+        stream.write_all(&wire::ssl_request()).await.ok()?;
+        let mut answer = [0u8; 1];
+        stream.read_exact(&mut answer).await.ok()?;
+        if answer[0] != b'S' {
+            return None;
+        }
+    }
+    Some(stream)
+}
+
+/// A full handshake with rustls limited to `provider` and `versions`: the version, suite and
+/// group negotiated, or `None`.
+async fn handshake(
+    target: &Target,
+    options: &Options,
+    negotiation: SslNegotiation,
+    provider: CryptoProvider,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Option<(String, String, Option<String>)> {
+    let sni = tls::sni_name(options, &target.host);
+    let (config, name) = tls::probe_config(provider, versions, sni.as_deref()).ok()?;
+    let stream = open(target, negotiation).await?;
+    let mut tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .ok()?;
+    let (_, conn) = tls.get_ref();
+    if negotiation == SslNegotiation::Direct && conn.alpn_protocol() != Some(tls::ALPN) {
+        return None;
+    }
+    let found = (
+        conn.protocol_version()
+            .map(suites::version_name)
+            .unwrap_or_default(),
+        conn.negotiated_cipher_suite()
+            .map(|s| suites::suite_names(s.suite()).1)
+            .unwrap_or_default(),
+        conn.negotiated_key_exchange_group()
+            .map(|g| suites::group_name(g.name())),
+    );
+    let _ = tls.shutdown().await;
+    Some(found)
+}
+
+async fn hello_probe(target: &Target, hello: &Hello<'_>) -> Option<Reply> {
+    let mut stream = open(target, SslNegotiation::Postgres).await?;
+    stream.write_all(&hello::client_hello(hello)).await.ok()?;
+    Some(hello::read_reply(&mut stream).await)
+}
+
+async fn plaintext_probe(target: &Target, startup: &[(String, String)]) -> Option<(bool, String)> {
+    let mut stream = transport::connect(target).await.ok()?.stream;
+    let params: Vec<(&str, &str)> = startup
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    stream.write_all(&wire::startup(&params)).await.ok()?;
+    let (kind, body) = wire::read_message(&mut stream).await.ok()?;
+    wire::terminate(&mut stream).await;
+    Some(match kind {
+        b'R' if body.len() >= 4 => {
+            let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+            let answer = if code == 0 {
+                "authentication ok".to_string()
+            } else {
+                format!("asks for {}", wire::auth_method(code, &body[4..]))
+            };
+            (true, answer)
+        }
+        b'E' => (false, wire::error_fields(&body).to_string()),
+        _ => (false, "unexpected answer".into()),
+    })
+}
+
+/// A probe, given up at the deadline.
+async fn within<T>(
+    timeout: Duration,
+    probe: impl std::future::Future<Output = Option<T>>,
+) -> Option<T> {
+    tokio::time::timeout(timeout, probe).await.ok().flatten()
+}
+
+fn only(suite: rustls::SupportedCipherSuite) -> CryptoProvider {
+    CryptoProvider {
+        cipher_suites: vec![suite],
+        ..rustls::crypto::ring::default_provider()
+    }
+}
+
+fn group(group: &'static dyn rustls::crypto::SupportedKxGroup) -> CryptoProvider {
+    CryptoProvider {
+        kx_groups: vec![group],
+        ..rustls::crypto::ring::default_provider()
+    }
+}
+
+/// Audits one TCP target. Each probe has the deadline; probes run one after another on their
+/// own connections.
+pub async fn audit(
+    target: &Target,
+    options: &Options,
+    startup: &[(String, String)],
+    timeout: Duration,
+) -> Audit {
+    let mut audit = Audit::default();
+    if target.kind == HostKind::UnixSocket {
+        return audit;
+    }
+    let pg = SslNegotiation::Postgres;
+    let default = rustls::crypto::ring::default_provider;
+    let v13 = within(
+        timeout,
+        handshake(target, options, pg, default(), &[&rustls::version::TLS13]),
+    )
+    .await;
+    let v12 = within(
+        timeout,
+        handshake(target, options, pg, default(), &[&rustls::version::TLS12]),
+    )
+    .await;
+    audit.protocols.tls13 = Some(v13.is_some());
+    audit.protocols.tls12 = Some(v12.is_some());
+    for (version, slot) in [
+        (0x0302u16, &mut audit.protocols.tls11),
+        (0x0301, &mut audit.protocols.tls10),
+        (0x0300, &mut audit.protocols.ssl3),
+    ] {
+        let hello = Hello {
+            version,
+            suites: &OLD_SUITES,
+            groups: &[0x001d, 0x0017, 0x0018],
+            sni: None,
+        };
+        let reply = within(timeout, hello_probe(target, &hello)).await;
+        *slot = reply.map(|r| matches!(r, Reply::Accepted { version: v, .. } if v == version));
+    }
+    audit.negotiation.postgres = Some(v13.is_some() || v12.is_some());
+    let versions = [&rustls::version::TLS13, &rustls::version::TLS12];
+    let direct = within(
+        timeout,
+        handshake(
+            target,
+            options,
+            SslNegotiation::Direct,
+            default(),
+            &versions,
+        ),
+    )
+    .await;
+    audit.negotiation.direct = Some(direct.is_some());
+    for suite in default().cipher_suites {
+        let version: &'static rustls::SupportedProtocolVersion = suite.version();
+        let (openssl, iana) = suites::suite_names(suite.suite());
+        let ok = within(
+            timeout,
+            handshake(target, options, pg, only(suite), &[version]),
+        )
+        .await
+        .is_some();
+        audit.suites.push(Accepted {
+            name: iana,
+            openssl: Some(openssl),
+            accepted: Some(ok),
+        });
+    }
+    // Groups are tested one by one with TLS 1.3. With TLS 1.2 alone, an ECDSA certificate's curve
+    // must be offered too, so only the group the server chose is known.
+    let chosen_in_tls12 = v12.as_ref().and_then(|(_, _, group)| group.clone());
+    for kx in default().kx_groups {
+        let name = suites::group_name(kx.name());
+        let accepted = if v13.is_some() {
+            Some(
+                within(
+                    timeout,
+                    handshake(target, options, pg, group(kx), &[&rustls::version::TLS13]),
+                )
+                .await
+                .is_some(),
+            )
+        } else {
+            (chosen_in_tls12.as_deref() == Some(name.as_str())).then_some(true)
+        };
+        audit.groups.push(Accepted {
+            name,
+            openssl: None,
+            accepted,
+        });
+    }
+    let mlkem = Hello {
+        version: 0x0304,
+        suites: &[0x1301, 0x1302, 0x1303],
+        groups: &[0x11ec],
+        sni: None,
+    };
+    let reply = within(timeout, hello_probe(target, &mlkem)).await;
+    audit.groups.push(Accepted {
+        name: "X25519MLKEM768".into(),
+        openssl: None,
+        accepted: Some(matches!(
+            reply,
+            Some(Reply::Accepted {
+                group: Some(0x11ec),
+                ..
+            })
+        )),
+    });
+    for (family, codes) in LEGACY {
+        let hello = Hello {
+            version: 0x0303,
+            suites: codes,
+            groups: &[0x001d, 0x0017, 0x0018],
+            sni: None,
+        };
+        let reply = within(timeout, hello_probe(target, &hello)).await;
+        let chosen = match reply {
+            Some(Reply::Accepted { suite, .. }) if codes.contains(&suite) => {
+                Some(format!("0x{suite:04X}"))
+            }
+            _ => None,
+        };
+        audit.legacy_suites.push(Legacy {
+            family,
+            accepted: chosen.is_some(),
+            chosen,
+        });
+    }
+    if let Some((accepted, answer)) = within(timeout, plaintext_probe(target, startup)).await {
+        audit.plaintext = Some(accepted);
+        audit.plaintext_answer = Some(answer);
+    }
+    audit
+}
+
+fn finding(severity: Severity, code: &'static str, message: String, hint: &str) -> Finding {
+    Finding {
+        severity,
+        code,
+        message,
+        hint: Some(hint.to_string()),
+    }
+}
+
+/// Findings about what the server accepts.
+pub fn findings(audit: &Audit) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let hint_versions = "set ssl_min_protocol_version = 'TLSv1.2' (or TLSv1.3) in postgresql.conf";
+    for (name, accepted) in [
+        ("TLS 1.1", audit.protocols.tls11),
+        ("TLS 1.0", audit.protocols.tls10),
+        ("SSL 3.0", audit.protocols.ssl3),
+    ] {
+        if accepted == Some(true) {
+            out.push(finding(
+                Severity::Error,
+                "old_protocol",
+                format!("the server accepts {name}"),
+                hint_versions,
+            ));
+        }
+    }
+    if audit.protocols.tls13 == Some(false) && audit.protocols.tls12 == Some(true) {
+        out.push(finding(
+            Severity::Info,
+            "no_tls13",
+            "the server does not accept TLS 1.3".into(),
+            "allow TLS 1.3 (ssl_max_protocol_version unset)",
+        ));
+    }
+    for legacy in &audit.legacy_suites {
+        if !legacy.accepted {
+            continue;
+        }
+        let (severity, what) = match legacy.family {
+            "static_rsa" => (
+                Severity::Warning,
+                "static RSA key exchange (no forward secrecy)",
+            ),
+            "cbc" => (Severity::Warning, "CBC-mode cipher suites"),
+            "3des" => (Severity::Error, "3DES cipher suites"),
+            "rc4" => (Severity::Error, "RC4 cipher suites"),
+            "export" => (Severity::Error, "export-grade cipher suites"),
+            _ => (Severity::Error, "NULL (unencrypted) cipher suites"),
+        };
+        out.push(finding(
+            severity,
+            "legacy_suite",
+            format!(
+                "the server accepts {what} (it chose {})",
+                legacy.chosen.clone().unwrap_or_default()
+            ),
+            "restrict ssl_ciphers, e.g. 'HIGH:!aNULL:!kRSA:!CBC:!3DES:!RC4:!EXPORT:!NULL'",
+        ));
+    }
+    if audit
+        .groups
+        .iter()
+        .any(|g| g.name == "X25519MLKEM768" && g.accepted == Some(false))
+    {
+        out.push(finding(
+            Severity::Info,
+            "no_post_quantum",
+            "the server does not accept the post-quantum hybrid group X25519MLKEM768".into(),
+            "PostgreSQL built with OpenSSL 3.5 or later accepts it when ssl_groups (ssl_ecdh_curve) allows it",
+        ));
+    }
+    if audit.negotiation.direct == Some(false) {
+        out.push(finding(
+            Severity::Info,
+            "no_direct_tls",
+            "the server does not accept direct TLS (sslnegotiation=direct)".into(),
+            "PostgreSQL 17 or later accepts it",
+        ));
+    }
+    if audit.plaintext == Some(true) {
+        out.push(finding(
+            Severity::Warning,
+            "plaintext_accepted",
+            format!("the server proceeds with a startup message sent without TLS ({})", audit.plaintext_answer.clone().unwrap_or_default()),
+            "use hostssl instead of host lines in pg_hba.conf so that unencrypted connections are refused",
+        ));
+    }
+    out
+}
