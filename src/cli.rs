@@ -29,6 +29,18 @@ pub enum Command {
     Roots(RootsArgs),
     /// Read PEM or DER certificate files: show each certificate, convert to PEM, lint a root file.
     Inspect(InspectArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `pgtls man > /usr/local/share/man/man1/pgtls.1`.
+    Man,
+}
+
+/// Arguments of `pgtls completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `pgtls roots`.
@@ -194,6 +206,8 @@ mod tests {
             panic!("explain parses as explain");
         };
         assert_eq!(args.conninfo, "host=x");
+        assert!(Cli::try_parse_from(["pgtls", "completions", "zsh"]).is_ok());
+        assert!(Cli::try_parse_from(["pgtls", "completions", "tcsh"]).is_err());
         assert_eq!(args.format, Format::Json);
         let cli = Cli::try_parse_from(["pgtls", "explain"]).unwrap();
         let Command::Explain(args) = cli.command else {

@@ -208,3 +208,32 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
     }
     Ok(crate::exit::report_code(&report))
 }
+
+/// `pgtls completions SHELL`: the completion script, generated from the command definitions.
+///
+/// # Errors
+/// Output that cannot be written.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<Code, Error> {
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "pgtls", out);
+    Ok(Code::Ok)
+}
+
+/// `pgtls man`: the manual page, generated from the command definitions, subcommands included.
+///
+/// # Errors
+/// Output that cannot be written.
+pub fn man(out: &mut dyn Write) -> Result<Code, Error> {
+    let command = <crate::cli::Cli as clap::CommandFactory>::command();
+    clap_mangen::Man::new(command.clone()).render(out)?;
+    for sub in command.get_subcommands().filter(|s| !matches!(s.get_name(), "completions" | "man")) {
+        writeln!(out, ".SH \"PGTLS {}\"", sub.get_name().to_uppercase())?;
+        if let Some(about) = sub.get_long_about().or(sub.get_about()) {
+            writeln!(out, "{}", about.to_string().replace('\n', "\n.PP\n"))?;
+        }
+        let page = clap_mangen::Man::new(sub.clone().bin_name(format!("pgtls {}", sub.get_name())));
+        page.render_synopsis_section(out)?;
+        page.render_options_section(out)?;
+    }
+    Ok(Code::Ok)
+}

@@ -34,6 +34,10 @@ fn run(cli: Cli) -> Result<Code, Error> {
         Command::Check(args) => {
             return commands::check(&args, &env, &mut out).and_then(|c| flush(&mut out, c));
         }
+        Command::Completions(args) => {
+            return commands::completions(args.shell, &mut out).and_then(|c| flush(&mut out, c));
+        }
+        Command::Man => return commands::man(&mut out).and_then(|c| flush(&mut out, c)),
         Command::Roots(args) => {
             return commands::roots(&args, &mut out).and_then(|c| flush(&mut out, c));
         }
