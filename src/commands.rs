@@ -226,7 +226,10 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<C
 pub fn man(out: &mut dyn Write) -> Result<Code, Error> {
     let command = <crate::cli::Cli as clap::CommandFactory>::command();
     clap_mangen::Man::new(command.clone()).render(out)?;
-    for sub in command.get_subcommands().filter(|s| !matches!(s.get_name(), "completions" | "man")) {
+    for sub in command
+        .get_subcommands()
+        .filter(|s| !matches!(s.get_name(), "completions" | "man"))
+    {
         writeln!(out, ".SH \"PGTLS {}\"", sub.get_name().to_uppercase())?;
         if let Some(about) = sub.get_long_about().or(sub.get_about()) {
             writeln!(out, "{}", about.to_string().replace('\n', "\n.PP\n"))?;

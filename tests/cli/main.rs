@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod login;
 mod pki;
+mod readme;
 mod report;
 mod secrets;
 mod server;
