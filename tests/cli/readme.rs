@@ -3,7 +3,8 @@
 //! line `...` stands for any number of lines. Values that differ from run to run — ports, dates,
 //! days, durations, fingerprints and serials, temporary paths, the server's version — are
 //! normalised on both sides. Commands run with `sh` in a directory holding `root.crt` (the
-//! server's CA) and `other.crt` (an unrelated CA), `port=5432` pointing at the test server and
+//! server's CA), `other.crt` (an unrelated CA) and two provider roots as DER files, `port=5432`
+//! pointing at the test server and
 //! `port=5433` at a closed port, and `HOME` standing in for `/home/app`.
 
 use std::path::Path;
@@ -99,6 +100,18 @@ fn readme_console_examples_show_real_output() {
         Ca::root("an unrelated root").cert_pem,
     )
     .unwrap();
+    // The provider's roots as its documentation hands them out: DER files.
+    for (name, file) in [
+        ("DigiCertGlobalRootG2.crt", "digicert-global-root-g2.pem"),
+        (
+            "MicrosoftRSARootCertificateAuthority2017.crt",
+            "microsoft-rsa-root-ca-2017.pem",
+        ),
+    ] {
+        let pem = std::fs::read(root().join("certs").join(file)).unwrap();
+        let der = pgtls::tls::roots::pem_certificates(&pem).unwrap().remove(0);
+        std::fs::write(work.path().join(name), der.as_ref()).unwrap();
+    }
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -134,10 +147,11 @@ fn readme_console_examples_show_real_output() {
         let got: Vec<&str> = got.trim_end().lines().collect();
         if !matches(&want, &got) {
             failures.push(format!(
-                "$ {}\n--- README\n{}\n--- actual\n{}",
+                "$ {}\n--- README\n{}\n--- actual\n{}\n--- stderr\n{}",
                 example.command,
                 want.join("\n"),
-                got.join("\n")
+                got.join("\n"),
+                String::from_utf8_lossy(&out.stderr)
             ));
         }
     }
