@@ -3,9 +3,8 @@
 //! line `...` stands for any number of lines. Values that differ from run to run — ports, dates,
 //! days, durations, fingerprints and serials, temporary paths, the server's version — are
 //! normalised on both sides. Commands run with `sh` in a directory holding `root.crt` (the
-//! server's CA), `other.crt` (an unrelated CA) and two provider roots as DER files, `port=5432`
-//! pointing at the test server and
-//! `port=5433` at a closed port, and `HOME` standing in for `/home/app`.
+//! server's CA), `other.crt` (an unrelated CA) and two provider roots as DER files; `port=5432`
+//! points at the test server, `port=5433` at a closed port, and `HOME` stands in for `/home/app`.
 
 use std::path::Path;
 
