@@ -321,3 +321,49 @@ fn bad_strings_stop_check_before_any_connection() {
         .unwrap();
     assert!(out.status.success(), "a 100 kB value is read whole");
 }
+
+#[test]
+fn completions_and_the_manual_come_from_the_binary() {
+    let home = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = pgtls(home.path())
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            script.contains("check") && script.contains("audit"),
+            "{shell}: {script}"
+        );
+    }
+    let bash = pgtls(home.path())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap()
+        .stdout;
+    let file = home.path().join("pgtls.bash");
+    std::fs::write(&file, bash).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(syntax.success(), "the bash completion script parses");
+    let man = String::from_utf8(pgtls(home.path()).arg("man").output().unwrap().stdout).unwrap();
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH pgtls"),
+        "{}",
+        &man[..man.len().min(200)]
+    );
+    for section in [
+        "PGTLS CHECK",
+        "PGTLS EXPLAIN",
+        "PGTLS ROOTS",
+        "PGTLS INSPECT",
+        "\\-\\-audit",
+        "\\-\\-targets",
+    ] {
+        assert!(man.contains(section), "the manual lacks {section}");
+    }
+}
