@@ -41,6 +41,10 @@ fn no_secret_appears_in_any_command_or_format() {
         ),
         format!("postgresql://postgres:string-secret-1%zz@localhost:{port}/"),
         format!("host=localhost port={port} user=postgres"),
+        // Strings libpq refuses, whose messages would quote the secret.
+        "password=string-secret-1 string-secret-1".to_string(),
+        "postgresql://u:string-secret-1@[::1".to_string(),
+        "password=string-secret-1 sslmode=bad".to_string(),
     ];
     let targets = home.path().join("targets.txt");
     std::fs::write(&targets, strings.join("\n")).unwrap();
