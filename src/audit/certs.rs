@@ -2,17 +2,9 @@
 //! missing or superfluous intermediates, validity periods beyond CA/Browser Forum limits, and
 //! signatures that leave libpq unable to do channel binding.
 
+use super::finding;
 use crate::certinfo::CertificateInfo;
 use crate::report::{Finding, Severity, TargetReport};
-
-fn finding(severity: Severity, code: &'static str, message: String, hint: &str) -> Finding {
-    Finding {
-        severity,
-        code,
-        message,
-        hint: Some(hint.to_string()),
-    }
-}
 
 /// The longest validity the CA/Browser Forum allows for a server certificate issued at `issued`
 /// (Unix seconds): 398 days from September 2020, 200 days from 15 March 2026.
