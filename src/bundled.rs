@@ -1,6 +1,7 @@
 //! The provider profiles and their root CAs, compiled in from `certs/` so that an installed pgtls
 //! needs no files. Debug builds also accept a test profile from `PGTLS_TEST_PROFILE`
-//! (`name=FILE`), so tests can stand in for a provider's real roots; release builds do not.
+//! (`name=FILE`), added or taking the place of the bundled profile of that name, so tests can
+//! stand in for a provider's real roots; release builds do not.
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -68,7 +69,12 @@ pub fn profiles() -> Vec<Profile> {
             roots: vec![root(DIGICERT_G2)],
         },
     ];
-    profiles.extend(test_profile());
+    if let Some(test) = test_profile() {
+        match profiles.iter_mut().find(|p| p.name == test.name) {
+            Some(bundled) => bundled.roots = test.roots,
+            None => profiles.push(test),
+        }
+    }
     profiles
 }
 

@@ -324,20 +324,6 @@ fn exposure(options: &Options, report: &mut TargetReport) {
             Some("use sslmode=verify-full".into()),
         );
     }
-    if let Some(answer) = &report.server
-        && answer.answer == "authentication_request"
-    {
-        push(
-            report,
-            Severity::Info,
-            "authentication_requested",
-            format!(
-                "the server asks for authentication ({}); pgtls stops there, the TLS verdict stands",
-                answer.method.clone().unwrap_or_default()
-            ),
-            None,
-        );
-    }
 }
 
 fn expiry(report: &mut TargetReport) {

@@ -263,9 +263,9 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
 
 fn write_cert(i: usize, c: &CertificateInfo, out: &mut dyn Write) -> io::Result<()> {
     let ca = if c.self_signed {
-        ", self-signed"
+        "  (self-signed)"
     } else if c.is_ca {
-        ", CA"
+        "  (CA)"
     } else {
         ""
     };

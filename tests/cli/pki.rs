@@ -154,6 +154,7 @@ impl ServerCert {
 
     fn params(&self) -> CertificateParams {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
         if let Some(cn) = self.cn {
             params.distinguished_name.push(DnType::CommonName, cn);
         }
@@ -179,5 +180,117 @@ impl ServerCert {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
         }
+    }
+}
+
+/// A 2048-bit RSA key from `openssl genpkey` (ring signs with RSA keys but cannot make them).
+pub fn rsa_key() -> KeyPair {
+    let out = std::process::Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ])
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl genpkey failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = String::from_utf8(out.stdout).unwrap();
+    KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).unwrap()
+}
+
+fn named_ca(dn: &[(DnType, &str)]) -> CertificateParams {
+    let mut params = ca_params("");
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    for (kind, value) in dn {
+        params.distinguished_name.push(kind.clone(), *value);
+    }
+    params
+}
+
+/// A provider's certificates re-created under the same names with keys made now: what a
+/// provider's server looks like, for tests that cannot reach the provider.
+pub struct StandIn {
+    /// Stand-ins for every root of the provider's profile, as one PEM file.
+    pub roots_pem: String,
+    /// The server's chain, leaf first, without the root.
+    pub chain_pem: String,
+    /// The server's key.
+    pub key_pem: String,
+}
+
+/// Azure Database for PostgreSQL flexible server: a wildcard certificate for
+/// `*.postgres.database.azure.com` from a Microsoft issuing CA under DigiCert Global Root G2,
+/// beside stand-ins for the other roots of the `azure` profile.
+pub fn azure_stand_in() -> StandIn {
+    let digicert = |cn| {
+        vec![
+            (DnType::CountryName, "US"),
+            (DnType::OrganizationName, "DigiCert Inc"),
+            (DnType::OrganizationalUnitName, "www.digicert.com"),
+            (DnType::CommonName, cn),
+        ]
+    };
+    let microsoft = |cn| {
+        vec![
+            (DnType::CountryName, "US"),
+            (DnType::OrganizationName, "Microsoft Corporation"),
+            (DnType::CommonName, cn),
+        ]
+    };
+    let root_key = rsa_key();
+    let g2 = CertifiedIssuer::self_signed(named_ca(&digicert("DigiCert Global Root G2")), root_key)
+        .unwrap();
+    let mut roots_pem = g2.pem();
+    for dn in [
+        digicert("DigiCert Global Root CA"),
+        microsoft("Microsoft RSA Root Certificate Authority 2017"),
+    ] {
+        let root = named_ca(&dn).self_signed(&rsa_key()).unwrap();
+        roots_pem.push_str(&root.pem());
+    }
+    let ecc_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+    let ecc = named_ca(&microsoft("Microsoft ECC Root Certificate Authority 2017"))
+        .self_signed(&ecc_key)
+        .unwrap();
+    roots_pem.push_str(&ecc.pem());
+
+    let mut issuing = named_ca(&microsoft("Microsoft Azure RSA TLS Issuing CA 03"));
+    issuing.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let issuing = CertifiedIssuer::signed_by(issuing, rsa_key(), &g2).unwrap();
+
+    let key = rsa_key();
+    let mut leaf =
+        CertificateParams::new(vec!["*.postgres.database.azure.com".to_string()]).unwrap();
+    leaf.distinguished_name = rcgen::DistinguishedName::new();
+    for (kind, value) in [
+        (DnType::CountryName, "US"),
+        (DnType::StateOrProvinceName, "WA"),
+        (DnType::LocalityName, "Redmond"),
+        (DnType::OrganizationName, "Microsoft Corporation"),
+        (DnType::CommonName, "*.postgres.database.azure.com"),
+    ] {
+        leaf.distinguished_name.push(kind, value);
+    }
+    leaf.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    leaf.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    leaf.not_before = days_from_now(-30);
+    leaf.not_after = days_from_now(150);
+    let leaf = leaf.signed_by(&key, &issuing).unwrap();
+    StandIn {
+        roots_pem,
+        chain_pem: format!("{}{}", leaf.pem(), issuing.pem()),
+        key_pem: key.serialize_pem(),
     }
 }

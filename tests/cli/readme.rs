@@ -1,35 +1,63 @@
-//! The README's `console` examples, run against a real server and compared with what they show.
+//! The README's `console` examples, run and compared with what they show.
+//!
 //! Each `$ ` line is a command (a trailing `\` continues it), the lines after it its output. A
 //! line `...` stands for any number of lines. Values that differ from run to run — ports, dates,
-//! days, durations, fingerprints and serials, temporary paths, the server's version — are
-//! normalised on both sides. Commands run with `sh` in a directory holding `root.crt` (the
-//! server's CA), `other.crt` (an unrelated CA) and two provider roots as DER files; `port=5432`
-//! points at the test server, `port=5433` at a closed port, and `HOME` stands in for `/home/app`.
+//! days, durations, fingerprints and serials, key sizes, temporary paths, the server's version,
+//! metric values — are normalised on both sides.
+//!
+//! Commands run with `sh` in a directory holding `root.crt` (the demo server's CA), `other.crt`
+//! (an unrelated CA) and two provider roots as DER files; `HOME` stands in for `/home/app`, and
+//! the system paths the README writes to (`/etc/pgtls`, node_exporter's textfile directory, the
+//! completion and manual directories) stand for directories of the test.
+//!
+//! Two servers answer. Everywhere but the Azure walkthrough, a PostgreSQL 17 with a test CA:
+//! `port=5432` in a command points at it, `port=5433` at a closed port; it trusts `postgres`
+//! and asks `app` for a SCRAM password, `s3cret`. In the walkthrough, a PostgreSQL 17 dressed as
+//! Azure Database for PostgreSQL (see `pki::azure_stand_in`) listens on 127.0.0.2:5432,
+//! `mydb.postgres.database.azure.com` resolves to it (commands run in a mount namespace with
+//! their own `/etc/hosts`), and the `azure` profile's roots are the stand-in's.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::harness::root;
-use crate::pki::{Ca, ServerCert};
+use crate::pki::{Ca, ServerCert, azure_stand_in};
 use crate::server::{Server, Setup, Version, shared_tempdir};
 
+/// The section whose examples run against the Azure stand-in.
+const AZURE_SECTION: &str = "Walkthrough: Azure Database for PostgreSQL";
+const AZURE_HOST: &str = "mydb.postgres.database.azure.com";
+const AZURE_ADDRESS: &str = "127.0.0.2";
+
 struct Example {
+    section: String,
     command: String,
     expected: Vec<String>,
 }
 
 fn examples(readme: &str) -> Vec<Example> {
     let mut out = Vec::new();
+    let mut section = String::new();
     let mut in_block = false;
+    // A block inside a list item is indented; its lines are read without that indentation.
+    let mut indent = 0;
     let mut lines = readme.lines().peekable();
     while let Some(line) = lines.next() {
         if !in_block {
+            if let Some(heading) = line.strip_prefix("## ") {
+                section = heading.to_string();
+            }
             in_block = line.trim() == "```console";
+            indent = line.len() - line.trim_start().len();
             continue;
         }
         if line.trim() == "```" {
             in_block = false;
             continue;
         }
+        let line = line
+            .get(indent..)
+            .filter(|_| line[..indent].trim().is_empty())
+            .unwrap_or(line);
         if let Some(command) = line.strip_prefix("$ ") {
             let mut command = command.to_string();
             while command.ends_with('\\') {
@@ -37,6 +65,7 @@ fn examples(readme: &str) -> Vec<Example> {
                 command.push_str(lines.next().unwrap_or("").trim_start());
             }
             out.push(Example {
+                section: section.clone(),
                 command,
                 expected: Vec::new(),
             });
@@ -47,11 +76,12 @@ fn examples(readme: &str) -> Vec<Example> {
     out
 }
 
-fn normalise(text: &str, home: &Path, work: &Path) -> String {
-    let rules: [(&str, &str); 10] = [
+/// Turns a run's output (`text`) and the README's into the same shape: real paths back into the
+/// README's, then the values that change from run to run into placeholders.
+fn normalise(text: &str, paths: &[(String, PathBuf)]) -> String {
+    let rules: [(&str, &str); 11] = [
         // Column widths follow the values; compare the words, not the padding.
         (r" {2,}", "  "),
-        (r"/home/app", "<HOME>"),
         (r"([0-9A-F]{2}:){7,}[0-9A-F]{2}", "<HEX>"),
         (r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?", "<DATE>"),
         (r"-?\d+ days", "<N> days"),
@@ -60,12 +90,18 @@ fn normalise(text: &str, home: &Path, work: &Path) -> String {
         (r"(localhost|127\.0\.0\.1):\d+", "$1:<PORT>"),
         (r"PostgreSQL \d+\.\d+[^:]*", "PostgreSQL <VERSION>"),
         (r"\(\d+ bits\)", "(<N> bits)"),
+        (r#"port="\d+""#, r#"port="<PORT>""#),
+        (r"^(pgtls_\w+_(?:seconds|days)\{.*\}) \S+$", "$1 <VALUE>"),
     ];
-    let mut text = text
-        .replace(&home.display().to_string(), "/home/app")
-        .replace(&work.display().to_string(), "/work");
+    let mut text = text.to_string();
+    // Longest first, so that a directory inside another is replaced whole.
+    let mut paths: Vec<&(String, PathBuf)> = paths.iter().collect();
+    paths.sort_by_key(|(_, real)| std::cmp::Reverse(real.as_os_str().len()));
+    for (shown, real) in paths {
+        text = text.replace(&real.display().to_string(), shown);
+    }
     for (pattern, with) in rules {
-        text = regex_lite::Regex::new(pattern)
+        text = regex_lite::Regex::new(&format!("(?m){pattern}"))
             .unwrap()
             .replace_all(&text, with)
             .into_owned();
@@ -82,77 +118,435 @@ fn matches(expected: &[&str], actual: &[&str]) -> bool {
     }
 }
 
+/// The demo server and its CA: TLS for `localhost`, `postgres` trusted, `app` asked for a SCRAM
+/// password, `s3cret`.
+fn demo_server() -> (Ca, Server) {
+    let ca = Ca::root("pgtls demo root");
+    let leaf = ca.server(&ServerCert::localhost());
+    let mut setup = Setup::tls(leaf.cert_pem, leaf.key_pem);
+    setup
+        .hba
+        .insert(0, "hostssl all app 127.0.0.1/32 scram-sha-256");
+    let server = Server::start(Version::V17, &setup);
+    server.sql("CREATE ROLE app LOGIN PASSWORD 's3cret'");
+    (ca, server)
+}
+
+/// Where the examples run: the files, the paths they stand for and the servers.
+struct World {
+    work: tempfile::TempDir,
+    home: tempfile::TempDir,
+    /// README path, and the test's directory it stands for.
+    paths: Vec<(String, PathBuf)>,
+    hosts: PathBuf,
+    azure_roots: PathBuf,
+    demo_port: u16,
+    closed_port: u16,
+    _demo: Server,
+    _azure: Server,
+}
+
+impl World {
+    fn new() -> World {
+        let work = shared_tempdir();
+        let home = shared_tempdir();
+        std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+
+        let (ca, demo) = demo_server();
+        std::fs::write(work.path().join("root.crt"), &ca.cert_pem).unwrap();
+        std::fs::write(
+            work.path().join("other.crt"),
+            Ca::root("an unrelated root").cert_pem,
+        )
+        .unwrap();
+        // The provider's roots as its documentation hands them out: DER files, and the PEM
+        // file of the root Azure named before its move to DigiCert Global Root G2.
+        std::fs::copy(
+            root().join("certs/digicert-global-root-ca.pem"),
+            work.path().join("DigiCertGlobalRootCA.crt.pem"),
+        )
+        .unwrap();
+        for (name, file) in [
+            ("DigiCertGlobalRootG2.crt", "digicert-global-root-g2.pem"),
+            (
+                "MicrosoftRSARootCertificateAuthority2017.crt",
+                "microsoft-rsa-root-ca-2017.pem",
+            ),
+        ] {
+            let pem = std::fs::read(root().join("certs").join(file)).unwrap();
+            let der = pgtls::tls::roots::pem_certificates(&pem).unwrap().remove(0);
+            std::fs::write(work.path().join(name), der.as_ref()).unwrap();
+        }
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+
+        let paths: Vec<(String, PathBuf)> = [
+            ("/etc/pgtls", "etc-pgtls"),
+            ("/var/lib/node_exporter/textfile", "textfile"),
+            ("/etc/bash_completion.d", "bash_completion.d"),
+            ("/usr/local/share/man/man1", "man1"),
+        ]
+        .into_iter()
+        .map(|(shown, dir)| {
+            let real = work.path().join("system").join(dir);
+            std::fs::create_dir_all(&real).unwrap();
+            (shown.to_string(), real)
+        })
+        .chain([
+            ("/home/app".to_string(), home.path().to_path_buf()),
+            ("/work".to_string(), work.path().to_path_buf()),
+        ])
+        .collect();
+        let etc = &paths[0].1;
+        std::fs::write(etc.join("root.crt"), &ca.cert_pem).unwrap();
+        let fleet = format!(
+            "# production databases\n\
+             host=localhost port={port} user=postgres sslmode=verify-full sslrootcert=/etc/pgtls/root.crt\n\
+             host=localhost port={closed_port} user=postgres sslmode=verify-full sslrootcert=/etc/pgtls/root.crt\n",
+            port = demo.port
+        )
+        .replace("/etc/pgtls", &etc.display().to_string());
+        std::fs::write(etc.join("fleet.txt"), fleet).unwrap();
+
+        let stand_in = azure_stand_in();
+        let mut setup = Setup::tls(stand_in.chain_pem, stand_in.key_pem);
+        setup.hba = vec!["hostssl all all 127.0.0.0/8 scram-sha-256"];
+        setup.settings = vec![
+            ("listen_addresses", AZURE_ADDRESS.to_string()),
+            ("port", "5432".to_string()),
+        ];
+        let azure = Server::start(Version::V17, &setup);
+        azure.sql("CREATE ROLE app LOGIN PASSWORD 's3cret'");
+        azure.sql("CREATE DATABASE orders OWNER app");
+        let azure_roots = work.path().join("azure-stand-in-roots.pem");
+        std::fs::write(&azure_roots, stand_in.roots_pem).unwrap();
+
+        let hosts = work.path().join("hosts");
+        let system_hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+        std::fs::write(
+            &hosts,
+            format!("{system_hosts}\n{AZURE_ADDRESS} {AZURE_HOST}\n"),
+        )
+        .unwrap();
+        World {
+            work,
+            home,
+            paths,
+            hosts,
+            azure_roots,
+            demo_port: demo.port,
+            closed_port,
+            _demo: demo,
+            _azure: azure,
+        }
+    }
+
+    /// Runs one example the way a user would, in this world; returns stdout and stderr.
+    fn run(&self, example: &Example) -> (String, String) {
+        let mut command = example
+            .command
+            .replace("port=5432", &format!("port={}", self.demo_port))
+            .replace("port=5433", &format!("port={}", self.closed_port));
+        for (shown, real) in &self.paths[..4] {
+            command = command.replace(shown, &real.display().to_string());
+        }
+        let bin = assert_cmd::cargo::cargo_bin("pgtls");
+        let path = format!(
+            "{}:{}",
+            bin.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut run = std::process::Command::new("unshare");
+        run.args(["--map-root-user", "--mount", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/hosts && exec sh -c "$1""#)
+            .arg(&self.hosts)
+            .arg(&command)
+            .current_dir(self.work.path())
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", self.home.path());
+        if example.section == AZURE_SECTION {
+            run.env(
+                "PGTLS_TEST_PROFILE",
+                format!("azure={}", self.azure_roots.display()),
+            );
+        }
+        let out = run
+            .output()
+            .expect("unshare (util-linux) runs the README's commands");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            !stderr.contains("unshare: ") && !stderr.contains("mount: "),
+            "the README's commands need a mount namespace of their own (unshare --map-root-user \
+             --mount) to resolve {AZURE_HOST}: {stderr}"
+        );
+        (String::from_utf8_lossy(&out.stdout).to_string(), stderr)
+    }
+}
+
 #[test]
 fn readme_console_examples_show_real_output() {
     let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
     let examples = examples(&readme);
-    assert!(examples.len() >= 4, "the README lost its runnable examples");
-    let work = shared_tempdir();
-    let home = shared_tempdir();
-    std::fs::create_dir(home.path().join(".postgresql")).unwrap();
-    let ca = Ca::root("pgtls demo root");
-    let leaf = ca.server(&ServerCert::localhost());
-    let server = Server::start(Version::V17, &Setup::tls(leaf.cert_pem, leaf.key_pem));
-    std::fs::write(work.path().join("root.crt"), &ca.cert_pem).unwrap();
-    std::fs::write(
-        work.path().join("other.crt"),
-        Ca::root("an unrelated root").cert_pem,
-    )
-    .unwrap();
-    // The provider's roots as its documentation hands them out: DER files.
-    for (name, file) in [
-        ("DigiCertGlobalRootG2.crt", "digicert-global-root-g2.pem"),
-        (
-            "MicrosoftRSARootCertificateAuthority2017.crt",
-            "microsoft-rsa-root-ca-2017.pem",
-        ),
-    ] {
-        let pem = std::fs::read(root().join("certs").join(file)).unwrap();
-        let der = pgtls::tls::roots::pem_certificates(&pem).unwrap().remove(0);
-        std::fs::write(work.path().join(name), der.as_ref()).unwrap();
-    }
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bin = assert_cmd::cargo::cargo_bin("pgtls");
-    let path = format!(
-        "{}:{}",
-        bin.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
+    assert!(
+        examples.len() >= 10,
+        "the README lost its runnable examples"
     );
+    assert!(
+        examples
+            .iter()
+            .any(|e| e.section == AZURE_SECTION && e.command.contains(AZURE_HOST)),
+        "the Azure walkthrough lost its check"
+    );
+    let world = World::new();
     let mut failures = Vec::new();
     for example in &examples {
-        let command = example
-            .command
-            .replace("port=5432", &format!("port={}", server.port))
-            .replace("port=5433", &format!("port={closed}"));
-        let out = std::process::Command::new("sh")
-            .args(["-c", &command])
-            .current_dir(work.path())
-            .env_clear()
-            .env("PATH", &path)
-            .env("HOME", home.path())
-            .output()
-            .unwrap();
-        let actual = String::from_utf8_lossy(&out.stdout).to_string();
+        let (stdout, stderr) = world.run(example);
         if std::env::var_os("PGTLS_README_PRINT").is_some() {
-            println!("$ {}\n{actual}", example.command);
+            println!("$ {}\n{stdout}", example.command);
         }
-        let want = normalise(&example.expected.join("\n"), home.path(), work.path());
-        let got = normalise(&actual, home.path(), work.path());
+        let want = normalise(&example.expected.join("\n"), &world.paths);
+        let got = normalise(&stdout, &world.paths);
         let want: Vec<&str> = want.lines().collect();
         let got: Vec<&str> = got.trim_end().lines().collect();
         if !matches(&want, &got) {
             failures.push(format!(
-                "$ {}\n--- README\n{}\n--- actual\n{}\n--- stderr\n{}",
+                "[{}] $ {}\n--- README\n{}\n--- actual\n{}\n--- stderr\n{stderr}",
+                example.section,
                 example.command,
                 want.join("\n"),
                 got.join("\n"),
-                String::from_utf8_lossy(&out.stderr)
             ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The flags of one option line of `--help` (`-o, --output <FILE>` gives `-o` and `--output`).
+fn help_flags(line: &str) -> Vec<String> {
+    let line = line.trim_start();
+    // Option lines start with `-x` or `--xy`; `- value: ...` lines list possible values.
+    if !line.starts_with('-') || line.starts_with("- ") {
+        return Vec::new();
+    }
+    line.split([',', ' '])
+        .take_while(|word| word.is_empty() || word.starts_with('-'))
+        .filter(|word| !word.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_readme_synopsis_names_every_flag_of_every_command_and_no_other() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let synopsis = readme
+        .split("```\n")
+        .nth(1)
+        .expect("the README opens with a synopsis block");
+    let mut commands: Vec<(String, String)> = Vec::new();
+    for line in synopsis.lines() {
+        match line.strip_prefix("pgtls ") {
+            Some(rest) => {
+                let (name, args) = rest.split_once(' ').unwrap_or((rest, ""));
+                commands.push((name.to_string(), args.to_string()));
+            }
+            None => commands.last_mut().unwrap().1.push_str(line),
+        }
+    }
+    let names: Vec<&str> = commands.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["check", "explain", "roots", "inspect"]);
+    let flag = regex_lite::Regex::new(r"(?:^|[\[ ])(--?[a-z][a-z-]*)").unwrap();
+    for (name, args) in &commands {
+        let shown: Vec<&str> = flag
+            .captures_iter(args)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        let help = crate::harness::pgtls(Path::new("/nonexistent"))
+            .args([name, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8(help.stdout).unwrap();
+        let options: Vec<Vec<String>> = help
+            .lines()
+            .map(help_flags)
+            .filter(|flags| !flags.is_empty() && !flags.iter().any(|f| f == "--help"))
+            .collect();
+        for option in &options {
+            assert!(
+                option.iter().any(|f| shown.contains(&f.as_str())),
+                "the synopsis of `pgtls {name}` lacks {option:?}"
+            );
+        }
+        for f in &shown {
+            assert!(
+                options.iter().flatten().any(|o| o == f),
+                "the synopsis of `pgtls {name}` shows {f}, which `--help` does not have"
+            );
+        }
+    }
+}
+
+/// The README's ```json blocks, in order.
+fn json_blocks(readme: &str) -> Vec<serde_json::Value> {
+    readme
+        .split("```json\n")
+        .skip(1)
+        .map(|rest| {
+            let block = rest.split("```").next().unwrap();
+            serde_json::from_str(block).unwrap_or_else(|e| panic!("{e}:\n{block}"))
+        })
+        .collect()
+}
+
+/// Every key path of a document: `targets[].tls.protocol`. A key `...` or `<name>` in the README
+/// stands for any key, written `*`.
+fn key_paths(
+    value: &serde_json::Value,
+    prefix: &str,
+    out: &mut std::collections::BTreeSet<String>,
+) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                let key = if key == "..." || key.starts_with('<') {
+                    "*"
+                } else {
+                    key
+                };
+                let path = if prefix.is_empty() {
+                    key.to_string()
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                out.insert(path.clone());
+                key_paths(value, &path, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                key_paths(item, &format!("{prefix}[]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Checks a README layout against a real document: every path the README shows exists, and every
+/// key of the real document is shown or at least named in the README's text.
+fn compare_layout(what: &str, shown: &serde_json::Value, real: &serde_json::Value, readme: &str) {
+    let mut shown_paths = std::collections::BTreeSet::new();
+    key_paths(shown, "", &mut shown_paths);
+    let mut real_paths = std::collections::BTreeSet::new();
+    key_paths(real, "", &mut real_paths);
+    let wildcard = |pattern: &str, path: &str| {
+        let pattern: Vec<&str> = pattern.split('.').collect();
+        let path: Vec<&str> = path.split('.').collect();
+        pattern.len() == path.len()
+            && pattern.iter().zip(&path).all(|(p, k)| {
+                p == k || (*p == "*" && !k.ends_with("[]")) || p.trim_end_matches("[]") == "*"
+            })
+    };
+    let mut wrong = Vec::new();
+    for path in &shown_paths {
+        // A wildcard key shows that more keys exist there; it names none.
+        if !path.ends_with('*') && !real_paths.iter().any(|real| wildcard(path, real)) {
+            wrong.push(format!("shows {path}, which a real document does not have"));
+        }
+    }
+    for path in &real_paths {
+        let covered = shown_paths.iter().any(|shown| wildcard(shown, path))
+            || shown_paths
+                .iter()
+                .any(|shown| shown.ends_with('*') && path.starts_with(shown.trim_end_matches('*')));
+        let key = path.rsplit('.').next().unwrap().trim_end_matches("[]");
+        // Named in the text: `key`, `key[]`, `parent.key` or `parent.key[]`, or "key".
+        let named = [
+            format!("`{key}`"),
+            format!("`{key}[]`"),
+            format!(".{key}`"),
+            format!(".{key}[]`"),
+            format!("\"{key}\""),
+        ]
+        .iter()
+        .any(|form| readme.contains(form));
+        if !covered && !named {
+            wrong.push(format!("neither shows nor names {path}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the README's {what} layout:\n{}\n\na real document:\n{real:#}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn the_readme_json_layouts_match_real_documents() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let blocks = json_blocks(&readme);
+    assert_eq!(blocks.len(), 3, "check, explain and audit layouts");
+    let home = shared_tempdir();
+    let (ca, server) = demo_server();
+    let root_file = home.path().join("root.crt");
+    std::fs::write(&root_file, &ca.cert_pem).unwrap();
+    let conninfo = format!(
+        "host=localhost port={} user=app dbname=postgres sslmode=verify-full sslrootcert={}",
+        server.port,
+        root_file.display()
+    );
+    let json = |args: &[&str], vars: &[(&str, &str)]| -> serde_json::Value {
+        let out = crate::harness::pgtls(home.path())
+            .envs(vars.iter().copied())
+            .args(args)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stderr)))
+    };
+    let password = [("PGPASSWORD", "s3cret")];
+    // verify-ca adds a finding (the host name is not checked).
+    let verify_ca = conninfo.replace("verify-full", "verify-ca");
+    let check = json(
+        &["check", "--format", "json", &conninfo, &verify_ca],
+        &password,
+    );
+    assert_eq!(check["targets"][0]["exit_code"], 0, "{check:#}");
+    compare_layout("check", &blocks[0], &check, &readme);
+
+    // A service, a password file, an environment variable and a root file that sslmode=require
+    // will use (a note), so that every key shows.
+    std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+    std::fs::write(home.path().join(".postgresql/root.crt"), &ca.cert_pem).unwrap();
+    std::fs::write(
+        home.path().join(".pg_service.conf"),
+        "[orders]\nhost=db.example.com\ndbname=orders\n",
+    )
+    .unwrap();
+    let passfile = home.path().join(".pgpass");
+    std::fs::write(&passfile, "db.example.com:5432:orders:app:pw\n").unwrap();
+    std::fs::set_permissions(
+        &passfile,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let explain = json(
+        &[
+            "explain",
+            "--format",
+            "json",
+            "service=orders user=app sslmode=require",
+        ],
+        &[("PGSSLMODE", "verify-full"), ("PGCONNECT_TIMEOUT", "5")],
+    );
+    assert!(explain["targets"][0]["password"].is_object(), "{explain:#}");
+    compare_layout("explain", &blocks[1], &explain, &readme);
+
+    let audit = json(
+        &["check", "--audit", "--format", "json", &conninfo],
+        &password,
+    );
+    compare_layout("audit", &blocks[2], &audit["targets"][0]["audit"], &readme);
 }

@@ -114,7 +114,7 @@ pub struct Setup {
     pub cert: Option<(String, String)>,
     /// pg_hba.conf lines for TCP; `local all all trust` is always there.
     pub hba: Vec<&'static str>,
-    /// Extra `-c name=value` settings.
+    /// Extra `-c name=value` settings, after (and so overriding) the harness's own.
     pub settings: Vec<(&'static str, String)>,
 }
 
@@ -202,7 +202,12 @@ impl Server {
         let hba_file = data.join("pg_hba.conf");
         std::fs::write(&hba_file, hba).unwrap();
         give_to_server_user(&hba_file);
-        let port = free_port();
+        // A `port` setting (with `listen_addresses`) puts the server at a fixed address.
+        let port = setup
+            .settings
+            .iter()
+            .find(|(name, _)| *name == "port")
+            .map_or_else(free_port, |(_, port)| port.parse().unwrap());
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
         let child = as_server_user(&version.bin_dir().join("postgres"))
             .arg("-D")
