@@ -4,7 +4,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Checks TLS connections to PostgreSQL the way libpq makes them.
 #[derive(Debug, Parser)]
-#[command(name = "pgtls", version, about, max_term_width = 100)]
+#[command(
+    name = "pgtls",
+    version,
+    about,
+    max_term_width = 100,
+    after_long_help = crate::exit::help_table()
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -17,8 +23,8 @@ pub enum Command {
     /// Connect as libpq would and report how TLS was negotiated and verified.
     ///
     /// Each CONNINFO is a libpq connection string or URI; PG* variables, service files and
-    /// ~/.postgresql apply as in libpq. Every host of a multi-host string is checked. The exit
-    /// code is the largest of the targets' (see the README's table).
+    /// ~/.postgresql apply as in libpq. Every host of a multi-host string is checked.
+    #[command(after_long_help = crate::exit::help_table())]
     Check(CheckArgs),
     /// Show every connection parameter libpq would use, and where each came from.
     ///

@@ -225,7 +225,33 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<C
 /// Output that cannot be written.
 pub fn man(out: &mut dyn Write) -> Result<Code, Error> {
     let command = <crate::cli::Cli as clap::CommandFactory>::command();
-    clap_mangen::Man::new(command.clone()).render(out)?;
+    let page = clap_mangen::Man::new(command.clone());
+    page.render_title(out)?;
+    page.render_name_section(out)?;
+    page.render_synopsis_section(out)?;
+    page.render_description_section(out)?;
+    page.render_options_section(out)?;
+    // The commands are sections of this page, not pages of their own as clap_mangen would name them.
+    writeln!(out, ".SH COMMANDS")?;
+    for sub in command.get_subcommands() {
+        let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+        writeln!(
+            out,
+            ".TP\n\\fBpgtls {}\\fR\n{}",
+            sub.get_name(),
+            about.replace('-', "\\-")
+        )?;
+    }
+    // The exit codes as a section of their own rather than `--help`'s closing text.
+    writeln!(out, ".SH \"EXIT STATUS\"")?;
+    writeln!(
+        out,
+        "With several targets, the exit code is the largest of theirs."
+    )?;
+    for (code, meaning) in crate::exit::MEANINGS {
+        writeln!(out, ".TP\n{}\n{meaning}", code as u8)?;
+    }
+    page.render_version_section(out)?;
     for sub in command
         .get_subcommands()
         .filter(|s| !matches!(s.get_name(), "completions" | "man"))

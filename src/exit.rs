@@ -27,6 +27,47 @@ pub enum Code {
     PolicyFailed = 9,
 }
 
+/// Every code with what it means: the table of the README and of `--help`.
+pub const MEANINGS: [(Code, &str); 10] = [
+    (
+        Code::Ok,
+        "every target connects as its sslmode requires, and no policy failed",
+    ),
+    (Code::Internal, "internal error (a bug)"),
+    (
+        Code::Usage,
+        "usage or configuration error: bad flag, bad connection string, unreadable or invalid certificate, key or root file",
+    ),
+    (
+        Code::Unreachable,
+        "server unreachable: name resolution, refused, timeout, closed early, not a PostgreSQL server",
+    ),
+    (Code::TlsNotOffered, "TLS required but not offered"),
+    (Code::HandshakeFailed, "TLS handshake failed"),
+    (Code::Untrusted, "server certificate not trusted"),
+    (
+        Code::NameMismatch,
+        "server certificate does not match the host name",
+    ),
+    (
+        Code::Rejected,
+        "rejected after TLS: pg_hba, authentication failure, required client certificate missing",
+    ),
+    (
+        Code::PolicyFailed,
+        "connected, but a requested policy failed",
+    ),
+];
+
+/// The exit codes as a help section.
+pub fn help_table() -> String {
+    let mut out = String::from("Exit codes (with several targets, the largest of theirs):\n");
+    for (code, meaning) in MEANINGS {
+        out.push_str(&format!("  {}  {meaning}\n", code as u8));
+    }
+    out
+}
+
 impl From<Code> for ExitCode {
     fn from(code: Code) -> Self {
         ExitCode::from(code as u8)

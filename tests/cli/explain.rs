@@ -303,7 +303,22 @@ fn completions_and_the_manual_come_from_the_binary() {
         "PGTLS INSPECT",
         "\\-\\-audit",
         "\\-\\-targets",
+        ".SH \"EXIT STATUS\"",
+        "certificate does not match the host name",
     ] {
         assert!(man.contains(section), "the manual lacks {section}");
     }
+    // groff reads it without a warning.
+    let page = home.path().join("pgtls.1");
+    std::fs::write(&page, &man).unwrap();
+    let groff = std::process::Command::new("groff")
+        .args(["-man", "-ww", "-z"])
+        .arg(&page)
+        .output()
+        .expect("groff (Debian's groff-base, which man-db needs) is installed");
+    assert!(
+        groff.status.success() && groff.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&groff.stderr)
+    );
 }

@@ -550,3 +550,40 @@ fn the_readme_json_layouts_match_real_documents() {
     );
     compare_layout("audit", &blocks[2], &audit["targets"][0]["audit"], &readme);
 }
+
+#[test]
+fn the_readme_exit_code_table_is_the_one_the_help_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table: Vec<String> = readme
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            match cells.as_slice() {
+                ["", code, meaning, ""] if code.parse::<u8>().is_ok() => {
+                    Some(format!("{code}  {meaning}"))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    assert_eq!(
+        table.len(),
+        10,
+        "the README's exit-code table has codes 0 to 9"
+    );
+    let help = crate::harness::pgtls(Path::new("/nonexistent"))
+        .args(["check", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    let printed: Vec<String> = help
+        .split("Exit codes")
+        .nth(1)
+        .expect("`check --help` lists the exit codes")
+        .lines()
+        .skip(1)
+        .map(|line| line.trim().to_string())
+        .filter(|line| !line.is_empty())
+        .collect();
+    assert_eq!(table, printed);
+}
