@@ -50,7 +50,8 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
                 let hint = if names.is_empty() {
                     format!("the certificate has no subject alternative names; reissue it with a DNS SAN for \"{}\"", report.host)
                 } else {
-                    format!("the certificate is valid for: {names}; connect with one of these names, or reissue the certificate with a SAN for \"{}\"", report.host)
+                    let wildcard = if names.contains("*.") { " (a `*.` name covers one label)" } else { "" };
+                    format!("the certificate is valid for: {names}; connect with one of these names{wildcard}, or keep host= one of them and put the address in hostaddr=, or reissue the certificate with a SAN for \"{}\"", report.host)
                 };
                 push(report, failure, "host_name_mismatch", error, Some(hint));
             }

@@ -14,8 +14,9 @@
 //! `port=5432` in a command points at it, `port=5433` at a closed port; it trusts `postgres`
 //! and asks `app` for a SCRAM password, `s3cret`. In the walkthrough, a PostgreSQL 17 dressed as
 //! Azure Database for PostgreSQL (see `pki::azure_stand_in`) listens on 127.0.0.2:5432,
-//! `mydb.postgres.database.azure.com` resolves to it (commands run in a mount namespace with
-//! their own `/etc/hosts`), and the `azure` profile's roots are the stand-in's.
+//! `mydb.postgres.database.azure.com` and `orders-db.internal.example.com` resolve to it
+//! (commands run in a mount namespace with their own `/etc/hosts`), and the `azure` profile's
+//! roots are the stand-in's.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,8 @@ use crate::server::{Server, Setup, Version, shared_tempdir};
 const AZURE_SECTION: &str = "Walkthrough: Azure Database for PostgreSQL";
 const AZURE_HOST: &str = "mydb.postgres.database.azure.com";
 const AZURE_ADDRESS: &str = "127.0.0.2";
+/// A name of the user's own for the same server, which its certificate does not hold.
+const AZURE_ALIAS: &str = "orders-db.internal.example.com";
 
 struct Example {
     section: String,
@@ -228,7 +231,7 @@ impl World {
         let system_hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
         std::fs::write(
             &hosts,
-            format!("{system_hosts}\n{AZURE_ADDRESS} {AZURE_HOST}\n"),
+            format!("{system_hosts}\n{AZURE_ADDRESS} {AZURE_HOST} {AZURE_ALIAS}\n"),
         )
         .unwrap();
         World {
