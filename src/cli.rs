@@ -52,8 +52,8 @@ pub struct CompletionsArgs {
 /// Arguments of `pgtls roots`.
 #[derive(Debug, clap::Args)]
 pub struct RootsArgs {
-    /// Only this provider profile (azure, cosmos).
-    #[arg(long, value_name = "NAME")]
+    /// Only this provider profile.
+    #[arg(long, value_name = "NAME", value_parser = profile_names())]
     pub profile: Option<String>,
 
     /// Write the roots as one PEM file, ready for sslrootcert= ("-" for standard output).
@@ -85,7 +85,7 @@ pub struct InspectArgs {
     pub lint: bool,
 
     /// With --lint, also require every root of this provider profile.
-    #[arg(long, value_name = "NAME", requires = "lint")]
+    #[arg(long, value_parser = profile_names(), value_name = "NAME", requires = "lint")]
     pub profile: Option<String>,
 
     /// With --lint, warn about certificates expiring within this many days.
@@ -193,6 +193,15 @@ pub enum Format {
     Text,
     /// One JSON document for machines.
     Json,
+}
+
+/// The names `--profile` accepts, which the shell completions offer.
+fn profile_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        crate::bundled::profiles()
+            .into_iter()
+            .map(|p| clap::builder::PossibleValue::new(p.name).help(p.description)),
+    )
 }
 
 #[cfg(test)]

@@ -93,15 +93,19 @@ fn roots_lists_profiles_and_writes_a_file_openssl_reads() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = pgtls(home.path())
-        .args(["roots", "--profile", "aws"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("unknown profile \"aws\" (expected azure, cosmos")
-    );
+    for args in [
+        &["roots", "--profile", "aws"][..],
+        &["inspect", "--lint", "--profile", "aws", "x.pem"],
+    ] {
+        let out = pgtls(home.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("invalid value 'aws' for '--profile <NAME>'")
+                && stderr.contains("[possible values: azure, cosmos]"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
