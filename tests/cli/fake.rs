@@ -10,7 +10,7 @@ use crate::harness::{libpq_connect, pgtls};
 use crate::server::shared_tempdir;
 
 /// Starts a listener that runs `behave` on every connection, each in its own thread.
-fn fake(behave: fn(TcpStream)) -> u16 {
+pub fn fake(behave: fn(TcpStream)) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -60,13 +60,15 @@ fn answer_garbage(mut s: TcpStream) {
     let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
 }
 
-fn answer_s_with_injection(mut s: TcpStream) {
+/// Answers `S`, then a server message in plaintext before any handshake (CVE-2021-23222).
+pub fn answer_s_with_injection(mut s: TcpStream) {
     read_request(&mut s);
     let _ = s.write_all(b"SR\0\0\0\x08\0\0\0\0");
     std::thread::sleep(Duration::from_millis(500));
 }
 
-fn stay_silent(mut s: TcpStream) {
+/// Reads SSLRequest and never answers.
+pub fn stay_silent(mut s: TcpStream) {
     read_request(&mut s);
     std::thread::sleep(Duration::from_secs(8));
 }

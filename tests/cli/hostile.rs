@@ -33,8 +33,34 @@ fn after_s(mut s: TcpStream) -> TcpStream {
     s
 }
 
-/// A TLS server that presents `chain` (leaf first) signed with `key`, then closes.
+/// A TLS server after SSLRequest that presents `chain` (leaf first) signed with `key`, then
+/// closes.
 fn tls_server(chain: Vec<CertificateDer<'static>>, key_pem: String) -> u16 {
+    let config = server_config(chain, key_pem);
+    serve(move |s| handshake(&config, after_s(s)))
+}
+
+/// A direct TLS server (no SSLRequest) that, unlike PostgreSQL 17, negotiates no ALPN protocol.
+pub fn direct_tls_server_without_alpn(chain: Vec<CertificateDer<'static>>, key_pem: String) -> u16 {
+    let config = server_config(chain, key_pem);
+    serve(move |s| handshake(&config, s))
+}
+
+fn handshake(config: &Arc<rustls::ServerConfig>, mut s: TcpStream) {
+    if let Ok(mut conn) = rustls::ServerConnection::new(config.clone()) {
+        while conn.is_handshaking() {
+            if conn.complete_io(&mut s).is_err() {
+                return;
+            }
+        }
+        let _ = conn.complete_io(&mut s);
+    }
+}
+
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key_pem: String,
+) -> Arc<rustls::ServerConfig> {
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let signing = provider.key_provider.load_private_key(key).unwrap();
@@ -49,24 +75,13 @@ fn tls_server(chain: Vec<CertificateDer<'static>>, key_pem: String) -> u16 {
             Some(self.0.clone())
         }
     }
-    let config = Arc::new(
+    Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(Fixed(certified))),
-    );
-    serve(move |s| {
-        let mut s = after_s(s);
-        if let Ok(mut conn) = rustls::ServerConnection::new(config.clone()) {
-            while conn.is_handshaking() {
-                if conn.complete_io(&mut s).is_err() {
-                    return;
-                }
-            }
-            let _ = conn.complete_io(&mut s);
-        }
-    })
+    )
 }
 
 fn run(home: &std::path::Path, port: u16, sslmode: &str) -> (Option<i32>, String, Duration) {

@@ -14,4 +14,5 @@ mod readme;
 mod report;
 mod secrets;
 mod server;
+mod troubleshooting;
 mod trust;
