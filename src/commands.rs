@@ -171,20 +171,30 @@ fn read_targets(path: &Path) -> Result<Vec<(usize, String)>, Error> {
 pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result<Code, Error> {
     let mut inputs = Vec::new();
     for conninfo in &args.conninfo {
-        inputs.push(Input::Resolved(Box::new(config::resolve(conninfo, env)?)));
+        inputs.push(Input::Resolved {
+            resolved: Box::new(config::resolve(conninfo, env)?),
+            origin: None,
+        });
     }
     if let Some(path) = &args.targets {
         for (line, conninfo) in read_targets(path)? {
+            let origin = format!("{}:{line}", path.display());
             inputs.push(match config::resolve(&conninfo, env) {
-                Ok(resolved) => Input::Resolved(Box::new(resolved)),
+                Ok(resolved) => Input::Resolved {
+                    resolved: Box::new(resolved),
+                    origin: Some(origin),
+                },
                 Err(e) => Input::Invalid {
-                    origin: format!("{}:{line}", path.display()),
+                    origin,
                     message: e.to_string(),
                 },
             });
         }
     } else if inputs.is_empty() {
-        inputs.push(Input::Resolved(Box::new(config::resolve("", env)?)));
+        inputs.push(Input::Resolved {
+            resolved: Box::new(config::resolve("", env)?),
+            origin: None,
+        });
     }
     let run = probe::CheckOptions {
         default_timeout: std::time::Duration::from_secs(args.timeout),

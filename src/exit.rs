@@ -168,6 +168,32 @@ impl Error {
         }
     }
 
+    /// Advice to print after the message, where the mistake is a common one.
+    pub fn hint(&self) -> Option<String> {
+        use crate::config::ConfigError;
+        use crate::conninfo::ParseError;
+        match self {
+            // `pgtls check db.example.com`: psql would take the word as a database name, but a
+            // CONNINFO argument is a connection string.
+            Error::Config(ConfigError::Parse(ParseError::MissingEquals(word)))
+                if word.contains("://") =>
+            {
+                Some(
+                    "libpq reads a URI only when it starts with postgresql:// or postgres://, in lower case"
+                        .to_string(),
+                )
+            }
+            Error::Config(ConfigError::Parse(ParseError::MissingEquals(word)))
+                if word == "localhost" || word.contains(['.', ':']) =>
+            {
+                Some(format!(
+                    "a connection string is key=value pairs or a postgresql:// URI: for a server, write \"host={word}\""
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the error is a closed pipe on output, which ends the program quietly.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
@@ -178,6 +204,26 @@ impl Error {
 mod tests {
     use super::*;
     use crate::config::ConfigError;
+
+    #[test]
+    fn a_bare_word_for_a_connection_string_gets_a_hint() {
+        let err = Error::Config(ConfigError::Parse(
+            crate::conninfo::ParseError::MissingEquals("db.example.com".into()),
+        ));
+        assert!(
+            err.hint()
+                .unwrap()
+                .ends_with("write \"host=db.example.com\"")
+        );
+        assert_eq!(Error::Config(ConfigError::TlsVersionRange).hint(), None);
+        // `host=x user`, and a stray word after a password, are other mistakes.
+        for word in ["user", "(redacted)"] {
+            let err = Error::Config(ConfigError::Parse(
+                crate::conninfo::ParseError::MissingEquals(word.into()),
+            ));
+            assert_eq!(err.hint(), None, "{word}");
+        }
+    }
 
     #[test]
     fn configuration_errors_exit_2_and_output_errors_exit_1() {

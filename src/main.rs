@@ -19,8 +19,11 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!(
                 "pgtls: error: {}",
-                render::sanitize::clean(&err.to_string())
+                render::sanitize::clean_lines(&err.to_string())
             );
+            if let Some(hint) = err.hint() {
+                eprintln!("pgtls: hint: {}", render::sanitize::clean(&hint));
+            }
             err.code().into()
         }
     }

@@ -89,7 +89,8 @@ impl TargetReport {
             sslmode: SslMode::Prefer,
             sslnegotiation: SslNegotiation::Postgres,
             exit_code,
-            summary: summary.clone(),
+            // One line for people; the finding keeps the whole message.
+            summary: summary.lines().next().unwrap_or_default().to_string(),
             conninfo,
             libpq_connects: false,
             libpq_uses: false,
@@ -125,6 +126,26 @@ impl TargetReport {
     /// A connection string libpq refuses, from a list of targets: exit code 2 for it alone.
     pub fn invalid(conninfo: usize, origin: &str, message: &str) -> Self {
         Self::without_connection(conninfo, 2, "configuration", format!("{origin}: {message}"))
+    }
+
+    /// A target of a targets-file line whose local files (root file, CRLs, client certificate)
+    /// cannot be used where TLS is mandatory: exit code 2, with the target named.
+    pub fn local_files_refused(
+        conninfo: usize,
+        target: &crate::config::Target,
+        options: &crate::config::Options,
+        origin: &str,
+        message: &str,
+    ) -> Self {
+        TargetReport {
+            host: target.host.clone(),
+            hostaddr: target.hostaddr.clone(),
+            port: target.port,
+            kind: target.kind,
+            sslmode: options.sslmode,
+            sslnegotiation: options.sslnegotiation,
+            ..Self::invalid(conninfo, origin, message)
+        }
     }
 
     /// A check that failed inside pgtls (a bug): exit code 1.

@@ -56,3 +56,21 @@ pub enum ParseError {
     #[error("connection string contains a NUL byte")]
     NulByte,
 }
+
+/// A word of a connection string as an error may quote it: a `user:password@` inside it (a URI
+/// that libpq did not take for one, such as `Postgresql://u:pw@h`) loses its password.
+pub(crate) fn without_password(word: &str) -> String {
+    let Some(at) = word.rfind('@') else {
+        return word.to_string();
+    };
+    // The password may hold `/` or `@`: everything from the first `:` after the scheme to the
+    // last `@` goes.
+    let start = word.find("://").map_or(0, |scheme| scheme + 3);
+    if start > at {
+        return word.to_string();
+    }
+    match word[start..at].find(':') {
+        Some(colon) => format!("{}(redacted){}", &word[..start + colon + 1], &word[at..]),
+        None => word.to_string(),
+    }
+}

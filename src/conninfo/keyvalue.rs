@@ -31,7 +31,7 @@ pub(super) fn parse(conninfo: &str) -> Result<Params, ParseError> {
             let shown = if after_bare_secret && keywords::find(name).is_none() {
                 "(redacted)".to_string()
             } else {
-                name.to_string()
+                super::error::without_password(name)
             };
             return Err(ParseError::MissingEquals(shown));
         }

@@ -61,7 +61,7 @@ impl Params {
                 self.set_at(i, value);
                 Ok(())
             }
-            None => Err(ParseError::UnknownKeyword(keyword.to_string())),
+            None => Err(ParseError::UnknownKeyword(error::without_password(keyword))),
         }
     }
 }

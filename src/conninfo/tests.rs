@@ -270,6 +270,11 @@ const CASES: &[(&str, Want)] = &[
     ("postgresql://u:p%20q@h/app", Ok(&[("dbname", "app"), ("host", "h"), ("password", "(redacted)"), ("user", "u")])),
     ("postgresql://u:p q@h/app", Err("unexpected spaces found in \"(redacted)\", use percent-encoded spaces (%20) instead")),
     ("postgresql://u%zz@h/app", Err("invalid percent-encoded token: \"u%zz\"")),
+    // Not URIs to libpq, which would echo the password in its message.
+    ("Postgresql://u:pw@h/app", Err("missing \"=\" after \"Postgresql://u:(redacted)@h/app\" in connection info string")),
+    ("postgres//u:p/w@h/app", Err("missing \"=\" after \"postgres//u:(redacted)@h/app\" in connection info string")),
+    ("u:p@ss@h", Err("missing \"=\" after \"u:(redacted)@h\" in connection info string")),
+    ("POSTGRES://u:pw@h/app?sslmode=require", Err("invalid connection option \"POSTGRES://u:(redacted)@h/app?sslmode\"")),
     ("postgresql://u:p@ss@h/app", Ok(&[("dbname", "app"), ("host", "ss@h"), ("password", "(redacted)"), ("user", "u")])),
     ("postgresql://h/app?sslmode=verify-full&sslrootcert=/r.crt&sslnegotiation=direct", Ok(&[("dbname", "app"), ("host", "h"), ("sslmode", "verify-full"), ("sslnegotiation", "direct"), ("sslrootcert", "/r.crt")])),
     ("postgresql://h/app?sslnegotiation=direct&sslmode=prefer", Ok(&[("dbname", "app"), ("host", "h"), ("sslmode", "prefer"), ("sslnegotiation", "direct")])),

@@ -18,8 +18,14 @@ use crate::tls::{self, RootError, TlsSetupError, TrustStore};
 
 /// One connection string to check: resolved, or refused with libpq's message.
 pub enum Input {
-    /// A string that resolved.
-    Resolved(Box<Resolved>),
+    /// A string that resolved. With an `origin` (a targets-file line), local files that cannot
+    /// be used fail that line's targets; without one, they stop the run.
+    Resolved {
+        /// The resolved string.
+        resolved: Box<Resolved>,
+        /// Where it came from, e.g. `targets.txt:3`, for a targets-file line.
+        origin: Option<String>,
+    },
     /// A string libpq would refuse (from a targets file: reported, not fatal).
     Invalid {
         /// Where it came from, e.g. `targets.txt:3`.
@@ -92,13 +98,30 @@ pub fn check_all(
             Input::Invalid { origin, message } => {
                 reports.push(Some(TargetReport::invalid(index, &origin, &message)));
             }
-            Input::Resolved(resolved) => {
+            Input::Resolved { resolved, origin } => {
                 let tcp = resolved
                     .targets
                     .iter()
                     .any(|t| t.kind != HostKind::UnixSocket);
-                let store = store_for(&resolved.options, tcp, &mut cache)?;
-                let identity = identity_for(&resolved.options, tcp)?;
+                let prepared = store_for(&resolved.options, tcp, &mut cache)
+                    .map_err(Error::from)
+                    .and_then(|store| Ok((store, identity_for(&resolved.options, tcp)?)));
+                let (store, identity) = match (prepared, origin) {
+                    (Ok(prepared), _) => prepared,
+                    (Err(e), Some(origin)) => {
+                        for target in &resolved.targets {
+                            reports.push(Some(TargetReport::local_files_refused(
+                                index,
+                                target,
+                                &resolved.options,
+                                &origin,
+                                &e.to_string(),
+                            )));
+                        }
+                        continue;
+                    }
+                    (Err(e), None) => return Err(e),
+                };
                 let resolved: Arc<Resolved> = Arc::from(resolved);
                 for target in 0..resolved.targets.len() {
                     let job = (resolved.clone(), target, store.clone(), identity.clone());

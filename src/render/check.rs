@@ -253,7 +253,9 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
             Severity::Warning => "warning",
             Severity::Info => "note",
         };
-        writeln!(out, "  {label:<12} {}", clean(&f.message))?;
+        // libpq's messages may carry a second line of advice: keep it, under the first.
+        let message = super::sanitize::clean_lines(&f.message).replace('\n', "\n               ");
+        writeln!(out, "  {label:<12} {message}")?;
         if let Some(hint) = &f.hint {
             writeln!(out, "  {:<12} hint: {}", "", clean(hint))?;
         }

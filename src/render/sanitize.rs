@@ -21,9 +21,23 @@ pub fn clean(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The same for a message of several lines (libpq's messages have a second line of advice): each
+/// line cleaned, the line breaks kept.
+pub fn clean_lines(text: &str) -> String {
+    text.split('\n').map(clean).collect::<Vec<_>>().join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_breaks_of_a_message_are_kept_and_its_lines_cleaned() {
+        assert_eq!(
+            clean_lines("first \x1b[2J\nsecond\r"),
+            "first \\x1b[2J\nsecond\\r"
+        );
+    }
 
     #[test]
     fn escape_sequences_become_visible() {

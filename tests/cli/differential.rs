@@ -43,8 +43,13 @@ fn pgtls_says(
                 .map(|(k, v)| (k.clone(), v["value"].clone()))
                 .collect())
         }
+        // libpq's message, without the hint pgtls may add after it.
         Some(2) => Err(stderr
             .trim_end()
+            .lines()
+            .filter(|line| !line.starts_with("pgtls: hint: "))
+            .collect::<Vec<_>>()
+            .join("\n")
             .strip_prefix("pgtls: error: ")
             .unwrap_or(&stderr)
             .to_string()),

@@ -290,3 +290,63 @@ fn a_nul_byte_in_a_targets_file_fails_that_line_alone() {
         "{summaries:?}"
     );
 }
+
+#[test]
+fn a_targets_line_whose_local_files_cannot_be_used_fails_alone_and_names_its_target() {
+    let f = fleet();
+    let good = std::fs::read_to_string(&f.targets_file)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let missing_crl = f.home.path().join("missing.crl");
+    let lines = [
+        good.replace("good.crt", "missing.crt"),
+        good.clone(),
+        format!("{good} sslcrl={}", missing_crl.display()),
+    ];
+    let file = f.home.path().join("local-files.txt");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let out = pgtls(f.home.path())
+        .args(["check", "--format", "json", "--targets"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Document = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<u8> = doc.targets.iter().map(|t| t.exit_code).collect();
+    assert_eq!(codes, [2, 0, 2]);
+    for (t, (line, problem)) in [&doc.targets[0], &doc.targets[2]].into_iter().zip([
+        (1, "root certificate file"),
+        (3, "certificate revocation list"),
+    ]) {
+        assert_eq!(
+            (t.host.as_str(), t.port),
+            ("localhost", doc.targets[1].port)
+        );
+        assert!(
+            t.summary.contains(&format!("local-files.txt:{line}: ")) && t.summary.contains(problem),
+            "{}",
+            t.summary
+        );
+        assert!(!t.summary.contains('\n'), "a summary is one line");
+    }
+    // libpq's second line of advice is kept, under the first.
+    assert!(
+        doc.targets[0].findings[0]
+            .message
+            .contains("\nEither provide the file")
+    );
+    std::fs::write(&file, &lines[0]).unwrap();
+    let out = pgtls(f.home.path())
+        .args(["check", "--targets"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("does not exist\n               Either provide the file"),
+        "{text}"
+    );
+}

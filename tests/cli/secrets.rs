@@ -44,6 +44,9 @@ fn no_secret_appears_in_any_command_or_format() {
         // Strings libpq refuses, whose messages would quote the secret.
         "password=string-secret-1 string-secret-1".to_string(),
         "postgresql://u:string-secret-1@[::1".to_string(),
+        // URIs libpq does not take for URIs, quoted whole in its message.
+        "Postgresql://u:string-secret-1@localhost/postgres".to_string(),
+        "POSTGRES://u:string-secret-1@localhost/postgres?sslmode=require".to_string(),
         "password=string-secret-1 sslmode=bad".to_string(),
     ];
     let targets = home.path().join("targets.txt");
