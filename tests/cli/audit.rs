@@ -120,6 +120,33 @@ fn protocol_bounds_of_the_server_are_found() {
 }
 
 #[test]
+fn postgresql_18s_default_groups_are_found_one_by_one() {
+    // PostgreSQL 18 renamed ssl_ecdh_curve to ssl_groups and offers X25519 and P-256 by default;
+    // its OpenSSL (1.1.1 in the npm build) has no ML-KEM.
+    let (home, s) = server(Version::V18, &[], None);
+    let (code, t) = audit(
+        home.path(),
+        &format!("{} sslmode=require", s.conninfo()),
+        &[],
+    );
+    assert_eq!(code, 0, "{t}");
+    let groups: Vec<(&str, Value)> = t["audit"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["name"].as_str().unwrap(), g["accepted"].clone()))
+        .collect();
+    let expected = [
+        ("X25519", Value::Bool(true)),
+        ("P-256", Value::Bool(true)),
+        ("P-384", Value::Bool(false)),
+        ("X25519MLKEM768", Value::Bool(false)),
+    ];
+    assert_eq!(groups, expected, "{t}");
+    assert_eq!(t["tls"]["key_exchange_group"], "X25519", "{t}");
+}
+
+#[test]
 fn restricted_ciphers_and_groups_are_found() {
     let settings = [
         ("ssl_max_protocol_version", "TLSv1.2"),

@@ -265,6 +265,11 @@ fn certificate_cases_get_libpqs_verdict_on_postgresql_17() {
     certificate_matrix(Version::V17);
 }
 
+#[test]
+fn certificate_cases_get_libpqs_verdict_on_postgresql_18() {
+    certificate_matrix(Version::V18);
+}
+
 fn server_config_matrix(version: Version) {
     let home = shared_tempdir();
     let root = Ca::root("pgtls test root");
@@ -318,6 +323,11 @@ fn server_configurations_get_libpqs_verdict_on_postgresql_15() {
 #[test]
 fn server_configurations_get_libpqs_verdict_on_postgresql_17() {
     server_config_matrix(Version::V17);
+}
+
+#[test]
+fn server_configurations_get_libpqs_verdict_on_postgresql_18() {
+    server_config_matrix(Version::V18);
 }
 
 #[test]

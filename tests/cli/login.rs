@@ -1,4 +1,4 @@
-//! Logging in after TLS against PostgreSQL 15 and 17: SCRAM with and without channel binding,
+//! Logging in after TLS against PostgreSQL 15, 17 and 18: SCRAM with and without channel binding,
 //! MD5, trust, certificate authentication, hostssl/hostnossl, wrong passwords, missing and
 //! encrypted client keys. Every verdict is libpq's on the same string.
 
@@ -162,6 +162,11 @@ fn logins_get_libpqs_verdict_on_postgresql_15() {
 #[test]
 fn logins_get_libpqs_verdict_on_postgresql_17() {
     matrix(Version::V17);
+}
+
+#[test]
+fn logins_get_libpqs_verdict_on_postgresql_18() {
+    matrix(Version::V18);
 }
 
 fn login(f: &Fixture, conninfo: &str) -> Value {

@@ -199,10 +199,11 @@ fn every_host_is_checked_and_the_one_libpq_uses_is_named() {
 }
 
 #[test]
-fn direct_tls_is_refused_by_postgresql_15_and_accepted_by_17() {
+fn direct_tls_is_refused_by_postgresql_15_and_accepted_by_17_and_18() {
     let v15 = fixture(Version::V15);
     let v17 = fixture(Version::V17);
-    for (f, want) in [(&v15, 5), (&v17, 0)] {
+    let v18 = fixture(Version::V18);
+    for (f, want) in [(&v15, 5), (&v17, 0), (&v18, 0)] {
         let conninfo = format!(
             "{} sslmode=require sslnegotiation=direct",
             f.server.conninfo()

