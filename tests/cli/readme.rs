@@ -16,7 +16,8 @@
 //! Azure Database for PostgreSQL (see `pki::azure_stand_in`) listens on 127.0.0.2:5432,
 //! `mydb.postgres.database.azure.com` and `orders-db.internal.example.com` resolve to it
 //! (commands run in a mount namespace with their own `/etc/hosts`), and the `azure` profile's
-//! roots are the stand-in's.
+//! roots are the stand-in's. libpq, run in the same namespace, must agree with each of the
+//! walkthrough's verdicts.
 
 use std::path::{Path, PathBuf};
 
@@ -247,6 +248,40 @@ impl World {
         }
     }
 
+    /// A command run inside a mount namespace whose `/etc/hosts` names the Azure stand-in, in the
+    /// work directory, with nothing of the machine's environment but `PATH` (the test's `pgtls`
+    /// first) and `HOME`; in the Azure world, the stand-in roots are the `azure` profile's.
+    fn namespaced(
+        &self,
+        program: &std::ffi::OsStr,
+        args: &[&str],
+        azure: bool,
+    ) -> std::process::Command {
+        let bin = assert_cmd::cargo::cargo_bin("pgtls");
+        let path = format!(
+            "{}:{}",
+            bin.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut run = std::process::Command::new("unshare");
+        run.args(["--map-root-user", "--mount", "sh", "-c"])
+            .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
+            .arg(&self.hosts)
+            .arg(program)
+            .args(args)
+            .current_dir(self.work.path())
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", self.home.path());
+        if azure {
+            run.env(
+                "PGTLS_TEST_PROFILE",
+                format!("azure={}", self.azure_roots.display()),
+            );
+        }
+        run
+    }
+
     /// Runs one example the way a user would, in this world; returns stdout and stderr.
     fn run(&self, example: &Example) -> (String, String) {
         let mut command = example
@@ -256,28 +291,12 @@ impl World {
         for (shown, real) in &self.paths[..4] {
             command = command.replace(shown, &real.display().to_string());
         }
-        let bin = assert_cmd::cargo::cargo_bin("pgtls");
-        let path = format!(
-            "{}:{}",
-            bin.parent().unwrap().display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let mut run = std::process::Command::new("unshare");
-        run.args(["--map-root-user", "--mount", "sh", "-c"])
-            .arg(r#"mount --bind "$0" /etc/hosts && exec sh -c "$1""#)
-            .arg(&self.hosts)
-            .arg(&command)
-            .current_dir(self.work.path())
-            .env_clear()
-            .env("PATH", &path)
-            .env("HOME", self.home.path());
-        if example.section == AZURE_SECTION {
-            run.env(
-                "PGTLS_TEST_PROFILE",
-                format!("azure={}", self.azure_roots.display()),
-            );
-        }
-        let out = run
+        let out = self
+            .namespaced(
+                "sh".as_ref(),
+                &["-c", &command],
+                example.section == AZURE_SECTION,
+            )
             .output()
             .expect("unshare (util-linux) runs the README's commands");
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -287,6 +306,29 @@ impl World {
              --mount) to resolve {AZURE_HOST}: {stderr}"
         );
         (String::from_utf8_lossy(&out.stdout).to_string(), stderr)
+    }
+
+    /// Whether libpq connects with `conninfo` in the Azure world (with the password), and its
+    /// error if not.
+    fn libpq(&self, conninfo: &str) -> serde_json::Value {
+        let python = crate::harness::oracle_python();
+        let script = root().join("tests/oracle/libpq_connect.py");
+        let mut child = self
+            .namespaced(python.as_os_str(), &[script.to_str().unwrap()], true)
+            .env("PGPASSWORD", "s3cret")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let line = serde_json::to_string(conninfo).unwrap() + "\n";
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), line.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let result = text
+            .lines()
+            .nth(1)
+            .unwrap_or_else(|| panic!("no libpq answer: {text}"));
+        serde_json::from_str(result).unwrap()
     }
 }
 
@@ -323,6 +365,34 @@ fn readme_console_examples_show_real_output() {
                 want.join("\n"),
                 got.join("\n"),
             ));
+        }
+    }
+    // The walkthrough's verdicts are libpq's: connects (with the password) or fails for the
+    // same reason.
+    let walkthrough_checks: Vec<&Example> = examples
+        .iter()
+        .filter(|e| e.section == AZURE_SECTION && e.command.starts_with("pgtls check "))
+        .collect();
+    assert!(walkthrough_checks.len() >= 4, "the walkthrough lost checks");
+    for example in walkthrough_checks {
+        let conninfo = example.command.split('"').nth(1).unwrap();
+        let (stdout, _) = world.run(&Example {
+            section: AZURE_SECTION.into(),
+            command: format!("PGPASSWORD=s3cret pgtls check --format json \"{conninfo}\""),
+            expected: Vec::new(),
+        });
+        let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let exit = doc["targets"][0]["exit_code"].as_u64().unwrap();
+        let libpq = world.libpq(conninfo);
+        let error = libpq["error"].as_str().unwrap_or_default();
+        let agrees = match exit {
+            0 => libpq["ok"] == true,
+            6 => error.contains("certificate verify failed"),
+            7 => error.contains("does not match host name"),
+            _ => false,
+        };
+        if !agrees {
+            failures.push(format!("{conninfo}: pgtls exit {exit}, libpq {libpq}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
