@@ -141,7 +141,14 @@ fn untrusted(options: &Options, report: &mut TargetReport, severity: Severity, e
             })
             .collect();
         if which.is_empty() {
-            "a certificate of the chain is outside its validity period; check the server's certificates and this machine's clock".to_string()
+            // Every certificate the server presented is in its period: the root is not.
+            match &options.root_cert {
+                RootCert::File { path, .. } => format!(
+                    "the certificates the server presented are within their validity periods, so the root in {0} that anchors them is not: replace it (pgtls inspect {0} shows each root's dates), or check this machine's clock",
+                    path.display()
+                ),
+                _ => "the certificates the server presented are within their validity periods, so the root that anchors them is not; check this machine's clock".to_string(),
+            }
         } else {
             format!("{}; renew it on the server", which.join("; "))
         }

@@ -1,7 +1,8 @@
 //! Chain verification with OpenSSL's semantics where they differ from webpki's: a self-signed
 //! server certificate found in the store is trusted as it is; only self-signed certificates of the
-//! store are anchors, its other certificates serve as intermediates; with CRLs loaded, every
-//! certificate up to the anchor needs a CRL from its issuer.
+//! store are anchors, its other certificates serve as intermediates; the anchor's validity period
+//! counts; a server certificate marked as a CA is accepted; with CRLs loaded, every certificate up
+//! to the anchor needs a CRL from its issuer.
 
 use rustls::pki_types::{CertificateDer, SignatureVerificationAlgorithm, UnixTime};
 use serde::Serialize;
@@ -70,7 +71,11 @@ fn validity_error(der: &[u8], now: UnixTime) -> Option<ChainError> {
 fn from_webpki(err: webpki::Error, leaf: &[u8]) -> ChainError {
     use webpki::Error as E;
     match err {
-        E::UnknownIssuer if super::roots::is_self_issued(leaf) => ChainError::SelfSigned,
+        // OpenSSL names a self-signed server certificate before anything else about it, even
+        // when it is marked as a CA (as `openssl req -x509` makes them).
+        E::UnknownIssuer | E::CaUsedAsEndEntity if super::roots::is_self_issued(leaf) => {
+            ChainError::SelfSigned
+        }
         E::UnknownIssuer => ChainError::UnknownIssuer,
         E::CertExpired { .. } => ChainError::Expired,
         E::CertNotValidYet { .. } => ChainError::NotYetValid,
@@ -147,7 +152,14 @@ pub fn verify(
             .build()
     });
     let (anchor_subject, path) =
-        path_to(&anchors, leaf, &intermediates, now, algorithms, revocation)?;
+        match path_to(&anchors, leaf, &intermediates, now, algorithms, revocation) {
+            // OpenSSL takes a server certificate marked as a CA; webpki does not. Without CRLs
+            // (whose checks webpki alone makes), walk that path by hand.
+            Err(ChainError::WrongUsage) if is_ca(leaf) && !store.crl_check => {
+                return ca_flagged_leaf_path(store, leaf, &intermediates, now, algorithms);
+            }
+            other => other?,
+        };
     let anchor = store
         .anchors
         .iter()
@@ -157,6 +169,11 @@ pub fn verify(
         })
         .cloned()
         .ok_or_else(|| ChainError::Other("verified anchor not found in the store".into()))?;
+    // OpenSSL checks the validity period of every certificate of the path, the root's too;
+    // webpki does not look at the root's.
+    if let Some(err) = validity_error(&anchor, now) {
+        return Err(err);
+    }
     if store.crl_check && !anchor_has_crl(store, &anchor) {
         return Err(ChainError::NoCrl);
     }
@@ -165,6 +182,141 @@ pub fn verify(
         intermediates: path,
         source: store.source.clone(),
     })
+}
+
+fn is_ca(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der).is_ok_and(|(_, c)| {
+        c.basic_constraints()
+            .ok()
+            .flatten()
+            .is_some_and(|b| b.value.ca)
+    })
+}
+
+/// Whether `child` carries a signature by `issuer`'s key, checked by webpki with `algorithms`,
+/// the algorithm being the one `child` declares.
+fn signed_by(
+    child: &[u8],
+    issuer: &CertificateDer<'_>,
+    algorithms: &[&dyn SignatureVerificationAlgorithm],
+) -> bool {
+    let Ok((_, parsed)) = x509_parser::parse_x509_certificate(child) else {
+        return false;
+    };
+    let Ok(key) = webpki::EndEntityCert::try_from(issuer) else {
+        return false;
+    };
+    let declared = parsed.signature_algorithm.algorithm.as_bytes();
+    let tbs = parsed.tbs_certificate.as_ref();
+    let signature = &parsed.signature_value.data;
+    algorithms.iter().any(|alg| {
+        // The AlgorithmIdentifier's contents begin with the OID: tag, length, value.
+        let id = alg.signature_alg_id();
+        let id = id.as_ref();
+        id.len() >= 2 + declared.len()
+            && id[0] == 0x06
+            && usize::from(id[1]) == declared.len()
+            && &id[2..2 + declared.len()] == declared
+            && key.verify_signature(*alg, tbs, signature).is_ok()
+    })
+}
+
+/// What a certificate of the path must be to issue the one below it: a CA allowed to sign
+/// certificates, `below` CA certificates under it at most its path length, no name constraints
+/// (which this walk does not evaluate), in its validity period.
+fn may_issue(der: &[u8], below: usize, now: UnixTime) -> Result<bool, ChainError> {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return Ok(false);
+    };
+    let Some(constraints) = cert.basic_constraints().ok().flatten() else {
+        return Ok(false);
+    };
+    let key_usage = cert.key_usage().ok().flatten();
+    if !constraints.value.ca
+        || key_usage.is_some_and(|k| !k.value.key_cert_sign())
+        || constraints
+            .value
+            .path_len_constraint
+            .is_some_and(|max| below > max as usize)
+    {
+        return Ok(false);
+    }
+    if cert.name_constraints().ok().flatten().is_some() {
+        return Err(ChainError::WrongUsage);
+    }
+    validity_error(der, now).map_or(Ok(true), Err)
+}
+
+/// OpenSSL accepts a server certificate marked as a CA (`basicConstraints CA:TRUE`, as
+/// `openssl req -x509` makes them) when its path verifies; webpki refuses it as an end entity.
+/// For that case alone the path is walked here: each signature checked by webpki with the
+/// algorithm the certificate declares, each issuer a CA allowed to sign certificates within its
+/// path length, every certificate in its validity period, the leaf usable for a TLS server.
+/// Whatever the walk does not evaluate (name constraints, an unknown critical extension) ends it
+/// with the refusal webpki gave.
+fn ca_flagged_leaf_path(
+    store: &TrustStore,
+    leaf: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    now: UnixTime,
+    algorithms: &[&dyn SignatureVerificationAlgorithm],
+) -> Result<VerifiedChain, ChainError> {
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(leaf).map_err(|_| ChainError::WrongUsage)?;
+    let server_eku = parsed
+        .extended_key_usage()
+        .ok()
+        .flatten()
+        .is_none_or(|e| e.value.server_auth || e.value.any);
+    let tls_key_usage = parsed.key_usage().ok().flatten().is_none_or(|k| {
+        k.value.digital_signature() || k.value.key_encipherment() || k.value.key_agreement()
+    });
+    // webpki parses each certificate, refusing unknown critical extensions.
+    if !server_eku || !tls_key_usage || webpki::EndEntityCert::try_from(leaf).is_err() {
+        return Err(ChainError::WrongUsage);
+    }
+    if let Some(err) = validity_error(leaf, now) {
+        return Err(err);
+    }
+    let mut path: Vec<CertificateDer<'static>> = Vec::new();
+    let mut current: CertificateDer<'_> = leaf.clone();
+    // OpenSSL's default depth limit.
+    for _ in 0..=100 {
+        let issuer_name = |der: &[u8]| {
+            x509_parser::parse_x509_certificate(der)
+                .map(|(_, c)| c.issuer().as_raw().to_vec())
+                .unwrap_or_default()
+        };
+        let wanted = issuer_name(&current);
+        let subject_is = |der: &[u8]| {
+            x509_parser::parse_x509_certificate(der)
+                .is_ok_and(|(_, c)| c.subject().as_raw() == wanted.as_slice())
+        };
+        for anchor in store.anchors.iter().filter(|a| subject_is(a)) {
+            if signed_by(&current, anchor, algorithms) && may_issue(anchor, path.len(), now)? {
+                return Ok(VerifiedChain {
+                    anchor: anchor.clone().into_owned(),
+                    intermediates: path,
+                    source: store.source.clone(),
+                });
+            }
+        }
+        let next = intermediates.iter().find(|i| {
+            subject_is(i)
+                && !path.iter().any(|p| p.as_ref() == i.as_ref())
+                && i.as_ref() != leaf.as_ref()
+                && signed_by(&current, i, algorithms)
+        });
+        let Some(next) = next else {
+            return Err(ChainError::UnknownIssuer);
+        };
+        if !may_issue(next, path.len(), now)? || webpki::EndEntityCert::try_from(next).is_err() {
+            return Err(ChainError::WrongUsage);
+        }
+        path.push(next.clone().into_owned());
+        current = next.clone();
+    }
+    Err(ChainError::Other("certificate chain too long".into()))
 }
 
 /// The path webpki builds from `leaf` to one of `anchors`: the anchor's subject (the value of

@@ -143,7 +143,81 @@ fn cert_cases() -> Vec<CertCase> {
         ..ServerCert::localhost()
     });
     let self_signed = ServerCert::localhost().self_signed();
+    // `openssl req -x509`, as PostgreSQL's documentation makes a server certificate: CA:TRUE.
+    let openssl_style = ServerCert::localhost().ca_flagged().self_signed();
+    let ca_flagged_leaf = inter.server(&ServerCert::localhost().ca_flagged());
+    let ca_flagged_expired = inter.server(&ServerCert {
+        valid: (-30, -1),
+        ..ServerCert::localhost().ca_flagged()
+    });
+    // pathLen 0 allows no CA below the intermediate; OpenSSL does not count the leaf, even one
+    // marked as a CA.
+    let limited = root.intermediate_limited("pgtls pathlen-0 intermediate", 0);
+    let ca_flagged_under_limit = limited.server(&ServerCert::localhost().ca_flagged());
+    let under_limited = limited.intermediate("pgtls intermediate below pathlen 0");
+    let ca_flagged_beyond_limit = under_limited.server(&ServerCert::localhost().ca_flagged());
+    let expired_root = Ca::root_valid("pgtls expired root", (-60, -1));
+    let from_expired_root = expired_root.server(&ServerCert::localhost());
+    let future_root = Ca::root_valid("pgtls future root", (2, 60));
+    let from_future_root = future_root.server(&ServerCert::localhost());
     vec![
+        CertCase {
+            name: "CA-flagged leaf under a pathlen-0 intermediate",
+            chain: format!("{}{}", ca_flagged_under_limit.cert_pem, limited.cert_pem),
+            key: ca_flagged_under_limit.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "CA-flagged leaf beyond a pathlen-0 intermediate",
+            chain: format!(
+                "{}{}{}",
+                ca_flagged_beyond_limit.cert_pem, under_limited.cert_pem, limited.cert_pem
+            ),
+            key: ca_flagged_beyond_limit.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "expired root",
+            chain: from_expired_root.cert_pem.clone(),
+            key: from_expired_root.key_pem.clone(),
+            root_file: expired_root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "root not valid yet",
+            chain: from_future_root.cert_pem.clone(),
+            key: from_future_root.key_pem.clone(),
+            root_file: future_root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "CA-flagged leaf, unknown CA",
+            chain: chain_of(&ca_flagged_leaf),
+            key: ca_flagged_leaf.key_pem.clone(),
+            root_file: other.cert_pem.clone(),
+        },
+        CertCase {
+            name: "CA-flagged leaf, expired",
+            chain: chain_of(&ca_flagged_expired),
+            key: ca_flagged_expired.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "CA-flagged leaf",
+            chain: chain_of(&ca_flagged_leaf),
+            key: ca_flagged_leaf.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "CA-flagged self-signed in root file",
+            chain: openssl_style.cert_pem.clone(),
+            key: openssl_style.key_pem.clone(),
+            root_file: openssl_style.cert_pem.clone(),
+        },
+        CertCase {
+            name: "CA-flagged self-signed, not in root file",
+            chain: openssl_style.cert_pem.clone(),
+            key: openssl_style.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
         CertCase {
             name: "valid chain",
             chain: chain_of(&valid),
@@ -558,5 +632,52 @@ fn broken_local_files_are_reported_before_connecting_where_tls_is_mandatory() {
             "{conninfo}: {stderr}"
         );
         assert!(out.stdout.is_empty(), "no report when nothing was checked");
+    }
+}
+
+#[test]
+fn a_ca_flagged_self_signed_certificate_and_an_expired_root_get_openssls_reasons() {
+    let home = shared_tempdir();
+    // `openssl req -x509`, PostgreSQL's documented recipe, marks the certificate as a CA.
+    let openssl_style = ServerCert::localhost().ca_flagged().self_signed();
+    let self_signed = Server::start(
+        Version::V17,
+        &Setup::tls(openssl_style.cert_pem, openssl_style.key_pem),
+    );
+    let expired_root = Ca::root_valid("pgtls expired root", (-60, -1));
+    let leaf = expired_root.server(&ServerCert::localhost());
+    let from_expired = Server::start(Version::V17, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let other = home.path().join("other.crt");
+    std::fs::write(&other, Ca::root("pgtls unrelated root").cert_pem).unwrap();
+    let expired = home.path().join("expired.crt");
+    std::fs::write(&expired, &expired_root.cert_pem).unwrap();
+    for (server, file, reason, hint) in [
+        (
+            &self_signed,
+            &other,
+            "certificate verify failed: self-signed certificate",
+            "the server's certificate is self-signed; add it to",
+        ),
+        (
+            &from_expired,
+            &expired,
+            "certificate verify failed: certificate has expired",
+            "so the root in",
+        ),
+    ] {
+        let out = pgtls(home.path())
+            .args(["check", "--format", "json"])
+            .arg(format!(
+                "{} sslmode=verify-full sslrootcert={}",
+                server.conninfo(),
+                file.display()
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(6));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let finding = &doc["targets"][0]["findings"][0];
+        assert_eq!(finding["message"], reason, "{doc:#}");
+        assert!(finding["hint"].as_str().unwrap().contains(hint), "{doc:#}");
     }
 }

@@ -58,6 +58,22 @@ impl Ca {
         }
     }
 
+    /// A self-signed root valid only between `from` and `to` days from now.
+    pub fn root_valid(name: &str, (from, to): (i64, i64)) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let key_pem = key.serialize_pem();
+        let mut params = ca_params(name);
+        params.not_before = days_from_now(from);
+        params.not_after = days_from_now(to);
+        let issuer = CertifiedIssuer::self_signed(params.clone(), key).unwrap();
+        Ca {
+            cert_pem: issuer.pem(),
+            issuer,
+            params,
+            key_pem,
+        }
+    }
+
     /// This CA's certificate again, same subject and key, but signed by `other`: a cross-sign.
     pub fn cross_signed_by(&self, other: &Ca) -> String {
         let key = KeyPair::from_pem(&self.key_pem).unwrap();
@@ -66,13 +82,24 @@ impl Ca {
 
     /// An intermediate signed by this CA.
     pub fn intermediate(&self, name: &str) -> Ca {
+        self.intermediate_with(ca_params(name))
+    }
+
+    /// An intermediate with a path length constraint: at most `max` CA certificates below it.
+    pub fn intermediate_limited(&self, name: &str, max: u8) -> Ca {
+        let mut params = ca_params(name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(max));
+        self.intermediate_with(params)
+    }
+
+    fn intermediate_with(&self, params: CertificateParams) -> Ca {
         let key = KeyPair::generate().unwrap();
         let key_pem = key.serialize_pem();
-        let issuer = CertifiedIssuer::signed_by(ca_params(name), key, &self.issuer).unwrap();
+        let issuer = CertifiedIssuer::signed_by(params.clone(), key, &self.issuer).unwrap();
         Ca {
             cert_pem: issuer.pem(),
             issuer,
-            params: ca_params(name),
+            params,
             key_pem,
         }
     }
@@ -138,6 +165,8 @@ pub struct ServerCert {
     pub valid: (i64, i64),
     /// The serial number.
     pub serial: u64,
+    /// Marked as a CA, like a certificate from `openssl req -x509`.
+    pub ca_flag: bool,
 }
 
 impl ServerCert {
@@ -149,6 +178,7 @@ impl ServerCert {
             ips: vec!["127.0.0.1".parse().unwrap()],
             valid: (-1, 365),
             serial: 1000,
+            ca_flag: false,
         }
     }
 
@@ -164,12 +194,25 @@ impl ServerCert {
             .map(|d| SanType::DnsName((*d).try_into().unwrap()))
             .chain(self.ips.iter().map(|ip| SanType::IpAddress(*ip)))
             .collect();
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        if self.ca_flag {
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        } else {
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        }
         params.not_before = days_from_now(self.valid.0);
         params.not_after = days_from_now(self.valid.1);
         params.serial_number = Some(self.serial.into());
         params
+    }
+
+    /// This shape marked as a CA (`basicConstraints CA:TRUE`, no key usage), as
+    /// `openssl req -x509` makes server certificates by default.
+    pub fn ca_flagged(&self) -> ServerCert {
+        ServerCert {
+            ca_flag: true,
+            ..self.clone()
+        }
     }
 
     /// A self-signed certificate of this shape.
