@@ -39,6 +39,12 @@ pub enum ChainError {
     /// The certificate may not be used for a TLS server.
     #[error("unsupported certificate purpose")]
     WrongUsage,
+    /// The root that signed the path is not a CA.
+    #[error("invalid CA certificate")]
+    InvalidCa,
+    /// An issuer's key usage does not allow signing certificates.
+    #[error("key usage does not include certificate signing")]
+    NoCertSign,
     /// Anything else webpki refuses.
     #[error("{0}")]
     Other(String),
@@ -114,6 +120,9 @@ pub fn verify(
     algorithms: &[&dyn SignatureVerificationAlgorithm],
 ) -> Result<VerifiedChain, ChainError> {
     if store.anchors.iter().any(|a| a.as_ref() == leaf.as_ref()) {
+        if !usable_by_tls_server(leaf) {
+            return Err(ChainError::WrongUsage);
+        }
         if let Some(err) = validity_error(leaf, now) {
             return Err(err);
         }
@@ -169,8 +178,11 @@ pub fn verify(
         })
         .cloned()
         .ok_or_else(|| ChainError::Other("verified anchor not found in the store".into()))?;
-    // OpenSSL checks the validity period of every certificate of the path, the root's too;
-    // webpki does not look at the root's.
+    // Where OpenSSL asks more than webpki about the root: whether it is a CA, and its validity
+    // period.
+    if !anchor_is_ca(&anchor) {
+        return Err(ChainError::InvalidCa);
+    }
     if let Some(err) = validity_error(&anchor, now) {
         return Err(err);
     }
@@ -181,6 +193,54 @@ pub fn verify(
         anchor,
         intermediates: path,
         source: store.source.clone(),
+    })
+}
+
+/// Whether OpenSSL takes a root for a CA (`X509_check_ca`): `CA:TRUE`, or without basic
+/// constraints a version 1 certificate or one whose key usage allows signing certificates; a key
+/// usage without keyCertSign rules it out.
+fn anchor_is_ca(der: &[u8]) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    let key_usage = cert
+        .key_usage()
+        .ok()
+        .flatten()
+        .map(|k| k.value.key_cert_sign());
+    if key_usage == Some(false) {
+        return false;
+    }
+    match cert.basic_constraints().ok().flatten() {
+        Some(constraints) => constraints.value.ca,
+        None => cert.version() == x509_parser::x509::X509Version::V1 || key_usage == Some(true),
+    }
+}
+
+/// OpenSSL's test of a TLS server's certificate (`X509_PURPOSE_SSL_SERVER`): an extended key
+/// usage, if any, includes serverAuth; a key usage, if any, allows a TLS key exchange.
+fn usable_by_tls_server(der: &[u8]) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    let eku = cert
+        .extended_key_usage()
+        .ok()
+        .flatten()
+        .is_none_or(|e| e.value.server_auth || e.value.any);
+    let key_usage = cert.key_usage().ok().flatten().is_none_or(|k| {
+        k.value.digital_signature() || k.value.key_encipherment() || k.value.key_agreement()
+    });
+    eku && key_usage
+}
+
+/// Whether a certificate's key usage, if it has one, allows signing certificates.
+fn may_sign_certificates(der: &[u8]) -> bool {
+    x509_parser::parse_x509_certificate(der).is_ok_and(|(_, c)| {
+        c.key_usage()
+            .ok()
+            .flatten()
+            .is_none_or(|k| k.value.key_cert_sign())
     })
 }
 
@@ -261,18 +321,8 @@ fn ca_flagged_leaf_path(
     now: UnixTime,
     algorithms: &[&dyn SignatureVerificationAlgorithm],
 ) -> Result<VerifiedChain, ChainError> {
-    let (_, parsed) =
-        x509_parser::parse_x509_certificate(leaf).map_err(|_| ChainError::WrongUsage)?;
-    let server_eku = parsed
-        .extended_key_usage()
-        .ok()
-        .flatten()
-        .is_none_or(|e| e.value.server_auth || e.value.any);
-    let tls_key_usage = parsed.key_usage().ok().flatten().is_none_or(|k| {
-        k.value.digital_signature() || k.value.key_encipherment() || k.value.key_agreement()
-    });
     // webpki parses each certificate, refusing unknown critical extensions.
-    if !server_eku || !tls_key_usage || webpki::EndEntityCert::try_from(leaf).is_err() {
+    if !usable_by_tls_server(leaf) || webpki::EndEntityCert::try_from(leaf).is_err() {
         return Err(ChainError::WrongUsage);
     }
     if let Some(err) = validity_error(leaf, now) {
@@ -345,9 +395,16 @@ pub fn path_to(
         )
         .map_err(|e| from_webpki(e, leaf))?;
     let subject = path.anchor().subject.as_ref().to_vec();
-    let used = path
+    let used: Vec<CertificateDer<'static>> = path
         .intermediate_certificates()
         .map(|c| c.der().into_owned())
         .collect();
+    // Where OpenSSL asks more than webpki: the leaf's key usage, the intermediates'.
+    if !usable_by_tls_server(leaf) {
+        return Err(ChainError::WrongUsage);
+    }
+    if !used.iter().all(|i| may_sign_certificates(i)) {
+        return Err(ChainError::NoCertSign);
+    }
     Ok((subject, used))
 }

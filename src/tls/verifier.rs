@@ -77,13 +77,15 @@ impl ChainVerifier {
 
 fn rustls_error(err: &ChainError) -> rustls::Error {
     let cert_error = match err {
-        ChainError::UnknownIssuer | ChainError::SelfSigned => CertificateError::UnknownIssuer,
+        ChainError::UnknownIssuer | ChainError::SelfSigned | ChainError::InvalidCa => {
+            CertificateError::UnknownIssuer
+        }
         ChainError::Expired => CertificateError::Expired,
         ChainError::NotYetValid => CertificateError::NotValidYet,
         ChainError::Revoked => CertificateError::Revoked,
         ChainError::NoCrl => CertificateError::UnknownRevocationStatus,
         ChainError::BadSignature => CertificateError::BadSignature,
-        ChainError::WrongUsage => CertificateError::InvalidPurpose,
+        ChainError::WrongUsage | ChainError::NoCertSign => CertificateError::InvalidPurpose,
         ChainError::Other(_) => CertificateError::BadEncoding,
     };
     rustls::Error::InvalidCertificate(cert_error)

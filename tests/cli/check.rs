@@ -156,11 +156,57 @@ fn cert_cases() -> Vec<CertCase> {
     let ca_flagged_under_limit = limited.server(&ServerCert::localhost().ca_flagged());
     let under_limited = limited.intermediate("pgtls intermediate below pathlen 0");
     let ca_flagged_beyond_limit = under_limited.server(&ServerCert::localhost().ca_flagged());
+    let not_ca = Ca::root_not_ca("pgtls root that is not a CA");
+    let from_not_ca = not_ca.server(&ServerCert::localhost());
+    let no_cert_sign = Ca::root_without_cert_sign("pgtls root without keyCertSign");
+    let from_no_cert_sign = no_cert_sign.server(&ServerCert::localhost());
+    let cert_sign_only = inter.server(&ServerCert {
+        key_usage: Some(vec![rcgen::KeyUsagePurpose::KeyCertSign]),
+        ..ServerCert::localhost()
+    });
+    let no_sign_inter =
+        root.intermediate_without_cert_sign("pgtls intermediate without keyCertSign");
+    let from_no_sign_inter = no_sign_inter.server(&ServerCert::localhost());
+    let self_signed_cert_sign_only = ServerCert {
+        key_usage: Some(vec![rcgen::KeyUsagePurpose::KeyCertSign]),
+        ..ServerCert::localhost()
+    }
+    .self_signed();
     let expired_root = Ca::root_valid("pgtls expired root", (-60, -1));
     let from_expired_root = expired_root.server(&ServerCert::localhost());
     let future_root = Ca::root_valid("pgtls future root", (2, 60));
     let from_future_root = future_root.server(&ServerCert::localhost());
     vec![
+        CertCase {
+            name: "intermediate without keyCertSign",
+            chain: format!("{}{}", from_no_sign_inter.cert_pem, no_sign_inter.cert_pem),
+            key: from_no_sign_inter.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
+        CertCase {
+            name: "self-signed in root file, key only for signing certificates",
+            chain: self_signed_cert_sign_only.cert_pem.clone(),
+            key: self_signed_cert_sign_only.key_pem.clone(),
+            root_file: self_signed_cert_sign_only.cert_pem.clone(),
+        },
+        CertCase {
+            name: "root that is not a CA",
+            chain: from_not_ca.cert_pem.clone(),
+            key: from_not_ca.key_pem.clone(),
+            root_file: not_ca.cert_pem.clone(),
+        },
+        CertCase {
+            name: "root without keyCertSign",
+            chain: from_no_cert_sign.cert_pem.clone(),
+            key: from_no_cert_sign.key_pem.clone(),
+            root_file: no_cert_sign.cert_pem.clone(),
+        },
+        CertCase {
+            name: "leaf whose key may only sign certificates",
+            chain: chain_of(&cert_sign_only),
+            key: cert_sign_only.key_pem.clone(),
+            root_file: root.cert_pem.clone(),
+        },
         CertCase {
             name: "CA-flagged leaf under a pathlen-0 intermediate",
             chain: format!("{}{}", ca_flagged_under_limit.cert_pem, limited.cert_pem),

@@ -58,6 +58,33 @@ impl Ca {
         }
     }
 
+    /// A self-signed "root" that is not a CA (`CA:FALSE`), used to sign anyway.
+    pub fn root_not_ca(name: &str) -> Ca {
+        let mut params = ca_params(name);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        Ca::root_from(params)
+    }
+
+    /// A self-signed CA root whose key usage does not allow signing certificates.
+    pub fn root_without_cert_sign(name: &str) -> Ca {
+        let mut params = ca_params(name);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign];
+        Ca::root_from(params)
+    }
+
+    fn root_from(params: CertificateParams) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let key_pem = key.serialize_pem();
+        let issuer = CertifiedIssuer::self_signed(params.clone(), key).unwrap();
+        Ca {
+            cert_pem: issuer.pem(),
+            issuer,
+            params,
+            key_pem,
+        }
+    }
+
     /// A self-signed root valid only between `from` and `to` days from now.
     pub fn root_valid(name: &str, (from, to): (i64, i64)) -> Ca {
         let key = KeyPair::generate().unwrap();
@@ -89,6 +116,13 @@ impl Ca {
     pub fn intermediate_limited(&self, name: &str, max: u8) -> Ca {
         let mut params = ca_params(name);
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(max));
+        self.intermediate_with(params)
+    }
+
+    /// An intermediate whose key usage does not allow signing certificates.
+    pub fn intermediate_without_cert_sign(&self, name: &str) -> Ca {
+        let mut params = ca_params(name);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign];
         self.intermediate_with(params)
     }
 
@@ -167,6 +201,8 @@ pub struct ServerCert {
     pub serial: u64,
     /// Marked as a CA, like a certificate from `openssl req -x509`.
     pub ca_flag: bool,
+    /// The key usage, when not the usual digitalSignature.
+    pub key_usage: Option<Vec<KeyUsagePurpose>>,
 }
 
 impl ServerCert {
@@ -179,6 +215,7 @@ impl ServerCert {
             valid: (-1, 365),
             serial: 1000,
             ca_flag: false,
+            key_usage: None,
         }
     }
 
@@ -197,7 +234,10 @@ impl ServerCert {
         if self.ca_flag {
             params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         } else {
-            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.key_usages = self
+                .key_usage
+                .clone()
+                .unwrap_or_else(|| vec![KeyUsagePurpose::DigitalSignature]);
             params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         }
         params.not_before = days_from_now(self.valid.0);
