@@ -45,6 +45,15 @@ pub struct CertificateInfo {
     pub self_signed: bool,
 }
 
+/// A number of days as people write it: `1 day`, `2 days`.
+pub fn days(n: i64) -> String {
+    if n.abs() == 1 {
+        format!("{n} day")
+    } else {
+        format!("{n} days")
+    }
+}
+
 /// Bytes as `AB:CD:...`.
 pub fn colon_hex(bytes: &[u8]) -> String {
     bytes
@@ -183,4 +192,17 @@ pub fn check_names(der: &[u8]) -> Option<(Vec<CertName>, Option<Vec<u8>>)> {
         .next()
         .map(|cn| cn.attr_value().data.to_vec());
     Some((names(&cert), cn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::days;
+
+    #[test]
+    fn one_day_is_singular_and_others_plural() {
+        assert_eq!(days(1), "1 day");
+        assert_eq!(days(-1), "-1 day");
+        assert_eq!(days(0), "0 days");
+        assert_eq!(days(364), "364 days");
+    }
 }

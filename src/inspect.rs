@@ -280,9 +280,9 @@ pub fn lint(
                     Severity::Error,
                     "expired",
                     format!(
-                        "{who} expired on {} ({} days ago)",
+                        "{who} expired on {} ({} ago)",
                         &c.not_after[..10],
-                        -c.days_left
+                        crate::certinfo::days(-c.days_left)
                     ),
                     Some("remove it and add its successor".into()),
                 ));
@@ -291,9 +291,9 @@ pub fn lint(
                     Severity::Warning,
                     "expires_soon",
                     format!(
-                        "{who} expires on {} (in {} days)",
+                        "{who} expires on {} (in {})",
                         &c.not_after[..10],
-                        c.days_left
+                        crate::certinfo::days(c.days_left)
                     ),
                     Some("add its successor before it expires".into()),
                 ));

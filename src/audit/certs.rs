@@ -41,9 +41,9 @@ pub fn certificate_findings(report: &TargetReport, warn_days: i64) -> Vec<Findin
                 Severity::Warning,
                 "expires_soon",
                 format!(
-                    "{who} expires on {} (in {} days)",
+                    "{who} expires on {} (in {})",
                     &c.not_after[..10],
-                    c.days_left
+                    crate::certinfo::days(c.days_left)
                 ),
                 "renew it before it expires",
             ));

@@ -133,10 +133,10 @@ fn untrusted(options: &Options, report: &mut TargetReport, severity: Severity, e
             .filter(|c| c.days_left < 0)
             .map(|c| {
                 format!(
-                    "\"{}\" expired on {} ({} days ago)",
+                    "\"{}\" expired on {} ({} ago)",
                     c.subject,
                     &c.not_after[..10],
-                    -c.days_left
+                    crate::certinfo::days(-c.days_left)
                 )
             })
             .collect();
@@ -352,7 +352,10 @@ fn expiry(report: &mut TargetReport) {
             report,
             Severity::Warning,
             "expires_soon",
-            format!("certificate \"{subject}\" expires on {date} (in {days} days)"),
+            format!(
+                "certificate \"{subject}\" expires on {date} (in {})",
+                crate::certinfo::days(days)
+            ),
             Some("renew it before it expires".into()),
         );
     }

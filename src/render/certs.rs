@@ -23,9 +23,9 @@ pub fn roots_text(listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out, "    SHA-256  {}", root.sha256)?;
             writeln!(
                 out,
-                "    expires  {} ({} days left)",
+                "    expires  {} ({} left)",
                 &root.not_after[..10],
-                root.days_left
+                crate::certinfo::days(root.days_left)
             )?;
         }
     }
@@ -35,9 +35,9 @@ pub fn roots_text(listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
 /// A certificate's validity period and days left, as one phrase.
 pub fn validity(c: &CertificateInfo) -> String {
     let days = if c.days_left < 0 {
-        format!("expired {} days ago", -c.days_left)
+        format!("expired {} ago", crate::certinfo::days(-c.days_left))
     } else {
-        format!("{} days left", c.days_left)
+        format!("{} left", crate::certinfo::days(c.days_left))
     };
     format!("{} to {} ({days})", &c.not_before[..10], &c.not_after[..10])
 }

@@ -81,7 +81,13 @@ fn write_line(n: usize, t: &TargetReport, out: &mut dyn Write) -> io::Result<()>
         .iter()
         .map(|c| c.days_left)
         .min()
-        .map(|d| format!("; chain expires in {d} days"))
+        .map(|d| {
+            if d < 0 {
+                format!("; chain expired {} ago", crate::certinfo::days(-d))
+            } else {
+                format!("; chain expires in {}", crate::certinfo::days(d))
+            }
+        })
         .unwrap_or_default();
     writeln!(
         out,

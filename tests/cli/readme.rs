@@ -88,7 +88,7 @@ fn normalise(text: &str, paths: &[(String, PathBuf)]) -> String {
         (r" {2,}", "  "),
         (r"([0-9A-F]{2}:){7,}[0-9A-F]{2}", "<HEX>"),
         (r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?", "<DATE>"),
-        (r"-?\d+ days", "<N> days"),
+        (r"-?\d+ days?\b", "<N> days"),
         (r"\d+(\.\d+)? ms", "<N> ms"),
         (r"port=\d+|port \d+", "port=<PORT>"),
         (r"(localhost|127\.0\.0\.1):\d+", "$1:<PORT>"),
