@@ -90,6 +90,41 @@ fn try_anchors(
     }
 }
 
+/// The chain against a store of certificates, with every check the user's own root file gets
+/// (the roots' dates and CA flags among them).
+fn try_store(
+    source: String,
+    store: &TrustStore,
+    presented: &[CertificateDer<'static>],
+    now: UnixTime,
+) -> Diagnosis {
+    let algorithms = super::provider().signature_verification_algorithms.all;
+    let verdict = match presented.split_first() {
+        Some((leaf, rest)) => chain::verify(store, leaf, rest, now, algorithms),
+        None => Err(chain::ChainError::Other("no certificate presented".into())),
+    };
+    match verdict {
+        Ok(verified) => Diagnosis {
+            source,
+            verified: true,
+            anchor: Some(subject_text(&verified.anchor)),
+            path: verified
+                .intermediates
+                .iter()
+                .map(|c| subject_text(c))
+                .collect(),
+            error: None,
+        },
+        Err(e) => Diagnosis {
+            source,
+            verified: false,
+            anchor: None,
+            path: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    }
+}
+
 fn store_anchors(store: &TrustStore) -> Vec<TrustAnchor<'_>> {
     store
         .anchors
@@ -102,25 +137,15 @@ fn store_anchors(store: &TrustStore) -> Vec<TrustAnchor<'_>> {
 pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Diagnosis> {
     let mut out = Vec::new();
     if let Ok(system) = TrustStore::system() {
-        out.push(try_anchors(
-            "system".into(),
-            &store_anchors(&system),
-            presented,
-            now,
-        ));
+        out.push(try_store("system".into(), &system, presented, now));
     }
     for profile in bundled::profiles() {
-        let anchors: Vec<_> = profile
-            .roots
-            .iter()
-            .filter_map(|r| webpki::anchor_from_trusted_cert(&r.der).ok())
-            .collect();
-        out.push(try_anchors(
-            format!("profile:{}", profile.name),
-            &anchors,
-            presented,
-            now,
-        ));
+        let source = format!("profile:{}", profile.name);
+        let store = TrustStore::new(
+            super::roots::TrustSource::Profile { name: profile.name },
+            profile.roots.into_iter().map(|r| r.der).collect(),
+        );
+        out.push(try_store(source, &store, presented, now));
     }
     out.push(try_anchors(
         "mozilla".into(),

@@ -20,6 +20,11 @@ pub enum TrustSource {
     },
     /// The operating system's trust store.
     System,
+    /// A bundled provider profile (tried by the trust diagnosis only).
+    Profile {
+        /// The profile's name.
+        name: String,
+    },
 }
 
 impl std::fmt::Display for TrustSource {
@@ -27,6 +32,7 @@ impl std::fmt::Display for TrustSource {
         match self {
             TrustSource::File { path } => write!(f, "{}", path.display()),
             TrustSource::System => f.write_str("the system trust store"),
+            TrustSource::Profile { name } => write!(f, "the bundled {name} roots"),
         }
     }
 }

@@ -516,3 +516,39 @@ fn save_chain_writes_what_the_server_presented() {
     assert_eq!(subjects.len(), 2, "{subjects:?}");
     assert!(subjects[0].contains("localhost") && subjects[1].contains("pgtls save intermediate"));
 }
+
+#[test]
+fn the_diagnosis_holds_a_profiles_roots_to_the_checks_of_a_root_file() {
+    let home = shared_tempdir();
+    // A provider root that has expired still has the right subject and key.
+    let expired = Ca::root_valid("pgtls expired provider root", (-60, -1));
+    let leaf = expired.server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let profile_roots = home.path().join("provider.pem");
+    std::fs::write(&profile_roots, &expired.cert_pem).unwrap();
+    let seam = format!("provider={}", profile_roots.display());
+    let vars = [("PGTLS_TEST_PROFILE", seam.as_str())];
+    let other = home.path().join("other.crt");
+    std::fs::write(&other, Ca::root("pgtls unrelated root").cert_pem).unwrap();
+    let conninfo = format!(
+        "{} sslmode=verify-full sslrootcert={}",
+        server.conninfo(),
+        other.display()
+    );
+    let (code, doc) = check_json(home.path(), &vars, &[&conninfo]);
+    assert_eq!(code, 6);
+    let target = &doc["targets"][0];
+    let provider = target["trust"]["diagnosis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["source"] == "profile:provider")
+        .expect("the test profile is tried");
+    assert_eq!(provider["verified"], false, "{provider}");
+    assert_eq!(provider["error"], "certificate has expired", "{provider}");
+    let hint = target["findings"][0]["hint"].as_str().unwrap_or_default();
+    assert!(
+        !hint.contains("pgtls roots --profile provider"),
+        "an expired root is no fix: {hint}"
+    );
+}
