@@ -100,18 +100,11 @@ pub fn report_code(report: &crate::report::Report) -> Code {
 }
 
 fn code_from_number(n: u8) -> Code {
-    match n {
-        0 => Code::Ok,
-        2 => Code::Usage,
-        3 => Code::Unreachable,
-        4 => Code::TlsNotOffered,
-        5 => Code::HandshakeFailed,
-        6 => Code::Untrusted,
-        7 => Code::NameMismatch,
-        8 => Code::Rejected,
-        9 => Code::PolicyFailed,
-        _ => Code::Internal,
-    }
+    MEANINGS
+        .iter()
+        .map(|(code, _)| *code)
+        .find(|code| *code as u8 == n)
+        .unwrap_or(Code::Internal)
 }
 
 /// Why a command could not run at all.

@@ -291,9 +291,8 @@ fn may_issue(der: &[u8], below: usize, now: UnixTime) -> Result<bool, ChainError
     let Some(constraints) = cert.basic_constraints().ok().flatten() else {
         return Ok(false);
     };
-    let key_usage = cert.key_usage().ok().flatten();
     if !constraints.value.ca
-        || key_usage.is_some_and(|k| !k.value.key_cert_sign())
+        || !may_sign_certificates(der)
         || constraints
             .value
             .path_len_constraint
@@ -330,13 +329,13 @@ fn ca_flagged_leaf_path(
     }
     let mut path: Vec<CertificateDer<'static>> = Vec::new();
     let mut current: CertificateDer<'_> = leaf.clone();
+    let issuer_name = |der: &[u8]| {
+        x509_parser::parse_x509_certificate(der)
+            .map(|(_, c)| c.issuer().as_raw().to_vec())
+            .unwrap_or_default()
+    };
     // OpenSSL's default depth limit.
     for _ in 0..=100 {
-        let issuer_name = |der: &[u8]| {
-            x509_parser::parse_x509_certificate(der)
-                .map(|(_, c)| c.issuer().as_raw().to_vec())
-                .unwrap_or_default()
-        };
         let wanted = issuer_name(&current);
         let subject_is = |der: &[u8]| {
             x509_parser::parse_x509_certificate(der)

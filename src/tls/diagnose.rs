@@ -63,31 +63,11 @@ fn try_anchors(
     now: UnixTime,
 ) -> Diagnosis {
     let algorithms = super::provider().signature_verification_algorithms.all;
-    let Some((leaf, rest)) = presented.split_first() else {
-        return Diagnosis {
-            source,
-            verified: false,
-            anchor: None,
-            path: Vec::new(),
-            error: Some("no certificate presented".into()),
-        };
-    };
-    match chain::path_to(anchors, leaf, rest, now, algorithms, None) {
-        Ok((subject, path)) => Diagnosis {
-            source,
-            verified: true,
-            anchor: Some(name_text(&subject)),
-            path: path.iter().map(|c| subject_text(c)).collect(),
-            error: None,
-        },
-        Err(e) => Diagnosis {
-            source,
-            verified: false,
-            anchor: None,
-            path: Vec::new(),
-            error: Some(e.to_string()),
-        },
-    }
+    let verdict = presented.split_first().map(|(leaf, rest)| {
+        chain::path_to(anchors, leaf, rest, now, algorithms, None)
+            .map(|(subject, path)| (name_text(&subject), path))
+    });
+    diagnosis(source, verdict)
 }
 
 /// The chain against a store of certificates, with every check the user's own root file gets
@@ -99,28 +79,35 @@ fn try_store(
     now: UnixTime,
 ) -> Diagnosis {
     let algorithms = super::provider().signature_verification_algorithms.all;
-    let verdict = match presented.split_first() {
-        Some((leaf, rest)) => chain::verify(store, leaf, rest, now, algorithms),
-        None => Err(chain::ChainError::Other("no certificate presented".into())),
+    let verdict = presented.split_first().map(|(leaf, rest)| {
+        chain::verify(store, leaf, rest, now, algorithms)
+            .map(|verified| (subject_text(&verified.anchor), verified.intermediates))
+    });
+    diagnosis(source, verdict)
+}
+
+/// One source's verdict: the anchor's name and the intermediates of the path, or why not;
+/// `None` when the server presented no certificate.
+fn diagnosis(
+    source: String,
+    verdict: Option<Result<(String, Vec<CertificateDer<'static>>), chain::ChainError>>,
+) -> Diagnosis {
+    let failed = |error: String| Diagnosis {
+        source: source.clone(),
+        verified: false,
+        anchor: None,
+        path: Vec::new(),
+        error: Some(error),
     };
     match verdict {
-        Ok(verified) => Diagnosis {
-            source,
+        None => failed("no certificate presented".into()),
+        Some(Err(e)) => failed(e.to_string()),
+        Some(Ok((anchor, path))) => Diagnosis {
             verified: true,
-            anchor: Some(subject_text(&verified.anchor)),
-            path: verified
-                .intermediates
-                .iter()
-                .map(|c| subject_text(c))
-                .collect(),
+            anchor: Some(anchor),
+            path: path.iter().map(|c| subject_text(c)).collect(),
             error: None,
-        },
-        Err(e) => Diagnosis {
             source,
-            verified: false,
-            anchor: None,
-            path: Vec::new(),
-            error: Some(e.to_string()),
         },
     }
 }

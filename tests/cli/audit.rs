@@ -47,6 +47,16 @@ fn protocols(t: &Value) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// Each key exchange group of the audit with whether it was accepted.
+fn groups(t: &Value) -> Vec<(&str, Value)> {
+    t["audit"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["name"].as_str().unwrap(), g["accepted"].clone()))
+        .collect()
+}
+
 fn flags(values: [bool; 5]) -> Vec<(String, Value)> {
     ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3"]
         .iter()
@@ -130,12 +140,7 @@ fn postgresql_18s_default_groups_are_found_one_by_one() {
         &[],
     );
     assert_eq!(code, 0, "{t}");
-    let groups: Vec<(&str, Value)> = t["audit"]["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| (g["name"].as_str().unwrap(), g["accepted"].clone()))
-        .collect();
+    let groups = groups(&t);
     let expected = [
         ("X25519", Value::Bool(true)),
         ("P-256", Value::Bool(true)),
@@ -167,12 +172,7 @@ fn restricted_ciphers_and_groups_are_found() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(accepted, ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"], "{t}");
-    let groups: Vec<(&str, Value)> = t["audit"]["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| (g["name"].as_str().unwrap(), g["accepted"].clone()))
-        .collect();
+    let groups = groups(&t);
     // TLS 1.2 only: the group the server chose is known, the others cannot be tested alone.
     let expected = [
         ("X25519", Value::Null),

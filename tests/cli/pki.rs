@@ -44,18 +44,16 @@ fn ca_params(name: &str) -> CertificateParams {
     params
 }
 
+/// CA parameters whose key usage leaves out keyCertSign.
+fn without_cert_sign(mut params: CertificateParams) -> CertificateParams {
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign];
+    params
+}
+
 impl Ca {
     /// A self-signed root.
     pub fn root(name: &str) -> Ca {
-        let key = KeyPair::generate().unwrap();
-        let key_pem = key.serialize_pem();
-        let issuer = CertifiedIssuer::self_signed(ca_params(name), key).unwrap();
-        Ca {
-            cert_pem: issuer.pem(),
-            issuer,
-            params: ca_params(name),
-            key_pem,
-        }
+        Ca::root_from(ca_params(name))
     }
 
     /// A self-signed "root" that is not a CA (`CA:FALSE`), used to sign anyway.
@@ -68,9 +66,7 @@ impl Ca {
 
     /// A self-signed CA root whose key usage does not allow signing certificates.
     pub fn root_without_cert_sign(name: &str) -> Ca {
-        let mut params = ca_params(name);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign];
-        Ca::root_from(params)
+        Ca::root_from(without_cert_sign(ca_params(name)))
     }
 
     fn root_from(params: CertificateParams) -> Ca {
@@ -87,18 +83,10 @@ impl Ca {
 
     /// A self-signed root valid only between `from` and `to` days from now.
     pub fn root_valid(name: &str, (from, to): (i64, i64)) -> Ca {
-        let key = KeyPair::generate().unwrap();
-        let key_pem = key.serialize_pem();
         let mut params = ca_params(name);
         params.not_before = days_from_now(from);
         params.not_after = days_from_now(to);
-        let issuer = CertifiedIssuer::self_signed(params.clone(), key).unwrap();
-        Ca {
-            cert_pem: issuer.pem(),
-            issuer,
-            params,
-            key_pem,
-        }
+        Ca::root_from(params)
     }
 
     /// This CA's certificate again, same subject and key, but signed by `other`: a cross-sign.
@@ -121,9 +109,7 @@ impl Ca {
 
     /// An intermediate whose key usage does not allow signing certificates.
     pub fn intermediate_without_cert_sign(&self, name: &str) -> Ca {
-        let mut params = ca_params(name);
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign];
-        self.intermediate_with(params)
+        self.intermediate_with(without_cert_sign(ca_params(name)))
     }
 
     fn intermediate_with(&self, params: CertificateParams) -> Ca {

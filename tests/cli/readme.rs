@@ -140,8 +140,8 @@ fn demo_server() -> (Ca, Server) {
 struct World {
     work: tempfile::TempDir,
     home: tempfile::TempDir,
-    /// README path, and the test's directory it stands for.
-    paths: Vec<(String, PathBuf)>,
+    /// The system directories the README names, and the test's directories standing for them.
+    system: Vec<(String, PathBuf)>,
     hosts: PathBuf,
     azure_roots: PathBuf,
     demo_port: u16,
@@ -187,7 +187,7 @@ impl World {
             .unwrap()
             .port();
 
-        let paths: Vec<(String, PathBuf)> = [
+        let system: Vec<(String, PathBuf)> = [
             ("/etc/pgtls", "etc-pgtls"),
             ("/var/lib/node_exporter/textfile", "textfile"),
             ("/etc/bash_completion.d", "bash_completion.d"),
@@ -199,12 +199,8 @@ impl World {
             std::fs::create_dir_all(&real).unwrap();
             (shown.to_string(), real)
         })
-        .chain([
-            ("/home/app".to_string(), home.path().to_path_buf()),
-            ("/work".to_string(), work.path().to_path_buf()),
-        ])
         .collect();
-        let etc = &paths[0].1;
+        let etc = &system[0].1;
         std::fs::write(etc.join("root.crt"), &ca.cert_pem).unwrap();
         let fleet = format!(
             "# production databases\n\
@@ -238,7 +234,7 @@ impl World {
         World {
             work,
             home,
-            paths,
+            system,
             hosts,
             azure_roots,
             demo_port: demo.port,
@@ -282,13 +278,22 @@ impl World {
         run
     }
 
+    /// Every path of the README with the directory it stands for in this world: the system
+    /// directories, `HOME` as `/home/app` and the working directory as `/work`.
+    fn shown_paths(&self) -> Vec<(String, PathBuf)> {
+        let mut paths = self.system.clone();
+        paths.push(("/home/app".into(), self.home.path().to_path_buf()));
+        paths.push(("/work".into(), self.work.path().to_path_buf()));
+        paths
+    }
+
     /// Runs one example the way a user would, in this world; returns stdout and stderr.
     fn run(&self, example: &Example) -> (String, String) {
         let mut command = example
             .command
             .replace("port=5432", &format!("port={}", self.demo_port))
             .replace("port=5433", &format!("port={}", self.closed_port));
-        for (shown, real) in &self.paths[..4] {
+        for (shown, real) in &self.system {
             command = command.replace(shown, &real.display().to_string());
         }
         let out = self
@@ -347,14 +352,15 @@ fn readme_console_examples_show_real_output() {
         "the Azure walkthrough lost its check"
     );
     let world = World::new();
+    let paths = world.shown_paths();
     let mut failures = Vec::new();
     for example in &examples {
         let (stdout, stderr) = world.run(example);
         if std::env::var_os("PGTLS_README_PRINT").is_some() {
             println!("$ {}\n{stdout}", example.command);
         }
-        let want = normalise(&example.expected.join("\n"), &world.paths);
-        let got = normalise(&stdout, &world.paths);
+        let want = normalise(&example.expected.join("\n"), &paths);
+        let got = normalise(&stdout, &paths);
         let want: Vec<&str> = want.lines().collect();
         let got: Vec<&str> = got.trim_end().lines().collect();
         if !matches(&want, &got) {
