@@ -138,12 +138,12 @@ fn leaf(c: &CertificateInfo, out: &mut Vec<Finding>) {
         }
     }
     let sig = c.signature_algorithm.to_lowercase();
-    if sig.contains("ed25519") || sig.contains("ed448") || sig.contains("pss") {
+    if sig.contains("ed25519") || sig.contains("ed448") {
         out.push(finding(
             Severity::Warning,
             "channel_binding_impossible",
             format!("the server certificate is signed with {}, for which libpq cannot compute tls-server-end-point", c.signature_algorithm),
-            "clients with channel_binding=require will fail; sign with ECDSA or RSA PKCS#1 v1.5",
+            "libpq clients fail SCRAM-SHA-256-PLUS (offered by default over TLS) unless channel_binding=disable; sign with ECDSA or RSA",
         ));
     }
 }

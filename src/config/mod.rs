@@ -6,6 +6,7 @@ mod environment;
 mod error;
 mod modes;
 pub mod passfile;
+mod require_auth;
 pub mod service;
 mod settings;
 mod targets;
@@ -18,6 +19,7 @@ pub use error::ConfigError;
 pub use modes::{
     ChannelBinding, GssEncMode, LoadBalanceHosts, SslCertMode, SslMode, SslNegotiation, TlsVersion,
 };
+pub use require_auth::{AuthRequest, RequireAuth, SaslMechanism};
 pub use settings::{Secret, Settings, Source};
 pub use targets::{HostKind, PasswordSource, Target};
 pub use validate::{Options, RootCert};

@@ -6,9 +6,10 @@ use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 
+use super::auth::Rules;
 use super::transport::{self, Stream, os_message};
 use super::wire::{self, Answer, WireError};
-use crate::config::{Options, Secret, SslCertMode, SslMode, SslNegotiation, Target};
+use crate::config::{Options, Secret, SslMode, SslNegotiation, Target};
 use crate::report::{Outcome, Timings, TlsSession};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::hostname::{self, NameCheck};
@@ -195,16 +196,10 @@ async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
         file: identity.map(|i| i.cert_file.display().to_string()),
         subject,
     });
-    if plan.options.sslcertmode == SslCertMode::Require && !requested {
-        let _ = stream.shutdown().await;
-        return r.fail(
-            Outcome::Rejected,
-            "server did not request an SSL certificate",
-        );
-    }
     let server_cert = leaf.as_ref().map(|c| c.to_vec());
     let sent = requested && identity.is_some();
-    login(plan, r, &mut stream, server_cert.as_deref(), sent).await;
+    let cert = ClientCertState { requested, sent };
+    login(plan, r, &mut stream, server_cert.as_deref(), cert).await;
 }
 
 /// Sends SSLRequest and reads the answer: `Some(true)` for 'S', `Some(false)` for 'N' where
@@ -339,7 +334,14 @@ async fn startup<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     r: &mut AttemptResult,
     stream: &mut S,
 ) {
-    login(plan, r, stream, None, false).await;
+    login(plan, r, stream, None, ClientCertState::default()).await;
+}
+
+/// Whether the server asked for a client certificate in the handshake, and whether one was sent.
+#[derive(Debug, Clone, Copy, Default)]
+struct ClientCertState {
+    requested: bool,
+    sent: bool,
 }
 
 /// Sends the startup message, logs in as far as the configuration allows, and ends the session.
@@ -348,7 +350,7 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     r: &mut AttemptResult,
     stream: &mut S,
     server_cert: Option<&[u8]>,
-    client_cert_sent: bool,
+    cert: ClientCertState,
 ) {
     use super::login::{self, LoginResult};
     let start = Instant::now();
@@ -366,9 +368,15 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     let ctx = login::Context {
         user: &plan.options.user,
         password: plan.password,
-        channel_binding: plan.options.channel_binding,
+        rules: Rules {
+            require_auth: plan.options.require_auth.as_ref(),
+            channel_binding: plan.options.channel_binding,
+            sslcertmode: plan.options.sslcertmode,
+            tls: server_cert.is_some(),
+            cert_requested: cert.requested,
+            cert_sent: cert.sent,
+        },
         server_cert,
-        client_cert_sent,
     };
     let result = login::authenticate(stream, &ctx).await;
     r.timings.startup_ms = Some(ms(start));

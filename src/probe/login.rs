@@ -9,8 +9,9 @@ use postgres_protocol::message::frontend;
 use sha2::Digest;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
+use super::auth::{self, Mechanism, Progress, Rules};
 use super::wire::{self, Answer, ServerError, WireError};
-use crate::config::{ChannelBinding, Secret};
+use crate::config::{AuthRequest, ChannelBinding, Secret};
 use crate::report::ServerTls;
 
 /// How a login ended.
@@ -36,17 +37,15 @@ pub enum LoginResult {
 }
 
 /// What the login needs.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     /// The user name (MD5 hashes it with the password).
     pub user: &'a str,
     /// The password, if any.
     pub password: Option<&'a Secret>,
-    /// `channel_binding`.
-    pub channel_binding: ChannelBinding,
+    /// libpq's rules for which requests are answered.
+    pub rules: Rules<'a>,
     /// The server's certificate, when the connection is TLS.
     pub server_cert: Option<&'a [u8]>,
-    /// Whether a client certificate was sent because the server asked.
-    pub client_cert_sent: bool,
 }
 
 async fn send<S: AsyncWrite + Unpin>(stream: &mut S, buf: &BytesMut) -> Result<(), WireError> {
@@ -55,45 +54,89 @@ async fn send<S: AsyncWrite + Unpin>(stream: &mut S, buf: &BytesMut) -> Result<(
 }
 
 /// RFC 5929's tls-server-end-point: the certificate hashed with its signature's hash, MD5 and
-/// SHA-1 raised to SHA-256. `None` where libpq cannot say (Ed25519, RSA-PSS).
-pub fn end_point_hash(cert: &[u8]) -> Option<Vec<u8>> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(cert).ok()?;
-    let oid = parsed.signature_algorithm.algorithm.to_id_string();
-    Some(match oid.as_str() {
-        // md5, sha1, sha224, sha256 with RSA; ECDSA with sha1, sha224, sha256
-        "1.2.840.113549.1.1.4"
+/// SHA-1 raised to SHA-256, as libpq computes it (RSA-PSS by its parameters' hash).
+///
+/// # Errors
+/// libpq's message where no hash is defined (Ed25519, Ed448) or the certificate does not parse.
+pub fn end_point_hash(cert: &[u8]) -> Result<Vec<u8>, String> {
+    use x509_parser::signature_algorithm::SignatureAlgorithm;
+    let unknown = || "could not determine server certificate signature algorithm".to_string();
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert).map_err(|_| unknown())?;
+    let algorithm = &parsed.signature_algorithm;
+    let mut oid = algorithm.algorithm.to_id_string();
+    if let Ok(SignatureAlgorithm::RSASSA_PSS(params)) = SignatureAlgorithm::try_from(algorithm) {
+        oid = params.hash_algorithm_oid().to_id_string();
+    }
+    Ok(match oid.as_str() {
+        // SHA-1 and SHA-256 (digest OIDs from RSA-PSS), MD5, SHA-1 and SHA-256 with RSA or ECDSA
+        "1.3.14.3.2.26"
+        | "2.16.840.1.101.3.4.2.1"
+        | "1.2.840.113549.1.1.4"
         | "1.2.840.113549.1.1.5"
-        | "1.2.840.113549.1.1.14"
         | "1.2.840.113549.1.1.11"
         | "1.2.840.10045.4.1"
-        | "1.2.840.10045.4.3.1"
         | "1.2.840.10045.4.3.2" => sha2::Sha256::digest(cert).to_vec(),
-        "1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3" => sha2::Sha384::digest(cert).to_vec(),
-        "1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4" => sha2::Sha512::digest(cert).to_vec(),
-        _ => return None,
+        "2.16.840.1.101.3.4.2.4" | "1.2.840.113549.1.1.14" | "1.2.840.10045.4.3.1" => {
+            sha2::Sha224::digest(cert).to_vec()
+        }
+        "2.16.840.1.101.3.4.2.2" | "1.2.840.113549.1.1.12" | "1.2.840.10045.4.3.3" => {
+            sha2::Sha384::digest(cert).to_vec()
+        }
+        "2.16.840.1.101.3.4.2.3" | "1.2.840.113549.1.1.13" | "1.2.840.10045.4.3.4" => {
+            sha2::Sha512::digest(cert).to_vec()
+        }
+        // Ed25519 and Ed448 sign without a separate digest.
+        "1.3.101.112" | "1.3.101.113" => return Err("could not find digest for NID UNDEF".into()),
+        _ => return Err(unknown()),
     })
 }
 
-fn auth_name(code: u32) -> String {
+/// libpq's refusal of a request code it has no code for.
+fn not_supported(code: u32) -> String {
     match code {
-        2 => "Kerberos V5".into(),
-        7 => "GSSAPI".into(),
-        9 => "SSPI".into(),
-        other => format!("authentication method {other}"),
+        1 => "Kerberos 4 authentication not supported".into(),
+        2 => "Kerberos 5 authentication not supported".into(),
+        4 => "Crypt authentication not supported".into(),
+        code => format!("authentication method {code} not supported"),
     }
 }
 
-/// Runs the authentication exchange from the server's first answer on. Returns the first answer
-/// (for the report) and the outcome.
+/// A SCRAM exchange under way.
+struct Exchange {
+    scram: sasl::ScramSha256,
+    mechanism: Mechanism,
+    /// libpq's error when the channel-binding hash cannot be computed: the first message is
+    /// sent, and the exchange fails at the server's first answer.
+    no_binding: Option<String>,
+}
+
+/// libpq's words for a SCRAM message postgres-protocol refuses.
+fn scram_error(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    if text == "invalid nonce" {
+        "invalid SCRAM response (nonce mismatch)".into()
+    } else if text == "SCRAM verification error" {
+        "incorrect server signature".into()
+    } else if let Some(server) = text.strip_prefix("SCRAM error: ") {
+        format!("error received from server in SCRAM exchange: {server}")
+    } else {
+        format!("malformed SCRAM message ({text})")
+    }
+}
+
+/// Runs the authentication exchange from the server's first answer on, answering only what
+/// libpq answers under the same settings. Returns the first answer (for the report) and the
+/// outcome.
 ///
 /// # Errors
 /// A connection that closes or bytes that are not the protocol.
-pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     ctx: &Context<'_>,
 ) -> Result<(Answer, LoginResult), WireError> {
     let mut first: Option<Answer> = None;
-    let mut scram: Option<sasl::ScramSha256> = None;
+    let mut exchange: Option<Exchange> = None;
+    let mut progress = Progress::default();
     // The method this client answered with, once it answered.
     let mut used: Option<&'static str> = None;
     let mut buf = BytesMut::new();
@@ -116,37 +159,28 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         }
         let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
         let data = &body[4..];
-        if first.is_none() {
-            first = Some(if code == 0 {
-                Answer::AuthenticationOk
-            } else {
-                Answer::Authentication(wire::auth_method(code, data))
-            });
+        let request = AuthRequest::from_code(code);
+        let answer = first
+            .get_or_insert_with(|| match request {
+                AuthRequest::Ok => Answer::AuthenticationOk,
+                _ => Answer::Authentication(wire::auth_method(code, data)),
+            })
+            .clone();
+        let refused = |message: String| Ok((answer.clone(), LoginResult::ClientRefused(message)));
+        if let Err(message) = auth::check_request(&ctx.rules, request, progress) {
+            return refused(message);
         }
-        let answer = || first.clone().unwrap_or(Answer::AuthenticationOk);
-        let require = ctx.channel_binding == ChannelBinding::Require;
         buf.clear();
-        match code {
-            0 => {
-                let plus = used == Some("SCRAM-SHA-256-PLUS");
+        match request {
+            AuthRequest::Ok => {
                 let method = match used {
-                    Some(_) if require && !plus => {
-                        return Ok((answer(), LoginResult::ClientRefused(
-                            "channel binding required, but server authenticated client without channel binding".into(),
-                        )));
-                    }
                     Some(method) => method.to_string(),
-                    None if require => {
-                        return Ok((answer(), LoginResult::ClientRefused(
-                            "channel binding required, but server authenticated client without channel binding".into(),
-                        )));
-                    }
-                    None if ctx.client_cert_sent => "cert".into(),
+                    None if ctx.rules.cert_sent => "cert".into(),
                     None => "trust".into(),
                 };
                 return Ok(match server_view(stream).await? {
                     Ok((server_version, server_tls)) => (
-                        answer(),
+                        answer,
                         LoginResult::Authenticated {
                             method,
                             server_version,
@@ -154,22 +188,15 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                         },
                     ),
                     // Authenticated, then refused: no such database, too many connections, ...
-                    Err(err) => (answer(), LoginResult::Rejected(err)),
+                    Err(err) => (answer, LoginResult::Rejected(err)),
                 });
             }
-            3 | 5 if require => {
-                return Ok((answer(), LoginResult::ClientRefused(
-                    "channel binding required but not supported by server's authentication request".into(),
-                )));
-            }
-            3 | 5 => {
+            AuthRequest::Password | AuthRequest::Md5 => {
                 let Some(password) = ctx.password else {
-                    return Ok((
-                        answer(),
-                        LoginResult::NeedsPassword(wire::auth_method(code, data)),
-                    ));
+                    let method = wire::auth_method(code, data);
+                    return Ok((answer, LoginResult::NeedsPassword(method)));
                 };
-                if code == 3 {
+                if request == AuthRequest::Password {
                     frontend::password_message(password.expose().as_bytes(), &mut buf)
                         .map_err(WireError::Closed)?;
                     used = Some("password");
@@ -182,64 +209,89 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                         .map_err(WireError::Closed)?;
                 }
                 send(stream, &buf).await?;
+                progress.finished = true;
             }
-            10 => {
-                let mechanisms: Vec<&[u8]> =
+            AuthRequest::Sasl => {
+                let offered: Vec<&[u8]> =
                     data.split(|&b| b == 0).filter(|m| !m.is_empty()).collect();
-                let plus_offered = mechanisms.contains(&&b"SCRAM-SHA-256-PLUS"[..]);
-                let hash = ctx.server_cert.and_then(end_point_hash);
-                let (mechanism, binding) = match (ctx.channel_binding, plus_offered, &hash) {
-                    (ChannelBinding::Disable, _, _) => {
-                        ("SCRAM-SHA-256", sasl::ChannelBinding::unsupported())
-                    }
-                    (_, true, Some(hash)) => (
-                        "SCRAM-SHA-256-PLUS",
-                        sasl::ChannelBinding::tls_server_end_point(hash.clone()),
-                    ),
-                    (ChannelBinding::Require, _, _) => {
-                        return Ok((answer(), LoginResult::ClientRefused(
-                            "channel binding is required, but server did not offer an authentication method that supports channel binding".into(),
-                        )));
-                    }
-                    (_, _, _) if ctx.server_cert.is_some() => {
-                        ("SCRAM-SHA-256", sasl::ChannelBinding::unrequested())
-                    }
-                    _ => ("SCRAM-SHA-256", sasl::ChannelBinding::unsupported()),
+                let mechanism = match auth::choose_mechanism(&ctx.rules, &offered) {
+                    Ok(mechanism) => mechanism,
+                    Err(message) => return refused(message),
                 };
+                if mechanism == Mechanism::OAuth {
+                    let method = mechanism.name().to_string();
+                    return Ok((answer, LoginResult::Unsupported(method)));
+                }
                 let Some(password) = ctx.password else {
-                    return Ok((
-                        answer(),
-                        LoginResult::NeedsPassword(wire::auth_method(code, data)),
-                    ));
+                    let method = wire::auth_method(code, data);
+                    return Ok((answer, LoginResult::NeedsPassword(method)));
                 };
-                let exchange = sasl::ScramSha256::new(password.expose().as_bytes(), binding);
-                frontend::sasl_initial_response(mechanism, exchange.message(), &mut buf)
-                    .map_err(WireError::Closed)?;
-                send(stream, &buf).await?;
-                scram = Some(exchange);
-                used = Some(mechanism);
+                exchange = Some(start_scram(stream, ctx, mechanism, password, &mut buf).await?);
+                used = Some(mechanism.name());
             }
-            11 => {
-                let Some(exchange) = scram.as_mut() else {
-                    return Err(WireError::Protocol("unexpected SASL continuation".into()));
+            AuthRequest::SaslContinue | AuthRequest::SaslFinal => {
+                let Some(current) = exchange.as_mut() else {
+                    return refused(
+                        "fe_sendauth: invalid authentication request from server: AUTH_REQ_SASL_CONT without AUTH_REQ_SASL".into(),
+                    );
                 };
-                exchange
-                    .update(data)
-                    .map_err(|e| WireError::Protocol(format!("SCRAM: {e}")))?;
-                frontend::sasl_response(exchange.message(), &mut buf).map_err(WireError::Closed)?;
-                send(stream, &buf).await?;
+                if let Some(message) = current.no_binding.take() {
+                    return refused(message);
+                }
+                if request == AuthRequest::SaslContinue {
+                    if let Err(err) = current.scram.update(data) {
+                        return refused(scram_error(&err));
+                    }
+                    frontend::sasl_response(current.scram.message(), &mut buf)
+                        .map_err(WireError::Closed)?;
+                    send(stream, &buf).await?;
+                } else {
+                    if let Err(err) = current.scram.finish(data) {
+                        return refused(scram_error(&err));
+                    }
+                    progress.finished = true;
+                    progress.channel_bound = current.mechanism == Mechanism::ScramPlus;
+                }
             }
-            12 => {
-                let Some(exchange) = scram.as_mut() else {
-                    return Err(WireError::Protocol("unexpected SASL final message".into()));
-                };
-                exchange
-                    .finish(data)
-                    .map_err(|e| WireError::Protocol(format!("SCRAM: {e}")))?;
+            AuthRequest::Gss | AuthRequest::GssContinue | AuthRequest::Sspi => {
+                let method = wire::auth_method(code, data);
+                return Ok((answer, LoginResult::Unsupported(method)));
             }
-            other => return Ok((answer(), LoginResult::Unsupported(auth_name(other)))),
+            AuthRequest::Other(code) => return refused(not_supported(code)),
         }
     }
+}
+
+/// Sends the SCRAM client-first message for the chosen mechanism.
+async fn start_scram<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    ctx: &Context<'_>,
+    mechanism: Mechanism,
+    password: &Secret,
+    buf: &mut BytesMut,
+) -> Result<Exchange, WireError> {
+    let (binding, no_binding) = match (mechanism, ctx.server_cert) {
+        (Mechanism::ScramPlus, Some(cert)) => match end_point_hash(cert) {
+            Ok(hash) => (sasl::ChannelBinding::tls_server_end_point(hash), None),
+            Err(message) => (
+                sasl::ChannelBinding::tls_server_end_point(Vec::new()),
+                Some(message),
+            ),
+        },
+        _ if ctx.rules.tls && ctx.rules.channel_binding != ChannelBinding::Disable => {
+            (sasl::ChannelBinding::unrequested(), None)
+        }
+        _ => (sasl::ChannelBinding::unsupported(), None),
+    };
+    let scram = sasl::ScramSha256::new(password.expose().as_bytes(), binding);
+    frontend::sasl_initial_response(mechanism.name(), scram.message(), buf)
+        .map_err(WireError::Closed)?;
+    send(stream, buf).await?;
+    Ok(Exchange {
+        scram,
+        mechanism,
+        no_binding,
+    })
 }
 
 /// The query for the server's view of this connection.

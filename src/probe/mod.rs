@@ -2,6 +2,7 @@
 //! libpq's fallbacks, and turns what the attempts learned into report data.
 
 mod attempt;
+mod auth;
 mod findings;
 mod fleet;
 mod login;

@@ -1,6 +1,7 @@
 //! Integration tests: the `pgtls` binary run as a user runs it, against libpq as the reference.
 
 mod audit;
+mod auth;
 mod check;
 mod differential;
 mod explain;

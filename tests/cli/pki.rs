@@ -243,7 +243,12 @@ impl ServerCert {
 
     /// A self-signed certificate of this shape.
     pub fn self_signed(&self) -> Issued {
-        let key = KeyPair::generate().unwrap();
+        self.self_signed_with(&rcgen::PKCS_ECDSA_P256_SHA256)
+    }
+
+    /// A self-signed certificate of this shape with a key of this algorithm.
+    pub fn self_signed_with(&self, alg: &'static rcgen::SignatureAlgorithm) -> Issued {
+        let key = KeyPair::generate_for(alg).unwrap();
         let cert = self.params().self_signed(&key).unwrap();
         Issued {
             cert_pem: cert.pem(),
