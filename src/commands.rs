@@ -108,11 +108,14 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
         }
         report.lint = Some(findings);
     }
-    match args.format {
-        Format::Text => render::inspect_text(&report, out)?,
-        Format::Json => render::json(&report, out)?,
-    }
-    Ok(code)
+    let written = match args.format {
+        Format::Text => render::inspect_text(&report, out),
+        Format::Json => render::json(&report, out),
+    };
+    crate::exit::after_output(
+        code,
+        written.and_then(|()| out.flush()).map_err(Error::from),
+    )
 }
 
 /// `check --save-chain FILE`: every target's presented chain, as PEM, in report order.
@@ -142,25 +145,39 @@ pub fn save_chain(report: &crate::report::Report, path: &Path) -> Result<(), Err
     })
 }
 
-/// The connection strings of a targets file (or standard input for "-"), with their line numbers.
-fn read_targets(path: &Path) -> Result<Vec<(usize, String)>, Error> {
-    let failed = |source| Error::Targets {
+/// The connection strings of a targets file (or standard input for "-"), read as they are
+/// needed: each line resolved into an input, a line that cannot be read into a refused one.
+fn targets_file<'a>(
+    path: &'a Path,
+    env: &'a Environment,
+) -> Result<impl Iterator<Item = Input> + 'a, Error> {
+    let lines = crate::files::lines(path).map_err(|source| Error::Targets {
         path: path.to_path_buf(),
         source,
-    };
-    let bytes = if path == Path::new("-") {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(failed)?;
-        bytes
-    } else {
-        std::fs::read(path).map_err(failed)?
-    };
-    Ok(String::from_utf8_lossy(&bytes)
-        .lines()
-        .enumerate()
-        .map(|(n, line)| (n + 1, line.trim().to_string()))
-        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
-        .collect())
+    })?;
+    Ok(lines.enumerate().filter_map(move |(n, line)| {
+        let origin = format!("{}:{}", path.display(), n + 1);
+        let conninfo = match line {
+            Ok(line) => line.trim().to_string(),
+            Err(e) => {
+                let message = format!("could not read {}: {e}", path.display());
+                return Some(Input::Invalid { origin, message });
+            }
+        };
+        if conninfo.is_empty() || conninfo.starts_with('#') {
+            return None;
+        }
+        Some(match config::resolve(&conninfo, env) {
+            Ok(resolved) => Input::Resolved {
+                resolved: Box::new(resolved),
+                origin: Some(origin),
+            },
+            Err(e) => Input::Invalid {
+                origin,
+                message: e.to_string(),
+            },
+        })
+    }))
 }
 
 /// `pgtls check`.
@@ -176,21 +193,11 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
             origin: None,
         });
     }
-    if let Some(path) = &args.targets {
-        for (line, conninfo) in read_targets(path)? {
-            let origin = format!("{}:{line}", path.display());
-            inputs.push(match config::resolve(&conninfo, env) {
-                Ok(resolved) => Input::Resolved {
-                    resolved: Box::new(resolved),
-                    origin: Some(origin),
-                },
-                Err(e) => Input::Invalid {
-                    origin,
-                    message: e.to_string(),
-                },
-            });
-        }
-    } else if inputs.is_empty() {
+    let from_file = match &args.targets {
+        Some(path) => Some(targets_file(path, env)?),
+        None => None,
+    };
+    if from_file.is_none() && inputs.is_empty() {
         inputs.push(Input::Resolved {
             resolved: Box::new(config::resolve("", env)?),
             origin: None,
@@ -206,17 +213,22 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
             crate::cli::FailOn::Error => crate::report::Severity::Error,
         }),
     };
+    let inputs = inputs.into_iter().chain(from_file.into_iter().flatten());
     let report = probe::check_all(inputs, run, args.concurrency as usize)?;
     if let Some(path) = &args.save_chain {
         save_chain(&report, path)?;
     }
-    match args.format {
-        CheckFormat::Text => render::check_text(&report, out)?,
-        CheckFormat::Json => render::json(&report, out)?,
-        CheckFormat::Prometheus => render::prometheus(&report, now(), out)?,
-        CheckFormat::Junit => render::junit(&report, out)?,
-    }
-    Ok(crate::exit::report_code(&report))
+    let code = crate::exit::report_code(&report);
+    let written = match args.format {
+        CheckFormat::Text => render::check_text(&report, out),
+        CheckFormat::Json => render::json(&report, out),
+        CheckFormat::Prometheus => render::prometheus(&report, now(), out),
+        CheckFormat::Junit => render::junit(&report, out),
+    };
+    crate::exit::after_output(
+        code,
+        written.and_then(|()| out.flush()).map_err(Error::from),
+    )
 }
 
 /// `pgtls completions SHELL`: the completion script, generated from the command definitions.

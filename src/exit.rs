@@ -132,12 +132,12 @@ pub enum Error {
     #[error(transparent)]
     ClientCert(#[from] crate::tls::client_cert::ClientCertError),
     /// A targets file cannot be read.
-    #[error("could not read targets file \"{}\": {}", path.display(), crate::net::os_message(source))]
+    #[error("could not read targets file \"{}\": {source}", path.display())]
     Targets {
         /// The file.
         path: std::path::PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: crate::files::FileError,
     },
     /// The async runtime could not start.
     #[error("could not start the runtime: {0}")]
@@ -190,6 +190,19 @@ impl Error {
     /// Whether the error is a closed pipe on output, which ends the program quietly.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The verdict's code once its output is written: a reader that closed the pipe early (`| head`)
+/// ends the output quietly but never turns a failing verdict into success.
+///
+/// # Errors
+/// Any other failure to write.
+pub fn after_output(code: Code, written: Result<(), Error>) -> Result<Code, Error> {
+    match written {
+        Err(err) if err.is_broken_pipe() => Ok(code),
+        Err(err) => Err(err),
+        Ok(()) => Ok(code),
     }
 }
 

@@ -67,9 +67,11 @@ pub struct FileCerts {
 /// # Errors
 /// An unreadable, empty or non-certificate file, named with what it holds instead.
 pub fn read(path: &Path) -> Result<FileCerts, InspectError> {
-    let bytes = std::fs::read(path).map_err(|e| InspectError::Unreadable {
-        path: path.to_path_buf(),
-        reason: crate::net::os_message(&e),
+    let bytes = crate::files::read(path, crate::files::CERTIFICATES).map_err(|e| {
+        InspectError::Unreadable {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
     })?;
     parse(path, &bytes)
 }

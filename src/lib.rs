@@ -12,6 +12,7 @@ pub mod config;
 pub mod conninfo;
 pub mod exit;
 pub mod explain;
+pub mod files;
 pub mod inspect;
 pub mod net;
 pub mod probe;

@@ -66,6 +66,5 @@ fn run(cli: Cli) -> Result<Code, Error> {
 }
 
 fn flush(out: &mut dyn Write, code: Code) -> Result<Code, Error> {
-    out.flush()?;
-    Ok(code)
+    pgtls::exit::after_output(code, out.flush().map_err(Error::from))
 }

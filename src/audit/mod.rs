@@ -6,14 +6,17 @@
 mod certs;
 pub mod hello;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::crypto::CryptoProvider;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use crate::config::{HostKind, Options, SslNegotiation, Target};
-use crate::probe::transport::{self, Stream};
+use crate::probe::transport::{self, Place, Stream};
 use crate::probe::wire;
 use crate::report::{Finding, Severity};
 use crate::tls::{self, suites};
@@ -91,6 +94,9 @@ pub struct Audit {
     pub plaintext: Option<bool>,
     /// The server's answer to that plaintext startup.
     pub plaintext_answer: Option<String>,
+    /// Why some probes were not run or did not finish, when that happened.
+    #[serde(skip)]
+    pub unfinished: Option<String>,
 }
 
 const LEGACY: [(&str, &[u16]); 6] = [
@@ -115,9 +121,20 @@ const OLD_SUITES: [u16; 9] = [
     0xc013, 0xc014, 0xc009, 0xc00a, 0x002f, 0x0035, 0x000a, 0x0005, 0x0004,
 ];
 
+/// What every probe of one audit shares: the target, where it is reached, and the settings.
+struct Context {
+    target: Target,
+    options: Options,
+    startup: Vec<(String, String)>,
+    place: Place,
+}
+
 /// Connects and, with SSLRequest, gets `S`; `None` when the server cannot start TLS.
-async fn open(target: &Target, negotiation: SslNegotiation) -> Option<Box<dyn Stream>> {
-    let mut stream = transport::connect(target).await.ok()?.stream;
+async fn open(ctx: &Context, negotiation: SslNegotiation) -> Option<Box<dyn Stream>> {
+    let mut stream = transport::connect(&ctx.target, &ctx.place)
+        .await
+        .ok()?
+        .stream;
     if negotiation == SslNegotiation::Postgres {
         stream.write_all(&wire::ssl_request()).await.ok()?;
         let mut answer = [0u8; 1];
@@ -129,18 +146,20 @@ async fn open(target: &Target, negotiation: SslNegotiation) -> Option<Box<dyn St
     Some(stream)
 }
 
+/// What a handshake negotiated: version, suite and group.
+type Negotiated = (String, String, Option<String>);
+
 /// A full handshake with rustls limited to `provider` and `versions`: the version, suite and
 /// group negotiated, or `None`.
 async fn handshake(
-    target: &Target,
-    options: &Options,
+    ctx: &Context,
     negotiation: SslNegotiation,
     provider: CryptoProvider,
     versions: &[&'static rustls::SupportedProtocolVersion],
-) -> Option<(String, String, Option<String>)> {
-    let sni = tls::sni_name(options, &target.host);
+) -> Option<Negotiated> {
+    let sni = tls::sni_name(&ctx.options, &ctx.target.host);
     let (config, name) = tls::probe_config(provider, versions, sni.as_deref()).ok()?;
-    let stream = open(target, negotiation).await?;
+    let stream = open(ctx, negotiation).await?;
     let mut tls = tokio_rustls::TlsConnector::from(config)
         .connect(name, stream)
         .await
@@ -163,15 +182,19 @@ async fn handshake(
     Some(found)
 }
 
-async fn hello_probe(target: &Target, hello: &Hello<'_>) -> Option<Reply> {
-    let mut stream = open(target, SslNegotiation::Postgres).await?;
+async fn hello_probe(ctx: &Context, hello: &Hello<'_>) -> Option<Reply> {
+    let mut stream = open(ctx, SslNegotiation::Postgres).await?;
     stream.write_all(&hello::client_hello(hello)).await.ok()?;
     Some(hello::read_reply(&mut stream).await)
 }
 
-async fn plaintext_probe(target: &Target, startup: &[(String, String)]) -> Option<(bool, String)> {
-    let mut stream = transport::connect(target).await.ok()?.stream;
-    let params: Vec<(&str, &str)> = startup
+async fn plaintext_probe(ctx: &Context) -> Option<(bool, String)> {
+    let mut stream = transport::connect(&ctx.target, &ctx.place)
+        .await
+        .ok()?
+        .stream;
+    let params: Vec<(&str, &str)> = ctx
+        .startup
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
@@ -193,14 +216,6 @@ async fn plaintext_probe(target: &Target, startup: &[(String, String)]) -> Optio
     })
 }
 
-/// A probe, given up at the deadline.
-async fn within<T>(
-    timeout: Duration,
-    probe: impl std::future::Future<Output = Option<T>>,
-) -> Option<T> {
-    tokio::time::timeout(timeout, probe).await.ok().flatten()
-}
-
 fn only(suite: rustls::SupportedCipherSuite) -> CryptoProvider {
     CryptoProvider {
         cipher_suites: vec![suite],
@@ -215,8 +230,93 @@ fn group(group: &'static dyn rustls::crypto::SupportedKxGroup) -> CryptoProvider
     }
 }
 
-/// Audits one TCP target. Each probe has the deadline; probes run one after another on their
-/// own connections.
+const TLS13: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS13];
+const TLS12: &[&rustls::SupportedProtocolVersion] = &[&rustls::version::TLS12];
+const BOTH: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// One probe, on a connection of its own.
+enum Probe {
+    /// A full rustls handshake.
+    Handshake {
+        negotiation: SslNegotiation,
+        provider: CryptoProvider,
+        versions: &'static [&'static rustls::SupportedProtocolVersion],
+    },
+    /// A hand-built ClientHello.
+    Hello(Hello<'static>),
+    /// A startup message without TLS.
+    Plaintext,
+}
+
+/// What a probe found; `None` inside when the server did not go along.
+enum Found {
+    Handshake(Option<Negotiated>),
+    Hello(Option<Reply>),
+    Plaintext(Option<(bool, String)>),
+}
+
+async fn probe(ctx: &Context, probe: Probe) -> Found {
+    match probe {
+        Probe::Handshake {
+            negotiation,
+            provider,
+            versions,
+        } => Found::Handshake(handshake(ctx, negotiation, provider, versions).await),
+        Probe::Hello(hello) => Found::Hello(hello_probe(ctx, &hello).await),
+        Probe::Plaintext => Found::Plaintext(plaintext_probe(ctx).await),
+    }
+}
+
+/// How many probes of one audit run at once: each is a connection (and, on PostgreSQL, a
+/// backend process), so a handful, not all of them.
+const PARALLEL: usize = 4;
+
+/// Runs probes at most [`PARALLEL`] at a time, each given up at `deadline`. Returns what each
+/// found, in order; `None` for one the deadline ended.
+async fn run_all(
+    ctx: &Arc<Context>,
+    probes: Vec<Probe>,
+    deadline: tokio::time::Instant,
+) -> Vec<Option<Found>> {
+    let limit = Arc::new(Semaphore::new(PARALLEL));
+    let mut set = JoinSet::new();
+    let mut found: Vec<Option<Found>> = probes.iter().map(|_| None).collect();
+    for (n, p) in probes.into_iter().enumerate() {
+        let (ctx, limit) = (ctx.clone(), limit.clone());
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (
+                n,
+                tokio::time::timeout_at(deadline, probe(&ctx, p)).await.ok(),
+            )
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        if let Ok((n, result)) = joined {
+            found[n] = result;
+        }
+    }
+    found
+}
+
+fn negotiated(found: Option<Found>) -> Option<Option<Negotiated>> {
+    match found {
+        Some(Found::Handshake(n)) => Some(n),
+        _ => None,
+    }
+}
+
+fn reply(found: Option<Found>) -> Option<Option<Reply>> {
+    match found {
+        Some(Found::Hello(r)) => Some(r),
+        _ => None,
+    }
+}
+
+/// Audits one TCP target within `timeout` for the whole audit. A server that does not answer a
+/// first SSLRequest is not probed further; probes run a few at a time on their own connections,
+/// and what the deadline cuts short stays untested (`null`) and is counted.
 pub async fn audit(
     target: &Target,
     options: &Options,
@@ -227,77 +327,130 @@ pub async fn audit(
     if target.kind == HostKind::UnixSocket {
         return audit;
     }
-    let pg = SslNegotiation::Postgres;
-    let default = rustls::crypto::ring::default_provider;
-    let v13 = within(
-        timeout,
-        handshake(target, options, pg, default(), &[&rustls::version::TLS13]),
-    )
+    let deadline = tokio::time::Instant::now() + timeout;
+    let place = match tokio::time::timeout_at(deadline, transport::resolve(target)).await {
+        Ok(Ok(place)) => place,
+        _ => {
+            audit.unfinished = Some("the host name did not resolve".into());
+            return audit;
+        }
+    };
+    let ctx = Arc::new(Context {
+        target: target.clone(),
+        options: options.clone(),
+        startup: startup.to_vec(),
+        place,
+    });
+    let answers = tokio::time::timeout_at(deadline, async {
+        let mut stream = transport::connect(&ctx.target, &ctx.place).await.ok()?;
+        stream.stream.write_all(&wire::ssl_request()).await.ok()?;
+        let mut answer = [0u8; 1];
+        stream.stream.read_exact(&mut answer).await.ok()
+    })
     .await;
-    let v12 = within(
-        timeout,
-        handshake(target, options, pg, default(), &[&rustls::version::TLS12]),
-    )
-    .await;
-    audit.protocols.tls13 = Some(v13.is_some());
-    audit.protocols.tls12 = Some(v12.is_some());
-    for (version, slot) in [
-        (0x0302u16, &mut audit.protocols.tls11),
-        (0x0301, &mut audit.protocols.tls10),
-        (0x0300, &mut audit.protocols.ssl3),
-    ] {
-        let hello = Hello {
-            version,
-            suites: &OLD_SUITES,
-            groups: &[0x001d, 0x0017, 0x0018],
-            sni: None,
-        };
-        let reply = within(timeout, hello_probe(target, &hello)).await;
-        *slot = reply.map(|r| matches!(r, Reply::Accepted { version: v, .. } if v == version));
+    if !matches!(answers, Ok(Some(_))) {
+        audit.unfinished =
+            Some("the server did not answer an SSLRequest; nothing else was probed".into());
+        return audit;
     }
-    audit.negotiation.postgres = Some(v13.is_some() || v12.is_some());
-    let versions = [&rustls::version::TLS13, &rustls::version::TLS12];
-    let direct = within(
-        timeout,
-        handshake(
-            target,
-            options,
-            SslNegotiation::Direct,
-            default(),
-            &versions,
-        ),
+    let default = rustls::crypto::ring::default_provider;
+    let pg = SslNegotiation::Postgres;
+    let handshake_with = |negotiation, provider, versions| Probe::Handshake {
+        negotiation,
+        provider,
+        versions,
+    };
+    let first = run_all(
+        &ctx,
+        vec![
+            handshake_with(pg, default(), TLS13),
+            handshake_with(pg, default(), TLS12),
+        ],
+        deadline,
     )
     .await;
-    audit.negotiation.direct = Some(direct.is_some());
-    for suite in default().cipher_suites {
-        let version: &'static rustls::SupportedProtocolVersion = suite.version();
-        let (openssl, iana) = suites::suite_names(suite.suite());
-        let ok = within(
-            timeout,
-            handshake(target, options, pg, only(suite), &[version]),
-        )
-        .await
-        .is_some();
-        audit.suites.push(Accepted {
-            name: iana,
-            openssl: Some(openssl),
-            accepted: Some(ok),
-        });
+    let mut first = first.into_iter();
+    let v13 = negotiated(first.next().flatten());
+    let v12 = negotiated(first.next().flatten());
+    audit.protocols.tls13 = v13.as_ref().map(Option::is_some);
+    audit.protocols.tls12 = v12.as_ref().map(Option::is_some);
+    let (v13, v12) = (v13.flatten(), v12.flatten());
+    audit.negotiation.postgres = Some(v13.is_some() || v12.is_some());
+
+    // Everything else depends only on those two answers.
+    let old_versions = [0x0302u16, 0x0301, 0x0300];
+    let mut probes: Vec<Probe> = old_versions
+        .iter()
+        .map(|&version| {
+            Probe::Hello(Hello {
+                version,
+                suites: &OLD_SUITES,
+                groups: &[0x001d, 0x0017, 0x0018],
+                sni: None,
+            })
+        })
+        .collect();
+    probes.push(handshake_with(SslNegotiation::Direct, default(), BOTH));
+    let suite_list = default().cipher_suites;
+    for suite in &suite_list {
+        let versions = if suite.version() == &rustls::version::TLS13 {
+            TLS13
+        } else {
+            TLS12
+        };
+        probes.push(handshake_with(pg, only(*suite), versions));
     }
     // Groups are tested one by one with TLS 1.3. With TLS 1.2 alone, an ECDSA certificate's curve
     // must be offered too, so only the group the server chose is known.
+    let group_list = default().kx_groups;
+    if v13.is_some() {
+        for kx in &group_list {
+            probes.push(handshake_with(pg, group(*kx), TLS13));
+        }
+    }
+    probes.push(Probe::Hello(Hello {
+        version: 0x0304,
+        suites: &[0x1301, 0x1302, 0x1303],
+        groups: &[0x11ec],
+        sni: None,
+    }));
+    for (_, codes) in LEGACY {
+        probes.push(Probe::Hello(Hello {
+            version: 0x0303,
+            suites: codes,
+            groups: &[0x001d, 0x0017, 0x0018],
+            sni: None,
+        }));
+    }
+    probes.push(Probe::Plaintext);
+    let total = probes.len() + 2;
+    let found = run_all(&ctx, probes, deadline).await;
+    let cut_short = found.iter().filter(|f| f.is_none()).count()
+        + usize::from(audit.protocols.tls13.is_none())
+        + usize::from(audit.protocols.tls12.is_none());
+    let mut found = found.into_iter();
+    for (version, slot) in old_versions.into_iter().zip([
+        &mut audit.protocols.tls11,
+        &mut audit.protocols.tls10,
+        &mut audit.protocols.ssl3,
+    ]) {
+        *slot = reply(found.next().flatten())
+            .map(|r| matches!(r, Some(Reply::Accepted { version: v, .. }) if v == version));
+    }
+    audit.negotiation.direct = negotiated(found.next().flatten()).map(|n| n.is_some());
+    for suite in &suite_list {
+        let (openssl, iana) = suites::suite_names(suite.suite());
+        audit.suites.push(Accepted {
+            name: iana,
+            openssl: Some(openssl),
+            accepted: negotiated(found.next().flatten()).map(|n| n.is_some()),
+        });
+    }
     let chosen_in_tls12 = v12.as_ref().and_then(|(_, _, group)| group.clone());
-    for kx in default().kx_groups {
+    for kx in &group_list {
         let name = suites::group_name(kx.name());
         let accepted = if v13.is_some() {
-            Some(
-                within(
-                    timeout,
-                    handshake(target, options, pg, group(kx), &[&rustls::version::TLS13]),
-                )
-                .await
-                .is_some(),
-            )
+            negotiated(found.next().flatten()).map(|n| n.is_some())
         } else {
             (chosen_in_tls12.as_deref() == Some(name.as_str())).then_some(true)
         };
@@ -307,34 +460,22 @@ pub async fn audit(
             accepted,
         });
     }
-    let mlkem = Hello {
-        version: 0x0304,
-        suites: &[0x1301, 0x1302, 0x1303],
-        groups: &[0x11ec],
-        sni: None,
-    };
-    let reply = within(timeout, hello_probe(target, &mlkem)).await;
     audit.groups.push(Accepted {
         name: "X25519MLKEM768".into(),
         openssl: None,
-        accepted: Some(matches!(
-            reply,
-            Some(Reply::Accepted {
-                group: Some(0x11ec),
-                ..
-            })
-        )),
+        accepted: reply(found.next().flatten()).map(|r| {
+            matches!(
+                r,
+                Some(Reply::Accepted {
+                    group: Some(0x11ec),
+                    ..
+                })
+            )
+        }),
     });
     for (family, codes) in LEGACY {
-        let hello = Hello {
-            version: 0x0303,
-            suites: codes,
-            groups: &[0x001d, 0x0017, 0x0018],
-            sni: None,
-        };
-        let reply = within(timeout, hello_probe(target, &hello)).await;
-        let chosen = match reply {
-            Some(Reply::Accepted { suite, .. }) if codes.contains(&suite) => {
+        let chosen = match reply(found.next().flatten()) {
+            Some(Some(Reply::Accepted { suite, .. })) if codes.contains(&suite) => {
                 Some(format!("0x{suite:04X}"))
             }
             _ => None,
@@ -345,9 +486,15 @@ pub async fn audit(
             chosen,
         });
     }
-    if let Some((accepted, answer)) = within(timeout, plaintext_probe(target, startup)).await {
+    if let Some(Found::Plaintext(Some((accepted, answer)))) = found.next().flatten() {
         audit.plaintext = Some(accepted);
         audit.plaintext_answer = Some(answer);
+    }
+    if cut_short > 0 {
+        audit.unfinished = Some(format!(
+            "{cut_short} of {total} probes did not finish within the {}s deadline",
+            timeout.as_secs_f64()
+        ));
     }
     audit
 }
@@ -364,6 +511,14 @@ fn finding(severity: Severity, code: &'static str, message: String, hint: &str) 
 /// Findings about what the server accepts.
 pub fn findings(audit: &Audit) -> Vec<Finding> {
     let mut out = Vec::new();
+    if let Some(why) = &audit.unfinished {
+        out.push(finding(
+            Severity::Warning,
+            "audit_incomplete",
+            format!("the audit is incomplete: {why}"),
+            "what was not probed is shown as not tested; raise --timeout (or connect_timeout) for a slow server",
+        ));
+    }
     let hint_versions = "set ssl_min_protocol_version = 'TLSv1.2' (or TLSv1.3) in postgresql.conf";
     for (name, accepted) in [
         ("TLS 1.1", audit.protocols.tls11),

@@ -15,6 +15,14 @@ pub enum ConfigError {
     /// `PGSERVICEFILE` names a file that cannot be opened.
     #[error("service file \"{}\" not found", .0.display())]
     ServiceFileNotFound(PathBuf),
+    /// The service file is a directory or too large to be one.
+    #[error("could not read service file \"{}\": {reason}", file.display())]
+    ServiceFileUnreadable {
+        /// The service file.
+        file: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// No service file defines the service.
     #[error("definition of service \"{0}\" not found")]
     ServiceNotFound(String),

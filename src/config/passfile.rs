@@ -70,8 +70,12 @@ pub fn lookup(path: &Path, key: Key<'_>) -> Lookup {
             path.display()
         ));
     }
-    let Ok(bytes) = std::fs::read(path) else {
-        return Lookup::Missing;
+    let bytes = match crate::files::read(path, crate::files::SETTINGS) {
+        Ok(bytes) => bytes,
+        Err(crate::files::FileError::Io(_)) => return Lookup::Missing,
+        Err(other) => {
+            return Lookup::Ignored(format!("password file \"{}\" is {other}", path.display()));
+        }
     };
     let text = String::from_utf8_lossy(&bytes);
     find(&text, [host, port, key.dbname, key.user])

@@ -32,8 +32,7 @@ pub fn lookup(name: &str, env: &Environment) -> Result<Service, ConfigError> {
             .filter(|file| file.exists()),
     };
     if let Some(file) = user_file {
-        let text =
-            std::fs::read(&file).map_err(|_| ConfigError::ServiceFileNotFound(file.clone()))?;
+        let text = read_service_file(&file)?;
         if let Some(settings) = group(&String::from_utf8_lossy(&text), name, &file)? {
             return Ok(Service { file, settings });
         }
@@ -41,13 +40,23 @@ pub fn lookup(name: &str, env: &Environment) -> Result<Service, ConfigError> {
     let sysconfdir = env.var("PGSYSCONFDIR").unwrap_or(DEFAULT_SYSCONFDIR);
     let file = Path::new(sysconfdir).join("pg_service.conf");
     if file.exists() {
-        let text =
-            std::fs::read(&file).map_err(|_| ConfigError::ServiceFileNotFound(file.clone()))?;
+        let text = read_service_file(&file)?;
         if let Some(settings) = group(&String::from_utf8_lossy(&text), name, &file)? {
             return Ok(Service { file, settings });
         }
     }
     Err(ConfigError::ServiceNotFound(name.to_string()))
+}
+
+/// A service file's bytes, bounded.
+fn read_service_file(file: &Path) -> Result<Vec<u8>, ConfigError> {
+    crate::files::read(file, crate::files::SETTINGS).map_err(|e| match e {
+        crate::files::FileError::Io(_) => ConfigError::ServiceFileNotFound(file.to_path_buf()),
+        other => ConfigError::ServiceFileUnreadable {
+            file: file.to_path_buf(),
+            reason: other.to_string(),
+        },
+    })
 }
 
 /// The settings of group `[name]` in one file's text, or `None` when the file has no such group.

@@ -46,6 +46,8 @@ pub struct AttemptResult {
     pub connected: bool,
     /// Whether the deadline ended it.
     pub timed_out: bool,
+    /// Whether it was waiting for the system resolver.
+    pub resolving: bool,
     /// Whether libpq gives up at once here, with no fallback to plaintext.
     pub hard_failure: bool,
     /// The server's one-byte answer to SSLRequest.
@@ -93,7 +95,15 @@ pub async fn run(plan: &Plan<'_>, tls: bool, deadline: tokio::time::Instant) -> 
     let finished = tokio::time::timeout_at(deadline, steps(plan, &mut result, &record)).await;
     if finished.is_err() {
         result.timed_out = true;
-        result.fail(Outcome::Unreachable, "timeout expired");
+        let message = if result.resolving {
+            format!(
+                "timeout expired while resolving host name \"{}\"",
+                plan.target.host
+            )
+        } else {
+            "timeout expired".to_string()
+        };
+        result.fail(Outcome::Unreachable, message);
     }
     if let Ok(seen) = record.lock() {
         result.seen = seen.clone();
@@ -104,7 +114,14 @@ pub async fn run(plan: &Plan<'_>, tls: bool, deadline: tokio::time::Instant) -> 
 
 async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
     let start = Instant::now();
-    let connection = match transport::connect(plan.target).await {
+    r.resolving = true;
+    let place = transport::resolve(plan.target).await;
+    r.resolving = false;
+    let connection = match place {
+        Ok(place) => transport::connect(plan.target, &place).await,
+        Err(e) => Err(e),
+    };
+    let connection = match connection {
         Ok(c) => c,
         Err(e) => return r.fail(Outcome::Unreachable, e),
     };

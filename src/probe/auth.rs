@@ -333,13 +333,14 @@ mod tests {
         let plain: &[&[u8]] = &[b"SCRAM-SHA-256"];
         let unknown: &[&[u8]] = &[b"X-UNKNOWN"];
         // (tls, channel_binding, require_auth, offered, chosen or libpq's refusal)
-        let cases: &[(
+        type Case<'a> = (
             bool,
             ChannelBinding,
-            &str,
-            &[&[u8]],
-            Result<Mechanism, &str>,
-        )] = &[
+            &'a str,
+            &'a [&'a [u8]],
+            Result<Mechanism, &'a str>,
+        );
+        let cases: &[Case] = &[
             (true, Prefer, "", both, Ok(Mechanism::ScramPlus)),
             (true, Disable, "", both, Ok(Mechanism::Scram)),
             (true, Prefer, "", plain, Ok(Mechanism::Scram)),

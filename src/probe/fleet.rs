@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::{CheckOptions, check_target};
@@ -81,56 +80,85 @@ fn store_for(
     Ok(store)
 }
 
-/// Checks every target of every input, at most `concurrency` at a time, in input order.
+/// One host of one connection string, ready to check.
+struct Job {
+    slot: usize,
+    index: usize,
+    resolved: Arc<Resolved>,
+    target: usize,
+    store: Store,
+    identity: Identity,
+}
+
+/// Turns one input into reports (refused strings, unusable local files of a targets-file line)
+/// and jobs, one per host.
 ///
 /// # Errors
-/// A trust source or protocol range that cannot be used, found before any connection is made.
+/// Local files that cannot be used, for a string given on the command line.
+fn prepare(
+    index: usize,
+    input: Input,
+    cache: &mut HashMap<String, Store>,
+    reports: &mut Vec<Option<TargetReport>>,
+) -> Result<Vec<Job>, Error> {
+    let (resolved, origin) = match input {
+        Input::Invalid { origin, message } => {
+            reports.push(Some(TargetReport::invalid(index, &origin, &message)));
+            return Ok(Vec::new());
+        }
+        Input::Resolved { resolved, origin } => (resolved, origin),
+    };
+    let tcp = resolved
+        .targets
+        .iter()
+        .any(|t| t.kind != HostKind::UnixSocket);
+    let prepared = store_for(&resolved.options, tcp, cache)
+        .map_err(Error::from)
+        .and_then(|store| Ok((store, identity_for(&resolved.options, tcp)?)));
+    let (store, identity) = match (prepared, origin) {
+        (Ok(prepared), _) => prepared,
+        (Err(e), Some(origin)) => {
+            for target in &resolved.targets {
+                reports.push(Some(TargetReport::local_files_refused(
+                    index,
+                    target,
+                    &resolved.options,
+                    &origin,
+                    &e.to_string(),
+                )));
+            }
+            return Ok(Vec::new());
+        }
+        (Err(e), None) => return Err(e),
+    };
+    let resolved: Arc<Resolved> = Arc::from(resolved);
+    let jobs = (0..resolved.targets.len())
+        .map(|target| {
+            reports.push(None);
+            Job {
+                slot: reports.len() - 1,
+                index,
+                resolved: resolved.clone(),
+                target,
+                store: store.clone(),
+                identity: identity.clone(),
+            }
+        })
+        .collect();
+    Ok(jobs)
+}
+
+/// Checks every target of every input, at most `concurrency` at a time, reported in input order.
+/// Inputs are taken as they are needed, so that only the targets under way are held resolved.
+///
+/// # Errors
+/// A trust source or protocol range that cannot be used, found before that string's hosts are
+/// connected to.
 pub fn check_all(
-    inputs: Vec<Input>,
+    inputs: impl IntoIterator<Item = Input>,
     run: CheckOptions,
     concurrency: usize,
 ) -> Result<Report, Error> {
-    let mut cache = HashMap::new();
-    let mut jobs = Vec::new();
-    let mut reports: Vec<Option<TargetReport>> = Vec::new();
-    for (index, input) in inputs.into_iter().enumerate() {
-        match input {
-            Input::Invalid { origin, message } => {
-                reports.push(Some(TargetReport::invalid(index, &origin, &message)));
-            }
-            Input::Resolved { resolved, origin } => {
-                let tcp = resolved
-                    .targets
-                    .iter()
-                    .any(|t| t.kind != HostKind::UnixSocket);
-                let prepared = store_for(&resolved.options, tcp, &mut cache)
-                    .map_err(Error::from)
-                    .and_then(|store| Ok((store, identity_for(&resolved.options, tcp)?)));
-                let (store, identity) = match (prepared, origin) {
-                    (Ok(prepared), _) => prepared,
-                    (Err(e), Some(origin)) => {
-                        for target in &resolved.targets {
-                            reports.push(Some(TargetReport::local_files_refused(
-                                index,
-                                target,
-                                &resolved.options,
-                                &origin,
-                                &e.to_string(),
-                            )));
-                        }
-                        continue;
-                    }
-                    (Err(e), None) => return Err(e),
-                };
-                let resolved: Arc<Resolved> = Arc::from(resolved);
-                for target in 0..resolved.targets.len() {
-                    let job = (resolved.clone(), target, store.clone(), identity.clone());
-                    jobs.push((reports.len(), index, job));
-                    reports.push(None);
-                }
-            }
-        }
-    }
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
@@ -139,48 +167,65 @@ pub fn check_all(
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let total = jobs.len();
-    let progress = total > 1 && std::io::stderr().is_terminal();
-    runtime.block_on(async {
-        let limit = Arc::new(Semaphore::new(concurrency.max(1)));
+    let progress = std::io::stderr().is_terminal();
+    let concurrency = concurrency.max(1);
+    let mut reports: Vec<Option<TargetReport>> = Vec::new();
+    let outcome = runtime.block_on(async {
+        let mut cache = HashMap::new();
         let mut set = JoinSet::new();
         let mut slots = HashMap::new();
-        for (slot, index, (resolved, target, store, identity)) in jobs {
-            let limit = limit.clone();
-            let task = set.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let store = store.as_ref().as_ref().map(Option::as_ref);
-                let identity = identity.as_ref().as_ref().map(Option::as_ref);
-                let target = &resolved.targets[target];
-                let mut report = check_target(&resolved, target, store, identity, run).await;
-                report.conninfo = index;
-                report
-            });
-            slots.insert(task.id(), (slot, index));
-        }
         let mut done = 0;
-        while let Some(joined) = set.join_next_with_id().await {
-            match joined {
-                Ok((id, report)) => {
-                    if let Some(&(slot, _)) = slots.get(&id) {
-                        reports[slot] = Some(report);
+        let mut finish =
+            |joined: Result<(tokio::task::Id, TargetReport), tokio::task::JoinError>,
+             reports: &mut Vec<Option<TargetReport>>,
+             slots: &mut HashMap<tokio::task::Id, (usize, usize)>| {
+                match joined {
+                    Ok((id, report)) => {
+                        if let Some((slot, _)) = slots.remove(&id) {
+                            reports[slot] = Some(report);
+                        }
+                    }
+                    Err(e) => {
+                        if let Some((slot, index)) = slots.remove(&e.id()) {
+                            reports[slot] = Some(TargetReport::internal(index, &e.to_string()));
+                        }
                     }
                 }
-                Err(e) => {
-                    if let Some(&(slot, index)) = slots.get(&e.id()) {
-                        reports[slot] = Some(TargetReport::internal(index, &e.to_string()));
+                done += 1;
+                if progress && reports.len() > 1 {
+                    eprint!("\rpgtls: checked {done} of {} targets", reports.len());
+                }
+            };
+        for (index, input) in inputs.into_iter().enumerate() {
+            for job in prepare(index, input, &mut cache, &mut reports)? {
+                while set.len() >= concurrency {
+                    if let Some(joined) = set.join_next_with_id().await {
+                        finish(joined, &mut reports, &mut slots);
                     }
                 }
-            }
-            done += 1;
-            if progress {
-                eprint!("\rpgtls: checked {done} of {total} targets");
+                let task = set.spawn(async move {
+                    let store = job.store.as_ref().as_ref().map(Option::as_ref);
+                    let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
+                    let target = &job.resolved.targets[job.target];
+                    let mut report =
+                        check_target(&job.resolved, target, store, identity, run).await;
+                    report.conninfo = job.index;
+                    report
+                });
+                slots.insert(task.id(), (job.slot, job.index));
             }
         }
-        if progress {
+        while let Some(joined) = set.join_next_with_id().await {
+            finish(joined, &mut reports, &mut slots);
+        }
+        if progress && reports.len() > 1 {
             eprintln!();
         }
+        Ok::<(), Error>(())
     });
+    // Tasks still blocked in the resolver must not hold the process after the report.
+    runtime.shutdown_background();
+    outcome?;
     let mut targets: Vec<TargetReport> = reports.into_iter().flatten().collect();
     let mut chosen = std::collections::HashSet::new();
     for t in &mut targets {

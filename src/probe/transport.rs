@@ -27,32 +27,56 @@ fn shown(addr: &SocketAddr) -> String {
     addr.ip().to_string()
 }
 
-/// Connects to a target.
+/// Where a target is reached: a Unix-domain socket, or TCP addresses to try in turn.
+pub enum Place {
+    /// A socket directory (or `@` abstract name) and port.
+    Unix,
+    /// Addresses, from `hostaddr` or the resolved host name.
+    Tcp(Vec<SocketAddr>),
+}
+
+/// Finds where a target is reached; for a host name this is the (blocking, possibly slow)
+/// system resolver.
 ///
 /// # Errors
-/// libpq's message for a name that does not resolve or an address that refuses.
-pub async fn connect(target: &Target) -> Result<Connection, String> {
+/// libpq's message for an address that does not parse or a name that does not resolve.
+pub async fn resolve(target: &Target) -> Result<Place, String> {
     match target.kind {
-        HostKind::UnixSocket => unix(&target.host, target.port).await,
+        HostKind::UnixSocket => Ok(Place::Unix),
         HostKind::Address => {
             let addr = target.hostaddr.as_deref().unwrap_or_default();
             let ip = net::numeric_host(addr)
                 .ok_or_else(|| format!("could not parse network address \"{addr}\""))?;
-            tcp(&[SocketAddr::new(ip, target.port)], addr, target.port).await
+            Ok(Place::Tcp(vec![SocketAddr::new(ip, target.port)]))
         }
-        HostKind::Name => {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((target.host.as_str(), target.port))
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "could not translate host name \"{}\" to address: {}",
-                            target.host,
-                            os_message(&e)
-                        )
-                    })?
-                    .collect();
-            tcp(&addrs, &target.host, target.port).await
+        HostKind::Name => Ok(Place::Tcp(
+            tokio::net::lookup_host((target.host.as_str(), target.port))
+                .await
+                .map_err(|e| {
+                    format!(
+                        "could not translate host name \"{}\" to address: {}",
+                        target.host,
+                        os_message(&e)
+                    )
+                })?
+                .collect(),
+        )),
+    }
+}
+
+/// Connects to a target at the place [`resolve`] found.
+///
+/// # Errors
+/// libpq's message for addresses that refuse.
+pub async fn connect(target: &Target, place: &Place) -> Result<Connection, String> {
+    match place {
+        Place::Unix => unix(&target.host, target.port).await,
+        Place::Tcp(addrs) => {
+            let shown = match target.kind {
+                HostKind::Address => target.hostaddr.as_deref().unwrap_or_default(),
+                _ => target.host.as_str(),
+            };
+            tcp(addrs, shown, target.port).await
         }
     }
 }

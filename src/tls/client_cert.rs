@@ -66,7 +66,8 @@ fn cert_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientCertErr
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(crate::net::os_message(&e)))?;
+    let bytes =
+        crate::files::read(path, crate::files::CERTIFICATES).map_err(|e| bad(e.to_string()))?;
     // libpq reads the certificate file as a PEM chain only (keys may be DER).
     super::roots::pem_certificates(&bytes).map_err(bad)
 }
@@ -76,12 +77,21 @@ fn check_key_file(path: &Path) -> Result<(), ClientCertError> {
     if !meta.is_file() {
         return Err(ClientCertError::KeyNotFile(path.to_path_buf()));
     }
-    let mode = meta.permissions().mode();
-    let mine = meta.uid() == nix::unistd::geteuid().as_raw();
-    if (mine && mode & 0o077 != 0) || (meta.uid() == 0 && mode & 0o037 != 0) {
+    if key_mode_refused(meta.uid(), meta.permissions().mode()) {
         return Err(ClientCertError::KeyPermissions(path.to_path_buf()));
     }
     Ok(())
+}
+
+/// libpq's rule for a key file's mode: owned by root, at most `u=rw,g=r` (0640); owned by anyone
+/// else, at most `u=rw` (0600). Who runs the check does not matter: a key that can be read despite
+/// such a mode has the right owner.
+fn key_mode_refused(owner: u32, mode: u32) -> bool {
+    if owner == 0 {
+        mode & 0o037 != 0
+    } else {
+        mode & 0o077 != 0
+    }
 }
 
 /// Reads a private key: PEM (PKCS#1, PKCS#8, SEC1, encrypted PKCS#8) or DER.
@@ -93,7 +103,8 @@ fn private_key(
         path: path.to_path_buf(),
         reason: reason.to_string(),
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(&crate::net::os_message(&e)))?;
+    let bytes =
+        crate::files::read(path, crate::files::CERTIFICATES).map_err(|e| bad(&e.to_string()))?;
     let text = String::from_utf8_lossy(&bytes);
     if text.contains("Proc-Type: 4,ENCRYPTED") {
         return Err(bad(
@@ -204,5 +215,34 @@ impl ResolvesClientCert for Resolver {
 
     fn has_certs(&self) -> bool {
         self.identity.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_mode_refused;
+
+    #[test]
+    fn key_modes_follow_libpqs_owner_rule() {
+        // (owner uid, mode, refused)
+        let cases = [
+            (0, 0o600, false),
+            (0, 0o640, false),
+            (0, 0o644, true),
+            (0, 0o660, true),
+            (0, 0o650, true),
+            (1000, 0o600, false),
+            (1000, 0o400, false),
+            (1000, 0o640, true),
+            (1000, 0o644, true),
+            (1000, 0o604, true),
+        ];
+        for (owner, mode, refused) in cases {
+            assert_eq!(
+                key_mode_refused(owner, mode),
+                refused,
+                "owner {owner} mode {mode:o}"
+            );
+        }
     }
 }

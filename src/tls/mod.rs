@@ -93,8 +93,8 @@ pub fn check_crl_files(options: &Options) -> Result<(), TlsSetupError> {
     if options.sslcrl_named
         && let Some(file) = &options.sslcrl
     {
-        let bytes =
-            std::fs::read(file).map_err(|e| crl_error(file, &crate::net::os_message(&e)))?;
+        let bytes = crate::files::read(file, crate::files::CRLS)
+            .map_err(|e| crl_error(file, &e.to_string()))?;
         if roots::crls_in(&bytes).is_none() {
             let reason = if bytes.iter().all(u8::is_ascii_whitespace) {
                 "the file is empty"

@@ -110,7 +110,8 @@ impl TrustStore {
             path: path.to_path_buf(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| unreadable(crate::net::os_message(&e)))?;
+        let bytes = crate::files::read(path, crate::files::CERTIFICATES)
+            .map_err(|e| unreadable(e.to_string()))?;
         let certs = pem_certificates(&bytes).map_err(unreadable)?;
         Ok(TrustStore::new(
             TrustSource::File {
@@ -201,7 +202,7 @@ fn is_hashed_crl_name(name: &str) -> bool {
 
 /// The CRLs of a PEM or DER file; `None` when it cannot be read or holds none.
 fn read_crls(path: &Path) -> Option<Vec<CertificateRevocationListDer<'static>>> {
-    crls_in(&std::fs::read(path).ok()?)
+    crls_in(&crate::files::read(path, crate::files::CRLS).ok()?)
 }
 
 /// The CRLs in PEM or DER bytes; `None` when there are none.

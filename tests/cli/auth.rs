@@ -210,7 +210,7 @@ fn converse(s: &mut (impl Read + Write), behaviour: Behaviour, tls: bool, sent: 
         return;
     }
     let _ = s.write_all(&auth(0, &[]));
-    let _ = s.write_all(&message(b'S', b"server_version\018.0\0"));
+    let _ = s.write_all(&message(b'S', b"server_version\x0018.0\0"));
     let _ = s.write_all(&message(b'K', &[0, 0, 0, 1, 0, 0, 0, 2]));
     let _ = s.write_all(&message(b'Z', b"I"));
     let _ = s.flush();

@@ -3,12 +3,14 @@
 mod audit;
 mod auth;
 mod check;
+mod deadlines;
 mod differential;
 mod explain;
 mod fake;
 mod fleet;
 mod harness;
 mod hostile;
+mod local;
 mod login;
 mod pki;
 mod readme;
