@@ -69,7 +69,13 @@ fn cert_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientCertErr
     let bytes =
         crate::files::read(path, crate::files::CERTIFICATES).map_err(|e| bad(e.to_string()))?;
     // libpq reads the certificate file as a PEM chain only (keys may be DER).
-    super::roots::pem_certificates(&bytes).map_err(bad)
+    let certs = super::pem::read(&bytes)
+        .map_err(|e| bad(e.to_string()))?
+        .certs;
+    if certs.is_empty() {
+        return Err(bad("no start line".into()));
+    }
+    Ok(certs)
 }
 
 fn check_key_file(path: &Path) -> Result<(), ClientCertError> {

@@ -167,26 +167,27 @@ impl TrustStore {
     }
 }
 
-/// The certificates of a PEM text; an error names what was found instead.
+/// The certificates of a PEM root file, read as OpenSSL reads it; a file of CRLs alone loads
+/// (and anchors nothing). An error gives OpenSSL's reason and, for a file without certificates,
+/// what it holds instead.
 ///
 /// # Errors
-/// A description of the content when it holds no PEM certificate.
+/// A block that does not decode, or no certificate or CRL at all.
 pub fn pem_certificates(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(bytes)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("invalid PEM: {e}"))?;
-    if !certs.is_empty() {
-        return Ok(certs);
+    let contents = super::pem::read(bytes).map_err(str::to_string)?;
+    if !contents.certs.is_empty() || contents.crls > 0 {
+        return Ok(contents.certs);
     }
-    Err(if bytes.iter().all(u8::is_ascii_whitespace) {
-        "the file is empty".to_string()
+    let holds = if bytes.iter().all(u8::is_ascii_whitespace) {
+        "the file is empty"
     } else if bytes.first() == Some(&0x30) {
-        "the file is DER, not PEM; convert it with `openssl x509 -inform DER -in FILE -out FILE.pem`".to_string()
+        "the file is DER, not PEM; convert it with `openssl x509 -inform DER -in FILE -out FILE.pem`"
     } else if bytes.windows(11).any(|w| w == b"PRIVATE KEY") {
-        "the file holds a private key, not a certificate".to_string()
+        "the file holds a private key, not a certificate"
     } else {
-        "no certificate found".to_string()
-    })
+        return Err("no certificate or crl found".into());
+    };
+    Err(format!("no certificate or crl found ({holds})"))
 }
 
 /// OpenSSL's hashed CRL file name: eight hex digits, `.r`, a number.
@@ -232,7 +233,10 @@ mod tests {
 
     #[test]
     fn root_files_that_are_not_pem_certificates_say_what_they_are() {
-        assert_eq!(pem_certificates(b"").unwrap_err(), "the file is empty");
+        assert_eq!(
+            pem_certificates(b"").unwrap_err(),
+            "no certificate or crl found (the file is empty)"
+        );
         assert!(
             pem_certificates(&[0x30, 0x82, 0x01])
                 .unwrap_err()
@@ -242,7 +246,7 @@ mod tests {
         assert!(pem_certificates(key).unwrap_err().contains("private key"));
         assert_eq!(
             pem_certificates(b"hello").unwrap_err(),
-            "no certificate found"
+            "no certificate or crl found"
         );
     }
 }

@@ -638,7 +638,7 @@ fn broken_local_files_are_reported_before_connecting_where_tls_is_mandatory() {
         (
             format!("{base} sslrootcert={garbage}"),
             "could not read root certificate file",
-            "no certificate found",
+            "no certificate or crl found",
         ),
         (
             format!("{base} sslrootcert={key}"),
