@@ -212,7 +212,9 @@ fn endless_and_unwritten_files_end_with_a_clear_error() {
     let (root, fifo) = (root.display(), fifo.display());
     // Nothing listens here: each case must end before a connection matters.
     let base = "host=127.0.0.1 port=1 sslmode=verify-full";
-    let cases: Vec<(Vec<String>, Vec<(&str, String)>, i32, &str)> = vec![
+    // (arguments, environment, exit code, message)
+    type Case<'a> = (Vec<String>, Vec<(&'a str, String)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["check".into(), format!("{base} sslrootcert=/dev/zero")],
             vec![],
