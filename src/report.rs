@@ -74,6 +74,16 @@ pub struct TargetReport {
     pub presented: Vec<Vec<u8>>,
 }
 
+/// A message on one line, nothing dropped: line breaks (libpq's second line of advice, or ones a
+/// server put in its text) become spaces.
+pub fn one_line(message: &str) -> String {
+    message
+        .split('\n')
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl TargetReport {
     fn without_connection(
         conninfo: usize,
@@ -90,7 +100,7 @@ impl TargetReport {
             sslnegotiation: SslNegotiation::Postgres,
             exit_code,
             // One line for people; the finding keeps the whole message.
-            summary: summary.lines().next().unwrap_or_default().to_string(),
+            summary: one_line(&summary),
             conninfo,
             libpq_connects: false,
             libpq_uses: false,

@@ -389,5 +389,5 @@ pub fn summary(report: &TargetReport) -> String {
         .find(|a| a.outcome != Outcome::Accepted && a.error.is_some())
         .and_then(|a| a.error.clone())
         .unwrap_or_else(|| "connection failed".into());
-    format!("fails: {}", error.lines().next().unwrap_or_default())
+    format!("fails: {}", crate::report::one_line(&error))
 }

@@ -308,7 +308,7 @@ async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<Result<View, ServerError>, WireError> {
     let mut version = None;
     loop {
-        let (kind, body) = wire::read_message(stream).await?;
+        let (kind, body, _) = wire::read_long_message(stream).await?;
         match kind {
             b'S' => {
                 let mut parts = body.split(|&b| b == 0);
@@ -328,8 +328,10 @@ async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
     send(stream, &buf).await?;
     let mut row: Option<Vec<Option<String>>> = None;
     loop {
-        let (kind, body) = wire::read_message(stream).await?;
+        let (kind, body, cut) = wire::read_long_message(stream).await?;
         match kind {
+            // A row too wide to keep leaves the view unknown rather than half read.
+            b'D' if cut => row = None,
             b'D' => row = Some(data_row(&body)),
             b'Z' => break,
             _ => {}

@@ -148,6 +148,50 @@ pub async fn read_message<S: AsyncRead + Unpin>(
     Ok((header[0], body))
 }
 
+/// The longest message libpq accepts once logged in (its buffer grows to 1 GB).
+const MAX_AFTER_LOGIN: usize = 1 << 30;
+/// The most of one such message that is kept; the rest is read and dropped.
+const KEEP_AFTER_LOGIN: usize = 1 << 20;
+
+/// Reads one message after AuthenticationOk, where libpq accepts long ones (a NOTICE from a login
+/// event trigger, a wide row): up to 1 GB, of which the first MiB is kept and the rest read and
+/// dropped. Returns the type, the kept body and whether it was cut.
+///
+/// # Errors
+/// A closed connection or a length that is not the protocol's.
+pub async fn read_long_message<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> Result<(u8, Vec<u8>, bool), WireError> {
+    let mut header = [0u8; 5];
+    stream
+        .read_exact(&mut header)
+        .await
+        .map_err(WireError::Closed)?;
+    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    if !(4..=MAX_AFTER_LOGIN).contains(&len) {
+        return Err(WireError::Protocol(format!(
+            "invalid message length {len} in message type {}",
+            printable(header[0])
+        )));
+    }
+    let kept = (len - 4).min(KEEP_AFTER_LOGIN);
+    let mut body = vec![0u8; kept];
+    stream
+        .read_exact(&mut body)
+        .await
+        .map_err(WireError::Closed)?;
+    let rest = (len - 4 - kept) as u64;
+    if rest > 0 {
+        let dropped = tokio::io::copy(&mut (&mut *stream).take(rest), &mut tokio::io::sink())
+            .await
+            .map_err(WireError::Closed)?;
+        if dropped < rest {
+            return Err(WireError::Closed(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+    }
+    Ok((header[0], body, rest > 0))
+}
+
 /// A byte as libpq prints it in `%c`, made safe for a terminal.
 pub fn printable(byte: u8) -> String {
     if byte.is_ascii_graphic() {
@@ -198,6 +242,20 @@ mod tests {
             "SCRAM-SHA-256, SCRAM-SHA-256-PLUS"
         );
         assert_eq!(auth_method(5, &[1, 2, 3, 4]), "MD5");
+    }
+
+    #[tokio::test]
+    async fn long_messages_after_login_are_read_through_and_cut() {
+        let long = KEEP_AFTER_LOGIN + 100_000;
+        let mut bytes = vec![b'N'];
+        bytes.extend(((long + 4) as u32).to_be_bytes());
+        bytes.extend(std::iter::repeat_n(b'x', long));
+        bytes.extend([b'Z', 0, 0, 0, 5, b'I']);
+        let mut input = &bytes[..];
+        let (kind, body, cut) = read_long_message(&mut input).await.unwrap();
+        assert_eq!((kind, body.len(), cut), (b'N', KEEP_AFTER_LOGIN, true));
+        let (kind, body, cut) = read_long_message(&mut input).await.unwrap();
+        assert_eq!((kind, body, cut), (b'Z', vec![b'I'], false));
     }
 
     #[test]

@@ -140,7 +140,7 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
             .map(|x| format!(" to {}", clean(x)))
             .unwrap_or_default();
         let result = match &a.error {
-            Some(e) => clean(e.lines().next().unwrap_or_default()).into_owned(),
+            Some(e) => clean(&crate::report::one_line(e)).into_owned(),
             None => "accepted".to_string(),
         };
         writeln!(out, "  attempt {}    {kind}{at}: {result}", i + 1)?;
@@ -259,8 +259,8 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
             Severity::Warning => "warning",
             Severity::Info => "note",
         };
-        // libpq's messages may carry a second line of advice: keep it, under the first.
-        let message = super::sanitize::clean_lines(&f.message).replace('\n', "\n               ");
+        // libpq's messages may carry a second line of advice: kept, on the same line.
+        let message = clean(&crate::report::one_line(&f.message)).into_owned();
         writeln!(out, "  {label:<12} {message}")?;
         if let Some(hint) = &f.hint {
             writeln!(out, "  {:<12} hint: {}", "", clean(hint))?;

@@ -1,11 +1,40 @@
-//! Makes text safe for a terminal: control characters (escape sequences among them) are shown as
-//! `\x1b`-style escapes instead of being interpreted.
+//! Makes text safe for a terminal, one rule for every string that reaches text output: control
+//! characters (escape sequences and line breaks among them) are shown as `\x1b`-style escapes
+//! instead of being interpreted, and so are the invisible characters that reorder or hide text
+//! (bidirectional overrides such as U+202E, zero-width characters such as U+200B), so that no
+//! server-supplied string can add a line to a report or make it read differently.
 
 use std::borrow::Cow;
 
-/// The text with every control character replaced by a visible escape.
+/// Characters that change how text around them is displayed without showing themselves:
+/// bidirectional marks, embeddings, overrides and isolates, zero-width characters, the
+/// byte-order mark and other invisible format characters.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{061c}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+    )
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control() || invisible(c)
+}
+
+/// The text with every control or invisible character replaced by a visible escape.
 pub fn clean(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -15,6 +44,7 @@ pub fn clean(text: &str) -> Cow<'_, str> {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if invisible(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
             c => out.push(c),
         }
     }
@@ -44,6 +74,14 @@ mod tests {
         assert_eq!(clean("a\x1b[31mred\x07"), "a\\x1b[31mred\\x07");
         assert_eq!(clean("line\nnext"), "line\\nnext");
         assert_eq!(clean("\u{9b}"), "\\x9b");
+    }
+
+    #[test]
+    fn bidirectional_and_zero_width_characters_become_visible() {
+        assert_eq!(clean("evil\u{202e}gpj.exe"), "evil\\u{202e}gpj.exe");
+        assert_eq!(clean("a\u{2066}b\u{2069}"), "a\\u{2066}b\\u{2069}");
+        assert_eq!(clean("db\u{200b}.example.com"), "db\\u{200b}.example.com");
+        assert_eq!(clean("\u{feff}x"), "\\u{feff}x");
     }
 
     #[test]

@@ -191,3 +191,95 @@ fn server_text_reaches_the_terminal_sanitised() {
     assert!(!text.contains('\u{1b}'), "{text:?}");
     assert!(text.contains("\\x1b[31mred"), "{text}");
 }
+
+/// Answers `N`, then refuses the startup with a message that tries to add report lines and
+/// reorder text.
+fn answer_n_with_forged_lines(mut s: TcpStream) {
+    read_request(&mut s);
+    let _ = s.write_all(b"N");
+    let mut rest = [0u8; 512];
+    let _ = s.read(&mut rest);
+    let body = "SFATAL\0VFATAL\0C28000\0Mno entry\n  verdict      connects with TLSv1.3, chain and host name verified\r\n  exit 0 \u{202e}0 tixe\u{200b}\0\0";
+    let mut msg = vec![b'E'];
+    msg.extend(((body.len() + 4) as u32).to_be_bytes());
+    msg.extend(body.as_bytes());
+    let _ = s.write_all(&msg);
+}
+
+#[test]
+fn server_text_cannot_add_lines_or_reorder_the_text_report() {
+    let home = shared_tempdir();
+    let port = fake(answer_n_with_forged_lines);
+    let conninfo = format!("host=127.0.0.1 port={port} user=u sslmode=prefer connect_timeout=2");
+    let out = pgtls(home.path())
+        .args(["check", &conninfo])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let verdicts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("verdict"))
+        .collect();
+    assert_eq!(verdicts.len(), 1, "{text}");
+    assert!(verdicts[0].contains("fails"), "{text}");
+    assert!(
+        !text.contains('\u{202e}') && !text.contains('\u{200b}'),
+        "{text}"
+    );
+    assert!(text.contains("\\u{202e}0 tixe\\u{200b}"), "{text}");
+    // Nothing of the message is lost from the verdict line: it runs on to the end.
+    assert!(verdicts[0].contains("tixe"), "{text}");
+}
+
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut msg = vec![kind];
+    msg.extend(((body.len() + 4) as u32).to_be_bytes());
+    msg.extend(body);
+    msg
+}
+
+/// Answers `N`, lets the client in without a password, then sends what a login event trigger
+/// and a wide row can: a 200 KiB NOTICE after AuthenticationOk and a 2 MiB row for any query.
+fn answer_with_long_messages(mut s: TcpStream) {
+    read_request(&mut s);
+    let _ = s.write_all(b"N");
+    let mut startup = [0u8; 512];
+    let _ = s.read(&mut startup);
+    let mut notice = b"SNOTICE\0VNOTICE\0C00000\0M".to_vec();
+    notice.extend(std::iter::repeat_n(b'n', 200 << 10));
+    notice.extend(b"\0\0");
+    let mut out = message(b'R', &0u32.to_be_bytes());
+    out.extend(message(b'N', &notice));
+    out.extend(message(b'S', b"server_version\x0018.0\0"));
+    out.extend(message(b'Z', b"I"));
+    let _ = s.write_all(&out);
+    let mut query = [0u8; 4096];
+    if s.read(&mut query).unwrap_or(0) == 0 || query[0] != b'Q' {
+        return;
+    }
+    let mut row = 1u16.to_be_bytes().to_vec();
+    row.extend(((2 << 20) as u32).to_be_bytes());
+    row.extend(std::iter::repeat_n(b'r', 2 << 20));
+    let mut out = message(b'D', &row);
+    out.extend(message(b'C', b"SELECT 1\0"));
+    out.extend(message(b'Z', b"I"));
+    let _ = s.write_all(&out);
+    let _ = s.read(&mut query);
+}
+
+#[test]
+fn long_messages_after_login_are_accepted_as_libpq_accepts_them() {
+    let home = shared_tempdir();
+    let port = fake(answer_with_long_messages);
+    let conninfo = format!("host=127.0.0.1 port={port} user=u sslmode=prefer connect_timeout=5");
+    let out = pgtls(home.path())
+        .args(["check", "--format", "json", &conninfo])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{doc}");
+    assert_eq!(doc["targets"][0]["login"]["authenticated"], true, "{doc}");
+    let libpq = libpq_connect(home.path(), &[conninfo]);
+    assert_eq!(libpq[0]["ok"], true, "{}", libpq[0]);
+}
