@@ -60,6 +60,11 @@ pub struct RootsArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
 
+    /// Write through a symbolic link at the output path (its target is replaced); without it, a
+    /// link there is refused.
+    #[arg(long)]
+    pub force: bool,
+
     /// Output format of the listing.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     pub format: Format,
@@ -79,6 +84,11 @@ pub struct InspectArgs {
     /// Where --to-pem writes.
     #[arg(short = 'o', long, value_name = "FILE", requires = "to_pem")]
     pub output: Option<std::path::PathBuf>,
+
+    /// Write through a symbolic link at the output path (its target is replaced); without it, a
+    /// link there is refused.
+    #[arg(long)]
+    pub force: bool,
 
     /// Judge the files as one root file for sslrootcert; findings make the exit code 9.
     #[arg(long, conflicts_with = "to_pem")]
@@ -121,6 +131,11 @@ pub struct CheckArgs {
     /// Write the certificate chain the server presented (each target's, in order) as PEM.
     #[arg(long, value_name = "FILE")]
     pub save_chain: Option<std::path::PathBuf>,
+
+    /// Write through a symbolic link at the output path (its target is replaced); without it, a
+    /// link there is refused.
+    #[arg(long)]
+    pub force: bool,
 
     /// Try the presented chain against the system store, every bundled profile and the Mozilla
     /// roots even when it verified (it is always done when it does not).

@@ -17,13 +17,13 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// Writes `text` to `path`, or to `out` for "-".
-fn write_to(path: &Path, text: &str, out: &mut dyn Write) -> Result<(), Error> {
+/// Writes `text` to `path` atomically, or to `out` for "-".
+fn write_to(path: &Path, text: &str, out: &mut dyn Write, force: bool) -> Result<(), Error> {
     if path == Path::new("-") {
         out.write_all(text.as_bytes())?;
         return Ok(());
     }
-    std::fs::write(path, text).map_err(|source| Error::Write {
+    crate::files::write_atomic(path, text.as_bytes(), force).map_err(|source| Error::Write {
         path: path.to_path_buf(),
         source,
     })
@@ -58,18 +58,17 @@ pub fn roots(args: &RootsArgs, out: &mut dyn Write) -> Result<Code, Error> {
         }
     }
     let pem = inspect::to_pem(roots.iter().map(|r| (r.name.as_str(), &r.der)));
-    write_to(path, &pem, out)?;
+    write_to(path, &pem, out, args.force)?;
     if path != Path::new("-") {
         let which = args
             .profile
             .as_deref()
             .map_or("all profiles".to_string(), |p| format!("profile {p}"));
-        writeln!(
-            out,
-            "wrote {} root certificates ({which}) to {}",
-            roots.len(),
-            path.display()
-        )?;
+        let count = match roots.len() {
+            1 => "1 root certificate".to_string(),
+            n => format!("{n} root certificates"),
+        };
+        writeln!(out, "wrote {count} ({which}) to {}", path.display())?;
     }
     Ok(Code::Ok)
 }
@@ -96,7 +95,8 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
             })
             .collect();
         let pem = inspect::to_pem(names.iter().map(|(n, c)| (n.as_str(), *c)));
-        write_to(args.output.as_deref().unwrap_or(Path::new("-")), &pem, out)?;
+        let path = args.output.as_deref().unwrap_or(Path::new("-"));
+        write_to(path, &pem, out, args.force)?;
         return Ok(Code::Ok);
     }
     let mut report = inspect::describe(&files, now());
@@ -118,11 +118,12 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
     )
 }
 
-/// `check --save-chain FILE`: every target's presented chain, as PEM, in report order.
+/// `check --save-chain FILE`: every target's presented chain, as PEM, in report order. When no
+/// server presented a certificate the file is left as it was; returns whether it was written.
 ///
 /// # Errors
-/// A file that cannot be written.
-pub fn save_chain(report: &crate::report::Report, path: &Path) -> Result<(), Error> {
+/// A file that cannot be written (it is then left as it was).
+pub fn save_chain(report: &crate::report::Report, path: &Path, force: bool) -> Result<bool, Error> {
     let chains: Vec<(String, rustls::pki_types::CertificateDer<'static>)> = report
         .targets
         .iter()
@@ -138,11 +139,15 @@ pub fn save_chain(report: &crate::report::Report, path: &Path) -> Result<(), Err
                 })
         })
         .collect();
+    if chains.is_empty() {
+        return Ok(false);
+    }
     let pem = inspect::to_pem(chains.iter().map(|(n, c)| (n.as_str(), c)));
-    std::fs::write(path, pem).map_err(|source| Error::Write {
+    crate::files::write_atomic(path, pem.as_bytes(), force).map_err(|source| Error::Write {
         path: path.to_path_buf(),
         source,
-    })
+    })?;
+    Ok(true)
 }
 
 /// The connection strings of a targets file (or standard input for "-"), read as they are
@@ -215,9 +220,6 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
     };
     let inputs = inputs.into_iter().chain(from_file.into_iter().flatten());
     let report = probe::check_all(inputs, run, args.concurrency as usize)?;
-    if let Some(path) = &args.save_chain {
-        save_chain(&report, path)?;
-    }
     let code = crate::exit::report_code(&report);
     let written = match args.format {
         CheckFormat::Text => render::check_text(&report, out),
@@ -225,10 +227,29 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
         CheckFormat::Prometheus => render::prometheus(&report, now(), out),
         CheckFormat::Junit => render::junit(&report, out),
     };
-    crate::exit::after_output(
+    let code = crate::exit::after_output(
         code,
         written.and_then(|()| out.flush()).map_err(Error::from),
-    )
+    )?;
+    // The report stands whatever happens to the chain file; a failure to save it is reported
+    // after it, and the exit code is at least that of a usage error.
+    let Some(path) = &args.save_chain else {
+        return Ok(code);
+    };
+    match save_chain(&report, path, args.force) {
+        Ok(true) => Ok(code),
+        Ok(false) => {
+            eprintln!(
+                "pgtls: note: no server presented a certificate; {} was left as it was",
+                render::sanitize::clean(&path.display().to_string())
+            );
+            Ok(code)
+        }
+        Err(err) => {
+            crate::exit::print_error(&err);
+            Ok(code.max(Code::Usage))
+        }
+    }
 }
 
 /// `pgtls completions SHELL`: the completion script, generated from the command definitions.

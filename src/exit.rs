@@ -121,12 +121,12 @@ pub enum Error {
     #[error(transparent)]
     Inspect(#[from] crate::inspect::InspectError),
     /// An output file cannot be written.
-    #[error("could not write \"{}\": {}", path.display(), crate::net::os_message(source))]
+    #[error("could not write \"{}\": {source}", path.display())]
     Write {
         /// The file.
         path: std::path::PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: crate::files::FileError,
     },
     /// The client certificate or key cannot be used.
     #[error(transparent)]
@@ -190,6 +190,17 @@ impl Error {
     /// Whether the error is a closed pipe on output, which ends the program quietly.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// Prints an error (and its hint) to standard error, as the program's one place for them.
+pub fn print_error(err: &Error) {
+    eprintln!(
+        "pgtls: error: {}",
+        crate::render::sanitize::clean_lines(&err.to_string())
+    );
+    if let Some(hint) = err.hint() {
+        eprintln!("pgtls: hint: {}", crate::render::sanitize::clean(&hint));
     }
 }
 

@@ -1,12 +1,16 @@
-//! Reading local files the user names (root files, CRLs, client certificates, service and
-//! password files, targets files, files to inspect) with bounds: a size limit per kind of file,
-//! no directory, and no wait on a FIFO that has no writer. A named pipe with a writer (a shell's
-//! `<(...)`) still works. Nothing here knows what the bytes mean.
+//! Local files the user names. Reading (root files, CRLs, client certificates, service and
+//! password files, targets files, files to inspect) is bounded: a size limit per kind of file, no
+//! directory, and no wait on a FIFO that has no writer; a named pipe with a writer (a shell's
+//! `<(...)`) still works. Writing (root files, converted PEM, saved chains) is atomic: a temporary
+//! file beside the target, renamed over it, so that a full disk or a crash never leaves half a
+//! root file; a symbolic link is written through only when asked. Nothing here knows what the
+//! bytes mean.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 
@@ -32,6 +36,9 @@ pub enum FileError {
     /// More bytes than the limit for this kind of file.
     #[error("larger than {}", size(*.0))]
     TooLarge(u64),
+    /// An output path that is a symbolic link, which is written through only when asked.
+    #[error("is a symbolic link (pass --force to write to the file it points to)")]
+    Symlink,
     /// A line of a targets file longer than the limit.
     #[error("line {line} is longer than {} KiB", TARGET_LINE >> 10)]
     LineTooLong {
@@ -120,6 +127,62 @@ pub fn lines(
     }))
 }
 
+/// Writes `bytes` to `path` atomically: into a new file in the same directory, then renamed over
+/// `path`, keeping an existing file's permissions. A symbolic link at `path` is refused unless
+/// `through_symlink`, and then the file it points to is replaced. A path that is not a regular
+/// file (a terminal, a pipe) is written directly.
+///
+/// # Errors
+/// A symbolic link not allowed, or any failure to create, write or rename; the temporary file is
+/// removed and `path` left as it was.
+pub fn write_atomic(path: &Path, bytes: &[u8], through_symlink: bool) -> Result<(), FileError> {
+    let mut target = path.to_path_buf();
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        if !through_symlink {
+            return Err(FileError::Symlink);
+        }
+        target = std::fs::canonicalize(path)?;
+    }
+    let existing = std::fs::metadata(&target).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        if existing.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(FileError::Directory);
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&target)?
+            .write_all(bytes)?;
+        return Ok(());
+    }
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = target.with_file_name(format!(
+        ".{name}.{}-{}.tmp",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mode = existing.map_or(0o644, |m| m.permissions().mode() & 0o7777);
+    let written = (|| -> io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&temp)?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, &target)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +205,52 @@ mod tests {
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
         assert!(read(&fifo, 1024).unwrap().is_empty());
         assert_eq!(lines(&fifo).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn writes_replace_the_file_whole_and_keep_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("root.crt");
+        std::fs::write(&file, "old").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        write_atomic(&file, b"new", false).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"new");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+    }
+
+    #[test]
+    fn symbolic_links_are_written_through_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.crt");
+        let link = dir.path().join("link.crt");
+        std::fs::write(&real, "kept").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(matches!(
+            write_atomic(&link, b"new", false),
+            Err(FileError::Symlink)
+        ));
+        assert_eq!(std::fs::read(&real).unwrap(), b"kept");
+        write_atomic(&link, b"new", true).unwrap();
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing_dir = dir.path().join("nope").join("root.crt");
+        assert!(write_atomic(&missing_dir, b"x", false).is_err());
     }
 
     #[test]

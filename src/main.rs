@@ -17,13 +17,7 @@ fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(err) if err.is_broken_pipe() => Code::Ok.into(),
         Err(err) => {
-            eprintln!(
-                "pgtls: error: {}",
-                render::sanitize::clean_lines(&err.to_string())
-            );
-            if let Some(hint) = err.hint() {
-                eprintln!("pgtls: hint: {}", render::sanitize::clean(&hint));
-            }
+            pgtls::exit::print_error(&err);
             err.code().into()
         }
     }

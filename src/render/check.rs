@@ -91,14 +91,31 @@ fn write_line(n: usize, t: &TargetReport, out: &mut dyn Write) -> io::Result<()>
         .unwrap_or_default();
     writeln!(
         out,
-        "{n:>4}  {verdict}  exit {}  {place}  sslmode={}  {}{expiry}",
+        "{n:>4}  {verdict}  exit {}  {place}{}  {}{expiry}",
         t.exit_code,
-        t.sslmode,
+        sslmode(t),
         clean(&t.summary)
     )
 }
 
+/// Whether the target never got as far as a host: its connection string was refused.
+fn unresolved(t: &TargetReport) -> bool {
+    t.host.is_empty() && t.hostaddr.is_none() && t.port == 0
+}
+
+/// `  sslmode=MODE`, or nothing for a connection string that was refused (it has none).
+fn sslmode(t: &TargetReport) -> String {
+    if unresolved(t) {
+        String::new()
+    } else {
+        format!("  sslmode={}", t.sslmode)
+    }
+}
+
 fn place(t: &TargetReport) -> String {
+    if unresolved(t) {
+        return "(invalid connection string)".into();
+    }
     let host = if t.host.contains(':') {
         format!("[{}]", clean(&t.host))
     } else {
@@ -116,9 +133,9 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     let verdict = if t.exit_code == 0 { "OK" } else { "FAIL" };
     writeln!(
         out,
-        "{}  sslmode={}  [{verdict}, exit {}]",
+        "{}{}  [{verdict}, exit {}]",
         place(t),
-        t.sslmode,
+        sslmode(t),
         t.exit_code
     )?;
     match &t.tls {

@@ -25,7 +25,7 @@ const ITERATIONS: u32 = 16;
 
 /// How the fake server authenticates a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Behaviour {
+pub enum Behaviour {
     /// AuthenticationOk at once.
     Trust,
     /// A cleartext password.
@@ -44,7 +44,7 @@ enum Behaviour {
 
 /// What each connection (by its user name) sent after the startup message: message kinds, and
 /// the SASL mechanism named.
-type Sent = Arc<Mutex<HashMap<String, Vec<String>>>>;
+pub type Sent = Arc<Mutex<HashMap<String, Vec<String>>>>;
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).unwrap();
@@ -120,7 +120,7 @@ fn tls_config(issued: &Issued) -> Arc<rustls::ServerConfig> {
 }
 
 /// Starts a fake server with one behaviour; returns its port.
-fn start(behaviour: Behaviour, issued: &Issued, sent: Sent) -> u16 {
+pub fn start(behaviour: Behaviour, issued: &Issued, sent: Sent) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let config = tls_config(issued);

@@ -297,3 +297,86 @@ fn endless_and_unwritten_files_end_with_a_clear_error() {
         );
     }
 }
+
+#[test]
+fn output_files_are_replaced_whole_and_never_through_a_link_unasked() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let real = dir.join("real.crt");
+    let link = dir.join("root.crt");
+    std::fs::write(&real, "a private CA the user keeps\n").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = pgtls(dir)
+        .args(["roots", "--profile", "cosmos", "-o"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a symbolic link"));
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        "a private CA the user keeps\n"
+    );
+    let out = pgtls(dir)
+        .args(["roots", "--profile", "cosmos", "--force", "-o"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("wrote 1 root certificate (profile"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        std::fs::read_to_string(&real)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_chain_file_is_kept_when_nothing_was_presented_and_the_report_when_it_cannot_be_saved() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let saved = dir.join("chain.pem");
+    std::fs::write(&saved, "yesterday's chain\n").unwrap();
+    let out = pgtls(dir)
+        .args(["check", "--save-chain"])
+        .arg(&saved)
+        .arg("host=127.0.0.1 port=1 sslmode=require")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        std::fs::read_to_string(&saved).unwrap(),
+        "yesterday's chain\n"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("left as it was"));
+
+    let issued = crate::pki::ServerCert::localhost().self_signed();
+    let port = crate::auth::start(crate::auth::Behaviour::Trust, &issued, Default::default());
+    let out = pgtls(dir)
+        .args(["check", "--format", "json", "--save-chain"])
+        .arg(dir.join("no-such-dir/chain.pem"))
+        .arg(format!("host=127.0.0.1 port={port} user=u sslmode=require"))
+        .output()
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the report is written before the chain");
+    assert_eq!(doc["targets"][0]["exit_code"], 0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not write"));
+}
