@@ -270,7 +270,7 @@ async fn probe(ctx: &Context, probe: Probe) -> Found {
 
 /// How many probes of one audit run at once: each is a connection (and, on PostgreSQL, a
 /// backend process), so a handful, not all of them.
-const PARALLEL: usize = 4;
+pub(crate) const PARALLEL: usize = 4;
 
 /// Runs probes at most [`PARALLEL`] at a time, each given up at `deadline`. Returns what each
 /// found, in order; `None` for one the deadline ended.

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 
 use super::auth::Rules;
-use super::transport::{self, Stream, os_message};
+use super::transport::{self, ConnectError, Stream, os_message};
 use super::wire::{self, Answer, WireError};
 use crate::config::{Options, Secret, SslMode, SslNegotiation, Target};
 use crate::report::{Outcome, Timings, TlsSession};
@@ -119,11 +119,12 @@ async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
     r.resolving = false;
     let connection = match place {
         Ok(place) => transport::connect(plan.target, &place).await,
-        Err(e) => Err(e),
+        Err(e) => Err(ConnectError::Server(e)),
     };
     let connection = match connection {
         Ok(c) => c,
-        Err(e) => return r.fail(Outcome::Unreachable, e),
+        Err(ConnectError::Server(e)) => return r.fail(Outcome::Unreachable, e),
+        Err(ConnectError::Local(e)) => return r.fail(Outcome::ConfigError, e),
     };
     r.connected = true;
     r.address = Some(connection.address);

@@ -148,6 +148,38 @@ fn prepare(
     Ok(jobs)
 }
 
+/// Descriptors kept back for standard streams, the runtime and files read while checking.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// Raises the soft open-files limit to the hard one, and fits `concurrency` within it: each target
+/// under way holds a socket, and under `--audit` up to a few more. Returns the concurrency to use
+/// and, when it had to be lowered, a warning that says why.
+fn fit_concurrency(concurrency: usize, audit: bool) -> (usize, Option<String>) {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return (concurrency, None);
+    };
+    let limit = if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        hard
+    } else {
+        soft
+    };
+    let per_target: u64 = if audit {
+        1 + crate::audit::PARALLEL as u64
+    } else {
+        2
+    };
+    let fits = (limit.saturating_sub(RESERVED_DESCRIPTORS) / per_target).max(1) as usize;
+    if concurrency <= fits {
+        return (concurrency, None);
+    }
+    let warning = format!(
+        "--concurrency {concurrency} needs about {} open files, more than this process may open ({limit}); checking {fits} at a time (raise the limit with ulimit -n)",
+        concurrency as u64 * per_target + RESERVED_DESCRIPTORS
+    );
+    (fits, Some(warning))
+}
+
 /// Checks every target of every input, at most `concurrency` at a time, reported in input order.
 /// Inputs are taken as they are needed, so that only the targets under way are held resolved.
 ///
@@ -168,7 +200,10 @@ pub fn check_all(
         .build()
         .map_err(Error::Runtime)?;
     let progress = std::io::stderr().is_terminal();
-    let concurrency = concurrency.max(1);
+    let (concurrency, warning) = fit_concurrency(concurrency.max(1), run.audit);
+    if let Some(warning) = warning {
+        eprintln!("pgtls: warning: {warning}");
+    }
     let mut reports: Vec<Option<TargetReport>> = Vec::new();
     let outcome = runtime.block_on(async {
         let mut cache = HashMap::new();

@@ -64,11 +64,35 @@ pub async fn resolve(target: &Target) -> Result<Place, String> {
     }
 }
 
+/// Why a connection could not be made.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// The server's side: refused, unreachable (libpq's message).
+    Server(String),
+    /// This machine's side: no socket could be created (the open-files limit).
+    Local(String),
+}
+
+/// Whether an error is this process or machine running out of file descriptors.
+fn out_of_descriptors(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(code) if code == nix::errno::Errno::EMFILE as i32 || code == nix::errno::Errno::ENFILE as i32
+    )
+}
+
+fn local(e: &std::io::Error) -> ConnectError {
+    ConnectError::Local(format!(
+        "could not create a socket: {} (a limit of this machine, not the server's fault: lower --concurrency or raise ulimit -n)",
+        os_message(e)
+    ))
+}
+
 /// Connects to a target at the place [`resolve`] found.
 ///
 /// # Errors
-/// libpq's message for addresses that refuse.
-pub async fn connect(target: &Target, place: &Place) -> Result<Connection, String> {
+/// libpq's message for addresses that refuse; running out of descriptors apart.
+pub async fn connect(target: &Target, place: &Place) -> Result<Connection, ConnectError> {
     match place {
         Place::Unix => unix(&target.host, target.port).await,
         Place::Tcp(addrs) => {
@@ -81,10 +105,11 @@ pub async fn connect(target: &Target, place: &Place) -> Result<Connection, Strin
     }
 }
 
-async fn tcp(addrs: &[SocketAddr], host: &str, port: u16) -> Result<Connection, String> {
+async fn tcp(addrs: &[SocketAddr], host: &str, port: u16) -> Result<Connection, ConnectError> {
     let mut errors = Vec::new();
     for addr in addrs {
         match TcpStream::connect(addr).await {
+            Err(e) if out_of_descriptors(&e) => return Err(local(&e)),
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
                 return Ok(Connection {
@@ -110,16 +135,19 @@ async fn tcp(addrs: &[SocketAddr], host: &str, port: u16) -> Result<Connection, 
             "could not translate host name \"{host}\" to address: no addresses"
         ));
     }
-    Err(errors.join("\n"))
+    Err(ConnectError::Server(errors.join("\n")))
 }
 
-async fn unix(dir: &str, port: u16) -> Result<Connection, String> {
+async fn unix(dir: &str, port: u16) -> Result<Connection, ConnectError> {
     let path = format!("{dir}/.s.PGSQL.{port}");
     let failed = |e: std::io::Error| {
-        format!(
+        if out_of_descriptors(&e) {
+            return local(&e);
+        }
+        ConnectError::Server(format!(
             "connection to server on socket \"{path}\" failed: {}",
             os_message(&e)
-        )
+        ))
     };
     let stream = match dir.strip_prefix('@') {
         Some(name) => {

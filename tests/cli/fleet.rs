@@ -350,3 +350,54 @@ fn a_targets_line_whose_local_files_cannot_be_used_fails_alone_and_names_its_tar
         "{text}"
     );
 }
+
+#[test]
+fn concurrency_beyond_the_open_files_limit_is_lowered_never_blamed_on_servers() {
+    let home = shared_tempdir();
+    let targets = home.path().join("targets");
+    // A listener that never accepts: every connection is held until its 1 s deadline, so all
+    // of them are open at once unless the concurrency is fitted. Every verdict is 3.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let lines: Vec<String> = (0..300)
+        .map(|n| {
+            format!(
+                "host=127.0.0.1 port={port} sslmode=disable connect_timeout=1 application_name=t{n}"
+            )
+        })
+        .collect();
+    std::fs::write(&targets, lines.join("\n")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("pgtls");
+    // (ulimit settings, whether a warning is expected)
+    for (limits, warns) in [
+        ("ulimit -Sn 200 && ulimit -Hn 200", true),
+        ("ulimit -Sn 80", false),
+    ] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "{limits} && exec \"$0\" check --format json --concurrency 4096 --targets \"$1\""
+            ))
+            .arg(&bin)
+            .arg(&targets)
+            .env_clear()
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        let reports = doc["targets"].as_array().unwrap();
+        assert_eq!(reports.len(), 300);
+        assert!(
+            reports.iter().all(|t| t["exit_code"] == 3),
+            "{limits}: {}",
+            reports
+                .iter()
+                .find(|t| t["exit_code"] != 3)
+                .map(|t| t["summary"].to_string())
+                .unwrap_or_default()
+        );
+        assert!(!doc.to_string().contains("Too many open files"), "{limits}");
+        assert_eq!(stderr.contains("checking"), warns, "{limits}: {stderr}");
+    }
+}
