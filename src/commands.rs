@@ -172,7 +172,7 @@ fn targets_file<'a>(
         if conninfo.is_empty() || conninfo.starts_with('#') {
             return None;
         }
-        Some(match config::resolve(&conninfo, env) {
+        Some(match config::resolve_to_connect(&conninfo, env) {
             Ok(resolved) => Input::Resolved {
                 resolved: Box::new(resolved),
                 origin: Some(origin),
@@ -194,7 +194,7 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
     let mut inputs = Vec::new();
     for conninfo in &args.conninfo {
         inputs.push(Input::Resolved {
-            resolved: Box::new(config::resolve(conninfo, env)?),
+            resolved: Box::new(config::resolve_to_connect(conninfo, env)?),
             origin: None,
         });
     }
@@ -204,7 +204,7 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
     };
     if from_file.is_none() && inputs.is_empty() {
         inputs.push(Input::Resolved {
-            resolved: Box::new(config::resolve("", env)?),
+            resolved: Box::new(config::resolve_to_connect("", env)?),
             origin: None,
         });
     }

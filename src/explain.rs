@@ -103,6 +103,35 @@ pub fn parsed(params: &crate::conninfo::Params) -> Explanation {
         targets: Vec::new(),
         notes: Vec::new(),
     }
+    .hiding(params.password_fragments())
+}
+
+impl Explanation {
+    /// The explanation with pieces of a URI password that libpq's parse moved into other
+    /// parameters (a password with an unencoded `@` or `/`) redacted wherever they show, and a
+    /// note that says why.
+    fn hiding(mut self, fragments: &[String]) -> Self {
+        if fragments.is_empty() {
+            return self;
+        }
+        let hide = |text: &mut String| *text = crate::conninfo::redact_fragments(text, fragments);
+        self.params
+            .0
+            .iter_mut()
+            .for_each(|(_, p)| hide(&mut p.value));
+        for target in &mut self.targets {
+            hide(&mut target.host);
+            if let Some(sni) = target.sni.as_mut() {
+                hide(sni);
+            }
+        }
+        self.notes.iter_mut().for_each(|n| hide(&mut n.message));
+        self.notes.push(Note {
+            code: "unencoded_password",
+            message: "the URI's password holds an unencoded \"@\" or \"/\": libpq takes pieces of it for the host, port or database name (shown redacted); percent-encode them (%40, %2F). pgtls check refuses such a URI".into(),
+        });
+        self
+    }
 }
 
 fn param(
@@ -140,6 +169,7 @@ pub fn explain(resolved: &Resolved) -> Explanation {
         targets,
         notes,
     }
+    .hiding(&resolved.password_fragments)
 }
 
 fn plan(resolved: &Resolved, target: &Target) -> TargetPlan {

@@ -12,6 +12,15 @@ pub enum ConfigError {
     /// The connection string itself does not parse.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// An error whose text held pieces of a URI password, shown with them redacted.
+    #[error("{0}")]
+    Redacted(String),
+    /// A URI whose password holds an unencoded `@` or `/`: libpq would connect with pieces of it
+    /// as host, port or database name, and send the rest as the password. pgtls does not.
+    #[error(
+        "the URI's password holds an unencoded \"@\" or \"/\", so its pieces would be taken for the host, port or database name; percent-encode them (%40, %2F)"
+    )]
+    UnencodedPassword,
     /// `PGSERVICEFILE` names a file that cannot be opened.
     #[error("service file \"{}\" not found", .0.display())]
     ServiceFileNotFound(PathBuf),

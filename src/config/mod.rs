@@ -39,6 +39,8 @@ pub struct Resolved {
     pub targets: Vec<Target>,
     /// Warnings libpq would print (an ignored passfile, say).
     pub warnings: Vec<String>,
+    /// Pieces of a URI password that the parse moved into other parameters (shown redacted).
+    pub password_fragments: Vec<String>,
 }
 
 /// Resolves a connection string against an environment.
@@ -47,7 +49,28 @@ pub struct Resolved {
 /// Whatever libpq would refuse with the same string and environment, with libpq's message.
 pub fn resolve(conninfo: &str, env: &Environment) -> Result<Resolved, ConfigError> {
     let params = conninfo::parse(conninfo)?;
-    let mut settings = Settings::from_params(&params);
+    let fragments = params.password_fragments().to_vec();
+    resolve_params(&params, env).map_err(|e| match fragments.is_empty() {
+        true => e,
+        false => ConfigError::Redacted(conninfo::redact_fragments(&e.to_string(), &fragments)),
+    })
+}
+
+/// Resolves a connection string that is about to be used to connect: as [`resolve`], but a URI
+/// whose password holds an unencoded `@` or `/` is refused rather than sent in pieces.
+///
+/// # Errors
+/// As [`resolve`], and [`ConfigError::UnencodedPassword`].
+pub fn resolve_to_connect(conninfo: &str, env: &Environment) -> Result<Resolved, ConfigError> {
+    let resolved = resolve(conninfo, env)?;
+    if !resolved.password_fragments.is_empty() {
+        return Err(ConfigError::UnencodedPassword);
+    }
+    Ok(resolved)
+}
+
+fn resolve_params(params: &conninfo::Params, env: &Environment) -> Result<Resolved, ConfigError> {
+    let mut settings = Settings::from_params(params);
     let service_file = apply_service(&mut settings, env)?;
     settings.apply_env_and_defaults(env);
     let mut targets = targets::split(&settings)?;
@@ -66,6 +89,7 @@ pub fn resolve(conninfo: &str, env: &Environment) -> Result<Resolved, ConfigErro
         options,
         targets,
         warnings,
+        password_fragments: params.password_fragments().to_vec(),
     })
 }
 

@@ -46,6 +46,10 @@ pub(super) fn parse(conninfo: &str) -> Result<Params, ParseError> {
             bare_value(bytes, i)
         };
         i = next;
+        if after_bare_secret && keywords::find(name).is_none() && name != "requiressl" {
+            // `password=ab cd=ef`: the word is most likely the rest of the password.
+            return Err(ParseError::UnknownKeyword("(redacted)".into()));
+        }
         params.store(name, &value)?;
         after_bare_secret =
             !quoted && keywords::find(name).is_some_and(|k| keywords::KEYWORDS[k].secret);

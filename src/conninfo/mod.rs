@@ -10,11 +10,15 @@ mod uri;
 pub use error::ParseError;
 pub use keyvalue::is_space;
 pub use keywords::{KEYWORDS, Keyword};
+pub use uri::redact_fragments;
 
 /// Parameter values indexed like [`KEYWORDS`]; `None` where the string did not set one.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Params {
     values: Vec<Option<String>>,
+    /// Pieces of a URI's password that libpq's parse put into other values (see
+    /// [`Params::password_fragments`]).
+    fragments: Vec<String>,
 }
 
 impl Params {
@@ -22,7 +26,16 @@ impl Params {
     pub fn new() -> Self {
         Params {
             values: vec![None; KEYWORDS.len()],
+            fragments: Vec::new(),
         }
+    }
+
+    /// Pieces of the password that ended up in other parameters: a URI password with an
+    /// unencoded `@` (its rest becomes part of the host) or `/` (its start becomes the port, its
+    /// rest the start of the database name). libpq parses such a URI all the same; anything shown
+    /// from those parameters must hide these pieces.
+    pub fn password_fragments(&self) -> &[String] {
+        &self.fragments
     }
 
     /// The value at a position of [`KEYWORDS`].

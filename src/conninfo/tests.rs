@@ -367,6 +367,35 @@ fn a_stray_word_after_a_bare_password_is_not_echoed() {
         err.to_string(),
         "missing \"=\" after \"sslmode\" in connection info string"
     );
+    let err = parse("password=my secret=word host=h").unwrap_err();
+    assert_eq!(err.to_string(), "invalid connection option \"(redacted)\"");
+    let err = parse("password='quoted' typo=x").unwrap_err();
+    assert_eq!(err.to_string(), "invalid connection option \"typo\"");
+}
+
+#[test]
+fn password_pieces_that_a_uri_parse_moves_elsewhere_are_named() {
+    let cases: [(&str, &[&str]); 6] = [
+        ("postgresql://u:p@ss@h/app", &["ss"]),
+        ("postgresql://u:p@s@s@h:5/app", &["s@s"]),
+        ("postgresql://u:pa/ss@h/db", &["pa", "ss"]),
+        ("postgresql://u:pw@h/app", &[]),
+        ("postgresql://h:5432/my@db", &[]),
+        ("postgresql://u@h/app@x", &[]),
+    ];
+    for (uri, fragments) in cases {
+        assert_eq!(parse(uri).unwrap().password_fragments(), fragments, "{uri}");
+    }
+    assert_eq!(
+        super::redact_fragments("ss@h", &["ss".to_string()]),
+        "(redacted)@h"
+    );
+    assert_eq!(
+        super::redact_fragments("pa", &["pa".to_string()]),
+        "(redacted)"
+    );
+    let err = parse("postgresql://h/db?passwordhunter2").unwrap_err();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
 }
 
 #[test]

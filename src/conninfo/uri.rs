@@ -114,7 +114,57 @@ pub(super) fn parse(uri: &str, prefix: usize) -> Result<Params, ParseError> {
     if terminator.is_some() {
         query(&uri[p + 1..], &mut params)?;
     }
+    params.fragments = password_fragments(uri, prefix);
     Ok(params)
+}
+
+/// The pieces of a password written with an unencoded `@` or `/` that libpq's parse moves into the
+/// host, port or database name: `u:p@ss@h` (host `ss@h`), `u:pa/ss@h/db` (host `u`, port `pa`,
+/// database `ss@h/db`).
+fn password_fragments(uri: &str, prefix: usize) -> Vec<String> {
+    let rest = &uri[prefix..];
+    let query = rest.find('?').unwrap_or(rest.len());
+    let slash = rest[..query].find('/').unwrap_or(query);
+    let authority = &rest[..slash];
+    let non_empty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    match (authority.find('@'), authority.rfind('@')) {
+        // Two or more: the password's `@` ended the credentials early.
+        (Some(first), Some(last)) if first < last && authority[..first].contains(':') => {
+            non_empty(&authority[first + 1..last]).into_iter().collect()
+        }
+        // None before the first `/`, one after it: the password's `/` ended the authority.
+        (None, None) if rest[slash..query].contains('@') => {
+            // `h:5432/my@db` is a port and a database name with `@`; a port that is not a
+            // number is a password's first piece.
+            let Some(colon) = authority.find(':') else {
+                return Vec::new();
+            };
+            if authority[colon + 1..].bytes().all(|b| b.is_ascii_digit()) {
+                return Vec::new();
+            }
+            let path = &rest[slash + 1..query];
+            let at = path.find('@').unwrap_or(0);
+            [non_empty(&authority[colon + 1..]), non_empty(&path[..at])]
+                .into_iter()
+                .flatten()
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A value as it may be shown: every piece of a password that libpq's parse moved into it
+/// replaced by `(redacted)`.
+pub fn redact_fragments(value: &str, fragments: &[String]) -> String {
+    let mut shown = value.to_string();
+    for fragment in fragments {
+        if shown == *fragment {
+            return "(redacted)".into();
+        }
+        shown = shown.replace(&format!("{fragment}@"), "(redacted)@");
+        shown = shown.replace(&format!("\"{fragment}\""), "\"(redacted)\"");
+    }
+    shown
 }
 
 /// The `?key=value&...` part.
@@ -124,7 +174,12 @@ fn query(mut rest: &str, params: &mut Params) -> Result<(), ParseError> {
         let pair = &rest[..end];
         rest = rest.get(end + 1..).unwrap_or("");
         let Some((raw_key, raw_value)) = pair.split_once('=') else {
-            return Err(ParseError::QueryMissingEquals(pair.to_string()));
+            // `?passwordXYZ`: a password whose `=` was forgotten is not echoed.
+            let secret = keywords::KEYWORDS
+                .iter()
+                .find(|k| k.secret && pair.starts_with(k.name));
+            let shown = secret.map_or(pair.to_string(), |k| format!("{}(redacted)", k.name));
+            return Err(ParseError::QueryMissingEquals(shown));
         };
         if raw_value.contains('=') {
             return Err(ParseError::QueryExtraEquals(raw_key.to_string()));

@@ -91,6 +91,22 @@ pub fn end_point_hash(cert: &[u8]) -> Result<Vec<u8>, String> {
     })
 }
 
+/// The shortest secret that is looked for in a server's text: shorter ones would hide ordinary
+/// words.
+const MIN_HIDDEN: usize = 3;
+
+/// A server's error with every secret this client sent it replaced by `(redacted)`, so that a
+/// server that echoes a password back cannot put it into a report.
+fn hide_secrets(mut err: ServerError, sent: &[String]) -> ServerError {
+    for secret in sent.iter().filter(|s| s.len() >= MIN_HIDDEN) {
+        err.message = err.message.replace(secret.as_str(), "(redacted)");
+        if let Some(detail) = err.detail.as_mut() {
+            *detail = detail.replace(secret.as_str(), "(redacted)");
+        }
+    }
+    err
+}
+
 /// libpq's refusal of a request code it has no code for.
 fn not_supported(code: u32) -> String {
     match code {
@@ -139,12 +155,18 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     let mut progress = Progress::default();
     // The method this client answered with, once it answered.
     let mut used: Option<&'static str> = None;
+    // What was sent that a server must not get to show back: the password, its MD5 hash.
+    let mut sent: Vec<String> = ctx
+        .password
+        .map(|p| p.expose().to_string())
+        .into_iter()
+        .collect();
     let mut buf = BytesMut::new();
     loop {
         let (kind, body) = wire::read_message(stream).await?;
         match kind {
             b'E' => {
-                let err = wire::error_fields(&body);
+                let err = hide_secrets(wire::error_fields(&body), &sent);
                 let answer = first.unwrap_or_else(|| Answer::Error(err.clone()));
                 return Ok((answer, LoginResult::Rejected(err)));
             }
@@ -178,18 +200,23 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                     None if ctx.rules.cert_sent => "cert".into(),
                     None => "trust".into(),
                 };
-                return Ok(match server_view(stream).await? {
-                    Ok((server_version, server_tls)) => (
-                        answer,
-                        LoginResult::Authenticated {
-                            method,
-                            server_version,
-                            server_tls,
-                        },
-                    ),
-                    // Authenticated, then refused: no such database, too many connections, ...
-                    Err(err) => (answer, LoginResult::Rejected(err)),
-                });
+                return Ok(
+                    match server_view(stream)
+                        .await?
+                        .map_err(|e| hide_secrets(e, &sent))
+                    {
+                        Ok((server_version, server_tls)) => (
+                            answer,
+                            LoginResult::Authenticated {
+                                method,
+                                server_version,
+                                server_tls,
+                            },
+                        ),
+                        // Authenticated, then refused: no such database, too many connections, ...
+                        Err(err) => (answer, LoginResult::Rejected(err)),
+                    },
+                );
             }
             AuthRequest::Password | AuthRequest::Md5 => {
                 let Some(password) = ctx.password else {
@@ -205,6 +232,7 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                     let salt = [data.first(), data.get(1), data.get(2), data.get(3)]
                         .map(|b| b.copied().unwrap_or(0));
                     let hash = md5_hash(ctx.user.as_bytes(), password.expose().as_bytes(), salt);
+                    sent.push(hash.clone());
                     frontend::password_message(hash.as_bytes(), &mut buf)
                         .map_err(WireError::Closed)?;
                 }

@@ -78,6 +78,9 @@ fn same_params(pgtls: &Map<String, Value>, libpq: &Map<String, Value>) -> Result
         let (ours, theirs) = (pgtls.get(key), libpq.get(key));
         let same = if SECRETS.contains(&key.as_str()) {
             ours.is_some() == theirs.is_some()
+        } else if let (Some(Value::String(o)), Some(Value::String(t))) = (ours, theirs) {
+            // Pieces of a password that the parse moved into this value are shown redacted.
+            same_message(o, t)
         } else {
             ours == theirs
         };

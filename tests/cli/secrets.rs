@@ -7,12 +7,38 @@ use crate::harness::pgtls;
 use crate::pki::{Ca, ServerCert};
 use crate::server::{Server, Setup, Version, shared_tempdir};
 
-const SECRETS: [&str; 4] = [
+const SECRETS: [&str; 7] = [
     "string-secret-1",
     "env-secret-2",
     "keypass-secret-3",
     "passfile-secret-4",
+    // Pieces of passwords whose parse depends on their text.
+    "frag-secret-5",
+    "tail-secret-6",
+    // A password a server echoes back.
+    "echo-secret-7",
 ];
+
+/// Answers `N`, asks for a cleartext password, and refuses it by quoting it back.
+fn echo_the_password(mut s: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let mut request = [0u8; 8];
+    let _ = s.read_exact(&mut request);
+    let _ = s.write_all(b"N");
+    let mut startup = [0u8; 512];
+    let _ = s.read(&mut startup);
+    let _ = s.write_all(&[b'R', 0, 0, 0, 8, 0, 0, 0, 3]);
+    let mut password = [0u8; 512];
+    let n = s.read(&mut password).unwrap_or(0);
+    let sent = String::from_utf8_lossy(&password[5.min(n)..n])
+        .trim_end_matches('\0')
+        .to_string();
+    let body = format!("SFATAL\0VFATAL\0C28P01\0Mwrong password \"{sent}\"\0Dyou sent {sent}\0\0");
+    let mut msg = vec![b'E'];
+    msg.extend(((body.len() + 4) as u32).to_be_bytes());
+    msg.extend(body.as_bytes());
+    let _ = s.write_all(&msg);
+}
 
 #[test]
 fn no_secret_appears_in_any_command_or_format() {
@@ -48,6 +74,19 @@ fn no_secret_appears_in_any_command_or_format() {
         "Postgresql://u:string-secret-1@localhost/postgres".to_string(),
         "POSTGRES://u:string-secret-1@localhost/postgres?sslmode=require".to_string(),
         "password=string-secret-1 sslmode=bad".to_string(),
+        // A password written without quotes, with a space in it.
+        "password=string-secret-1 frag-secret-5=x host=localhost".to_string(),
+        format!("password=string-secret-1 frag-secret-5 port={port}"),
+        // URI passwords with an unencoded "@" or "/": libpq moves their pieces into the host,
+        // port or database name.
+        format!("postgresql://postgres:string-secret-1@frag-secret-5@localhost:{port}/postgres"),
+        "postgresql://postgres:frag-secret-5/tail-secret-6@localhost/postgres".to_string(),
+        format!("postgresql://localhost:{port}/postgres?passwordfrag-secret-5"),
+        // A server that quotes the password back.
+        format!(
+            "host=127.0.0.1 port={} user=u password=echo-secret-7 sslmode=prefer",
+            crate::fake::fake(echo_the_password)
+        ),
     ];
     let targets = home.path().join("targets.txt");
     std::fs::write(&targets, strings.join("\n")).unwrap();
