@@ -98,7 +98,7 @@ pub fn describe(der: &[u8], now_unix: i64) -> Option<CertificateInfo> {
     let sans = names(&cert)
         .into_iter()
         .map(|n| match n {
-            CertName::Dns(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            CertName::Dns(bytes) => crate::report::server_text(&String::from_utf8_lossy(&bytes)),
             CertName::Ip(bytes) => ip_text(&bytes),
         })
         .collect();
@@ -133,8 +133,8 @@ pub fn describe(der: &[u8], now_unix: i64) -> Option<CertificateInfo> {
         .flatten()
         .is_some_and(|bc| bc.value.ca);
     Some(CertificateInfo {
-        subject: cert.subject().to_string(),
-        issuer: cert.issuer().to_string(),
+        subject: crate::report::server_text(&cert.subject().to_string()),
+        issuer: crate::report::server_text(&cert.issuer().to_string()),
         sans,
         not_before: time(validity.not_before),
         not_after: time(validity.not_after),

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::{self, SectionKind};
 use serde::Serialize;
 
 use crate::bundled;
@@ -98,41 +97,23 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<FileCerts, InspectError> {
 }
 
 fn pem_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, InspectError> {
-    let mut reader = bytes;
-    let (mut certs, mut key, mut csr) = (Vec::new(), false, false);
-    loop {
-        match pem::from_buf(&mut reader) {
-            Ok(Some((SectionKind::Certificate, der))) => certs.push(CertificateDer::from(der)),
-            Ok(Some((
-                SectionKind::PrivateKey | SectionKind::RsaPrivateKey | SectionKind::EcPrivateKey,
-                _,
-            ))) => key = true,
-            Ok(Some((SectionKind::Csr, _))) => csr = true,
-            Ok(Some(_)) => {}
-            Ok(None) => break,
-            Err(e) => {
-                return Err(InspectError::NotCertificate {
-                    path: path.to_path_buf(),
-                    reason: format!("invalid PEM: {e}"),
-                });
-            }
-        }
-    }
-    for der in &certs {
-        if x509_parser::parse_x509_certificate(der).is_err() {
-            return Err(InspectError::NotCertificate {
-                path: path.to_path_buf(),
-                reason: "a CERTIFICATE block does not hold a valid X.509 certificate".into(),
-            });
-        }
-    }
+    // Read as OpenSSL reads a root file for libpq, so that what inspect accepts is what libpq
+    // will load from `sslrootcert`.
+    let certs = crate::tls::pem::read(bytes)
+        .map_err(|reason| InspectError::NotCertificate {
+            path: path.to_path_buf(),
+            reason: format!("invalid PEM: {reason}"),
+        })?
+        .certs;
     if !certs.is_empty() {
         return Ok(certs);
     }
     let text = String::from_utf8_lossy(bytes);
-    Err(if key || text.contains("PRIVATE KEY-----") {
+    Err(if text.contains("PRIVATE KEY-----") {
         InspectError::PrivateKey(path.to_path_buf())
-    } else if csr {
+    } else if text.contains("-----BEGIN CERTIFICATE REQUEST-----")
+        || text.contains("-----BEGIN NEW CERTIFICATE REQUEST-----")
+    {
         InspectError::Request(path.to_path_buf())
     } else {
         InspectError::NotCertificate {

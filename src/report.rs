@@ -74,6 +74,16 @@ pub struct TargetReport {
     pub presented: Vec<Vec<u8>>,
 }
 
+/// Text a server supplied (an error, a certificate name, a setting), as the report keeps it: line
+/// breaks as visible `\n` and `\r`, so that no server string spans lines anywhere it is shown,
+/// and the only line breaks in a message are pgtls's (or libpq's) own.
+pub fn server_text(text: &str) -> String {
+    if !text.contains(['\n', '\r']) {
+        return text.to_string();
+    }
+    text.replace('\r', "\\r").replace('\n', "\\n")
+}
+
 /// A message on one line, nothing dropped: line breaks (libpq's second line of advice, or ones a
 /// server put in its text) become spaces.
 pub fn one_line(message: &str) -> String {

@@ -342,7 +342,7 @@ fn session(plan: &Plan<'_>, conn: &rustls::ClientConnection) -> Option<TlsSessio
             .map(|g| suites::group_name(g.name())),
         alpn: conn
             .alpn_protocol()
-            .map(|a| String::from_utf8_lossy(a).into_owned()),
+            .map(|a| crate::report::server_text(&String::from_utf8_lossy(a))),
         sni: tls::sni_name(plan.options, &plan.target.host),
     })
 }

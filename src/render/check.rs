@@ -276,8 +276,9 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
             Severity::Warning => "warning",
             Severity::Info => "note",
         };
-        // libpq's messages may carry a second line of advice: kept, on the same line.
-        let message = clean(&crate::report::one_line(&f.message)).into_owned();
+        // libpq's messages may carry a second line of advice: keep it, under the first. Server
+        // text never holds a line break of its own (the report keeps it as a visible `\n`).
+        let message = super::sanitize::clean_lines(&f.message).replace('\n', "\n               ");
         writeln!(out, "  {label:<12} {message}")?;
         if let Some(hint) = &f.hint {
             writeln!(out, "  {:<12} hint: {}", "", clean(hint))?;

@@ -2,7 +2,9 @@
 //! characters (escape sequences and line breaks among them) are shown as `\x1b`-style escapes
 //! instead of being interpreted, and so are the invisible characters that reorder or hide text
 //! (bidirectional overrides such as U+202E, zero-width characters such as U+200B), so that no
-//! server-supplied string can add a line to a report or make it read differently.
+//! server-supplied string can add a line to a report or make it read differently. The only line
+//! breaks [`clean_lines`] keeps are those of pgtls's own messages: the report holds server text
+//! with its line breaks as visible `\n` (`report::server_text`).
 
 use std::borrow::Cow;
 

@@ -69,7 +69,7 @@ fn name_matches(name: &[u8], host: &str) -> Result<(bool, String), String> {
     }
     let text = String::from_utf8_lossy(name).into_owned();
     let matched = text.eq_ignore_ascii_case(host) || wildcard_match(&text, host);
-    Ok((matched, text))
+    Ok((matched, crate::report::server_text(&text)))
 }
 
 /// Compares one iPAddress SAN with the host parsed as an address.

@@ -6,7 +6,7 @@ pub mod client_cert;
 mod danger;
 pub mod diagnose;
 pub mod hostname;
-mod pem;
+pub(crate) mod pem;
 pub mod roots;
 pub mod suites;
 mod verifier;

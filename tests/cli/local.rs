@@ -380,3 +380,25 @@ fn a_chain_file_is_kept_when_nothing_was_presented_and_the_report_when_it_cannot
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not write"));
 }
+
+#[test]
+fn a_refused_targets_line_reads_as_one_not_as_a_host() {
+    let home = shared_tempdir();
+    let targets = home.path().join("targets");
+    std::fs::write(&targets, "host=a sslmode=bogus\n").unwrap();
+    let out = pgtls(home.path())
+        .args(["check", "--targets"])
+        .arg(&targets)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("(invalid connection string)  [FAIL, exit 2]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(":0") && !text.contains("sslmode=prefer"),
+        "{text}"
+    );
+}
