@@ -407,3 +407,240 @@ pub fn path_to(
     }
     Ok((subject, used))
 }
+
+#[cfg(test)]
+mod tests {
+    //! OpenSSL's chain rules over rcgen-made chains in memory, at a fixed time: no server, no
+    //! clock. The real-server differential tests compare the same cases with libpq.
+
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+
+    use super::*;
+
+    /// The checks run at 2030-06-01; certificates are valid 2030-01-01 to 2031-01-01 unless a
+    /// case says otherwise.
+    const NOW: u64 = 1_906_502_400;
+
+    const Y2030: i64 = 1_893_456_000;
+    const DAY: i64 = 86_400;
+
+    fn at(unix: i64) -> time::OffsetDateTime {
+        time::OffsetDateTime::from_unix_timestamp(unix).unwrap()
+    }
+
+    fn params(cn: &str, ca: bool) -> CertificateParams {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.not_before = at(Y2030);
+        p.not_after = at(Y2030 + 365 * DAY);
+        if ca {
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        } else {
+            p.subject_alt_names = vec![rcgen::SanType::DnsName("db.test".try_into().unwrap())];
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        }
+        p
+    }
+
+    fn root(p: CertificateParams) -> CertifiedIssuer<'static, KeyPair> {
+        CertifiedIssuer::self_signed(p, KeyPair::generate().unwrap()).unwrap()
+    }
+
+    fn issue(p: CertificateParams, by: &CertifiedIssuer<'_, KeyPair>) -> CertificateDer<'static> {
+        p.signed_by(&KeyPair::generate().unwrap(), by)
+            .unwrap()
+            .der()
+            .clone()
+    }
+
+    fn der(issuer: &CertifiedIssuer<'_, KeyPair>) -> CertificateDer<'static> {
+        issuer.der().clone()
+    }
+
+    fn store(certs: Vec<CertificateDer<'static>>) -> TrustStore {
+        TrustStore::new(
+            TrustSource::File {
+                path: "root.crt".into(),
+            },
+            certs,
+        )
+    }
+
+    fn check(store: &TrustStore, chain: &[CertificateDer<'static>]) -> Result<usize, ChainError> {
+        let algorithms = crate::tls::provider().signature_verification_algorithms.all;
+        verify(
+            store,
+            &chain[0],
+            &chain[1..],
+            UnixTime::since_unix_epoch(std::time::Duration::from_secs(NOW)),
+            algorithms,
+        )
+        .map(|v| v.intermediates.len())
+    }
+
+    #[test]
+    fn chains_verify_as_openssl_verifies_them_for_libpq() {
+        let ca = root(params("root", true));
+        let other = root(params("other root", true));
+        let inter = CertifiedIssuer::signed_by(
+            params("intermediate", true),
+            KeyPair::generate().unwrap(),
+            &ca,
+        )
+        .unwrap();
+        let leaf = issue(params("db.test", false), &ca);
+        let deep = issue(params("db.test", false), &inter);
+        let mut expired = params("db.test", false);
+        expired.not_after = at(Y2030 + 31 * DAY);
+        let expired = issue(expired, &ca);
+        let mut future = params("db.test", false);
+        future.not_before = at(Y2030 + 334 * DAY);
+        let future = issue(future, &ca);
+        let mut old_root = params("old root", true);
+        old_root.not_after = at(Y2030 + 59 * DAY);
+        let old_root = root(old_root);
+        let under_old = issue(params("db.test", false), &old_root);
+        let mut not_ca = params("not a ca", true);
+        not_ca.is_ca = IsCa::ExplicitNoCa;
+        not_ca.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        let not_ca = root(not_ca);
+        let under_not_ca = issue(params("db.test", false), &not_ca);
+        let mut no_sign = params("no certSign", true);
+        no_sign.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign];
+        let no_sign = root(no_sign);
+        let under_no_sign = issue(params("db.test", false), &no_sign);
+        let mut weak = params("intermediate without keyCertSign", true);
+        weak.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::CrlSign];
+        let weak_inter =
+            CertifiedIssuer::signed_by(weak, KeyPair::generate().unwrap(), &ca).unwrap();
+        let under_weak_inter = issue(params("db.test", false), &weak_inter);
+        let mut client_only = params("db.test", false);
+        client_only.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let client_only = issue(client_only, &ca);
+        let mut ca_flagged = params("db.test", false);
+        ca_flagged.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_flagged.key_usages = Vec::new();
+        ca_flagged.extended_key_usages = Vec::new();
+        let ca_flagged = issue(ca_flagged, &ca);
+        let self_signed = root(params("db.test", false));
+
+        // (case, store, presented chain leaf first, intermediates on the path or OpenSSL's reason)
+        let cases: Vec<(
+            &str,
+            TrustStore,
+            Vec<CertificateDer<'static>>,
+            Result<usize, ChainError>,
+        )> = vec![
+            (
+                "leaf under the root",
+                store(vec![der(&ca)]),
+                vec![leaf.clone()],
+                Ok(0),
+            ),
+            (
+                "leaf, intermediate presented",
+                store(vec![der(&ca)]),
+                vec![deep.clone(), der(&inter)],
+                Ok(1),
+            ),
+            (
+                "intermediate from the store",
+                store(vec![der(&ca), der(&inter)]),
+                vec![deep.clone()],
+                Ok(1),
+            ),
+            (
+                "intermediate missing",
+                store(vec![der(&ca)]),
+                vec![deep.clone()],
+                Err(ChainError::UnknownIssuer),
+            ),
+            (
+                "only the intermediate in the store",
+                store(vec![der(&inter)]),
+                vec![deep.clone(), der(&inter)],
+                Err(ChainError::UnknownIssuer),
+            ),
+            (
+                "another CA's root",
+                store(vec![der(&other)]),
+                vec![leaf.clone()],
+                Err(ChainError::UnknownIssuer),
+            ),
+            (
+                "expired leaf",
+                store(vec![der(&ca)]),
+                vec![expired],
+                Err(ChainError::Expired),
+            ),
+            (
+                "leaf not yet valid",
+                store(vec![der(&ca)]),
+                vec![future],
+                Err(ChainError::NotYetValid),
+            ),
+            (
+                "expired root",
+                store(vec![der(&old_root)]),
+                vec![under_old],
+                Err(ChainError::Expired),
+            ),
+            (
+                "root that is not a CA",
+                store(vec![der(&not_ca)]),
+                vec![under_not_ca],
+                Err(ChainError::InvalidCa),
+            ),
+            // OpenSSL's X509_check_ca: key usage without keyCertSign makes a root no CA.
+            (
+                "root without keyCertSign",
+                store(vec![der(&no_sign)]),
+                vec![under_no_sign],
+                Err(ChainError::InvalidCa),
+            ),
+            (
+                "intermediate without keyCertSign",
+                store(vec![der(&ca)]),
+                vec![under_weak_inter, der(&weak_inter)],
+                Err(ChainError::NoCertSign),
+            ),
+            (
+                "leaf for clients only",
+                store(vec![der(&ca)]),
+                vec![client_only],
+                Err(ChainError::WrongUsage),
+            ),
+            (
+                "CA-flagged leaf under the root",
+                store(vec![der(&ca)]),
+                vec![ca_flagged],
+                Ok(0),
+            ),
+            (
+                "self-signed leaf in the store",
+                store(vec![der(&self_signed)]),
+                vec![der(&self_signed)],
+                Ok(0),
+            ),
+            (
+                "self-signed leaf elsewhere",
+                store(vec![der(&ca)]),
+                vec![der(&self_signed)],
+                Err(ChainError::SelfSigned),
+            ),
+        ];
+        let mut failures = Vec::new();
+        for (name, store, chain, expected) in cases {
+            let got = check(&store, &chain);
+            if got != expected {
+                failures.push(format!("{name}: got {got:?}, expected {expected:?}"));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+}
