@@ -530,12 +530,13 @@ mod tests {
         let self_signed = root(params("db.test", false));
 
         // (case, store, presented chain leaf first, intermediates on the path or OpenSSL's reason)
-        let cases: Vec<(
-            &str,
+        type Case = (
+            &'static str,
             TrustStore,
             Vec<CertificateDer<'static>>,
             Result<usize, ChainError>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 "leaf under the root",
                 store(vec![der(&ca)]),
