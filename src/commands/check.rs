@@ -1,0 +1,147 @@
+//! `pgtls check`: connection strings from the command line and a targets file, checked, rendered
+//! in the chosen format, and the chain saved if asked.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::now;
+use crate::cli::{CheckArgs, CheckFormat};
+use crate::config::{self, Environment};
+use crate::exit::{Code, Error};
+use crate::inspect;
+use crate::probe::{self, Input};
+use crate::render;
+
+/// `check --save-chain FILE`: every target's presented chain, as PEM, in report order. When no
+/// server presented a certificate the file is left as it was; returns whether it was written.
+///
+/// # Errors
+/// A file that cannot be written (it is then left as it was).
+pub fn save_chain(report: &crate::report::Report, path: &Path, force: bool) -> Result<bool, Error> {
+    let chains: Vec<(String, rustls::pki_types::CertificateDer<'static>)> = report
+        .targets
+        .iter()
+        .enumerate()
+        .flat_map(|(n, t)| {
+            t.presented
+                .iter()
+                .zip(&t.certificates)
+                .map(move |(der, info)| {
+                    let name =
+                        format!("target {} ({}:{}): {}", n + 1, t.host, t.port, info.subject);
+                    (name, rustls::pki_types::CertificateDer::from(der.clone()))
+                })
+        })
+        .collect();
+    if chains.is_empty() {
+        return Ok(false);
+    }
+    let pem = inspect::to_pem(chains.iter().map(|(n, c)| (n.as_str(), c)));
+    crate::files::write_atomic(path, pem.as_bytes(), force).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(true)
+}
+
+/// The connection strings of a targets file (or standard input for "-"), read as they are
+/// needed: each line resolved into an input, a line that cannot be read into a refused one.
+fn targets_file<'a>(
+    path: &'a Path,
+    env: &'a Environment,
+) -> Result<impl Iterator<Item = Input> + 'a, Error> {
+    let lines = crate::files::lines(path).map_err(|source| Error::Targets {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(lines.enumerate().filter_map(move |(n, line)| {
+        let origin = format!("{}:{}", path.display(), n + 1);
+        let conninfo = match line {
+            Ok(line) => line.trim().to_string(),
+            Err(e) => {
+                let message = format!("could not read {}: {e}", path.display());
+                return Some(Input::Invalid { origin, message });
+            }
+        };
+        if conninfo.is_empty() || conninfo.starts_with('#') {
+            return None;
+        }
+        Some(match config::resolve_to_connect(&conninfo, env) {
+            Ok(resolved) => Input::Resolved {
+                resolved: Box::new(resolved),
+                origin: Some(origin),
+            },
+            Err(e) => Input::Invalid {
+                origin,
+                message: e.to_string(),
+            },
+        })
+    }))
+}
+
+/// `pgtls check`.
+///
+/// # Errors
+/// A bad connection string given as an argument, an unusable trust file, an unreadable targets
+/// file, or output that cannot be written. A bad line of a targets file is a failed target.
+pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result<Code, Error> {
+    let mut inputs = Vec::new();
+    for conninfo in &args.conninfo {
+        inputs.push(Input::Resolved {
+            resolved: Box::new(config::resolve_to_connect(conninfo, env)?),
+            origin: None,
+        });
+    }
+    let from_file = match &args.targets {
+        Some(path) => Some(targets_file(path, env)?),
+        None => None,
+    };
+    if from_file.is_none() && inputs.is_empty() {
+        inputs.push(Input::Resolved {
+            resolved: Box::new(config::resolve_to_connect("", env)?),
+            origin: None,
+        });
+    }
+    let run = probe::CheckOptions {
+        default_timeout: std::time::Duration::from_secs(args.timeout),
+        diagnose_trust: args.diagnose_trust,
+        audit: args.audit,
+        warn_days: i64::from(args.warn_days),
+        fail_on: args.fail_on.map(|f| match f {
+            crate::cli::FailOn::Warning => crate::report::Severity::Warning,
+            crate::cli::FailOn::Error => crate::report::Severity::Error,
+        }),
+    };
+    let inputs = inputs.into_iter().chain(from_file.into_iter().flatten());
+    let report = probe::check_all(inputs, run, args.concurrency as usize)?;
+    let code = crate::exit::report_code(&report);
+    let written = match args.format {
+        CheckFormat::Text => render::check_text(&report, out),
+        CheckFormat::Json => render::json(&report, out),
+        CheckFormat::Prometheus => render::prometheus(&report, now(), out),
+        CheckFormat::Junit => render::junit(&report, out),
+    };
+    let code = crate::exit::after_output(
+        code,
+        written.and_then(|()| out.flush()).map_err(Error::from),
+    )?;
+    // The report stands whatever happens to the chain file; a failure to save it is reported
+    // after it, and the exit code is at least that of a usage error.
+    let Some(path) = &args.save_chain else {
+        return Ok(code);
+    };
+    match save_chain(&report, path, args.force) {
+        Ok(true) => Ok(code),
+        Ok(false) => {
+            eprintln!(
+                "pgtls: note: no server presented a certificate; {} was left as it was",
+                render::sanitize::clean(&path.display().to_string())
+            );
+            Ok(code)
+        }
+        Err(err) => {
+            crate::exit::print_error(&err);
+            Ok(code.max(Code::Usage))
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! `pgtls inspect`: certificate files described, converted to PEM, or linted as a root file.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::{now, write_to};
+use crate::cli::{Format, InspectArgs};
+use crate::exit::{Code, Error};
+use crate::{inspect, render};
+
+/// `pgtls inspect`.
+///
+/// # Errors
+/// A file that holds no certificate, an unknown profile, or an output file that cannot be written.
+pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
+    let files = args
+        .files
+        .iter()
+        .map(|f| inspect::read(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.to_pem {
+        let names: Vec<(String, &rustls::pki_types::CertificateDer<'static>)> = files
+            .iter()
+            .flat_map(|f| &f.certs)
+            .map(|c| {
+                (
+                    crate::certinfo::describe(c, 0).map_or_else(String::new, |i| i.subject),
+                    c,
+                )
+            })
+            .collect();
+        let pem = inspect::to_pem(names.iter().map(|(n, c)| (n.as_str(), *c)));
+        let path = args.output.as_deref().unwrap_or(Path::new("-"));
+        write_to(path, &pem, out, args.force)?;
+        return Ok(Code::Ok);
+    }
+    let mut report = inspect::describe(&files, now());
+    let mut code = Code::Ok;
+    if args.lint {
+        let findings = inspect::lint(&report, args.profile.as_deref(), i64::from(args.warn_days))?;
+        if !findings.is_empty() {
+            code = Code::PolicyFailed;
+        }
+        report.lint = Some(findings);
+    }
+    let written = match args.format {
+        Format::Text => render::inspect_text(&report, out),
+        Format::Json => render::json(&report, out),
+    };
+    crate::exit::after_output(
+        code,
+        written.and_then(|()| out.flush()).map_err(Error::from),
+    )
+}

@@ -1,0 +1,43 @@
+//! One file per command: each reads its arguments, calls the layers below (configuration, probe,
+//! report, renderers) and returns the exit code. `main.rs` only dispatches to these.
+
+mod check;
+mod explain;
+mod generate;
+mod inspect;
+mod roots;
+
+use std::io::Write;
+use std::path::Path;
+
+pub use check::{check, save_chain};
+pub use explain::explain;
+pub use generate::{completions, man};
+pub use inspect::inspect;
+pub use roots::roots;
+
+use crate::exit::Error;
+
+/// The current time, in seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Writes `text` to `path` atomically, or to `out` for "-".
+pub(crate) fn write_to(
+    path: &Path,
+    text: &str,
+    out: &mut dyn Write,
+    force: bool,
+) -> Result<(), Error> {
+    if path == Path::new("-") {
+        out.write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    crate::files::write_atomic(path, text.as_bytes(), force).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
