@@ -5,8 +5,6 @@ use serde::Serialize;
 use sha2::Digest;
 use x509_parser::prelude::*;
 
-use crate::tls::hostname::CertName;
-
 /// A certificate as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CertificateInfo {
@@ -90,6 +88,15 @@ fn curve_name(oid: &str) -> &'static str {
     }
 }
 
+/// A name a certificate holds, in the order the certificate lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CertName {
+    /// A dNSName SAN, as raw bytes (it may hold anything, NUL included).
+    Dns(Vec<u8>),
+    /// An iPAddress SAN: 4 or 16 bytes.
+    Ip(Vec<u8>),
+}
+
 /// Describes a DER certificate; `None` when it cannot be parsed.
 pub fn describe(der: &[u8], now_unix: i64) -> Option<CertificateInfo> {
     let (_, cert) = parse_x509_certificate(der).ok()?;
@@ -98,7 +105,7 @@ pub fn describe(der: &[u8], now_unix: i64) -> Option<CertificateInfo> {
     let sans = names(&cert)
         .into_iter()
         .map(|n| match n {
-            CertName::Dns(bytes) => crate::report::server_text(&String::from_utf8_lossy(&bytes)),
+            CertName::Dns(bytes) => crate::sanitize::server_text(&String::from_utf8_lossy(&bytes)),
             CertName::Ip(bytes) => ip_text(&bytes),
         })
         .collect();
@@ -133,8 +140,8 @@ pub fn describe(der: &[u8], now_unix: i64) -> Option<CertificateInfo> {
         .flatten()
         .is_some_and(|bc| bc.value.ca);
     Some(CertificateInfo {
-        subject: crate::report::server_text(&cert.subject().to_string()),
-        issuer: crate::report::server_text(&cert.issuer().to_string()),
+        subject: crate::sanitize::server_text(&cert.subject().to_string()),
+        issuer: crate::sanitize::server_text(&cert.issuer().to_string()),
         sans,
         not_before: time(validity.not_before),
         not_after: time(validity.not_after),

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::bundled;
 use crate::certinfo::{self, CertificateInfo};
+use crate::judge::{self, Expiry};
 use crate::report::{Finding, Severity};
 
 /// Why a file holds no certificate pgtls can read.
@@ -258,28 +259,16 @@ pub fn lint(
                     Some("libpq does not accept an intermediate as a trust anchor; add the root that issued it, and drop the intermediate unless you mean to pin it".into()),
                 ));
             }
-            if c.days_left < 0 {
-                findings.push(finding(
-                    Severity::Error,
-                    "expired",
-                    format!(
-                        "{who} expired on {} ({} ago)",
-                        &c.not_after[..10],
-                        crate::certinfo::days(-c.days_left)
-                    ),
-                    Some("remove it and add its successor".into()),
-                ));
-            } else if c.days_left < warn_days {
-                findings.push(finding(
-                    Severity::Warning,
-                    "expires_soon",
-                    format!(
-                        "{who} expires on {} (in {})",
-                        &c.not_after[..10],
-                        crate::certinfo::days(c.days_left)
-                    ),
-                    Some("add its successor before it expires".into()),
-                ));
+            match judge::expiry(c, warn_days) {
+                Some(Expiry::Expired) => {
+                    findings.push(judge::expired(&who, c, "remove it and add its successor"));
+                }
+                Some(Expiry::Soon) => findings.push(judge::expires_soon(
+                    &who,
+                    c,
+                    "add its successor before it expires",
+                )),
+                None => {}
             }
         }
     }
@@ -311,7 +300,7 @@ pub fn to_pem<'a>(certs: impl IntoIterator<Item = (&'a str, &'a CertificateDer<'
     use base64::Engine as _;
     let mut out = String::new();
     for (name, der) in certs {
-        let name = crate::render::sanitize::clean(name);
+        let name = crate::sanitize::clean(name);
         out.push_str(&format!("# {name}\n-----BEGIN CERTIFICATE-----\n"));
         let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
         for line in b64.as_bytes().chunks(64) {

@@ -8,8 +8,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use pgtls::cli::{Cli, Command};
-use pgtls::exit::{Code, Error};
-use pgtls::{commands, config, exit};
+use pgtls::clock::Clock;
+use pgtls::error::{self, Error};
+use pgtls::exit::Code;
+use pgtls::{commands, config};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -17,7 +19,7 @@ fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(err) if err.is_broken_pipe() => Code::Ok.into(),
         Err(err) => {
-            exit::print_error(&err);
+            error::print_error(&err);
             err.code().into()
         }
     }
@@ -25,15 +27,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<Code, Error> {
     let env = config::Environment::from_process();
+    let clock = Clock::system();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = match cli.command {
-        Command::Check(args) => commands::check(&args, &env, &mut out)?,
+        Command::Check(args) => commands::check(&args, &env, clock, &mut out)?,
         Command::Explain(args) => commands::explain(&args, &env, &mut out)?,
-        Command::Roots(args) => commands::roots(&args, &mut out)?,
-        Command::Inspect(args) => commands::inspect(&args, &mut out)?,
+        Command::Roots(args) => commands::roots(&args, clock, &mut out)?,
+        Command::Inspect(args) => commands::inspect(&args, clock, &mut out)?,
         Command::Completions(args) => commands::completions(args.shell, &mut out)?,
         Command::Man => commands::man(&mut out)?,
     };
-    exit::after_output(code, out.flush().map_err(Error::from))
+    error::after_output(code, out.flush().map_err(Error::from))
 }

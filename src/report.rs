@@ -5,7 +5,10 @@ use serde::Serialize;
 
 use crate::certinfo::CertificateInfo;
 use crate::config::{HostKind, SslMode, SslNegotiation};
+use crate::exit::Code;
 use crate::tls::TrustSource;
+use crate::tls::chain::ChainError;
+use crate::tls::diagnose::{CrossSigned, Diagnosis};
 use crate::tls::hostname::NameCheck;
 
 /// The version of the JSON document's layout; raised on any incompatible change.
@@ -18,6 +21,17 @@ pub struct Report {
     pub schema_version: u32,
     /// One entry per host of every connection string, in input order.
     pub targets: Vec<TargetReport>,
+}
+
+impl Report {
+    /// The exit code of the whole report: the largest of its targets'.
+    pub fn exit_code(&self) -> Code {
+        self.targets
+            .iter()
+            .map(|t| t.exit_code)
+            .max()
+            .unwrap_or(Code::Ok)
+    }
 }
 
 /// One host's result.
@@ -35,8 +49,8 @@ pub struct TargetReport {
     pub sslmode: SslMode,
     /// The negotiation style configured.
     pub sslnegotiation: SslNegotiation,
-    /// The exit code for this target (see the README's table).
-    pub exit_code: u8,
+    /// The exit code for this target (see the README's table), decided by `judge`.
+    pub exit_code: Code,
     /// One line: what a libpq client experiences here.
     pub summary: String,
     /// Which connection string (0-based, in argument order) this host belongs to.
@@ -68,115 +82,10 @@ pub struct TargetReport {
     pub findings: Vec<Finding>,
     /// What the server accepts, with `--audit`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub audit: Option<crate::audit::Audit>,
+    pub audit: Option<Audit>,
     /// The presented certificates as DER, for `--save-chain`; not part of the JSON document.
     #[serde(skip)]
     pub presented: Vec<Vec<u8>>,
-}
-
-/// Text a server supplied (an error, a certificate name, a setting), as the report keeps it: line
-/// breaks as visible `\n` and `\r`, so that no server string spans lines anywhere it is shown,
-/// and the only line breaks in a message are pgtls's (or libpq's) own.
-pub fn server_text(text: &str) -> String {
-    if !text.contains(['\n', '\r']) {
-        return text.to_string();
-    }
-    text.replace('\r', "\\r").replace('\n', "\\n")
-}
-
-/// A message on one line, nothing dropped: line breaks (libpq's second line of advice, or ones a
-/// server put in its text) become spaces.
-pub fn one_line(message: &str) -> String {
-    message
-        .split('\n')
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-impl TargetReport {
-    fn without_connection(
-        conninfo: usize,
-        exit_code: u8,
-        code: &'static str,
-        summary: String,
-    ) -> Self {
-        TargetReport {
-            host: String::new(),
-            hostaddr: None,
-            port: 0,
-            kind: HostKind::Name,
-            sslmode: SslMode::Prefer,
-            sslnegotiation: SslNegotiation::Postgres,
-            exit_code,
-            // One line for people; the finding keeps the whole message.
-            summary: one_line(&summary),
-            conninfo,
-            libpq_connects: false,
-            libpq_uses: false,
-            encrypted: false,
-            attempts: Vec::new(),
-            tls: None,
-            certificates: Vec::new(),
-            trust: Trust {
-                checked: false,
-                verified: false,
-                source: None,
-                anchor: None,
-                path: Vec::new(),
-                error: None,
-                diagnosis: Vec::new(),
-                cross_signed: Vec::new(),
-            },
-            host_name: None,
-            server: None,
-            login: None,
-            client_certificate: None,
-            findings: vec![Finding {
-                severity: Severity::Error,
-                code,
-                message: summary,
-                hint: None,
-            }],
-            audit: None,
-            presented: Vec::new(),
-        }
-    }
-
-    /// A connection string libpq refuses, from a list of targets: exit code 2 for it alone.
-    pub fn invalid(conninfo: usize, origin: &str, message: &str) -> Self {
-        Self::without_connection(conninfo, 2, "configuration", format!("{origin}: {message}"))
-    }
-
-    /// A target of a targets-file line whose local files (root file, CRLs, client certificate)
-    /// cannot be used where TLS is mandatory: exit code 2, with the target named.
-    pub fn local_files_refused(
-        conninfo: usize,
-        target: &crate::config::Target,
-        options: &crate::config::Options,
-        origin: &str,
-        message: &str,
-    ) -> Self {
-        TargetReport {
-            host: target.host.clone(),
-            hostaddr: target.hostaddr.clone(),
-            port: target.port,
-            kind: target.kind,
-            sslmode: options.sslmode,
-            sslnegotiation: options.sslnegotiation,
-            ..Self::invalid(conninfo, origin, message)
-        }
-    }
-
-    /// A check that failed inside pgtls (a bug): exit code 1.
-    pub fn internal(conninfo: usize, message: &str) -> Self {
-        Self::without_connection(
-            conninfo,
-            1,
-            "internal_error",
-            format!("internal error: {message}"),
-        )
-    }
 }
 
 /// One connection attempt.
@@ -261,13 +170,14 @@ pub struct Trust {
     pub anchor: Option<CertificateInfo>,
     /// Intermediates of the verified path, leaf side first (subjects).
     pub path: Vec<String>,
-    /// Why it did not verify.
-    pub error: Option<String>,
+    /// Why it did not verify, in OpenSSL's words.
+    #[serde(serialize_with = "crate::report::as_text")]
+    pub error: Option<ChainError>,
     /// The chain tried against every other trust source pgtls knows (when it did not verify, or
     /// with `--diagnose-trust`).
-    pub diagnosis: Vec<crate::tls::diagnose::Diagnosis>,
+    pub diagnosis: Vec<Diagnosis>,
     /// Cross-signed copies of known roots in the presented chain.
-    pub cross_signed: Vec<crate::tls::diagnose::CrossSigned>,
+    pub cross_signed: Vec<CrossSigned>,
 }
 
 /// The login after TLS.
@@ -317,11 +227,23 @@ pub struct ClientCertificate {
     pub subject: Option<String>,
 }
 
+/// What kind of answer the server gave to the startup message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerKind {
+    /// AuthenticationOk: no password asked.
+    AuthenticationOk,
+    /// An authentication request.
+    AuthenticationRequest,
+    /// An ErrorResponse.
+    Error,
+}
+
 /// The server's first answer to the startup message.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServerAnswer {
     /// `authentication_ok`, `authentication_request` or `error`.
-    pub answer: &'static str,
+    pub answer: AnswerKind,
     /// The authentication method asked for, e.g. `SCRAM-SHA-256`.
     pub method: Option<String>,
     /// The server's message (sanitised) for an error.
@@ -353,4 +275,92 @@ pub struct Finding {
     pub message: String,
     /// What to do.
     pub hint: Option<String>,
+}
+
+/// A typed value that a JSON document shows as its text (`Display`), or `null`.
+pub(crate) fn as_text<T: std::fmt::Display, S: serde::Serializer>(
+    value: &Option<T>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(v) => serializer.collect_str(v),
+        None => serializer.serialize_none(),
+    }
+}
+
+// What `--audit` found: facts gathered by `probe::audit`, judged by `judge::audit`.
+
+/// Whether each protocol version is accepted: `true`, `false`, or `null` when not tested.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Protocols {
+    /// TLS 1.3.
+    #[serde(rename = "TLSv1.3")]
+    pub tls13: Option<bool>,
+    /// TLS 1.2.
+    #[serde(rename = "TLSv1.2")]
+    pub tls12: Option<bool>,
+    /// TLS 1.1.
+    #[serde(rename = "TLSv1.1")]
+    pub tls11: Option<bool>,
+    /// TLS 1.0.
+    #[serde(rename = "TLSv1.0")]
+    pub tls10: Option<bool>,
+    /// SSL 3.0.
+    #[serde(rename = "SSLv3")]
+    pub ssl3: Option<bool>,
+}
+
+/// One cipher suite or group and whether the server accepts it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Accepted {
+    /// The name (IANA for suites).
+    pub name: String,
+    /// OpenSSL's name, for suites.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub openssl: Option<String>,
+    /// Whether the server accepts it; `null` when it could not be tested on its own (groups of a
+    /// server without TLS 1.3, where the certificate's curve constrains the offer).
+    pub accepted: Option<bool>,
+}
+
+/// A family of legacy suites and whether the server accepts any of them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Legacy {
+    /// The family: `static_rsa`, `cbc`, `3des`, `rc4`, `export`, `null`.
+    pub family: &'static str,
+    /// Whether the server chose one of them.
+    pub accepted: bool,
+    /// The suite it chose, as a hex code.
+    pub chosen: Option<String>,
+}
+
+/// How TLS can start.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Negotiation {
+    /// SSLRequest, then the handshake.
+    pub postgres: Option<bool>,
+    /// Direct TLS with ALPN `postgresql` (PostgreSQL 17+).
+    pub direct: Option<bool>,
+}
+
+/// What the audit found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Audit {
+    /// Protocol versions.
+    pub protocols: Protocols,
+    /// The cipher suites rustls speaks.
+    pub suites: Vec<Accepted>,
+    /// Legacy suite families.
+    pub legacy_suites: Vec<Legacy>,
+    /// Key exchange groups, X25519MLKEM768 included.
+    pub groups: Vec<Accepted>,
+    /// Negotiation styles.
+    pub negotiation: Negotiation,
+    /// Whether the server proceeds with a startup message sent without TLS; `null` if not tested.
+    pub plaintext: Option<bool>,
+    /// The server's answer to that plaintext startup.
+    pub plaintext_answer: Option<String>,
+    /// Why some probes were not run or did not finish, when that happened.
+    #[serde(skip)]
+    pub unfinished: Option<String>,
 }

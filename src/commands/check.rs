@@ -4,12 +4,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::now;
 use crate::cli::{CheckArgs, CheckFormat};
+use crate::clock::Clock;
 use crate::config::{self, Environment};
-use crate::exit::{Code, Error};
+use crate::error::Error;
+use crate::exit::Code;
+use crate::fleet::{self, Input};
 use crate::inspect;
-use crate::probe::{self, Input};
 use crate::render;
 
 /// `check --save-chain FILE`: every target's presented chain, as PEM, in report order. When no
@@ -84,7 +85,12 @@ fn targets_file<'a>(
 /// # Errors
 /// A bad connection string given as an argument, an unusable trust file, an unreadable targets
 /// file, or output that cannot be written. A bad line of a targets file is a failed target.
-pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result<Code, Error> {
+pub fn check(
+    args: &CheckArgs,
+    env: &Environment,
+    clock: Clock,
+    out: &mut dyn Write,
+) -> Result<Code, Error> {
     let mut inputs = Vec::new();
     for conninfo in &args.conninfo {
         inputs.push(Input::Resolved {
@@ -102,7 +108,7 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
             origin: None,
         });
     }
-    let run = probe::CheckOptions {
+    let run = crate::probe::CheckOptions {
         default_timeout: std::time::Duration::from_secs(args.timeout),
         diagnose_trust: args.diagnose_trust,
         audit: args.audit,
@@ -113,15 +119,15 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
         }),
     };
     let inputs = inputs.into_iter().chain(from_file.into_iter().flatten());
-    let report = probe::check_all(inputs, run, args.concurrency as usize)?;
-    let code = crate::exit::report_code(&report);
+    let report = fleet::check_all(inputs, run, args.concurrency as usize, clock)?;
+    let code = report.exit_code();
     let written = match args.format {
         CheckFormat::Text => render::check_text(&report, out),
         CheckFormat::Json => render::json(&report, out),
-        CheckFormat::Prometheus => render::prometheus(&report, now(), out),
+        CheckFormat::Prometheus => render::prometheus(&report, clock.unix(), out),
         CheckFormat::Junit => render::junit(&report, out),
     };
-    let code = crate::exit::after_output(
+    let code = crate::error::after_output(
         code,
         written.and_then(|()| out.flush()).map_err(Error::from),
     )?;
@@ -135,12 +141,12 @@ pub fn check(args: &CheckArgs, env: &Environment, out: &mut dyn Write) -> Result
         Ok(false) => {
             eprintln!(
                 "pgtls: note: no server presented a certificate; {} was left as it was",
-                render::sanitize::clean(&path.display().to_string())
+                crate::sanitize::clean(&path.display().to_string())
             );
             Ok(code)
         }
         Err(err) => {
-            crate::exit::print_error(&err);
+            crate::error::print_error(&err);
             Ok(code.max(Code::Usage))
         }
     }

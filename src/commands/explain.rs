@@ -4,7 +4,8 @@ use std::io::Write;
 
 use crate::cli::{ExplainArgs, Format};
 use crate::config::{self, Environment};
-use crate::exit::{Code, Error};
+use crate::error::Error;
+use crate::exit::Code;
 use crate::{conninfo, explain as explanation, render};
 
 /// `pgtls explain`.
@@ -21,7 +22,7 @@ pub fn explain(args: &ExplainArgs, env: &Environment, out: &mut dyn Write) -> Re
         Format::Text => render::explain_text(&report, out),
         Format::Json => render::json(&report, out),
     };
-    crate::exit::after_output(
+    crate::error::after_output(
         Code::Ok,
         written.and_then(|()| out.flush()).map_err(Error::from),
     )

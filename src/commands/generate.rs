@@ -2,7 +2,8 @@
 
 use std::io::Write;
 
-use crate::exit::{Code, Error};
+use crate::error::Error;
+use crate::exit::Code;
 
 /// `pgtls completions SHELL`: the completion script, generated from the command definitions.
 ///

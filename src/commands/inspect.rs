@@ -3,16 +3,18 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{now, write_to};
+use super::write_to;
 use crate::cli::{Format, InspectArgs};
-use crate::exit::{Code, Error};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::exit::Code;
 use crate::{inspect, render};
 
 /// `pgtls inspect`.
 ///
 /// # Errors
 /// A file that holds no certificate, an unknown profile, or an output file that cannot be written.
-pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
+pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<Code, Error> {
     let files = args
         .files
         .iter()
@@ -34,7 +36,7 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
         write_to(path, &pem, out, args.force)?;
         return Ok(Code::Ok);
     }
-    let mut report = inspect::describe(&files, now());
+    let mut report = inspect::describe(&files, clock.unix());
     let mut code = Code::Ok;
     if args.lint {
         let findings = inspect::lint(&report, args.profile.as_deref(), i64::from(args.warn_days))?;
@@ -47,7 +49,7 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<Code, Error> {
         Format::Text => render::inspect_text(&report, out),
         Format::Json => render::json(&report, out),
     };
-    crate::exit::after_output(
+    crate::error::after_output(
         code,
         written.and_then(|()| out.flush()).map_err(Error::from),
     )

@@ -16,14 +16,7 @@ pub use generate::{completions, man};
 pub use inspect::inspect;
 pub use roots::roots;
 
-use crate::exit::Error;
-
-/// The current time, in seconds since the Unix epoch.
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
+use crate::error::Error;
 
 /// Writes `text` to `path` atomically, or to `out` for "-".
 pub(crate) fn write_to(

@@ -3,9 +3,11 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{now, write_to};
+use super::write_to;
 use crate::cli::{Format, RootsArgs};
-use crate::exit::{Code, Error};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::exit::Code;
 use crate::inspect::{self, InspectError};
 use crate::{bundled, render};
 
@@ -13,7 +15,7 @@ use crate::{bundled, render};
 ///
 /// # Errors
 /// An unknown profile, or an output file that cannot be written.
-pub fn roots(args: &RootsArgs, out: &mut dyn Write) -> Result<Code, Error> {
+pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code, Error> {
     let profiles = match &args.profile {
         Some(name) => vec![
             bundled::profile(name).ok_or_else(|| InspectError::UnknownProfile {
@@ -24,7 +26,7 @@ pub fn roots(args: &RootsArgs, out: &mut dyn Write) -> Result<Code, Error> {
         None => bundled::profiles(),
     };
     let Some(path) = &args.output else {
-        let listing = bundled::listing(&profiles, now());
+        let listing = bundled::listing(&profiles, clock.unix());
         match args.format {
             Format::Text => render::roots_text(&listing, out)?,
             Format::Json => render::json(&listing, out)?,

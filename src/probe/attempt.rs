@@ -64,6 +64,8 @@ pub struct AttemptResult {
     pub answer: Option<Answer>,
     /// The login that followed.
     pub login: Option<crate::report::Login>,
+    /// The server's refusal, as it sent it (ErrorResponse fields), when it refused.
+    pub server_error: Option<wire::ServerError>,
     /// Whether the server asked for a client certificate, and whether one was sent.
     pub client_cert: Option<crate::report::ClientCertificate>,
     /// Time by phase.
@@ -342,7 +344,7 @@ fn session(plan: &Plan<'_>, conn: &rustls::ClientConnection) -> Option<TlsSessio
             .map(|g| suites::group_name(g.name())),
         alpn: conn
             .alpn_protocol()
-            .map(|a| crate::report::server_text(&String::from_utf8_lossy(a))),
+            .map(|a| crate::sanitize::server_text(&String::from_utf8_lossy(a))),
         sni: tls::sni_name(plan.options, &plan.target.host),
     })
 }
@@ -444,6 +446,7 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         LoginResult::Rejected(err) => {
             r.login = Some(report(false, None, None));
             r.fail(Outcome::Rejected, err.to_string());
+            r.server_error = Some(err);
         }
     }
 }

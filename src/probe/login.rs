@@ -343,7 +343,7 @@ async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
                 if parts.next() == Some(b"server_version") {
                     version = parts
                         .next()
-                        .map(|v| crate::report::server_text(&String::from_utf8_lossy(v)));
+                        .map(|v| crate::sanitize::server_text(&String::from_utf8_lossy(v)));
                 }
             }
             b'Z' => break,
@@ -402,7 +402,7 @@ fn data_row(body: &[u8]) -> Vec<Option<String>> {
         let end = at + len as usize;
         cols.push(
             body.get(at..end)
-                .map(|v| crate::report::server_text(&String::from_utf8_lossy(v))),
+                .map(|v| crate::sanitize::server_text(&String::from_utf8_lossy(v))),
         );
         at = end;
     }

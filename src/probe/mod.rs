@@ -1,26 +1,25 @@
-//! Checks each target the way libpq connects to it: the attempt order of its sslmode, with
-//! libpq's fallbacks, and turns what the attempts learned into report data.
+//! Connects to each target the way libpq does (the attempt order of its sslmode, with libpq's
+//! fallbacks), logs in as far as libpq would, and with `--audit` probes what the server accepts.
+//! This layer gathers facts; it never judges them (see `judge`).
 
 mod attempt;
+pub(crate) mod audit;
 mod auth;
-mod findings;
-mod fleet;
 mod login;
 pub(crate) mod transport;
 pub(crate) mod wire;
 
 use std::time::Duration;
 
-use attempt::{AttemptResult, Plan};
+use attempt::Plan;
 
-use crate::certinfo;
-use crate::config::{HostKind, Options, Resolved, SslMode, Target};
-use crate::report::{Attempt, Outcome, ServerAnswer, TargetReport, Trust};
+use crate::config::{HostKind, Resolved, SslMode, Target};
+use crate::report::{Audit, Outcome};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::{RootError, TrustStore};
 
-pub use fleet::{Input, check_all};
-use wire::Answer;
+pub(crate) use attempt::AttemptResult;
+pub(crate) use wire::Answer;
 
 /// Whether a failed TLS attempt under `prefer` makes libpq try again without TLS.
 fn prefer_retries(r: &AttemptResult) -> bool {
@@ -55,14 +54,25 @@ pub struct CheckOptions {
     pub fail_on: Option<crate::report::Severity>,
 }
 
-/// Checks one target: every attempt libpq would make, in order.
-pub async fn check_target(
+/// What the probe learned about one target: every attempt libpq would make, in order, and with
+/// `--audit` what the server accepts. Facts only; `judge` turns them into a report.
+#[derive(Debug)]
+pub(crate) struct Facts {
+    /// The attempts, in libpq's order.
+    pub attempts: Vec<AttemptResult>,
+    /// What the audit found, with `--audit`.
+    pub audit: Option<Audit>,
+}
+
+/// Connects to one target as libpq would: the attempt order of its sslmode, with libpq's
+/// fallbacks; then, with `--audit`, the audit's probes.
+pub(crate) async fn gather(
     resolved: &Resolved,
     target: &Target,
     store: Result<Option<&TrustStore>, &RootError>,
     identity: Result<Option<&ClientIdentity>, &ClientCertError>,
     run: CheckOptions,
-) -> TargetReport {
+) -> Facts {
     let options = &resolved.options;
     let startup = startup_params(resolved);
     let plan = Plan {
@@ -100,32 +110,11 @@ pub async fn check_target(
             attempts.push(attempt::run(&plan, true, deadline).await);
         }
     }
-    let mut report = build(
-        options,
-        target,
-        store.ok().flatten(),
-        attempts,
-        run.diagnose_trust,
-    );
-    if run.audit {
-        let found = crate::audit::audit(target, options, &startup, timeout).await;
-        report.findings.retain(|f| f.code != "expires_soon");
-        report.findings.extend(crate::audit::findings(&found));
-        report
-            .findings
-            .extend(crate::audit::certificate_findings(&report, run.warn_days));
-        report
-            .findings
-            .sort_by_key(|f| std::cmp::Reverse(f.severity));
-        report.audit = Some(found);
-    }
-    if let Some(threshold) = run.fail_on
-        && report.exit_code == 0
-        && report.findings.iter().any(|f| f.severity >= threshold)
-    {
-        report.exit_code = crate::exit::Code::PolicyFailed as u8;
-    }
-    report
+    let audit = match run.audit {
+        true => Some(audit::audit(target, options, &startup, timeout).await),
+        false => None,
+    };
+    Facts { attempts, audit }
 }
 
 fn startup_params(resolved: &Resolved) -> Vec<(String, String)> {
@@ -149,172 +138,4 @@ fn startup_params(resolved: &Resolved) -> Vec<(String, String)> {
         }
     }
     params
-}
-
-/// The attempt whose failure decides the target's verdict: a TLS failure wins over a later
-/// plaintext one, since it is the cause.
-fn decisive(attempts: &[AttemptResult]) -> &AttemptResult {
-    let last = attempts
-        .last()
-        .expect("every target makes at least one attempt");
-    if last.outcome == Some(Outcome::Accepted) {
-        return last;
-    }
-    attempts
-        .iter()
-        .find(|a| {
-            matches!(
-                a.outcome,
-                Some(
-                    Outcome::TlsNotOffered
-                        | Outcome::HandshakeFailed
-                        | Outcome::Untrusted
-                        | Outcome::NameMismatch
-                )
-            )
-        })
-        .unwrap_or(last)
-}
-
-fn build(
-    options: &Options,
-    target: &Target,
-    store: Option<&TrustStore>,
-    attempts: Vec<AttemptResult>,
-    diagnose_trust: bool,
-) -> TargetReport {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let decisive_outcome = decisive(&attempts).outcome.unwrap_or(Outcome::Unreachable);
-    let final_attempt = attempts.last().expect("at least one attempt");
-    let libpq_connects = final_attempt.outcome == Some(Outcome::Accepted);
-    let encrypted = libpq_connects && final_attempt.tls;
-    let tls_attempt = attempts
-        .iter()
-        .find(|a| !a.seen.presented.is_empty() || a.session.is_some());
-    let certificates = tls_attempt
-        .map(|a| {
-            a.seen
-                .presented
-                .iter()
-                .filter_map(|c| certinfo::describe(c, now))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut trust = trust(tls_attempt, store, now);
-    let presented = tls_attempt
-        .map(|a| a.seen.presented.clone())
-        .unwrap_or_default();
-    if !presented.is_empty() && (diagnose_trust || (trust.checked && !trust.verified)) {
-        let now = rustls::pki_types::UnixTime::now();
-        trust.diagnosis = crate::tls::diagnose::diagnose(&presented, now);
-        trust.cross_signed = crate::tls::diagnose::cross_signed(&presented, store);
-    }
-    let server = final_attempt.answer.as_ref().map(server_answer);
-    let mut report = TargetReport {
-        host: target.host.clone(),
-        hostaddr: target.hostaddr.clone(),
-        port: target.port,
-        kind: target.kind,
-        sslmode: options.sslmode,
-        sslnegotiation: options.sslnegotiation,
-        exit_code: if libpq_connects {
-            0
-        } else {
-            crate::exit::outcome_code(decisive_outcome) as u8
-        },
-        summary: String::new(),
-        conninfo: 0,
-        libpq_connects,
-        libpq_uses: false,
-        encrypted,
-        tls: tls_attempt.and_then(|a| a.session.clone()),
-        certificates,
-        trust,
-        host_name: tls_attempt.and_then(|a| a.name_check.clone()),
-        server,
-        login: final_attempt.login.clone(),
-        client_certificate: tls_attempt.and_then(|a| a.client_cert.clone()),
-        findings: Vec::new(),
-        audit: None,
-        presented: presented.iter().map(|c| c.to_vec()).collect(),
-        attempts: attempts
-            .iter()
-            .map(|a| Attempt {
-                tls: a.tls,
-                address: a.address.clone(),
-                outcome: a.outcome.unwrap_or(Outcome::Unreachable),
-                error: a.error.clone(),
-                timings: a.timings,
-            })
-            .collect(),
-    };
-    findings::add(options, &attempts, &mut report);
-    report.summary = findings::summary(&report);
-    report
-}
-
-fn trust(attempt: Option<&AttemptResult>, store: Option<&TrustStore>, now: i64) -> Trust {
-    let chain = attempt.and_then(|a| a.seen.chain.clone());
-    let checked = attempt.is_some_and(|a| a.chain_checked) || chain.is_some();
-    match chain {
-        Some(Ok(verified)) => Trust {
-            checked,
-            verified: true,
-            source: Some(verified.source.clone()),
-            anchor: certinfo::describe(&verified.anchor, now),
-            path: verified
-                .intermediates
-                .iter()
-                .filter_map(|c| certinfo::describe(c, now).map(|i| i.subject))
-                .collect(),
-            error: None,
-            diagnosis: Vec::new(),
-            cross_signed: Vec::new(),
-        },
-        Some(Err(e)) => Trust {
-            checked,
-            verified: false,
-            source: store.map(|s| s.source.clone()),
-            anchor: None,
-            path: Vec::new(),
-            error: Some(e.to_string()),
-            diagnosis: Vec::new(),
-            cross_signed: Vec::new(),
-        },
-        None => Trust {
-            checked,
-            verified: false,
-            source: store.map(|s| s.source.clone()),
-            anchor: None,
-            path: Vec::new(),
-            error: None,
-            diagnosis: Vec::new(),
-            cross_signed: Vec::new(),
-        },
-    }
-}
-
-fn server_answer(answer: &Answer) -> ServerAnswer {
-    match answer {
-        Answer::AuthenticationOk => ServerAnswer {
-            answer: "authentication_ok",
-            method: Some("trust".into()),
-            message: None,
-            sqlstate: None,
-        },
-        Answer::Authentication(method) => ServerAnswer {
-            answer: "authentication_request",
-            method: Some(method.clone()),
-            message: None,
-            sqlstate: None,
-        },
-        Answer::Error(err) => ServerAnswer {
-            answer: "error",
-            method: None,
-            message: Some(err.to_string()),
-            sqlstate: Some(err.code.clone()),
-        },
-    }
 }

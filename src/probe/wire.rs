@@ -93,7 +93,7 @@ pub fn auth_method(code: u32, body: &[u8]) -> String {
             let mechanisms: Vec<String> = body
                 .split(|&b| b == 0)
                 .filter(|m| !m.is_empty())
-                .map(|m| crate::report::server_text(&String::from_utf8_lossy(m)))
+                .map(|m| crate::sanitize::server_text(&String::from_utf8_lossy(m)))
                 .collect();
             mechanisms.join(", ")
         }
@@ -108,7 +108,7 @@ pub fn error_fields(body: &[u8]) -> ServerError {
         let Some((&kind, value)) = field.split_first() else {
             continue;
         };
-        let value = crate::report::server_text(&String::from_utf8_lossy(value));
+        let value = crate::sanitize::server_text(&String::from_utf8_lossy(value));
         match kind {
             b'V' => err.severity = value,
             b'S' if err.severity.is_empty() => err.severity = value,

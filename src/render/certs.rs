@@ -2,11 +2,11 @@
 
 use std::io::{self, Write};
 
-use super::sanitize::clean;
 use crate::bundled::Listing;
 use crate::certinfo::CertificateInfo;
 use crate::inspect::Inspection;
 use crate::report::{Finding, Severity};
+use crate::sanitize::clean;
 
 /// Writes the bundled profiles and their roots.
 ///

@@ -3,10 +3,11 @@
 
 use std::io::{self, Write};
 
-use super::sanitize::clean;
 use crate::certinfo::CertificateInfo;
 use crate::config::HostKind;
-use crate::report::{Report, Severity, TargetReport};
+use crate::exit::Code;
+use crate::report::{AnswerKind, Report, Severity, TargetReport};
+use crate::sanitize::clean;
 use crate::tls::hostname::NameCheck;
 
 /// Writes the report for people.
@@ -20,8 +21,12 @@ pub fn check_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             for (n, target) in targets.iter().enumerate() {
                 write_line(n + 1, target, out)?;
             }
-            let failed = targets.iter().filter(|t| t.exit_code != 0).count();
-            let code = targets.iter().map(|t| t.exit_code).max().unwrap_or(0);
+            let failed = targets.iter().filter(|t| t.exit_code != Code::Ok).count();
+            let code = targets
+                .iter()
+                .map(|t| t.exit_code)
+                .max()
+                .unwrap_or(Code::Ok);
             writeln!(
                 out,
                 "\n{} targets: {} OK, {failed} failed (exit code {code}); check one alone for the full report",
@@ -70,7 +75,11 @@ pub fn check_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 
 /// One line for one of several targets.
 fn write_line(n: usize, t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
-    let verdict = if t.exit_code == 0 { "OK  " } else { "FAIL" };
+    let verdict = if t.exit_code == Code::Ok {
+        "OK  "
+    } else {
+        "FAIL"
+    };
     let place = if t.port == 0 {
         "(invalid)".to_string()
     } else {
@@ -130,7 +139,11 @@ fn place(t: &TargetReport) -> String {
 }
 
 fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
-    let verdict = if t.exit_code == 0 { "OK" } else { "FAIL" };
+    let verdict = if t.exit_code == Code::Ok {
+        "OK"
+    } else {
+        "FAIL"
+    };
     writeln!(
         out,
         "{}{}  [{verdict}, exit {}]",
@@ -139,7 +152,7 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         t.exit_code
     )?;
     match &t.tls {
-        Some(tls) if t.encrypted || t.exit_code != 0 => writeln!(
+        Some(tls) if t.encrypted || t.exit_code != Code::Ok => writeln!(
             out,
             "SSL connection (protocol: {}, cipher: {}, compression: off, ALPN: {})",
             tls.protocol,
@@ -157,7 +170,7 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
             .map(|x| format!(" to {}", clean(x)))
             .unwrap_or_default();
         let result = match &a.error {
-            Some(e) => clean(&crate::report::one_line(e)).into_owned(),
+            Some(e) => clean(&crate::sanitize::one_line(e)).into_owned(),
             None => "accepted".to_string(),
         };
         writeln!(out, "  attempt {}    {kind}{at}: {result}", i + 1)?;
@@ -200,12 +213,12 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     }
     if let Some(server) = &t.server {
         let line = match server.answer {
-            "authentication_ok" => "accepts without a password (trust)".to_string(),
-            "authentication_request" => format!(
+            AnswerKind::AuthenticationOk => "accepts without a password (trust)".to_string(),
+            AnswerKind::AuthenticationRequest => format!(
                 "asks for authentication: {}",
                 clean(server.method.as_deref().unwrap_or(""))
             ),
-            _ => format!(
+            AnswerKind::Error => format!(
                 "rejects: {}",
                 clean(server.message.as_deref().unwrap_or(""))
             ),
@@ -278,7 +291,7 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         };
         // libpq's messages may carry a second line of advice: keep it, under the first. Server
         // text never holds a line break of its own (the report keeps it as a visible `\n`).
-        let message = super::sanitize::clean_lines(&f.message).replace('\n', "\n               ");
+        let message = crate::sanitize::clean_lines(&f.message).replace('\n', "\n               ");
         writeln!(out, "  {label:<12} {message}")?;
         if let Some(hint) = &f.hint {
             writeln!(out, "  {:<12} hint: {}", "", clean(hint))?;
@@ -330,7 +343,11 @@ fn write_trust(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         }
         (trust, _) => format!(
             "NOT verified: {}",
-            clean(trust.error.as_deref().unwrap_or("unknown error"))
+            trust
+                .error
+                .as_ref()
+                .map_or("unknown error".to_string(), |e| clean(&e.to_string())
+                    .into_owned())
         ),
     };
     writeln!(out, "  trust        {line}")?;
@@ -360,7 +377,7 @@ fn yes_no(value: Option<bool>) -> &'static str {
     }
 }
 
-fn write_audit(a: &crate::audit::Audit, out: &mut dyn Write) -> io::Result<()> {
+fn write_audit(a: &crate::report::Audit, out: &mut dyn Write) -> io::Result<()> {
     let p = &a.protocols;
     writeln!(
         out,
@@ -371,7 +388,7 @@ fn write_audit(a: &crate::audit::Audit, out: &mut dyn Write) -> io::Result<()> {
         yes_no(p.tls10),
         yes_no(p.ssl3)
     )?;
-    let accepted = |items: &[crate::audit::Accepted]| {
+    let accepted = |items: &[crate::report::Accepted]| {
         items
             .iter()
             .filter(|i| i.accepted == Some(true))

@@ -2,9 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::sanitize::clean;
 use crate::config::{HostKind, PasswordSource};
 use crate::explain::{Explanation, TargetPlan};
+use crate::sanitize::clean;
 
 /// Writes the explanation for people.
 ///

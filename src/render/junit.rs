@@ -29,7 +29,11 @@ fn xml(text: &str) -> String {
 /// Whatever writing to `out` returns.
 pub fn junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let tests = report.targets.len();
-    let failures = report.targets.iter().filter(|t| t.exit_code != 0).count();
+    let failures = report
+        .targets
+        .iter()
+        .filter(|t| t.exit_code != crate::exit::Code::Ok)
+        .count();
     let seconds = |t: &crate::report::TargetReport| {
         t.attempts
             .iter()
@@ -57,7 +61,7 @@ pub fn junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             format!("{} {}:{} sslmode={}", i + 1, t.host, t.port, t.sslmode)
         };
         let time = seconds(t);
-        if t.exit_code == 0 {
+        if t.exit_code == crate::exit::Code::Ok {
             writeln!(
                 out,
                 r#"    <testcase classname="pgtls.check" name="{}" time="{time:.3}"/>"#,

@@ -1,12 +1,11 @@
 //! Writers that format plain report data as text or JSON. They never connect, read files or see a
-//! rustls type; every string that may come from outside passes through [`sanitize`] in text.
+//! rustls type; every string that may come from outside passes through `crate::sanitize` in text.
 
 mod certs;
 mod check;
 mod explain;
 mod junit;
 mod prometheus;
-pub mod sanitize;
 
 pub use certs::{inspect_text, roots_text};
 pub use check::check_text;

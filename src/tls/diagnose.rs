@@ -11,18 +11,46 @@ use super::chain;
 use super::roots::TrustStore;
 use crate::bundled;
 
+/// A trust source the diagnosis tries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiagnosisSource {
+    /// The operating system's store.
+    System,
+    /// A bundled provider profile.
+    Profile(String),
+    /// Mozilla's roots (`webpki-roots`).
+    Mozilla,
+}
+
+impl std::fmt::Display for DiagnosisSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::System => f.write_str("system"),
+            Self::Profile(name) => write!(f, "profile:{name}"),
+            Self::Mozilla => f.write_str("mozilla"),
+        }
+    }
+}
+
+impl Serialize for DiagnosisSource {
+    /// `system`, `profile:NAME` or `mozilla`, as the JSON document has always shown it.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// One trust source's verdict on the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnosis {
-    /// `system`, `profile:NAME` or `mozilla`.
-    pub source: String,
+    /// Which source.
+    pub source: DiagnosisSource,
     /// Whether the chain verifies against it.
     pub verified: bool,
     /// The root it ends at.
     pub anchor: Option<String>,
     /// Intermediates of the path, leaf side first.
     pub path: Vec<String>,
-    /// Why it does not verify.
+    /// Why it does not verify (or "no certificate presented").
     pub error: Option<String>,
 }
 
@@ -57,7 +85,7 @@ fn subject_text(der: &[u8]) -> String {
 }
 
 fn try_anchors(
-    source: String,
+    source: DiagnosisSource,
     anchors: &[TrustAnchor<'_>],
     presented: &[CertificateDer<'static>],
     now: UnixTime,
@@ -73,7 +101,7 @@ fn try_anchors(
 /// The chain against a store of certificates, with every check the user's own root file gets
 /// (the roots' dates and CA flags among them).
 fn try_store(
-    source: String,
+    source: DiagnosisSource,
     store: &TrustStore,
     presented: &[CertificateDer<'static>],
     now: UnixTime,
@@ -89,7 +117,7 @@ fn try_store(
 /// One source's verdict: the anchor's name and the intermediates of the path, or why not;
 /// `None` when the server presented no certificate.
 fn diagnosis(
-    source: String,
+    source: DiagnosisSource,
     verdict: Option<Result<(String, Vec<CertificateDer<'static>>), chain::ChainError>>,
 ) -> Diagnosis {
     let failed = |error: String| Diagnosis {
@@ -124,10 +152,10 @@ fn store_anchors(store: &TrustStore) -> Vec<TrustAnchor<'_>> {
 pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Diagnosis> {
     let mut out = Vec::new();
     if let Ok(system) = TrustStore::system() {
-        out.push(try_store("system".into(), &system, presented, now));
+        out.push(try_store(DiagnosisSource::System, &system, presented, now));
     }
     for profile in bundled::profiles() {
-        let source = format!("profile:{}", profile.name);
+        let source = DiagnosisSource::Profile(profile.name.clone());
         let store = TrustStore::new(
             super::roots::TrustSource::Profile { name: profile.name },
             profile.roots.into_iter().map(|r| r.der).collect(),
@@ -135,7 +163,7 @@ pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Dia
         out.push(try_store(source, &store, presented, now));
     }
     out.push(try_anchors(
-        "mozilla".into(),
+        DiagnosisSource::Mozilla,
         webpki_roots::TLS_SERVER_ROOTS,
         presented,
         now,

@@ -5,16 +5,8 @@
 
 use serde::Serialize;
 
+use crate::certinfo::CertName;
 use crate::net;
-
-/// A name a certificate holds, in the order the certificate lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CertName {
-    /// A dNSName SAN, as raw bytes (it may hold anything, NUL included).
-    Dns(Vec<u8>),
-    /// An iPAddress SAN: 4 or 16 bytes.
-    Ip(Vec<u8>),
-}
 
 /// The outcome of the name check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,7 +61,7 @@ fn name_matches(name: &[u8], host: &str) -> Result<(bool, String), String> {
     }
     let text = String::from_utf8_lossy(name).into_owned();
     let matched = text.eq_ignore_ascii_case(host) || wildcard_match(&text, host);
-    Ok((matched, crate::report::server_text(&text)))
+    Ok((matched, crate::sanitize::server_text(&text)))
 }
 
 /// Compares one iPAddress SAN with the host parsed as an address.

@@ -1,16 +1,14 @@
-//! `check --audit`: what the server accepts, not only what one handshake negotiated. Protocol
-//! versions (SSL 3.0 to TLS 1.3), the cipher suites and key-exchange groups rustls speaks, legacy
-//! suites and the post-quantum X25519MLKEM768 share by hand-built ClientHello, both negotiation
-//! styles, plaintext, and the certificate findings an auditor asks about.
+//! `check --audit` gathers what the server accepts, not only what one handshake negotiated:
+//! protocol versions (SSL 3.0 to TLS 1.3), the cipher suites and key-exchange groups rustls
+//! speaks, legacy suites and the post-quantum X25519MLKEM768 share by hand-built ClientHello, both
+//! negotiation styles and plaintext. Facts only: `judge::audit` turns them into findings.
 
-mod certs;
-pub mod hello;
+pub(crate) mod hello;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::crypto::CryptoProvider;
-use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -18,86 +16,9 @@ use tokio::task::JoinSet;
 use crate::config::{HostKind, Options, SslNegotiation, Target};
 use crate::probe::transport::{self, Place, Stream};
 use crate::probe::wire;
-use crate::report::{Finding, Severity};
+use crate::report::{Accepted, Audit, Legacy};
 use crate::tls::{self, suites};
 use hello::{Hello, Reply};
-
-pub use certs::certificate_findings;
-
-/// Whether each protocol version is accepted: `true`, `false`, or `null` when not tested.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Protocols {
-    /// TLS 1.3.
-    #[serde(rename = "TLSv1.3")]
-    pub tls13: Option<bool>,
-    /// TLS 1.2.
-    #[serde(rename = "TLSv1.2")]
-    pub tls12: Option<bool>,
-    /// TLS 1.1.
-    #[serde(rename = "TLSv1.1")]
-    pub tls11: Option<bool>,
-    /// TLS 1.0.
-    #[serde(rename = "TLSv1.0")]
-    pub tls10: Option<bool>,
-    /// SSL 3.0.
-    #[serde(rename = "SSLv3")]
-    pub ssl3: Option<bool>,
-}
-
-/// One cipher suite or group and whether the server accepts it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Accepted {
-    /// The name (IANA for suites).
-    pub name: String,
-    /// OpenSSL's name, for suites.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub openssl: Option<String>,
-    /// Whether the server accepts it; `null` when it could not be tested on its own (groups of a
-    /// server without TLS 1.3, where the certificate's curve constrains the offer).
-    pub accepted: Option<bool>,
-}
-
-/// A family of legacy suites and whether the server accepts any of them.
-#[derive(Debug, Clone, Serialize)]
-pub struct Legacy {
-    /// The family: `static_rsa`, `cbc`, `3des`, `rc4`, `export`, `null`.
-    pub family: &'static str,
-    /// Whether the server chose one of them.
-    pub accepted: bool,
-    /// The suite it chose, as a hex code.
-    pub chosen: Option<String>,
-}
-
-/// How TLS can start.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Negotiation {
-    /// SSLRequest, then the handshake.
-    pub postgres: Option<bool>,
-    /// Direct TLS with ALPN `postgresql` (PostgreSQL 17+).
-    pub direct: Option<bool>,
-}
-
-/// What the audit found.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Audit {
-    /// Protocol versions.
-    pub protocols: Protocols,
-    /// The cipher suites rustls speaks.
-    pub suites: Vec<Accepted>,
-    /// Legacy suite families.
-    pub legacy_suites: Vec<Legacy>,
-    /// Key exchange groups, X25519MLKEM768 included.
-    pub groups: Vec<Accepted>,
-    /// Negotiation styles.
-    pub negotiation: Negotiation,
-    /// Whether the server proceeds with a startup message sent without TLS; `null` if not tested.
-    pub plaintext: Option<bool>,
-    /// The server's answer to that plaintext startup.
-    pub plaintext_answer: Option<String>,
-    /// Why some probes were not run or did not finish, when that happened.
-    #[serde(skip)]
-    pub unfinished: Option<String>,
-}
 
 const LEGACY: [(&str, &[u16]); 6] = [
     (
@@ -497,103 +418,4 @@ pub async fn audit(
         ));
     }
     audit
-}
-
-fn finding(severity: Severity, code: &'static str, message: String, hint: &str) -> Finding {
-    Finding {
-        severity,
-        code,
-        message,
-        hint: Some(hint.to_string()),
-    }
-}
-
-/// Findings about what the server accepts.
-pub fn findings(audit: &Audit) -> Vec<Finding> {
-    let mut out = Vec::new();
-    if let Some(why) = &audit.unfinished {
-        out.push(finding(
-            Severity::Warning,
-            "audit_incomplete",
-            format!("the audit is incomplete: {why}"),
-            "what was not probed is shown as not tested; raise --timeout (or connect_timeout) for a slow server",
-        ));
-    }
-    let hint_versions = "set ssl_min_protocol_version = 'TLSv1.2' (or TLSv1.3) in postgresql.conf";
-    for (name, accepted) in [
-        ("TLS 1.1", audit.protocols.tls11),
-        ("TLS 1.0", audit.protocols.tls10),
-        ("SSL 3.0", audit.protocols.ssl3),
-    ] {
-        if accepted == Some(true) {
-            out.push(finding(
-                Severity::Error,
-                "old_protocol",
-                format!("the server accepts {name}"),
-                hint_versions,
-            ));
-        }
-    }
-    if audit.protocols.tls13 == Some(false) && audit.protocols.tls12 == Some(true) {
-        out.push(finding(
-            Severity::Info,
-            "no_tls13",
-            "the server does not accept TLS 1.3".into(),
-            "allow TLS 1.3 (ssl_max_protocol_version unset)",
-        ));
-    }
-    for legacy in &audit.legacy_suites {
-        if !legacy.accepted {
-            continue;
-        }
-        let (severity, what) = match legacy.family {
-            "static_rsa" => (
-                Severity::Warning,
-                "static RSA key exchange (no forward secrecy)",
-            ),
-            "cbc" => (Severity::Warning, "CBC-mode cipher suites"),
-            "3des" => (Severity::Error, "3DES cipher suites"),
-            "rc4" => (Severity::Error, "RC4 cipher suites"),
-            "export" => (Severity::Error, "export-grade cipher suites"),
-            _ => (Severity::Error, "NULL (unencrypted) cipher suites"),
-        };
-        out.push(finding(
-            severity,
-            "legacy_suite",
-            format!(
-                "the server accepts {what} (it chose {})",
-                legacy.chosen.clone().unwrap_or_default()
-            ),
-            "restrict ssl_ciphers, e.g. 'HIGH:!aNULL:!kRSA:!CBC:!3DES:!RC4:!EXPORT:!NULL'",
-        ));
-    }
-    if audit
-        .groups
-        .iter()
-        .any(|g| g.name == "X25519MLKEM768" && g.accepted == Some(false))
-    {
-        out.push(finding(
-            Severity::Info,
-            "no_post_quantum",
-            "the server does not accept the post-quantum hybrid group X25519MLKEM768".into(),
-            "PostgreSQL built with OpenSSL 3.5 or later accepts it when ssl_groups (ssl_ecdh_curve) allows it",
-        ));
-    }
-    if audit.negotiation.direct == Some(false) {
-        out.push(finding(
-            Severity::Info,
-            "no_direct_tls",
-            "the server does not accept direct TLS (sslnegotiation=direct)".into(),
-            "PostgreSQL 17 or later accepts it",
-        ));
-    }
-    if audit.plaintext == Some(true) {
-        out.push(finding(
-            Severity::Warning,
-            "plaintext_accepted",
-            format!("the server proceeds with a startup message sent without TLS ({})", audit.plaintext_answer.clone().unwrap_or_default()),
-            "use hostssl instead of host lines in pg_hba.conf so that unencrypted connections are refused",
-        ));
-    }
-    out
 }

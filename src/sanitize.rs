@@ -1,10 +1,11 @@
-//! Makes text safe for a terminal, one rule for every string that reaches text output: control
+//! Text from outside pgtls, made safe. In the report, a server's strings keep no line break of
+//! their own ([`server_text`]). For a terminal, one rule for every string that reaches text output: control
 //! characters (escape sequences and line breaks among them) are shown as `\x1b`-style escapes
 //! instead of being interpreted, and so are the invisible characters that reorder or hide text
 //! (bidirectional overrides such as U+202E, zero-width characters such as U+200B), so that no
 //! server-supplied string can add a line to a report or make it read differently. The only line
 //! breaks [`clean_lines`] keeps are those of pgtls's own messages: the report holds server text
-//! with its line breaks as visible `\n` (`report::server_text`).
+//! with its line breaks as visible `\n` ([`server_text`]).
 
 use std::borrow::Cow;
 
@@ -57,6 +58,26 @@ pub fn clean(text: &str) -> Cow<'_, str> {
 /// line cleaned, the line breaks kept.
 pub fn clean_lines(text: &str) -> String {
     text.split('\n').map(clean).collect::<Vec<_>>().join("\n")
+}
+
+/// Text a server supplied (an error, a certificate name, a setting), as the report keeps it: line
+/// breaks as visible `\n` and `\r`, so that no server string spans lines anywhere it is shown,
+/// and the only line breaks in a message are pgtls's (or libpq's) own.
+pub fn server_text(text: &str) -> String {
+    if !text.contains(['\n', '\r']) {
+        return text.to_string();
+    }
+    text.replace('\r', "\\r").replace('\n', "\\n")
+}
+
+/// A message on one line, nothing dropped: line breaks (libpq's second line of advice, or ones a
+/// server put in its text) become spaces.
+pub fn one_line(message: &str) -> String {
+    message
+        .split('\n')
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]

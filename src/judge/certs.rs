@@ -2,7 +2,8 @@
 //! missing or superfluous intermediates, validity periods beyond CA/Browser Forum limits, and
 //! signatures that leave libpq unable to do channel binding.
 
-use super::finding;
+use super::audit::finding;
+use super::expiry::{self, Expiry};
 use crate::certinfo::CertificateInfo;
 use crate::report::{Finding, Severity, TargetReport};
 
@@ -31,29 +32,17 @@ fn unix(rfc3339: &str) -> Option<i64> {
 }
 
 /// Findings about the presented chain.
-pub fn certificate_findings(report: &TargetReport, warn_days: i64) -> Vec<Finding> {
+pub(crate) fn certificate_findings(report: &TargetReport, warn_days: i64) -> Vec<Finding> {
     let certs = &report.certificates;
     let mut out = Vec::new();
     for (i, c) in certs.iter().enumerate() {
         let who = format!("\"{}\"", c.subject);
-        if (0..warn_days).contains(&c.days_left) {
-            out.push(finding(
-                Severity::Warning,
-                "expires_soon",
-                format!(
-                    "{who} expires on {} (in {})",
-                    &c.not_after[..10],
-                    crate::certinfo::days(c.days_left)
-                ),
-                "renew it before it expires",
-            ));
-        } else if c.days_left < 0 {
-            out.push(finding(
-                Severity::Error,
-                "expired",
-                format!("{who} expired on {}", &c.not_after[..10]),
-                "renew it",
-            ));
+        match expiry::expiry(c, warn_days) {
+            Some(Expiry::Soon) => {
+                out.push(expiry::expires_soon(&who, c, "renew it before it expires"));
+            }
+            Some(Expiry::Expired) => out.push(expiry::expired(&who, c, "renew it")),
+            None => {}
         }
         if c.key_type == "RSA" && c.key_bits.is_some_and(|b| b < 2048) {
             out.push(finding(
@@ -175,7 +164,7 @@ mod tests {
     }
 
     fn report(certificates: Vec<CertificateInfo>) -> TargetReport {
-        let mut report = TargetReport::invalid(0, "test", "unused");
+        let mut report = crate::judge::invalid(0, "test", "unused");
         report.certificates = certificates;
         report.trust = Trust {
             path: Vec::new(),

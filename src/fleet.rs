@@ -1,6 +1,6 @@
 //! Many targets at once: every host of every connection string, checked concurrently up to a
-//! limit, each with its own deadline, reported in input order. Trust files are loaded once per
-//! distinct setting, before any connection.
+//! limit, each with its own deadline, reported in input order. Each target is gathered by `probe`
+//! and judged by `judge`. Trust files are loaded once per distinct setting, before any connection.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::{CheckOptions, check_target};
+use crate::clock::Clock;
 use crate::config::{HostKind, Options, Resolved, SslMode};
-use crate::exit::Error;
+use crate::error::Error;
+use crate::judge;
+use crate::probe::{self, CheckOptions};
 use crate::report::{Report, SCHEMA_VERSION, TargetReport};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::{self, RootError, TlsSetupError, TrustStore};
@@ -103,7 +105,7 @@ fn prepare(
 ) -> Result<Vec<Job>, Error> {
     let (resolved, origin) = match input {
         Input::Invalid { origin, message } => {
-            reports.push(Some(TargetReport::invalid(index, &origin, &message)));
+            reports.push(Some(judge::invalid(index, &origin, &message)));
             return Ok(Vec::new());
         }
         Input::Resolved { resolved, origin } => (resolved, origin),
@@ -119,7 +121,7 @@ fn prepare(
         (Ok(prepared), _) => prepared,
         (Err(e), Some(origin)) => {
             for target in &resolved.targets {
-                reports.push(Some(TargetReport::local_files_refused(
+                reports.push(Some(judge::local_files_refused(
                     index,
                     target,
                     &resolved.options,
@@ -165,7 +167,7 @@ fn fit_concurrency(concurrency: usize, audit: bool) -> (usize, Option<String>) {
         soft
     };
     let per_target: u64 = if audit {
-        1 + crate::audit::PARALLEL as u64
+        1 + crate::probe::audit::PARALLEL as u64
     } else {
         2
     };
@@ -190,6 +192,7 @@ pub fn check_all(
     inputs: impl IntoIterator<Item = Input>,
     run: CheckOptions,
     concurrency: usize,
+    clock: Clock,
 ) -> Result<Report, Error> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
@@ -222,7 +225,7 @@ pub fn check_all(
                     }
                     Err(e) => {
                         if let Some((slot, index)) = slots.remove(&e.id()) {
-                            reports[slot] = Some(TargetReport::internal(index, &e.to_string()));
+                            reports[slot] = Some(judge::internal(index, &e.to_string()));
                         }
                     }
                 }
@@ -242,8 +245,10 @@ pub fn check_all(
                     let store = job.store.as_ref().as_ref().map(Option::as_ref);
                     let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
                     let target = &job.resolved.targets[job.target];
-                    let mut report =
-                        check_target(&job.resolved, target, store, identity, run).await;
+                    let facts = probe::gather(&job.resolved, target, store, identity, run).await;
+                    let options = &job.resolved.options;
+                    let store = store.ok().flatten();
+                    let mut report = judge::judge(options, target, store, facts, &run, clock);
                     report.conninfo = job.index;
                     report
                 });

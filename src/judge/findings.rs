@@ -1,12 +1,11 @@
 //! Findings with hints, and the one-line summary, derived from a target's attempts. Each finding
 //! says what happened, why, and the next step.
 
-use super::attempt::AttemptResult;
 use crate::config::{Options, RootCert, SslMode};
+use crate::probe::AttemptResult;
 use crate::report::{Finding, Outcome, Severity, TargetReport};
-
-/// Certificates expiring within this many days are reported.
-pub const EXPIRY_WARNING_DAYS: i64 = 30;
+use crate::tls::chain::ChainError;
+use crate::tls::diagnose::DiagnosisSource;
 
 fn push(
     report: &mut TargetReport,
@@ -23,6 +22,37 @@ fn push(
     });
 }
 
+/// `configuration`: a local setting or file stopped the check.
+pub(super) fn configuration(severity: Severity, message: String) -> Finding {
+    Finding {
+        severity,
+        code: "configuration",
+        message,
+        hint: None,
+    }
+}
+
+/// `internal_error`: a check that failed inside pgtls.
+pub(super) fn internal_error(message: String) -> Finding {
+    Finding {
+        severity: Severity::Error,
+        code: "internal_error",
+        message,
+        hint: None,
+    }
+}
+
+/// `server_view_differs`: the server sees another TLS session than the client negotiated.
+fn server_view_differs(report: &mut TargetReport, message: String) {
+    push(
+        report,
+        Severity::Warning,
+        "server_view_differs",
+        message,
+        None,
+    );
+}
+
 fn root_file(options: &Options) -> String {
     match &options.root_cert {
         RootCert::File { path, .. } => path.display().to_string(),
@@ -31,8 +61,9 @@ fn root_file(options: &Options) -> String {
     }
 }
 
-/// Adds every finding for one target.
-pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {
+/// Adds every finding for one target that its attempts, chain and login call for; certificate
+/// expiry and the audit's findings are added by the caller.
+pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {
     // A failure that libpq recovers from (prefer's plaintext retry) is a warning, not an error.
     let failure = if report.libpq_connects {
         Severity::Warning
@@ -44,7 +75,10 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
             continue;
         };
         match attempt.outcome {
-            Some(Outcome::Untrusted) => untrusted(options, report, failure, error),
+            Some(Outcome::Untrusted) => {
+                let reason = attempt.seen.chain.as_ref().and_then(|c| c.as_ref().err());
+                untrusted(options, report, failure, error, reason);
+            }
             Some(Outcome::NameMismatch) => {
                 let names = report.certificates.first().map(|c| c.sans.join(", ")).unwrap_or_default();
                 let hint = if names.is_empty() {
@@ -71,7 +105,12 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
                 push(report, failure, "handshake_failed", error, hint);
             }
             Some(Outcome::Rejected) => {
-                let hint = if error.contains("pg_hba.conf") {
+                // The server's own words (its ErrorResponse), not a message of ours.
+                let pg_hba = attempt
+                    .server_error
+                    .as_ref()
+                    .is_some_and(|e| e.message.contains("pg_hba.conf"));
+                let hint = if pg_hba {
                     Some(if attempt.tls {
                         "pg_hba.conf has no line for this connection over TLS: add a hostssl (or host) line for this user, database and address".to_string()
                     } else {
@@ -85,7 +124,7 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
             Some(Outcome::Unreachable) => {
                 push(report, failure, "unreachable", error, None);
             }
-            Some(Outcome::ConfigError) => push(report, failure, "configuration", error, None),
+            Some(Outcome::ConfigError) => report.findings.push(configuration(failure, error)),
             Some(Outcome::Accepted) | None => {}
         }
     }
@@ -93,10 +132,15 @@ pub fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetRep
     cross_signed(report);
     login(report);
     exposure(options, report);
-    expiry(report);
 }
 
-fn untrusted(options: &Options, report: &mut TargetReport, severity: Severity, error: String) {
+fn untrusted(
+    options: &Options,
+    report: &mut TargetReport,
+    severity: Severity,
+    error: String,
+    reason: Option<&ChainError>,
+) {
     let top = report.certificates.last();
     let verifies: Vec<&crate::tls::diagnose::Diagnosis> = report
         .trust
@@ -106,12 +150,12 @@ fn untrusted(options: &Options, report: &mut TargetReport, severity: Severity, e
         .collect();
     let fix = verifies.iter().find_map(|d| {
         let anchor = d.anchor.clone().unwrap_or_default();
-        if let Some(profile) = d.source.strip_prefix("profile:") {
+        if let DiagnosisSource::Profile(profile) = &d.source {
             Some(format!(
                 "the chain verifies against the bundled {profile} roots (at \"{anchor}\"): pgtls roots --profile {profile} -o {}",
                 root_file(options)
             ))
-        } else if d.source == "system" {
+        } else if d.source == DiagnosisSource::System {
             Some(format!(
                 "the chain verifies against the system trust store (at \"{anchor}\"): use sslrootcert=system, or add that root to {}",
                 root_file(options)
@@ -122,11 +166,11 @@ fn untrusted(options: &Options, report: &mut TargetReport, severity: Severity, e
     });
     let public = verifies
         .iter()
-        .find(|d| d.source == "mozilla")
+        .find(|d| d.source == DiagnosisSource::Mozilla)
         .and_then(|d| d.anchor.clone());
     let hint = if let Some(fix) = fix {
         fix
-    } else if error.contains("expired") || error.contains("not yet valid") {
+    } else if matches!(reason, Some(ChainError::Expired | ChainError::NotYetValid)) {
         let which: Vec<String> = report
             .certificates
             .iter()
@@ -152,12 +196,12 @@ fn untrusted(options: &Options, report: &mut TargetReport, severity: Severity, e
         } else {
             format!("{}; renew it on the server", which.join("; "))
         }
-    } else if error.contains("self-signed certificate") && report.certificates.len() == 1 {
+    } else if reason == Some(&ChainError::SelfSigned) && report.certificates.len() == 1 {
         format!(
             "the server's certificate is self-signed; add it to {} if you trust it",
             root_file(options)
         )
-    } else if error.contains("CRL") {
+    } else if reason == Some(&ChainError::NoCrl) {
         "every certificate of the chain needs a CRL from its issuer once sslcrl or sslcrldir is set; add the missing CRL or remove the setting".to_string()
     } else if let Some(anchor) = public {
         format!(
@@ -248,26 +292,18 @@ fn login(report: &mut TargetReport) {
                     server.version.as_deref().unwrap_or("no TLS"),
                     server.cipher.as_deref().unwrap_or("")
                 );
-                push(
-                    report,
-                    Severity::Warning,
-                    "server_view_differs",
-                    format!(
-                        "the server sees {} where the client negotiated {} {}: something between them (a proxy or load balancer) terminates TLS",
-                        seen.trim(),
-                        tls.protocol,
-                        tls.cipher
-                    ),
-                    None,
+                let message = format!(
+                    "the server sees {} where the client negotiated {} {}: something between them (a proxy or load balancer) terminates TLS",
+                    seen.trim(),
+                    tls.protocol,
+                    tls.cipher
                 );
+                server_view_differs(report, message);
             }
         }
-        _ if server.ssl => push(
+        _ if server.ssl => server_view_differs(
             report,
-            Severity::Warning,
-            "server_view_differs",
             "the server sees TLS on a connection the client made without it: a proxy in between encrypts it".into(),
-            None,
         ),
         _ => {}
     }
@@ -334,38 +370,8 @@ fn exposure(options: &Options, report: &mut TargetReport) {
     }
 }
 
-fn expiry(report: &mut TargetReport) {
-    let soon: Vec<(String, String, i64)> = report
-        .certificates
-        .iter()
-        .filter(|c| (0..EXPIRY_WARNING_DAYS).contains(&c.days_left))
-        .map(|c| {
-            (
-                c.subject.clone(),
-                c.not_after[..10].to_string(),
-                c.days_left,
-            )
-        })
-        .collect();
-    for (subject, date, days) in soon {
-        push(
-            report,
-            Severity::Warning,
-            "expires_soon",
-            format!(
-                "certificate \"{subject}\" expires on {date} (in {})",
-                crate::certinfo::days(days)
-            ),
-            Some("renew it before it expires".into()),
-        );
-    }
-    report
-        .findings
-        .sort_by_key(|f| std::cmp::Reverse(f.severity));
-}
-
 /// One line that says what a libpq client experiences.
-pub fn summary(report: &TargetReport) -> String {
+pub(crate) fn summary(report: &TargetReport) -> String {
     if report.libpq_connects {
         return match (&report.tls, report.trust.verified, &report.host_name) {
             (Some(tls), true, Some(_)) => format!(
@@ -389,5 +395,5 @@ pub fn summary(report: &TargetReport) -> String {
         .find(|a| a.outcome != Outcome::Accepted && a.error.is_some())
         .and_then(|a| a.error.clone())
         .unwrap_or_else(|| "connection failed".into());
-    format!("fails: {}", crate::report::one_line(&error))
+    format!("fails: {}", crate::sanitize::one_line(&error))
 }

@@ -1,0 +1,36 @@
+//! The current time, passed in like the environment (`config::Environment`), so that everything
+//! that depends on dates (expiry, days left, chain validity in the diagnosis) can be tested at a
+//! fixed one.
+
+use rustls::pki_types::UnixTime;
+
+/// A moment, in seconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    unix: i64,
+}
+
+impl Clock {
+    /// The system clock, now.
+    pub fn system() -> Self {
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Clock { unix }
+    }
+
+    /// A fixed moment.
+    pub fn at(unix: i64) -> Self {
+        Clock { unix }
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn unix(self) -> i64 {
+        self.unix
+    }
+
+    /// The moment as webpki takes it.
+    pub fn webpki(self) -> UnixTime {
+        UnixTime::since_unix_epoch(std::time::Duration::from_secs(self.unix.max(0) as u64))
+    }
+}

@@ -1,0 +1,122 @@
+//! The one expiry rule, shared by `check`, `--audit` and `inspect --lint`: a certificate past its
+//! `notAfter` has expired; one that expires within the warning period expires soon. And the one
+//! constructor for each of the two findings.
+
+use crate::certinfo::{self, CertificateInfo};
+use crate::report::{Finding, Severity};
+
+/// The warning period of a plain `check` (without `--audit`, which takes `--warn-days`).
+pub(crate) const CHECK_WARN_DAYS: i64 = 30;
+
+/// Where a certificate stands against its expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// Past its `notAfter`.
+    Expired,
+    /// Expires within the warning period.
+    Soon,
+}
+
+/// The rule: `days_left` as `certinfo` counts it (negative once expired).
+pub(crate) fn expiry(cert: &CertificateInfo, warn_days: i64) -> Option<Expiry> {
+    if cert.days_left < 0 {
+        Some(Expiry::Expired)
+    } else if cert.days_left < warn_days {
+        Some(Expiry::Soon)
+    } else {
+        None
+    }
+}
+
+/// `expires_soon`: `who` names the certificate as the context does (`certificate "CN=db"`,
+/// `"CN=root" in roots.pem`), `hint` says what to do there.
+pub(crate) fn expires_soon(who: &str, cert: &CertificateInfo, hint: &str) -> Finding {
+    Finding {
+        severity: Severity::Warning,
+        code: "expires_soon",
+        message: format!(
+            "{who} expires on {} (in {})",
+            date(cert),
+            certinfo::days(cert.days_left)
+        ),
+        hint: Some(hint.to_string()),
+    }
+}
+
+/// `expired`, likewise.
+pub(crate) fn expired(who: &str, cert: &CertificateInfo, hint: &str) -> Finding {
+    Finding {
+        severity: Severity::Error,
+        code: "expired",
+        message: format!(
+            "{who} expired on {} ({} ago)",
+            date(cert),
+            certinfo::days(-cert.days_left)
+        ),
+        hint: Some(hint.to_string()),
+    }
+}
+
+fn date(cert: &CertificateInfo) -> &str {
+    cert.not_after.get(..10).unwrap_or(&cert.not_after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(days_left: i64) -> CertificateInfo {
+        CertificateInfo {
+            subject: "CN=db".into(),
+            issuer: "CN=ca".into(),
+            sans: Vec::new(),
+            not_before: "2030-01-01T00:00:00Z".into(),
+            not_after: "2030-06-01T00:00:00Z".into(),
+            days_left,
+            not_after_unix: 0,
+            key_type: "EC".into(),
+            key_bits: Some(256),
+            curve: None,
+            signature_algorithm: "ecdsa-with-SHA256".into(),
+            serial: "01".into(),
+            sha256: String::new(),
+            sha1: String::new(),
+            is_ca: false,
+            self_signed: false,
+        }
+    }
+
+    #[test]
+    fn one_rule_for_expired_soon_and_fine() {
+        // (days left, warning period, verdict)
+        let cases = [
+            (-1, 30, Some(Expiry::Expired)),
+            (0, 30, Some(Expiry::Soon)),
+            (29, 30, Some(Expiry::Soon)),
+            (30, 30, None),
+            (10, 7, None),
+            (0, 0, None),
+        ];
+        for (days, warn, verdict) in cases {
+            assert_eq!(
+                expiry(&cert(days), warn),
+                verdict,
+                "{days} days, warn {warn}"
+            );
+        }
+    }
+
+    #[test]
+    fn findings_say_the_date_and_how_long() {
+        let soon = expires_soon("certificate \"CN=db\"", &cert(1), "renew it");
+        assert_eq!(
+            soon.message,
+            "certificate \"CN=db\" expires on 2030-06-01 (in 1 day)"
+        );
+        let gone = expired("\"CN=db\"", &cert(-30), "renew it");
+        assert_eq!(
+            gone.message,
+            "\"CN=db\" expired on 2030-06-01 (30 days ago)"
+        );
+    }
+}

@@ -1,0 +1,251 @@
+//! Judging: what `probe` gathered about a target turned into its report: the verdict as libpq
+//! reaches it, findings with hints (one constructor per finding code), the one-line summary, and
+//! the exit code, decided here and nowhere else.
+
+mod audit;
+mod certs;
+mod expiry;
+mod findings;
+mod refused;
+
+use crate::certinfo;
+use crate::clock::Clock;
+use crate::config::{Options, Target};
+use crate::exit::Code;
+use crate::probe::{Answer, AttemptResult, CheckOptions, Facts};
+use crate::report::{AnswerKind, Attempt, Outcome, ServerAnswer, TargetReport, Trust};
+use crate::tls::TrustStore;
+
+pub(crate) use expiry::{Expiry, expired, expires_soon, expiry};
+pub(crate) use refused::{internal, invalid, local_files_refused};
+
+/// The exit code of an attempt's outcome.
+fn outcome_code(outcome: Outcome) -> Code {
+    match outcome {
+        Outcome::Accepted => Code::Ok,
+        Outcome::Unreachable => Code::Unreachable,
+        Outcome::TlsNotOffered => Code::TlsNotOffered,
+        Outcome::HandshakeFailed => Code::HandshakeFailed,
+        Outcome::Untrusted => Code::Untrusted,
+        Outcome::NameMismatch => Code::NameMismatch,
+        Outcome::Rejected => Code::Rejected,
+        Outcome::ConfigError => Code::Usage,
+    }
+}
+
+/// The attempt whose failure decides the target's verdict: a TLS failure wins over a later
+/// plaintext one, since it is the cause.
+fn decisive(attempts: &[AttemptResult]) -> &AttemptResult {
+    let last = attempts
+        .last()
+        .expect("every target makes at least one attempt");
+    if last.outcome == Some(Outcome::Accepted) {
+        return last;
+    }
+    attempts
+        .iter()
+        .find(|a| {
+            matches!(
+                a.outcome,
+                Some(
+                    Outcome::TlsNotOffered
+                        | Outcome::HandshakeFailed
+                        | Outcome::Untrusted
+                        | Outcome::NameMismatch
+                )
+            )
+        })
+        .unwrap_or(last)
+}
+
+/// Judges what the probe gathered about one target: the report with its verdict, findings,
+/// summary and exit code, as of `clock`.
+pub(crate) fn judge(
+    options: &Options,
+    target: &Target,
+    store: Option<&TrustStore>,
+    facts: Facts,
+    run: &CheckOptions,
+    clock: Clock,
+) -> TargetReport {
+    let Facts { attempts, audit } = facts;
+    let now = clock.unix();
+    let decisive_outcome = decisive(&attempts).outcome.unwrap_or(Outcome::Unreachable);
+    let final_attempt = attempts.last().expect("at least one attempt");
+    let libpq_connects = final_attempt.outcome == Some(Outcome::Accepted);
+    let encrypted = libpq_connects && final_attempt.tls;
+    let tls_attempt = attempts
+        .iter()
+        .find(|a| !a.seen.presented.is_empty() || a.session.is_some());
+    let certificates = tls_attempt
+        .map(|a| {
+            a.seen
+                .presented
+                .iter()
+                .filter_map(|c| certinfo::describe(c, now))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut trust = trust(tls_attempt, store, now);
+    let presented = tls_attempt
+        .map(|a| a.seen.presented.clone())
+        .unwrap_or_default();
+    if !presented.is_empty() && (run.diagnose_trust || (trust.checked && !trust.verified)) {
+        trust.diagnosis = crate::tls::diagnose::diagnose(&presented, clock.webpki());
+        trust.cross_signed = crate::tls::diagnose::cross_signed(&presented, store);
+    }
+    let server = final_attempt.answer.as_ref().map(server_answer);
+    let mut report = TargetReport {
+        host: target.host.clone(),
+        hostaddr: target.hostaddr.clone(),
+        port: target.port,
+        kind: target.kind,
+        sslmode: options.sslmode,
+        sslnegotiation: options.sslnegotiation,
+        exit_code: if libpq_connects {
+            Code::Ok
+        } else {
+            outcome_code(decisive_outcome)
+        },
+        summary: String::new(),
+        conninfo: 0,
+        libpq_connects,
+        libpq_uses: false,
+        encrypted,
+        tls: tls_attempt.and_then(|a| a.session.clone()),
+        certificates,
+        trust,
+        host_name: tls_attempt.and_then(|a| a.name_check.clone()),
+        server,
+        login: final_attempt.login.clone(),
+        client_certificate: tls_attempt.and_then(|a| a.client_cert.clone()),
+        findings: Vec::new(),
+        audit: None,
+        presented: presented.iter().map(|c| c.to_vec()).collect(),
+        attempts: attempts
+            .iter()
+            .map(|a| Attempt {
+                tls: a.tls,
+                address: a.address.clone(),
+                outcome: a.outcome.unwrap_or(Outcome::Unreachable),
+                error: a.error.clone(),
+                timings: a.timings,
+            })
+            .collect(),
+    };
+    findings::add(options, &attempts, &mut report);
+    report.summary = findings::summary(&report);
+    match &audit {
+        Some(found) => {
+            report.findings.extend(audit::findings(found));
+            let certificates = certs::certificate_findings(&report, run.warn_days);
+            report.findings.extend(certificates);
+        }
+        None => {
+            for c in &report.certificates {
+                if expiry::expiry(c, expiry::CHECK_WARN_DAYS) == Some(expiry::Expiry::Soon) {
+                    let who = format!("certificate \"{}\"", c.subject);
+                    let found = expiry::expires_soon(&who, c, "renew it before it expires");
+                    report.findings.push(found);
+                }
+            }
+        }
+    }
+    report
+        .findings
+        .sort_by_key(|f| std::cmp::Reverse(f.severity));
+    report.audit = audit;
+    if let Some(threshold) = run.fail_on
+        && report.exit_code == Code::Ok
+        && report.findings.iter().any(|f| f.severity >= threshold)
+    {
+        report.exit_code = Code::PolicyFailed;
+    }
+    report
+}
+
+fn trust(attempt: Option<&AttemptResult>, store: Option<&TrustStore>, now: i64) -> Trust {
+    let chain = attempt.and_then(|a| a.seen.chain.clone());
+    let checked = attempt.is_some_and(|a| a.chain_checked) || chain.is_some();
+    match chain {
+        Some(Ok(verified)) => Trust {
+            checked,
+            verified: true,
+            source: Some(verified.source.clone()),
+            anchor: certinfo::describe(&verified.anchor, now),
+            path: verified
+                .intermediates
+                .iter()
+                .filter_map(|c| certinfo::describe(c, now).map(|i| i.subject))
+                .collect(),
+            error: None,
+            diagnosis: Vec::new(),
+            cross_signed: Vec::new(),
+        },
+        Some(Err(e)) => Trust {
+            checked,
+            verified: false,
+            source: store.map(|s| s.source.clone()),
+            anchor: None,
+            path: Vec::new(),
+            error: Some(e.clone()),
+            diagnosis: Vec::new(),
+            cross_signed: Vec::new(),
+        },
+        None => Trust {
+            checked,
+            verified: false,
+            source: store.map(|s| s.source.clone()),
+            anchor: None,
+            path: Vec::new(),
+            error: None,
+            diagnosis: Vec::new(),
+            cross_signed: Vec::new(),
+        },
+    }
+}
+
+fn server_answer(answer: &Answer) -> ServerAnswer {
+    match answer {
+        Answer::AuthenticationOk => ServerAnswer {
+            answer: AnswerKind::AuthenticationOk,
+            method: Some("trust".into()),
+            message: None,
+            sqlstate: None,
+        },
+        Answer::Authentication(method) => ServerAnswer {
+            answer: AnswerKind::AuthenticationRequest,
+            method: Some(method.clone()),
+            message: None,
+            sqlstate: None,
+        },
+        Answer::Error(err) => ServerAnswer {
+            answer: AnswerKind::Error,
+            method: None,
+            message: Some(err.to_string()),
+            sqlstate: Some(err.code.clone()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_has_its_documented_code() {
+        let table = [
+            (Outcome::Accepted, 0),
+            (Outcome::ConfigError, 2),
+            (Outcome::Unreachable, 3),
+            (Outcome::TlsNotOffered, 4),
+            (Outcome::HandshakeFailed, 5),
+            (Outcome::Untrusted, 6),
+            (Outcome::NameMismatch, 7),
+            (Outcome::Rejected, 8),
+        ];
+        for (outcome, code) in table {
+            assert_eq!(outcome_code(outcome) as u8, code, "{outcome:?}");
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! Reports for targets that were never connected to: a connection string libpq refuses, local
+//! files that cannot be used where TLS is mandatory, a check that failed inside pgtls.
+
+use super::findings;
+use crate::config::{HostKind, SslMode, SslNegotiation};
+use crate::exit::Code;
+use crate::report::{Finding, TargetReport, Trust};
+
+/// Why a target was not checked.
+enum Refusal {
+    /// The configuration: its finding is `configuration`.
+    Configuration,
+    /// A bug: its finding is `internal_error`.
+    Internal,
+}
+
+fn refusal(why: Refusal, message: String) -> Finding {
+    let severity = crate::report::Severity::Error;
+    match why {
+        Refusal::Configuration => findings::configuration(severity, message),
+        Refusal::Internal => findings::internal_error(message),
+    }
+}
+
+fn without_connection(
+    conninfo: usize,
+    exit_code: Code,
+    code: Refusal,
+    summary: String,
+) -> TargetReport {
+    TargetReport {
+        host: String::new(),
+        hostaddr: None,
+        port: 0,
+        kind: HostKind::Name,
+        sslmode: SslMode::Prefer,
+        sslnegotiation: SslNegotiation::Postgres,
+        exit_code,
+        // One line for people; the finding keeps the whole message.
+        summary: crate::sanitize::one_line(&summary),
+        conninfo,
+        libpq_connects: false,
+        libpq_uses: false,
+        encrypted: false,
+        attempts: Vec::new(),
+        tls: None,
+        certificates: Vec::new(),
+        trust: Trust {
+            checked: false,
+            verified: false,
+            source: None,
+            anchor: None,
+            path: Vec::new(),
+            error: None,
+            diagnosis: Vec::new(),
+            cross_signed: Vec::new(),
+        },
+        host_name: None,
+        server: None,
+        login: None,
+        client_certificate: None,
+        findings: vec![refusal(code, summary)],
+        audit: None,
+        presented: Vec::new(),
+    }
+}
+
+/// A connection string libpq refuses, from a list of targets: exit code 2 for it alone.
+pub(crate) fn invalid(conninfo: usize, origin: &str, message: &str) -> TargetReport {
+    without_connection(
+        conninfo,
+        Code::Usage,
+        Refusal::Configuration,
+        format!("{origin}: {message}"),
+    )
+}
+
+/// A target of a targets-file line whose local files (root file, CRLs, client certificate)
+/// cannot be used where TLS is mandatory: exit code 2, with the target named.
+pub(crate) fn local_files_refused(
+    conninfo: usize,
+    target: &crate::config::Target,
+    options: &crate::config::Options,
+    origin: &str,
+    message: &str,
+) -> TargetReport {
+    TargetReport {
+        host: target.host.clone(),
+        hostaddr: target.hostaddr.clone(),
+        port: target.port,
+        kind: target.kind,
+        sslmode: options.sslmode,
+        sslnegotiation: options.sslnegotiation,
+        ..invalid(conninfo, origin, message)
+    }
+}
+
+/// A check that failed inside pgtls (a bug): exit code 1.
+pub(crate) fn internal(conninfo: usize, message: &str) -> TargetReport {
+    without_connection(
+        conninfo,
+        Code::Internal,
+        Refusal::Internal,
+        format!("internal error: {message}"),
+    )
+}
