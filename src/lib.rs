@@ -1,9 +1,10 @@
 //! pgtls checks TLS connections to PostgreSQL the way libpq makes them. The library holds every
-//! part; the `pgtls` binary is a thin layer over it, and the fuzz targets call its parsers.
+//! part; the `pgtls` binary is a thin layer over it. Modules are `pub(crate)` unless the binary,
+//! the fuzz targets or the integration tests need them (see ARCHITECTURE.md).
 
 #![forbid(unsafe_code)]
 
-pub mod bundled;
+pub(crate) mod bundled;
 pub mod certinfo;
 pub mod cli;
 pub mod clock;
@@ -12,14 +13,14 @@ pub mod config;
 pub mod conninfo;
 pub mod error;
 pub mod exit;
-pub mod explain;
-pub mod files;
-pub mod fleet;
+pub(crate) mod explain;
+pub(crate) mod files;
+pub(crate) mod fleet;
 pub mod inspect;
-pub mod judge;
-pub mod net;
-pub mod probe;
-pub mod render;
-pub mod report;
-pub mod sanitize;
+pub(crate) mod judge;
+pub(crate) mod net;
+pub(crate) mod probe;
+pub(crate) mod render;
+pub(crate) mod report;
+pub(crate) mod sanitize;
 pub mod tls;

@@ -218,3 +218,109 @@ pub fn cross_signed(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The diagnosis over rcgen-made chains in memory at a fixed time: which source verifies a
+    //! chain, at which root and through which intermediates, and which certificates are
+    //! cross-signed copies of a root the user trusts.
+
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+
+    use super::*;
+    use crate::tls::roots::TrustSource;
+
+    const NOW: i64 = 1_906_502_400; // 2030-06-01
+
+    fn params(cn: &str, ca: bool) -> CertificateParams {
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        p.not_before = time::OffsetDateTime::from_unix_timestamp(NOW - 86_400 * 100).unwrap();
+        p.not_after = time::OffsetDateTime::from_unix_timestamp(NOW + 86_400 * 100).unwrap();
+        if ca {
+            p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        } else {
+            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        }
+        p
+    }
+
+    fn root(cn: &str) -> CertifiedIssuer<'static, KeyPair> {
+        CertifiedIssuer::self_signed(params(cn, true), KeyPair::generate().unwrap()).unwrap()
+    }
+
+    fn store(roots: &[&CertifiedIssuer<'static, KeyPair>]) -> TrustStore {
+        let source = TrustSource::Profile {
+            name: "test".into(),
+        };
+        TrustStore::new(source, roots.iter().map(|r| r.der().clone()).collect())
+    }
+
+    fn at() -> UnixTime {
+        crate::clock::Clock::at(NOW).webpki()
+    }
+
+    #[test]
+    fn each_source_says_whether_and_where_the_chain_verifies() {
+        let ca = root("diagnosis root");
+        let other = root("another root");
+        let inter = CertifiedIssuer::signed_by(
+            params("diagnosis intermediate", true),
+            KeyPair::generate().unwrap(),
+            &ca,
+        )
+        .unwrap();
+        let leaf = params("db.test", false)
+            .signed_by(&KeyPair::generate().unwrap(), &inter)
+            .unwrap();
+        let chain = vec![leaf.der().clone(), inter.der().clone()];
+        let source = || DiagnosisSource::Profile("test".into());
+
+        let found = try_store(source(), &store(&[&ca]), &chain, at());
+        assert!(found.verified, "{found:?}");
+        assert_eq!(found.anchor.as_deref(), Some("CN=diagnosis root"));
+        assert_eq!(found.path, ["CN=diagnosis intermediate"]);
+        assert_eq!(found.source.to_string(), "profile:test");
+
+        let refused = try_store(source(), &store(&[&other]), &chain, at());
+        assert!(!refused.verified);
+        assert_eq!(
+            refused.error.as_deref(),
+            Some("unable to get local issuer certificate")
+        );
+        let empty = try_store(source(), &store(&[&ca]), &[], at());
+        assert_eq!(empty.error.as_deref(), Some("no certificate presented"));
+    }
+
+    #[test]
+    fn a_cross_signed_copy_of_a_trusted_root_is_named() {
+        let old = root("old root");
+        let new_key = KeyPair::generate().unwrap();
+        let new_params = params("new root", true);
+        let new = CertifiedIssuer::self_signed(
+            new_params.clone(),
+            KeyPair::from_pem(&new_key.serialize_pem()).unwrap(),
+        )
+        .unwrap();
+        // The new root's subject and key, signed by the old root: a cross-sign.
+        let cross = new_params.signed_by(&new_key, &old).unwrap();
+        let leaf = params("db.test", false)
+            .signed_by(&KeyPair::generate().unwrap(), &new)
+            .unwrap();
+        let chain = vec![leaf.der().clone(), cross.der().clone()];
+        let found = cross_signed(&chain, Some(&store(&[&new])));
+        assert_eq!(
+            found,
+            [CrossSigned {
+                subject: "CN=new root".into(),
+                issuer: "CN=old root".into(),
+            }]
+        );
+        assert!(cross_signed(&chain[..1], Some(&store(&[&new]))).is_empty());
+    }
+}

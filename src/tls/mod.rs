@@ -1,14 +1,14 @@
 //! TLS as libpq sets it up: trust sources, verifiers per sslmode, the host-name check and the
 //! rustls client configuration. No sockets here.
 
-pub mod chain;
-pub mod client_cert;
+pub(crate) mod chain;
+pub(crate) mod client_cert;
 mod danger;
-pub mod diagnose;
+pub(crate) mod diagnose;
 pub mod hostname;
 pub(crate) mod pem;
 pub mod roots;
-pub mod suites;
+pub(crate) mod suites;
 mod verifier;
 
 use std::sync::Arc;
