@@ -150,23 +150,13 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     ctx: &Context<'_>,
 ) -> Result<(Answer, LoginResult), WireError> {
+    let mut client = Client::new(ctx);
     let mut first: Option<Answer> = None;
-    let mut exchange: Option<Exchange> = None;
-    let mut progress = Progress::default();
-    // The method this client answered with, once it answered.
-    let mut used: Option<&'static str> = None;
-    // What was sent that a server must not get to show back: the password, its MD5 hash.
-    let mut sent: Vec<String> = ctx
-        .password
-        .map(|p| p.expose().to_string())
-        .into_iter()
-        .collect();
-    let mut buf = BytesMut::new();
     loop {
         let (kind, body) = wire::read_message(stream).await?;
         match kind {
             b'E' => {
-                let err = hide_secrets(wire::error_fields(&body), &sent);
+                let err = hide_secrets(wire::error_fields(&body), &client.sent);
                 let answer = first.unwrap_or_else(|| Answer::Error(err.clone()));
                 return Ok((answer, LoginResult::Rejected(err)));
             }
@@ -188,105 +178,165 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
                 _ => Answer::Authentication(wire::auth_method(code, data)),
             })
             .clone();
-        let refused = |message: String| Ok((answer.clone(), LoginResult::ClientRefused(message)));
-        if let Err(message) = auth::check_request(&ctx.rules, request, progress) {
-            return refused(message);
+        if let Err(message) = auth::check_request(&ctx.rules, request, client.progress) {
+            return Ok((answer, LoginResult::ClientRefused(message)));
         }
-        buf.clear();
-        match request {
-            AuthRequest::Ok => {
-                let method = match used {
-                    Some(method) => method.to_string(),
-                    None if ctx.rules.cert_sent => "cert".into(),
-                    None => "trust".into(),
-                };
-                return Ok(
-                    match server_view(stream)
-                        .await?
-                        .map_err(|e| hide_secrets(e, &sent))
-                    {
-                        Ok((server_version, server_tls)) => (
-                            answer,
-                            LoginResult::Authenticated {
-                                method,
-                                server_version,
-                                server_tls,
-                            },
-                        ),
-                        // Authenticated, then refused: no such database, too many connections, ...
-                        Err(err) => (answer, LoginResult::Rejected(err)),
-                    },
-                );
-            }
+        let step = match request {
+            AuthRequest::Ok => Step::Done(client.finish(stream).await?),
             AuthRequest::Password | AuthRequest::Md5 => {
-                let Some(password) = ctx.password else {
-                    let method = wire::auth_method(code, data);
-                    return Ok((answer, LoginResult::NeedsPassword(method)));
-                };
-                if request == AuthRequest::Password {
-                    frontend::password_message(password.expose().as_bytes(), &mut buf)
-                        .map_err(WireError::Closed)?;
-                    used = Some("password");
-                } else {
-                    used = Some("md5");
-                    let salt = [data.first(), data.get(1), data.get(2), data.get(3)]
-                        .map(|b| b.copied().unwrap_or(0));
-                    let hash = md5_hash(ctx.user.as_bytes(), password.expose().as_bytes(), salt);
-                    sent.push(hash.clone());
-                    frontend::password_message(hash.as_bytes(), &mut buf)
-                        .map_err(WireError::Closed)?;
-                }
-                send(stream, &buf).await?;
-                progress.finished = true;
+                client.password(stream, request, data).await?
             }
-            AuthRequest::Sasl => {
-                let offered: Vec<&[u8]> =
-                    data.split(|&b| b == 0).filter(|m| !m.is_empty()).collect();
-                let mechanism = match auth::choose_mechanism(&ctx.rules, &offered) {
-                    Ok(mechanism) => mechanism,
-                    Err(message) => return refused(message),
-                };
-                if mechanism == Mechanism::OAuth {
-                    let method = mechanism.name().to_string();
-                    return Ok((answer, LoginResult::Unsupported(method)));
-                }
-                let Some(password) = ctx.password else {
-                    let method = wire::auth_method(code, data);
-                    return Ok((answer, LoginResult::NeedsPassword(method)));
-                };
-                exchange = Some(start_scram(stream, ctx, mechanism, password, &mut buf).await?);
-                used = Some(mechanism.name());
-            }
+            AuthRequest::Sasl => client.sasl_start(stream, data).await?,
             AuthRequest::SaslContinue | AuthRequest::SaslFinal => {
-                let Some(current) = exchange.as_mut() else {
-                    return refused(
-                        "fe_sendauth: invalid authentication request from server: AUTH_REQ_SASL_CONT without AUTH_REQ_SASL".into(),
-                    );
-                };
-                if let Some(message) = current.no_binding.take() {
-                    return refused(message);
-                }
-                if request == AuthRequest::SaslContinue {
-                    if let Err(err) = current.scram.update(data) {
-                        return refused(scram_error(&err));
-                    }
-                    frontend::sasl_response(current.scram.message(), &mut buf)
-                        .map_err(WireError::Closed)?;
-                    send(stream, &buf).await?;
-                } else {
-                    if let Err(err) = current.scram.finish(data) {
-                        return refused(scram_error(&err));
-                    }
-                    progress.finished = true;
-                    progress.channel_bound = current.mechanism == Mechanism::ScramPlus;
-                }
+                client.sasl_next(stream, request, data).await?
             }
             AuthRequest::Gss | AuthRequest::GssContinue | AuthRequest::Sspi => {
-                let method = wire::auth_method(code, data);
-                return Ok((answer, LoginResult::Unsupported(method)));
+                Step::Done(LoginResult::Unsupported(wire::auth_method(code, data)))
             }
-            AuthRequest::Other(code) => return refused(not_supported(code)),
+            AuthRequest::Other(code) => Step::Done(LoginResult::ClientRefused(not_supported(code))),
+        };
+        if let Step::Done(result) = step {
+            return Ok((answer, result));
         }
+    }
+}
+
+/// After answering a request: wait for the next one, or the login is over.
+enum Step {
+    Next,
+    Done(LoginResult),
+}
+
+/// The client's side of the exchange: what it has answered and completed so far.
+struct Client<'c> {
+    ctx: &'c Context<'c>,
+    exchange: Option<Exchange>,
+    progress: Progress,
+    /// The method this client answered with, once it answered.
+    used: Option<&'static str>,
+    /// What was sent that a server must not get to show back: the password, its MD5 hash.
+    sent: Vec<String>,
+}
+
+impl<'c> Client<'c> {
+    fn new(ctx: &'c Context<'c>) -> Self {
+        let sent = ctx.password.map(|p| p.expose().to_string());
+        Client {
+            ctx,
+            exchange: None,
+            progress: Progress::default(),
+            used: None,
+            sent: sent.into_iter().collect(),
+        }
+    }
+
+    /// AuthenticationOk: the method used, and the server's view of the connection.
+    async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        stream: &mut S,
+    ) -> Result<LoginResult, WireError> {
+        let method = match self.used {
+            Some(method) => method.to_string(),
+            None if self.ctx.rules.cert_sent => "cert".into(),
+            None => "trust".into(),
+        };
+        Ok(match server_view(stream).await? {
+            Ok((server_version, server_tls)) => LoginResult::Authenticated {
+                method,
+                server_version,
+                server_tls,
+            },
+            // Authenticated, then refused: no such database, too many connections, ...
+            Err(err) => LoginResult::Rejected(hide_secrets(err, &self.sent)),
+        })
+    }
+
+    /// A cleartext password or its MD5 hash.
+    async fn password<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        request: AuthRequest,
+        data: &[u8],
+    ) -> Result<Step, WireError> {
+        let Some(password) = self.ctx.password else {
+            let method = wire::auth_method(if request == AuthRequest::Md5 { 5 } else { 3 }, data);
+            return Ok(Step::Done(LoginResult::NeedsPassword(method)));
+        };
+        let mut buf = BytesMut::new();
+        if request == AuthRequest::Password {
+            frontend::password_message(password.expose().as_bytes(), &mut buf)
+                .map_err(WireError::Closed)?;
+            self.used = Some("password");
+        } else {
+            self.used = Some("md5");
+            let salt = [data.first(), data.get(1), data.get(2), data.get(3)]
+                .map(|b| b.copied().unwrap_or(0));
+            let hash = md5_hash(self.ctx.user.as_bytes(), password.expose().as_bytes(), salt);
+            self.sent.push(hash.clone());
+            frontend::password_message(hash.as_bytes(), &mut buf).map_err(WireError::Closed)?;
+        }
+        send(stream, &buf).await?;
+        self.progress.finished = true;
+        Ok(Step::Next)
+    }
+
+    /// AuthenticationSASL: the mechanism libpq would choose, and the first SCRAM message.
+    async fn sasl_start<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        data: &[u8],
+    ) -> Result<Step, WireError> {
+        let offered: Vec<&[u8]> = data.split(|&b| b == 0).filter(|m| !m.is_empty()).collect();
+        let mechanism = match auth::choose_mechanism(&self.ctx.rules, &offered) {
+            Ok(mechanism) => mechanism,
+            Err(message) => return Ok(Step::Done(LoginResult::ClientRefused(message))),
+        };
+        if mechanism == Mechanism::OAuth {
+            let method = mechanism.name().to_string();
+            return Ok(Step::Done(LoginResult::Unsupported(method)));
+        }
+        let Some(password) = self.ctx.password else {
+            let method = wire::auth_method(10, data);
+            return Ok(Step::Done(LoginResult::NeedsPassword(method)));
+        };
+        let mut buf = BytesMut::new();
+        self.exchange = Some(start_scram(stream, self.ctx, mechanism, password, &mut buf).await?);
+        self.used = Some(mechanism.name());
+        Ok(Step::Next)
+    }
+
+    /// AuthenticationSASLContinue (answered) or AuthenticationSASLFinal (verified).
+    async fn sasl_next<S: AsyncWrite + Unpin>(
+        &mut self,
+        stream: &mut S,
+        request: AuthRequest,
+        data: &[u8],
+    ) -> Result<Step, WireError> {
+        let refused = |message: String| Ok(Step::Done(LoginResult::ClientRefused(message)));
+        let Some(current) = self.exchange.as_mut() else {
+            return refused(
+                "fe_sendauth: invalid authentication request from server: AUTH_REQ_SASL_CONT without AUTH_REQ_SASL".into(),
+            );
+        };
+        if let Some(message) = current.no_binding.take() {
+            return refused(message);
+        }
+        if request == AuthRequest::SaslContinue {
+            if let Err(err) = current.scram.update(data) {
+                return refused(scram_error(&err));
+            }
+            let mut buf = BytesMut::new();
+            frontend::sasl_response(current.scram.message(), &mut buf)
+                .map_err(WireError::Closed)?;
+            send(stream, &buf).await?;
+        } else {
+            if let Err(err) = current.scram.finish(data) {
+                return refused(scram_error(&err));
+            }
+            self.progress.finished = true;
+            self.progress.channel_bound = current.mechanism == Mechanism::ScramPlus;
+        }
+        Ok(Step::Next)
     }
 }
 

@@ -139,6 +139,26 @@ fn place(t: &TargetReport) -> String {
 }
 
 fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+    write_heading(t, out)?;
+    write_attempts(t, out)?;
+    if !t.certificates.is_empty() {
+        writeln!(out, "  chain        (as presented)")?;
+        for (i, c) in t.certificates.iter().enumerate() {
+            write_cert(i, c, out)?;
+        }
+    }
+    write_trust(t, out)?;
+    write_host_name(t, out)?;
+    write_login(t, out)?;
+    write_timings(t, out)?;
+    if let Some(audit) = &t.audit {
+        super::audit::write_audit(audit, out)?;
+    }
+    write_findings(t, out)
+}
+
+/// The target and its verdict, psql's `SSL connection` line, and the one-line summary.
+fn write_heading(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     let verdict = if t.exit_code == Code::Ok {
         "OK"
     } else {
@@ -161,7 +181,11 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         )?,
         _ => {}
     }
-    writeln!(out, "  verdict      {}", clean(&t.summary))?;
+    writeln!(out, "  verdict      {}", clean(&t.summary))
+}
+
+/// Each attempt, then the negotiated session.
+fn write_attempts(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     for (i, a) in t.attempts.iter().enumerate() {
         let kind = if a.tls { "TLS" } else { "plaintext" };
         let at = a
@@ -175,42 +199,44 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(out, "  attempt {}    {kind}{at}: {result}", i + 1)?;
     }
-    if let Some(tls) = &t.tls {
-        let negotiation = match tls.negotiation {
-            crate::config::SslNegotiation::Postgres => "SSLRequest",
-            crate::config::SslNegotiation::Direct => "direct",
-        };
-        writeln!(
-            out,
-            "  tls          {} via {negotiation}; {} (IANA {}); group {}; SNI {}",
-            tls.protocol,
-            tls.cipher,
-            tls.cipher_iana,
-            tls.key_exchange_group.as_deref().unwrap_or("unknown"),
-            tls.sni.as_deref().map_or("none".into(), clean)
-        )?;
-    }
-    if !t.certificates.is_empty() {
-        writeln!(out, "  chain        (as presented)")?;
-        for (i, c) in t.certificates.iter().enumerate() {
-            write_cert(i, c, out)?;
+    let Some(tls) = &t.tls else {
+        return Ok(());
+    };
+    let negotiation = match tls.negotiation {
+        crate::config::SslNegotiation::Postgres => "SSLRequest",
+        crate::config::SslNegotiation::Direct => "direct",
+    };
+    writeln!(
+        out,
+        "  tls          {} via {negotiation}; {} (IANA {}); group {}; SNI {}",
+        tls.protocol,
+        tls.cipher,
+        tls.cipher_iana,
+        tls.key_exchange_group.as_deref().unwrap_or("unknown"),
+        tls.sni.as_deref().map_or("none".into(), clean)
+    )
+}
+
+fn write_host_name(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+    let Some(check) = &t.host_name else {
+        return Ok(());
+    };
+    let line = match check {
+        NameCheck::Matched { name, field } => format!(
+            "\"{}\" matches \"{}\" ({})",
+            clean(&t.host),
+            clean(name),
+            field.to_uppercase()
+        ),
+        NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => {
+            clean(message).into_owned()
         }
-    }
-    write_trust(t, out)?;
-    if let Some(check) = &t.host_name {
-        let line = match check {
-            NameCheck::Matched { name, field } => format!(
-                "\"{}\" matches \"{}\" ({})",
-                clean(&t.host),
-                clean(name),
-                field.to_uppercase()
-            ),
-            NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => {
-                clean(message).into_owned()
-            }
-        };
-        writeln!(out, "  host name    {line}")?;
-    }
+    };
+    writeln!(out, "  host name    {line}")
+}
+
+/// The server's first answer, the login, the server's view and the client certificate.
+fn write_login(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     if let Some(server) = &t.server {
         let line = match server.answer {
             AnswerKind::AuthenticationOk => "accepts without a password (trust)".to_string(),
@@ -235,25 +261,7 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(out, "  login        {line}")?;
         if let Some(server) = &login.server_tls {
-            let view = if server.ssl {
-                format!(
-                    "{} {} ({} bits)",
-                    server.version.as_deref().unwrap_or("?"),
-                    server.cipher.as_deref().unwrap_or("?"),
-                    server.bits.map_or("?".into(), |b| b.to_string())
-                )
-            } else {
-                "no TLS".to_string()
-            };
-            let version = login
-                .server_version
-                .as_deref()
-                .map(|v| format!("PostgreSQL {}: ", clean(v)))
-                .unwrap_or_default();
-            writeln!(out, "  server view  {version}{}", clean(&view))?;
-            if let Some(dn) = &server.client_dn {
-                writeln!(out, "  client cert  server sees \"{}\"", clean(dn))?;
-            }
+            write_server_view(login.server_version.as_deref(), server, out)?;
         }
     }
     if let Some(cert) = &t.client_certificate
@@ -269,20 +277,50 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         };
         writeln!(out, "  client cert  {line}")?;
     }
-    if let Some(a) = t.attempts.last() {
-        let mut parts = vec![format!("connect {:.1} ms", a.timings.connect_ms)];
-        if let Some(tls) = a.timings.tls_ms {
-            parts.push(format!("TLS {tls:.1} ms"));
-        }
-        if let Some(startup) = a.timings.startup_ms {
-            parts.push(format!("startup {startup:.1} ms"));
-        }
-        parts.push(format!("total {:.1} ms", a.timings.total_ms));
-        writeln!(out, "  timings      {}", parts.join(", "))?;
+    Ok(())
+}
+
+fn write_server_view(
+    version: Option<&str>,
+    server: &crate::report::ServerTls,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let view = if server.ssl {
+        format!(
+            "{} {} ({} bits)",
+            server.version.as_deref().unwrap_or("?"),
+            server.cipher.as_deref().unwrap_or("?"),
+            server.bits.map_or("?".into(), |b| b.to_string())
+        )
+    } else {
+        "no TLS".to_string()
+    };
+    let version = version
+        .map(|v| format!("PostgreSQL {}: ", clean(v)))
+        .unwrap_or_default();
+    writeln!(out, "  server view  {version}{}", clean(&view))?;
+    if let Some(dn) = &server.client_dn {
+        writeln!(out, "  client cert  server sees \"{}\"", clean(dn))?;
     }
-    if let Some(audit) = &t.audit {
-        write_audit(audit, out)?;
+    Ok(())
+}
+
+fn write_timings(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+    let Some(a) = t.attempts.last() else {
+        return Ok(());
+    };
+    let mut parts = vec![format!("connect {:.1} ms", a.timings.connect_ms)];
+    if let Some(tls) = a.timings.tls_ms {
+        parts.push(format!("TLS {tls:.1} ms"));
     }
+    if let Some(startup) = a.timings.startup_ms {
+        parts.push(format!("startup {startup:.1} ms"));
+    }
+    parts.push(format!("total {:.1} ms", a.timings.total_ms));
+    writeln!(out, "  timings      {}", parts.join(", "))
+}
+
+fn write_findings(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     for f in &t.findings {
         let label = match f.severity {
             Severity::Error => "error",
@@ -367,57 +405,4 @@ fn write_trust(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "  {label:<12} {}: {verdict}", d.source)?;
     }
     Ok(())
-}
-
-fn yes_no(value: Option<bool>) -> &'static str {
-    match value {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "-",
-    }
-}
-
-fn write_audit(a: &crate::report::Audit, out: &mut dyn Write) -> io::Result<()> {
-    let p = &a.protocols;
-    writeln!(
-        out,
-        "  audit        TLS 1.3 {}, TLS 1.2 {}, TLS 1.1 {}, TLS 1.0 {}, SSL 3.0 {}",
-        yes_no(p.tls13),
-        yes_no(p.tls12),
-        yes_no(p.tls11),
-        yes_no(p.tls10),
-        yes_no(p.ssl3)
-    )?;
-    let accepted = |items: &[crate::report::Accepted]| {
-        items
-            .iter()
-            .filter(|i| i.accepted == Some(true))
-            .map(|i| i.openssl.clone().unwrap_or_else(|| i.name.clone()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    writeln!(out, "               suites: {}", accepted(&a.suites))?;
-    writeln!(out, "               groups: {}", accepted(&a.groups))?;
-    let legacy: Vec<&str> = a
-        .legacy_suites
-        .iter()
-        .filter(|l| l.accepted)
-        .map(|l| l.family)
-        .collect();
-    writeln!(
-        out,
-        "               legacy suites: {}",
-        if legacy.is_empty() {
-            "none".to_string()
-        } else {
-            legacy.join(", ")
-        }
-    )?;
-    writeln!(
-        out,
-        "               SSLRequest {}, direct TLS {}, plaintext {}",
-        yes_no(a.negotiation.postgres),
-        yes_no(a.negotiation.direct),
-        yes_no(a.plaintext)
-    )
 }

@@ -1,6 +1,7 @@
 //! Writers that format plain report data as text or JSON. They never connect, read files or see a
 //! rustls type; every string that may come from outside passes through `crate::sanitize` in text.
 
+mod audit;
 mod certs;
 mod check;
 mod explain;

@@ -235,26 +235,17 @@ fn reply(found: Option<Found>) -> Option<Option<Reply>> {
     }
 }
 
-/// Audits one TCP target within `timeout` for the whole audit. A server that does not answer a
-/// first SSLRequest is not probed further; probes run a few at a time on their own connections,
-/// and what the deadline cuts short stays untested (`null`) and is counted.
-pub async fn audit(
+/// Resolves the target once and asks it one SSLRequest: a server that does not answer is not
+/// probed further.
+async fn reach(
     target: &Target,
     options: &Options,
     startup: &[(String, String)],
-    timeout: Duration,
-) -> Audit {
-    let mut audit = Audit::default();
-    if target.kind == HostKind::UnixSocket {
-        return audit;
-    }
-    let deadline = tokio::time::Instant::now() + timeout;
+    deadline: tokio::time::Instant,
+) -> Result<Arc<Context>, &'static str> {
     let place = match tokio::time::timeout_at(deadline, transport::resolve(target)).await {
         Ok(Ok(place)) => place,
-        _ => {
-            audit.unfinished = Some("the host name did not resolve".into());
-            return audit;
-        }
+        _ => return Err("the host name did not resolve"),
     };
     let ctx = Arc::new(Context {
         target: target.clone(),
@@ -269,11 +260,33 @@ pub async fn audit(
         stream.stream.read_exact(&mut answer).await.ok()
     })
     .await;
-    if !matches!(answers, Ok(Some(_))) {
-        audit.unfinished =
-            Some("the server did not answer an SSLRequest; nothing else was probed".into());
+    match answers {
+        Ok(Some(_)) => Ok(ctx),
+        _ => Err("the server did not answer an SSLRequest; nothing else was probed"),
+    }
+}
+
+/// Audits one TCP target within `timeout` for the whole audit. A server that does not answer a
+/// first SSLRequest is not probed further; probes run a few at a time on their own connections,
+/// and what the deadline cuts short stays untested (`null`) and is counted.
+pub async fn audit(
+    target: &Target,
+    options: &Options,
+    startup: &[(String, String)],
+    timeout: Duration,
+) -> Audit {
+    let mut audit = Audit::default();
+    if target.kind == HostKind::UnixSocket {
         return audit;
     }
+    let deadline = tokio::time::Instant::now() + timeout;
+    let ctx = match reach(target, options, startup, deadline).await {
+        Ok(ctx) => ctx,
+        Err(why) => {
+            audit.unfinished = Some(why.into());
+            return audit;
+        }
+    };
     let default = rustls::crypto::ring::default_provider;
     let pg = SslNegotiation::Postgres;
     let handshake_with = |negotiation, provider, versions| Probe::Handshake {
@@ -299,6 +312,34 @@ pub async fn audit(
     audit.negotiation.postgres = Some(v13.is_some() || v12.is_some());
 
     // Everything else depends only on those two answers.
+    let probes = later_probes(v13.is_some());
+    let total = probes.len() + 2;
+    let found = run_all(&ctx, probes, deadline).await;
+    let cut_short = found.iter().filter(|f| f.is_none()).count()
+        + usize::from(audit.protocols.tls13.is_none())
+        + usize::from(audit.protocols.tls12.is_none());
+    let chosen_in_tls12 = v12.as_ref().and_then(|(_, _, group)| group.clone());
+    record(&mut audit, found, v13.is_some(), chosen_in_tls12);
+    if cut_short > 0 {
+        audit.unfinished = Some(format!(
+            "{cut_short} of {total} probes did not finish within the {}s deadline",
+            timeout.as_secs_f64()
+        ));
+    }
+    audit
+}
+
+/// The probes after the first two handshakes: old protocols, direct TLS, each suite, each group
+/// (with TLS 1.3 only), the post-quantum share, legacy suite families and plaintext, in the order
+/// [`record`] reads their results.
+fn later_probes(tls13: bool) -> Vec<Probe> {
+    let default = rustls::crypto::ring::default_provider;
+    let pg = SslNegotiation::Postgres;
+    let handshake_with = |negotiation, provider, versions| Probe::Handshake {
+        negotiation,
+        provider,
+        versions,
+    };
     let old_versions = [0x0302u16, 0x0301, 0x0300];
     let mut probes: Vec<Probe> = old_versions
         .iter()
@@ -324,7 +365,7 @@ pub async fn audit(
     // Groups are tested one by one with TLS 1.3. With TLS 1.2 alone, an ECDSA certificate's curve
     // must be offered too, so only the group the server chose is known.
     let group_list = default().kx_groups;
-    if v13.is_some() {
+    if tls13 {
         for kx in &group_list {
             probes.push(handshake_with(pg, group(*kx), TLS13));
         }
@@ -344,11 +385,19 @@ pub async fn audit(
         }));
     }
     probes.push(Probe::Plaintext);
-    let total = probes.len() + 2;
-    let found = run_all(&ctx, probes, deadline).await;
-    let cut_short = found.iter().filter(|f| f.is_none()).count()
-        + usize::from(audit.protocols.tls13.is_none())
-        + usize::from(audit.protocols.tls12.is_none());
+    probes
+}
+
+/// Reads what [`later_probes`] found into the audit, in the same order.
+fn record(
+    audit: &mut Audit,
+    found: Vec<Option<Found>>,
+    tls13: bool,
+    chosen_in_tls12: Option<String>,
+) {
+    let old_versions = [0x0302u16, 0x0301, 0x0300];
+    let suite_list = rustls::crypto::ring::default_provider().cipher_suites;
+    let group_list = rustls::crypto::ring::default_provider().kx_groups;
     let mut found = found.into_iter();
     for (version, slot) in old_versions.into_iter().zip([
         &mut audit.protocols.tls11,
@@ -367,10 +416,9 @@ pub async fn audit(
             accepted: negotiated(found.next().flatten()).map(|n| n.is_some()),
         });
     }
-    let chosen_in_tls12 = v12.as_ref().and_then(|(_, _, group)| group.clone());
     for kx in &group_list {
         let name = suites::group_name(kx.name());
-        let accepted = if v13.is_some() {
+        let accepted = if tls13 {
             negotiated(found.next().flatten()).map(|n| n.is_some())
         } else {
             (chosen_in_tls12.as_deref() == Some(name.as_str())).then_some(true)
@@ -411,11 +459,4 @@ pub async fn audit(
         audit.plaintext = Some(accepted);
         audit.plaintext_answer = Some(answer);
     }
-    if cut_short > 0 {
-        audit.unfinished = Some(format!(
-            "{cut_short} of {total} probes did not finish within the {}s deadline",
-            timeout.as_secs_f64()
-        ));
-    }
-    audit
 }
