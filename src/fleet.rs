@@ -202,71 +202,21 @@ pub fn check_all(
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let progress = std::io::stderr().is_terminal();
     let (concurrency, warning) = fit_concurrency(concurrency.max(1), run.audit);
     if let Some(warning) = warning {
         eprintln!("pgtls: warning: {warning}");
     }
-    let mut reports: Vec<Option<TargetReport>> = Vec::new();
-    let outcome = runtime.block_on(async {
-        let mut cache = HashMap::new();
-        let mut set = JoinSet::new();
-        let mut slots = HashMap::new();
-        let mut done = 0;
-        let mut finish =
-            |joined: Result<(tokio::task::Id, TargetReport), tokio::task::JoinError>,
-             reports: &mut Vec<Option<TargetReport>>,
-             slots: &mut HashMap<tokio::task::Id, (usize, usize)>| {
-                match joined {
-                    Ok((id, report)) => {
-                        if let Some((slot, _)) = slots.remove(&id) {
-                            reports[slot] = Some(report);
-                        }
-                    }
-                    Err(e) => {
-                        if let Some((slot, index)) = slots.remove(&e.id()) {
-                            reports[slot] = Some(judge::internal(index, &e.to_string()));
-                        }
-                    }
-                }
-                done += 1;
-                if progress && reports.len() > 1 {
-                    eprint!("\rpgtls: checked {done} of {} targets", reports.len());
-                }
-            };
-        for (index, input) in inputs.into_iter().enumerate() {
-            for job in prepare(index, input, &mut cache, &mut reports)? {
-                while set.len() >= concurrency {
-                    if let Some(joined) = set.join_next_with_id().await {
-                        finish(joined, &mut reports, &mut slots);
-                    }
-                }
-                let task = set.spawn(async move {
-                    let store = job.store.as_ref().as_ref().map(Option::as_ref);
-                    let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
-                    let target = &job.resolved.targets[job.target];
-                    let facts = probe::gather(&job.resolved, target, store, identity, run).await;
-                    let options = &job.resolved.options;
-                    let store = store.ok().flatten();
-                    let mut report = judge::judge(options, target, store, facts, &run, clock);
-                    report.conninfo = job.index;
-                    report
-                });
-                slots.insert(task.id(), (job.slot, job.index));
-            }
-        }
-        while let Some(joined) = set.join_next_with_id().await {
-            finish(joined, &mut reports, &mut slots);
-        }
-        if progress && reports.len() > 1 {
-            eprintln!();
-        }
-        Ok::<(), Error>(())
-    });
+    let mut runner = Runner {
+        reports: Vec::new(),
+        slots: HashMap::new(),
+        done: 0,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let outcome = runtime.block_on(runner.run(inputs, run, concurrency, clock));
     // Tasks still blocked in the resolver must not hold the process after the report.
     runtime.shutdown_background();
     outcome?;
-    let mut targets: Vec<TargetReport> = reports.into_iter().flatten().collect();
+    let mut targets: Vec<TargetReport> = runner.reports.into_iter().flatten().collect();
     let mut chosen = std::collections::HashSet::new();
     for t in &mut targets {
         t.libpq_uses = t.libpq_connects && chosen.insert(t.conninfo);
@@ -275,4 +225,85 @@ pub fn check_all(
         schema_version: SCHEMA_VERSION,
         targets,
     })
+}
+
+/// Schedules the targets: a report slot per target in input order, at most `concurrency` checks
+/// under way, progress on a terminal.
+struct Runner {
+    reports: Vec<Option<TargetReport>>,
+    /// The slot and input index of each task under way.
+    slots: HashMap<tokio::task::Id, (usize, usize)>,
+    done: usize,
+    progress: bool,
+}
+
+type Joined = Result<(tokio::task::Id, TargetReport), tokio::task::JoinError>;
+
+impl Runner {
+    async fn run(
+        &mut self,
+        inputs: impl IntoIterator<Item = Input>,
+        run: CheckOptions,
+        concurrency: usize,
+        clock: Clock,
+    ) -> Result<(), Error> {
+        let mut cache = HashMap::new();
+        let mut set = JoinSet::new();
+        for (index, input) in inputs.into_iter().enumerate() {
+            for job in prepare(index, input, &mut cache, &mut self.reports)? {
+                while set.len() >= concurrency {
+                    if let Some(joined) = set.join_next_with_id().await {
+                        self.finish(joined);
+                    }
+                }
+                let (slot, index) = (job.slot, job.index);
+                let task = set.spawn(check(job, run, clock));
+                self.slots.insert(task.id(), (slot, index));
+            }
+        }
+        while let Some(joined) = set.join_next_with_id().await {
+            self.finish(joined);
+        }
+        if self.progress && self.reports.len() > 1 {
+            eprintln!();
+        }
+        Ok(())
+    }
+
+    /// Puts a finished check in its slot (a task that panicked is an internal error).
+    fn finish(&mut self, joined: Joined) {
+        match joined {
+            Ok((id, report)) => {
+                if let Some((slot, _)) = self.slots.remove(&id) {
+                    self.reports[slot] = Some(report);
+                }
+            }
+            Err(e) => {
+                if let Some((slot, index)) = self.slots.remove(&e.id()) {
+                    self.reports[slot] = Some(judge::internal(index, &e.to_string()));
+                }
+            }
+        }
+        self.done += 1;
+        if self.progress && self.reports.len() > 1 {
+            eprint!(
+                "\rpgtls: checked {} of {} targets",
+                self.done,
+                self.reports.len()
+            );
+        }
+    }
+}
+
+/// One target: gathered by the probe, then judged.
+async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetReport {
+    let store = job.store.as_ref().as_ref().map(Option::as_ref);
+    let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
+    let target = &job.resolved.targets[job.target];
+    let facts = probe::gather(&job.resolved, target, store, identity, run).await;
+    let options = &job.resolved.options;
+    let store = store.ok().flatten();
+    let mut report = judge::judge(options, target, store, facts, &run, clock);
+    report.conninfo = job.index;
+    report
 }

@@ -69,70 +69,7 @@ pub(crate) fn judge(
     clock: Clock,
 ) -> TargetReport {
     let Facts { attempts, audit } = facts;
-    let now = clock.unix();
-    let decisive_outcome = decisive(&attempts).outcome.unwrap_or(Outcome::Unreachable);
-    let final_attempt = attempts.last().expect("at least one attempt");
-    let libpq_connects = final_attempt.outcome == Some(Outcome::Accepted);
-    let encrypted = libpq_connects && final_attempt.tls;
-    let tls_attempt = attempts
-        .iter()
-        .find(|a| !a.seen.presented.is_empty() || a.session.is_some());
-    let certificates = tls_attempt
-        .map(|a| {
-            a.seen
-                .presented
-                .iter()
-                .filter_map(|c| certinfo::describe(c, now))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut trust = trust(tls_attempt, store, now);
-    let presented = tls_attempt
-        .map(|a| a.seen.presented.clone())
-        .unwrap_or_default();
-    if !presented.is_empty() && (run.diagnose_trust || (trust.checked && !trust.verified)) {
-        trust.diagnosis = crate::tls::diagnose::diagnose(&presented, clock.webpki());
-        trust.cross_signed = crate::tls::diagnose::cross_signed(&presented, store);
-    }
-    let server = final_attempt.answer.as_ref().map(server_answer);
-    let mut report = TargetReport {
-        host: target.host.clone(),
-        hostaddr: target.hostaddr.clone(),
-        port: target.port,
-        kind: target.kind,
-        sslmode: options.sslmode,
-        sslnegotiation: options.sslnegotiation,
-        exit_code: if libpq_connects {
-            Code::Ok
-        } else {
-            outcome_code(decisive_outcome)
-        },
-        summary: String::new(),
-        conninfo: 0,
-        libpq_connects,
-        libpq_uses: false,
-        encrypted,
-        tls: tls_attempt.and_then(|a| a.session.clone()),
-        certificates,
-        trust,
-        host_name: tls_attempt.and_then(|a| a.name_check.clone()),
-        server,
-        login: final_attempt.login.clone(),
-        client_certificate: tls_attempt.and_then(|a| a.client_cert.clone()),
-        findings: Vec::new(),
-        audit: None,
-        presented: presented.iter().map(|c| c.to_vec()).collect(),
-        attempts: attempts
-            .iter()
-            .map(|a| Attempt {
-                tls: a.tls,
-                address: a.address.clone(),
-                outcome: a.outcome.unwrap_or(Outcome::Unreachable),
-                error: a.error.clone(),
-                timings: a.timings,
-            })
-            .collect(),
-    };
+    let mut report = describe(options, target, store, &attempts, run, clock);
     findings::add(options, &attempts, &mut report);
     report.summary = findings::summary(&report);
     match &audit {
@@ -162,6 +99,76 @@ pub(crate) fn judge(
         report.exit_code = Code::PolicyFailed;
     }
     report
+}
+
+/// The report's data from the attempts: libpq's verdict and its exit code, the session, the
+/// chain described, the trust decision (diagnosed where it failed or was asked), the server's
+/// answer and the login. No findings yet.
+fn describe(
+    options: &Options,
+    target: &Target,
+    store: Option<&TrustStore>,
+    attempts: &[AttemptResult],
+    run: &CheckOptions,
+    clock: Clock,
+) -> TargetReport {
+    let now = clock.unix();
+    let decisive_outcome = decisive(attempts).outcome.unwrap_or(Outcome::Unreachable);
+    let final_attempt = attempts.last().expect("at least one attempt");
+    let libpq_connects = final_attempt.outcome == Some(Outcome::Accepted);
+    let tls_attempt = attempts
+        .iter()
+        .find(|a| !a.seen.presented.is_empty() || a.session.is_some());
+    let presented = tls_attempt
+        .map(|a| a.seen.presented.clone())
+        .unwrap_or_default();
+    let mut trust = trust(tls_attempt, store, now);
+    if !presented.is_empty() && (run.diagnose_trust || (trust.checked && !trust.verified)) {
+        trust.diagnosis = crate::tls::diagnose::diagnose(&presented, clock.webpki());
+        trust.cross_signed = crate::tls::diagnose::cross_signed(&presented, store);
+    }
+    TargetReport {
+        host: target.host.clone(),
+        hostaddr: target.hostaddr.clone(),
+        port: target.port,
+        kind: target.kind,
+        sslmode: options.sslmode,
+        sslnegotiation: options.sslnegotiation,
+        exit_code: if libpq_connects {
+            Code::Ok
+        } else {
+            outcome_code(decisive_outcome)
+        },
+        summary: String::new(),
+        conninfo: 0,
+        libpq_connects,
+        libpq_uses: false,
+        encrypted: libpq_connects && final_attempt.tls,
+        tls: tls_attempt.and_then(|a| a.session.clone()),
+        certificates: presented
+            .iter()
+            .filter_map(|c| certinfo::describe(c, now))
+            .collect(),
+        trust,
+        host_name: tls_attempt.and_then(|a| a.name_check.clone()),
+        server: final_attempt.answer.as_ref().map(server_answer),
+        login: final_attempt.login.clone(),
+        client_certificate: tls_attempt.and_then(|a| a.client_cert.clone()),
+        findings: Vec::new(),
+        audit: None,
+        presented: presented.iter().map(|c| c.to_vec()).collect(),
+        attempts: attempts.iter().map(attempt).collect(),
+    }
+}
+
+fn attempt(a: &AttemptResult) -> Attempt {
+    Attempt {
+        tls: a.tls,
+        address: a.address.clone(),
+        outcome: a.outcome.unwrap_or(Outcome::Unreachable),
+        error: a.error.clone(),
+        timings: a.timings,
+    }
 }
 
 fn trust(attempt: Option<&AttemptResult>, store: Option<&TrustStore>, now: i64) -> Trust {
