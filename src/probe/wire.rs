@@ -128,16 +128,11 @@ pub fn error_fields(body: &[u8]) -> ServerError {
 pub async fn read_message<S: AsyncRead + Unpin>(
     stream: &mut S,
 ) -> Result<(u8, Vec<u8>), WireError> {
-    let mut header = [0u8; 5];
-    stream
-        .read_exact(&mut header)
-        .await
-        .map_err(WireError::Closed)?;
-    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    let (kind, len) = read_header(stream).await?;
     if !(4..=MAX_MESSAGE).contains(&len) {
         return Err(WireError::Protocol(format!(
             "expected authentication request from server, but received {}",
-            printable(header[0])
+            printable(kind)
         )));
     }
     let mut body = vec![0u8; len - 4];
@@ -145,7 +140,18 @@ pub async fn read_message<S: AsyncRead + Unpin>(
         .read_exact(&mut body)
         .await
         .map_err(WireError::Closed)?;
-    Ok((header[0], body))
+    Ok((kind, body))
+}
+
+/// A message's type byte and its length (which counts itself).
+async fn read_header<S: AsyncRead + Unpin>(stream: &mut S) -> Result<(u8, usize), WireError> {
+    let mut header = [0u8; 5];
+    stream
+        .read_exact(&mut header)
+        .await
+        .map_err(WireError::Closed)?;
+    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    Ok((header[0], len))
 }
 
 /// The longest message libpq accepts once logged in (its buffer grows to 1 GB).
@@ -162,16 +168,11 @@ const KEEP_AFTER_LOGIN: usize = 1 << 20;
 pub async fn read_long_message<S: AsyncRead + Unpin>(
     stream: &mut S,
 ) -> Result<(u8, Vec<u8>, bool), WireError> {
-    let mut header = [0u8; 5];
-    stream
-        .read_exact(&mut header)
-        .await
-        .map_err(WireError::Closed)?;
-    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    let (kind, len) = read_header(stream).await?;
     if !(4..=MAX_AFTER_LOGIN).contains(&len) {
         return Err(WireError::Protocol(format!(
             "invalid message length {len} in message type {}",
-            printable(header[0])
+            printable(kind)
         )));
     }
     let kept = (len - 4).min(KEEP_AFTER_LOGIN);
@@ -189,7 +190,7 @@ pub async fn read_long_message<S: AsyncRead + Unpin>(
             return Err(WireError::Closed(std::io::ErrorKind::UnexpectedEof.into()));
         }
     }
-    Ok((header[0], body, rest > 0))
+    Ok((kind, body, rest > 0))
 }
 
 /// A byte as libpq prints it in `%c`, made safe for a terminal.

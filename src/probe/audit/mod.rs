@@ -170,6 +170,20 @@ enum Probe {
     Plaintext,
 }
 
+impl Probe {
+    fn handshake(
+        negotiation: SslNegotiation,
+        provider: CryptoProvider,
+        versions: &'static [&'static rustls::SupportedProtocolVersion],
+    ) -> Self {
+        Probe::Handshake {
+            negotiation,
+            provider,
+            versions,
+        }
+    }
+}
+
 /// What a probe found; `None` inside when the server did not go along.
 enum Found {
     Handshake(Option<Negotiated>),
@@ -289,11 +303,7 @@ pub async fn audit(
     };
     let default = rustls::crypto::ring::default_provider;
     let pg = SslNegotiation::Postgres;
-    let handshake_with = |negotiation, provider, versions| Probe::Handshake {
-        negotiation,
-        provider,
-        versions,
-    };
+    let handshake_with = Probe::handshake;
     let first = run_all(
         &ctx,
         vec![
@@ -335,11 +345,7 @@ pub async fn audit(
 fn later_probes(tls13: bool) -> Vec<Probe> {
     let default = rustls::crypto::ring::default_provider;
     let pg = SslNegotiation::Postgres;
-    let handshake_with = |negotiation, provider, versions| Probe::Handshake {
-        negotiation,
-        provider,
-        versions,
-    };
+    let handshake_with = Probe::handshake;
     let old_versions = [0x0302u16, 0x0301, 0x0300];
     let mut probes: Vec<Probe> = old_versions
         .iter()
