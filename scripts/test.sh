@@ -12,11 +12,14 @@ cd "$(dirname "$0")/.."
 bash scripts/install-postgres.sh
 
 # Tools the tests call: openssl (RSA keys for the Azure stand-in), groff (reads the man page),
-# ip (a network namespace with a silent name server).
+# ip (a network namespace with a silent name server), keytool and pgjdbc (Java truststores).
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v groff >/dev/null || missing+=(groff-base)
 command -v ip >/dev/null || missing+=(iproute2)
+# The JDK (keytool, java) and pgjdbc, for the Java truststore tests.
+command -v keytool >/dev/null || missing+=(default-jdk-headless)
+[ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -56,7 +56,8 @@ pub struct RootsArgs {
     #[arg(long, value_name = "NAME", value_parser = profile_names())]
     pub profile: Option<String>,
 
-    /// Write the roots as one PEM file, ready for sslrootcert= ("-" for standard output).
+    /// Write the roots as one file ("-" for standard output): PEM, ready for sslrootcert=, or
+    /// with --format pkcs12 a Java truststore.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
 
@@ -65,17 +66,38 @@ pub struct RootsArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Output format of the listing.
-    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format: the listing as text or JSON; with -o, pkcs12 writes a PKCS#12 truststore
+    /// (javax.net.ssl.trustStore) instead of PEM.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = RootsFormat::Text)]
+    pub format: RootsFormat,
+
+    /// The password of the PKCS#12 truststore written with --format pkcs12.
+    #[arg(long, value_name = "PASSWORD", default_value = crate::keystore::DEFAULT_PASSWORD, hide_default_value = true)]
+    pub storepass: String,
+}
+
+/// What `roots` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RootsFormat {
+    /// Aligned text for people (the listing; PEM with -o).
+    Text,
+    /// One JSON document for machines (the listing; PEM with -o).
+    Json,
+    /// A PKCS#12 truststore for Java (with -o).
+    Pkcs12,
 }
 
 /// Arguments of `pgtls inspect`.
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// Certificate files: PEM or DER, single certificates or bundles.
+    /// Certificate files: PEM or DER, single certificates or bundles, or Java keystores (JKS,
+    /// PKCS#12) such as the JDK's cacerts.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<std::path::PathBuf>,
+
+    /// The password of Java keystores among the files (the JDK's default is changeit).
+    #[arg(long, value_name = "PASSWORD", default_value = crate::keystore::DEFAULT_PASSWORD, hide_default_value = true)]
+    pub storepass: String,
 
     /// Convert and combine every certificate into PEM (to standard output, or -o FILE).
     #[arg(long)]

@@ -35,6 +35,9 @@ pub enum Error {
         /// Why.
         source: crate::files::FileError,
     },
+    /// A binary format asked for on standard output without a file.
+    #[error("a PKCS#12 truststore is binary: write it to a file with -o FILE")]
+    BinaryNeedsFile,
     /// The async runtime could not start.
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -52,7 +55,8 @@ impl Error {
             | Error::Inspect(_)
             | Error::Write { .. }
             | Error::Targets { .. }
-            | Error::ClientCert(_) => Code::Usage,
+            | Error::ClientCert(_)
+            | Error::BinaryNeedsFile => Code::Usage,
             Error::Runtime(_) | Error::Output(_) => Code::Internal,
         }
     }

@@ -41,6 +41,14 @@ pub enum InspectError {
         /// What was found.
         reason: String,
     },
+    /// A Java keystore that cannot be read (a wrong --storepass, say).
+    #[error("could not read keystore \"{}\": {reason}", path.display())]
+    Keystore {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// An unknown profile was named.
     #[error("unknown profile \"{name}\" (expected {known})")]
     UnknownProfile {
@@ -56,24 +64,26 @@ pub enum InspectError {
 pub struct FileCerts {
     /// The file.
     pub path: PathBuf,
-    /// `pem` or `der`.
+    /// `pem`, `der`, `jks` or `pkcs12`.
     pub format: &'static str,
-    /// Its certificates, in file order.
+    /// Its certificates, in file order (a keystore's entries in its order).
     pub certs: Vec<CertificateDer<'static>>,
+    /// For a keystore, each certificate's alias (the entry's), parallel to `certs`.
+    pub aliases: Option<Vec<String>>,
 }
 
 /// Reads every certificate of a PEM or DER file.
 ///
 /// # Errors
 /// An unreadable, empty or non-certificate file, named with what it holds instead.
-pub fn read(path: &Path) -> Result<FileCerts, InspectError> {
+pub fn read(path: &Path, storepass: &str) -> Result<FileCerts, InspectError> {
     let bytes = crate::files::read(path, crate::files::CERTIFICATES).map_err(|e| {
         InspectError::Unreadable {
             path: path.to_path_buf(),
             reason: e.to_string(),
         }
     })?;
-    parse(path, &bytes)
+    parse_with(path, &bytes, storepass)
 }
 
 /// Reads every certificate of PEM or DER bytes that came from `path`.
@@ -81,10 +91,23 @@ pub fn read(path: &Path) -> Result<FileCerts, InspectError> {
 /// # Errors
 /// As [`read`], for the bytes.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<FileCerts, InspectError> {
+    parse_with(path, bytes, crate::keystore::DEFAULT_PASSWORD)
+}
+
+/// The same, with the password of a Java keystore.
+///
+/// # Errors
+/// As [`read`]; a keystore whose password is not `storepass`.
+pub fn parse_with(path: &Path, bytes: &[u8], storepass: &str) -> Result<FileCerts, InspectError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(InspectError::Empty(path.to_path_buf()));
     }
     let is_pem = bytes.windows(11).any(|w| w == b"-----BEGIN ");
+    let keystore = !is_pem
+        && (crate::keystore::is_jks(bytes) || x509_parser::parse_x509_certificate(bytes).is_err());
+    if keystore && let Some(found) = keystore_certs(path, bytes, storepass)? {
+        return Ok(found);
+    }
     let certs = if is_pem {
         pem_certs(path, bytes)?
     } else {
@@ -94,7 +117,50 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<FileCerts, InspectError> {
         path: path.to_path_buf(),
         format: if is_pem { "pem" } else { "der" },
         certs,
+        aliases: None,
     })
+}
+
+/// A JKS or PKCS#12 keystore's certificates; `None` when the bytes are no keystore (then they
+/// are judged as DER).
+fn keystore_certs(
+    path: &Path,
+    bytes: &[u8],
+    storepass: &str,
+) -> Result<Option<FileCerts>, InspectError> {
+    use crate::keystore::{self, KeystoreError, Kind};
+    let (kind, entries) = match keystore::read(bytes, storepass) {
+        Ok(found) => found,
+        Err(KeystoreError::Password) => {
+            return Err(InspectError::Keystore {
+                path: path.to_path_buf(),
+                reason: KeystoreError::Password.to_string(),
+            });
+        }
+        Err(e) if keystore::is_jks(bytes) => {
+            return Err(InspectError::Keystore {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            });
+        }
+        Err(_) => return Ok(None),
+    };
+    let (mut certs, mut aliases) = (Vec::new(), Vec::new());
+    for entry in entries {
+        for cert in entry.certs {
+            certs.push(cert);
+            aliases.push(entry.alias.clone());
+        }
+    }
+    Ok(Some(FileCerts {
+        path: path.to_path_buf(),
+        format: match kind {
+            Kind::Jks => "jks",
+            Kind::Pkcs12 => "pkcs12",
+        },
+        certs,
+        aliases: Some(aliases),
+    }))
 }
 
 fn pem_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, InspectError> {
@@ -173,10 +239,13 @@ pub struct Inspection {
 pub struct FileReport {
     /// The file.
     pub path: String,
-    /// `pem` or `der`.
+    /// `pem`, `der`, `jks` or `pkcs12`.
     pub format: &'static str,
     /// Its certificates.
     pub certificates: Vec<CertificateInfo>,
+    /// For a keystore, each certificate's alias, parallel to `certificates`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<Vec<String>>,
 }
 
 /// Builds the report of files already read.
@@ -192,6 +261,7 @@ pub fn describe(files: &[FileCerts], now: i64) -> Inspection {
                     .iter()
                     .filter_map(|c| certinfo::describe(c, now))
                     .collect(),
+                aliases: f.aliases.clone(),
             })
             .collect(),
         lint: None,
@@ -273,6 +343,20 @@ pub fn lint(
         }
     }
     if let Some(profile) = profile {
+        // A Java truststore is fixed with a truststore, a root file with a root file.
+        let truststore =
+            !report.files.is_empty() && report.files.iter().all(|f| f.aliases.is_some());
+        let fix = if truststore {
+            format!(
+                "pgtls roots --profile {} --format pkcs12 -o FILE writes a complete truststore",
+                profile.name
+            )
+        } else {
+            format!(
+                "pgtls roots --profile {} -o FILE writes a complete root file",
+                profile.name
+            )
+        };
         for root in &profile.roots {
             let sha256 = certinfo::sha256(&root.der);
             if !seen.contains(&sha256.as_str()) {
@@ -283,10 +367,7 @@ pub fn lint(
                         "{} (required by profile {}) is missing",
                         root.name, profile.name
                     ),
-                    Some(format!(
-                        "pgtls roots --profile {} -o FILE writes a complete root file",
-                        profile.name
-                    )),
+                    Some(fix.clone()),
                 ));
             }
         }

@@ -18,6 +18,7 @@ pub(crate) mod files;
 pub(crate) mod fleet;
 pub mod inspect;
 pub(crate) mod judge;
+pub mod keystore;
 pub(crate) mod net;
 pub(crate) mod probe;
 pub(crate) mod render;

@@ -18,7 +18,7 @@ pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<
     let files = args
         .files
         .iter()
-        .map(|f| inspect::read(f))
+        .map(|f| inspect::read(f, &args.storepass))
         .collect::<Result<Vec<_>, _>>()?;
     if args.to_pem {
         let names: Vec<(String, &rustls::pki_types::CertificateDer<'static>)> = files
@@ -33,7 +33,7 @@ pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<
             .collect();
         let pem = inspect::to_pem(names.iter().map(|(n, c)| (n.as_str(), *c)));
         let path = args.output.as_deref().unwrap_or(Path::new("-"));
-        write_to(path, &pem, out, args.force)?;
+        write_to(path, pem.as_bytes(), out, args.force)?;
         return Ok(Code::Ok);
     }
     let mut report = inspect::describe(&files, clock.unix());

@@ -18,18 +18,18 @@ pub use roots::roots;
 
 use crate::error::Error;
 
-/// Writes `text` to `path` atomically, or to `out` for "-".
+/// Writes `contents` to `path` atomically, or to `out` for "-".
 pub(crate) fn write_to(
     path: &Path,
-    text: &str,
+    contents: &[u8],
     out: &mut dyn Write,
     force: bool,
 ) -> Result<(), Error> {
     if path == Path::new("-") {
-        out.write_all(text.as_bytes())?;
+        out.write_all(contents)?;
         return Ok(());
     }
-    crate::files::write_atomic(path, text.as_bytes(), force).map_err(|source| Error::Write {
+    crate::files::write_atomic(path, contents, force).map_err(|source| Error::Write {
         path: path.to_path_buf(),
         source,
     })

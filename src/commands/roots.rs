@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::Path;
 
 use super::write_to;
-use crate::cli::{Format, RootsArgs};
+use rustls::pki_types::CertificateDer;
+
+use crate::cli::{RootsArgs, RootsFormat};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Code;
@@ -28,8 +30,9 @@ pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code
     let Some(path) = &args.output else {
         let listing = bundled::listing(&profiles, clock.unix());
         match args.format {
-            Format::Text => render::roots_text(&listing, out)?,
-            Format::Json => render::json(&listing, out)?,
+            RootsFormat::Text => render::roots_text(&listing, out)?,
+            RootsFormat::Json => render::json(&listing, out)?,
+            RootsFormat::Pkcs12 => return Err(Error::BinaryNeedsFile),
         }
         return Ok(Code::Ok);
     };
@@ -39,8 +42,24 @@ pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code
             roots.push(root);
         }
     }
-    let pem = inspect::to_pem(roots.iter().map(|r| (r.name.as_str(), &r.der)));
-    write_to(path, &pem, out, args.force)?;
+    let contents = match args.format {
+        RootsFormat::Pkcs12 => {
+            let aliases: Vec<String> = roots.iter().map(|r| alias(&r.name)).collect();
+            let entries: Vec<(&str, &CertificateDer<'static>)> = aliases
+                .iter()
+                .map(String::as_str)
+                .zip(roots.iter().map(|r| &r.der))
+                .collect();
+            crate::keystore::write_pkcs12(&entries, &args.storepass).map_err(|e| Error::Write {
+                path: path.to_path_buf(),
+                source: crate::files::FileError::Io(std::io::Error::other(e.to_string())),
+            })?
+        }
+        RootsFormat::Text | RootsFormat::Json => {
+            inspect::to_pem(roots.iter().map(|r| (r.name.as_str(), &r.der))).into_bytes()
+        }
+    };
+    write_to(path, &contents, out, args.force)?;
     if path != Path::new("-") {
         let which = args
             .profile
@@ -50,7 +69,19 @@ pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code
             1 => "1 root certificate".to_string(),
             n => format!("{n} root certificates"),
         };
-        writeln!(out, "wrote {count} ({which}) to {}", path.display())?;
+        let kind = match args.format {
+            RootsFormat::Pkcs12 => " as a PKCS#12 truststore",
+            RootsFormat::Text | RootsFormat::Json => "",
+        };
+        writeln!(out, "wrote {count} ({which}){kind} to {}", path.display())?;
     }
     Ok(Code::Ok)
+}
+
+/// A keystore alias for a root, as keytool users write them: `digicertglobalrootg2`.
+fn alias(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }

@@ -113,7 +113,10 @@ pub fn inspect_text(report: &Inspection, out: &mut dyn Write) -> io::Result<()> 
             file.format.to_uppercase()
         )?;
         for (i, c) in file.certificates.iter().enumerate() {
-            writeln!(out, "  [{i}]")?;
+            match file.aliases.as_ref().and_then(|a| a.get(i)) {
+                Some(alias) => writeln!(out, "  [{i}] alias {}", clean(alias))?,
+                None => writeln!(out, "  [{i}]")?,
+            }
             certificate(c, "    ", out)?;
         }
     }

@@ -10,6 +10,7 @@ mod fake;
 mod fleet;
 mod harness;
 mod hostile;
+mod keystore;
 mod local;
 mod login;
 mod pki;

@@ -1,0 +1,379 @@
+//! Java keystores as Java applications use them for trust (the JDK's `cacerts`, a
+//! `javax.net.ssl.trustStore`): JKS read, PKCS#12 read and written. PKCS#12 goes through the
+//! p12-keystore crate; JKS is read here, because the one crate that reads it allocates whatever
+//! length a file claims. Every length below is checked against the bytes that are there.
+
+use rustls::pki_types::CertificateDer;
+use sha1::Digest;
+
+/// The password Java uses for `cacerts` and keytool suggests: `changeit`.
+pub const DEFAULT_PASSWORD: &str = "changeit";
+
+const JKS_MAGIC: u32 = 0xFEED_FEED;
+
+/// One entry of a keystore: a trusted certificate, or a private key's certificate chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The alias.
+    pub alias: String,
+    /// Whether it is a trusted certificate entry (what a truststore holds).
+    pub trusted: bool,
+    /// Its certificates: one for a trusted entry, the chain for a key entry.
+    pub certs: Vec<CertificateDer<'static>>,
+}
+
+/// A keystore's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Java's own format.
+    Jks,
+    /// PKCS#12.
+    Pkcs12,
+}
+
+/// Why a keystore cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeystoreError {
+    /// The integrity check failed: the password is not the store's (keytool's words).
+    #[error("keystore password was incorrect")]
+    Password,
+    /// The bytes are not a keystore of that kind.
+    #[error("invalid {0} keystore: {1}")]
+    Invalid(&'static str, String),
+}
+
+/// Whether the bytes start like a JKS keystore.
+pub fn is_jks(bytes: &[u8]) -> bool {
+    bytes.get(..4) == Some(&JKS_MAGIC.to_be_bytes())
+}
+
+/// Reads a JKS or PKCS#12 keystore's entries, in file order for JKS and alias order for PKCS#12.
+///
+/// # Errors
+/// A wrong password, or bytes that are not a keystore.
+pub fn read(bytes: &[u8], password: &str) -> Result<(Kind, Vec<Entry>), KeystoreError> {
+    if is_jks(bytes) {
+        return Ok((Kind::Jks, read_jks(bytes, password)?));
+    }
+    if let Some(count) = excessive_iterations(bytes, 0) {
+        return Err(KeystoreError::Invalid(
+            "PKCS#12",
+            format!("{count} key-derivation iterations (more than {MAX_ITERATIONS})"),
+        ));
+    }
+    let store =
+        p12_keystore::KeyStore::from_pkcs12(bytes, password, p12_keystore::Pkcs12ImportPolicy::Raw)
+            .map_err(|e| match e {
+                p12_keystore::error::Error::MacError(_) => KeystoreError::Password,
+                other => KeystoreError::Invalid("PKCS#12", other.to_string()),
+            })?;
+    let mut entries: Vec<Entry> = store
+        .entries()
+        .filter_map(|(alias, entry)| {
+            let (trusted, certs) = match entry {
+                p12_keystore::KeyStoreEntry::Certificate(c) => (true, vec![c.as_der().to_vec()]),
+                p12_keystore::KeyStoreEntry::PrivateKeyChain(chain) => (
+                    false,
+                    chain.certs().iter().map(|c| c.as_der().to_vec()).collect(),
+                ),
+                p12_keystore::KeyStoreEntry::Secret(_) => return None,
+            };
+            Some(Entry {
+                alias: alias.clone(),
+                trusted,
+                certs: certs.into_iter().map(CertificateDer::from).collect(),
+            })
+        })
+        .collect();
+    entries.sort_by(|a, b| a.alias.cmp(&b.alias));
+    Ok((Kind::Pkcs12, entries))
+}
+
+/// The most key-derivation iterations a PKCS#12 file may ask for: a file is opened with its own
+/// counts (MAC and each encryption), so a hostile one could otherwise ask for hours of work. Java
+/// writes 10,000; OpenSSL 2,048.
+const MAX_ITERATIONS: u64 = 1_000_000;
+
+/// One DER element: its tag, its content, and what follows it.
+fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = der.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = match first {
+        n if n < 0x80 => (usize::from(n), rest),
+        n @ 0x81..=0x84 => {
+            let count = usize::from(n - 0x80);
+            let bytes = rest.get(..count)?;
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            (len, &rest[count..])
+        }
+        _ => return None,
+    };
+    let content = rest.get(..len)?;
+    Some((tag, content, &rest[len..]))
+}
+
+/// The first iteration count above [`MAX_ITERATIONS`] in a PKCS#12 file, if any. Every
+/// password-based scheme PKCS#12 uses (the MAC, PBES1, PBKDF2) writes its salt as an OCTET STRING
+/// followed by the iteration count as an INTEGER in the same SEQUENCE; OCTET STRINGs that hold DER
+/// (the authenticated safe, safe contents) are searched too.
+fn excessive_iterations(der: &[u8], depth: usize) -> Option<u64> {
+    if depth > 24 {
+        return None;
+    }
+    let mut rest = der;
+    let mut after_octets = false;
+    while let Some((tag, content, next)) = element(rest) {
+        match tag {
+            0x02 if after_octets && content.len() <= 8 => {
+                let count = content
+                    .iter()
+                    .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+                if count > MAX_ITERATIONS {
+                    return Some(count);
+                }
+            }
+            0x02 if after_octets => return Some(u64::MAX),
+            0x30 | 0x31 | 0xa0 => {
+                if let Some(found) = excessive_iterations(content, depth + 1) {
+                    return Some(found);
+                }
+            }
+            0x04 => {
+                if let Some(found) = excessive_iterations(content, depth + 1) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+        after_octets = tag == 0x04;
+        rest = next;
+    }
+    None
+}
+
+/// A PKCS#12 truststore of trusted certificate entries (with Java's trusted-usage attribute, so
+/// that keytool and the JVM take them as trust anchors), protected by `password`.
+///
+/// # Errors
+/// A certificate the encoder refuses.
+pub fn write_pkcs12(
+    entries: &[(&str, &CertificateDer<'_>)],
+    password: &str,
+) -> Result<Vec<u8>, KeystoreError> {
+    let invalid = |e: p12_keystore::error::Error| KeystoreError::Invalid("PKCS#12", e.to_string());
+    let mut store = p12_keystore::KeyStore::new();
+    for (alias, der) in entries {
+        let cert = p12_keystore::Certificate::from_der(der.as_ref()).map_err(invalid)?;
+        store.add_entry(alias, p12_keystore::KeyStoreEntry::Certificate(cert));
+    }
+    store.writer(password).write().map_err(invalid)
+}
+
+/// A cursor over the bytes of a JKS file, every read bounded by what is left.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], KeystoreError> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len());
+        let end = end.ok_or_else(|| KeystoreError::Invalid("JKS", "truncated".into()))?;
+        let out = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+
+    fn u16(&mut self) -> Result<u16, KeystoreError> {
+        let b = self.take(2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32, KeystoreError> {
+        let b = self.take(4)?;
+        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// Java's modified UTF-8 with a two-byte length (aliases are plain text in practice).
+    fn utf(&mut self) -> Result<String, KeystoreError> {
+        let len = self.u16()? as usize;
+        Ok(String::from_utf8_lossy(self.take(len)?).into_owned())
+    }
+
+    /// A certificate: its type (version 2), a four-byte length and the DER.
+    fn certificate(&mut self, version: u32) -> Result<CertificateDer<'static>, KeystoreError> {
+        if version == 2 {
+            let kind = self.utf()?;
+            if kind != "X.509" {
+                return Err(KeystoreError::Invalid("JKS", format!("{kind} certificate")));
+            }
+        }
+        let len = self.u32()? as usize;
+        Ok(CertificateDer::from(self.take(len)?.to_vec()))
+    }
+}
+
+fn read_jks(bytes: &[u8], password: &str) -> Result<Vec<Entry>, KeystoreError> {
+    let invalid = |why: &str| KeystoreError::Invalid("JKS", why.into());
+    let mut r = Reader { bytes, at: 0 };
+    if r.u32()? != JKS_MAGIC {
+        return Err(invalid("not a JKS file"));
+    }
+    let version = r.u32()?;
+    if !matches!(version, 1 | 2) {
+        return Err(invalid("unknown version"));
+    }
+    let count = r.u32()?;
+    let mut entries = Vec::new();
+    for _ in 0..count {
+        let tag = r.u32()?;
+        let alias = r.utf()?;
+        r.take(8)?; // creation time
+        let entry = match tag {
+            1 => {
+                let key_len = r.u32()? as usize;
+                r.take(key_len)?; // the protected private key: never decrypted here
+                let chain = r.u32()?;
+                let certs = (0..chain)
+                    .map(|_| r.certificate(version))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Entry {
+                    alias,
+                    trusted: false,
+                    certs,
+                }
+            }
+            2 => Entry {
+                alias,
+                trusted: true,
+                certs: vec![r.certificate(version)?],
+            },
+            _ => return Err(invalid("unknown entry type")),
+        };
+        entries.push(entry);
+    }
+    let signed = r.at;
+    let digest = r.take(20)?;
+    // keytool's integrity check: SHA-1 over the password (UTF-16BE), "Mighty Aphrodite" and the
+    // store.
+    let mut sha = sha1::Sha1::new();
+    for unit in password.encode_utf16() {
+        sha.update(unit.to_be_bytes());
+    }
+    sha.update(b"Mighty Aphrodite");
+    sha.update(&bytes[..signed]);
+    if sha.finalize().as_slice() != digest {
+        return Err(KeystoreError::Password);
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert() -> CertificateDer<'static> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["keystore.test".to_string()]).unwrap();
+        params.self_signed(&key).unwrap().der().clone()
+    }
+
+    /// A JKS file as keytool writes it, built by hand: one trusted certificate entry.
+    fn jks(alias: &str, der: &[u8], password: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend(JKS_MAGIC.to_be_bytes());
+        out.extend(2u32.to_be_bytes());
+        out.extend(1u32.to_be_bytes());
+        out.extend(2u32.to_be_bytes());
+        out.extend((alias.len() as u16).to_be_bytes());
+        out.extend(alias.as_bytes());
+        out.extend(0u64.to_be_bytes());
+        out.extend(5u16.to_be_bytes());
+        out.extend(b"X.509");
+        out.extend((der.len() as u32).to_be_bytes());
+        out.extend(der);
+        let mut sha = sha1::Sha1::new();
+        for unit in password.encode_utf16() {
+            sha.update(unit.to_be_bytes());
+        }
+        sha.update(b"Mighty Aphrodite");
+        sha.update(&out);
+        out.extend(sha.finalize());
+        out
+    }
+
+    #[test]
+    fn jks_trusted_entries_are_read_and_the_password_checked() {
+        let der = cert();
+        let file = jks("root", der.as_ref(), "changeit");
+        let (kind, entries) = read(&file, "changeit").unwrap();
+        assert_eq!(kind, Kind::Jks);
+        assert_eq!(entries.len(), 1);
+        assert_eq!(
+            (entries[0].alias.as_str(), entries[0].trusted),
+            ("root", true)
+        );
+        assert_eq!(entries[0].certs, [der]);
+        assert_eq!(read(&file, "wrong"), Err(KeystoreError::Password));
+    }
+
+    #[test]
+    fn lengths_beyond_the_file_are_refused_not_allocated() {
+        let mut file = jks("root", cert().as_ref(), "changeit");
+        // The certificate's length claims 4 GB.
+        let at = 4 + 4 + 4 + 4 + 2 + 4 + 8 + 2 + 5;
+        file[at..at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            read(&file, "changeit"),
+            Err(KeystoreError::Invalid("JKS", _))
+        ));
+        assert!(read(&file[..10], "changeit").is_err());
+    }
+
+    #[test]
+    fn iteration_counts_beyond_the_limit_are_refused_before_any_work() {
+        let file = write_pkcs12(&[("root", &cert())], "changeit").unwrap();
+        assert_eq!(
+            excessive_iterations(&file, 0),
+            None,
+            "Java's 10,000 are fine"
+        );
+        // A MacData whose iteration count asks for 2^31 rounds.
+        let mac = [
+            0x30, 0x0c, 0x04, 0x02, 0xaa, 0xbb, 0x02, 0x04, 0x7f, 0xff, 0xff, 0xff, 0x05, 0x00,
+        ];
+        assert_eq!(excessive_iterations(&mac, 0), Some(0x7fff_ffff));
+        let mut pfx = vec![0x30, mac.len() as u8];
+        pfx.extend(mac);
+        assert!(matches!(
+            read(&pfx, "changeit"),
+            Err(KeystoreError::Invalid("PKCS#12", _))
+        ));
+    }
+
+    #[test]
+    fn a_written_truststore_reads_back_as_trusted_entries() {
+        let (a, b) = (cert(), cert());
+        let file = write_pkcs12(&[("b-root", &b), ("a-root", &a)], "changeit").unwrap();
+        let (kind, entries) = read(&file, "changeit").unwrap();
+        assert_eq!(kind, Kind::Pkcs12);
+        let got: Vec<(&str, bool, &[CertificateDer])> = entries
+            .iter()
+            .map(|e| (e.alias.as_str(), e.trusted, e.certs.as_slice()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a-root", true, std::slice::from_ref(&a)),
+                ("b-root", true, std::slice::from_ref(&b))
+            ]
+        );
+        assert_eq!(read(&file, "nope"), Err(KeystoreError::Password));
+    }
+}

@@ -1,0 +1,216 @@
+//! Java truststores: `roots --format pkcs12` writes one that the JDK's keytool lists and that
+//! pgjdbc (Debian's libpostgresql-jdbc-java) verifies a real server with, through the JVM's own
+//! trust settings; `inspect` reads keytool's JKS and PKCS#12 stores and lints them against a
+//! profile.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::harness::{pgtls, root};
+use crate::pki::{Ca, ServerCert};
+use crate::server::{Server, Setup, Version, shared_tempdir};
+
+/// pgjdbc's jar as Debian installs it (scripts/test.sh installs the package).
+const PGJDBC: &str = "/usr/share/java/postgresql.jar";
+
+fn keytool(args: &[&str]) -> String {
+    let out = Command::new("keytool")
+        .args(args)
+        .output()
+        .expect("keytool (the JDK) runs");
+    assert!(
+        out.status.success(),
+        "keytool {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Connects with pgjdbc to each URL, the JVM trusting `truststore`; one JSON value per URL.
+fn pgjdbc(truststore: &Path, urls: &[String]) -> Vec<serde_json::Value> {
+    assert!(
+        Path::new(PGJDBC).exists(),
+        "pgjdbc is not installed at {PGJDBC}: run `bash scripts/test.sh`"
+    );
+    let mut child = Command::new("java")
+        .arg(format!(
+            "-Djavax.net.ssl.trustStore={}",
+            truststore.display()
+        ))
+        .arg("-Djavax.net.ssl.trustStorePassword=changeit")
+        .arg("-Djavax.net.ssl.trustStoreType=PKCS12")
+        .args(["-cp", PGJDBC])
+        .arg(root().join("tests/java/Connect.java"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("java runs");
+    let input: String = urls.iter().map(|u| format!("{u}\n")).collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let results: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON line per URL"))
+        .collect();
+    assert_eq!(
+        results.len(),
+        urls.len(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    results
+}
+
+/// `roots --profile azure --format pkcs12` with the profile's roots replaced by `roots_pem`
+/// (the debug-build test seam), written to `file`.
+fn truststore(home: &Path, roots_pem: &str, file: &str) -> PathBuf {
+    let pem = home.join(format!("{file}.pem"));
+    std::fs::write(&pem, roots_pem).unwrap();
+    let path = home.join(file);
+    let out = pgtls(home)
+        .env("PGTLS_TEST_PROFILE", format!("azure={}", pem.display()))
+        .args(["roots", "--profile", "azure", "--format", "pkcs12", "-o"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+#[test]
+fn a_written_truststore_is_listed_by_keytool_and_trusted_by_pgjdbc() {
+    let home = shared_tempdir();
+    let ca = Ca::root("pgtls truststore root");
+    let other = Ca::root("pgtls other root");
+    let leaf = ca.server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let good = truststore(home.path(), &ca.cert_pem, "good.p12");
+    let wrong = truststore(home.path(), &other.cert_pem, "wrong.p12");
+
+    let listing = keytool(&[
+        "-list",
+        "-keystore",
+        good.to_str().unwrap(),
+        "-storepass",
+        "changeit",
+    ]);
+    assert!(listing.contains("Keystore type: PKCS12"), "{listing}");
+    assert!(
+        listing.contains("Your keystore contains 1 entry"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("pgtlstruststoreroot") && listing.contains("trustedCertEntry"),
+        "{listing}"
+    );
+
+    let url = format!(
+        "jdbc:postgresql://localhost:{}/postgres?user=postgres&sslmode=verify-full&sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory",
+        server.port
+    );
+    let trusted = pgjdbc(&good, std::slice::from_ref(&url));
+    assert_eq!(trusted[0]["ok"], true, "{}", trusted[0]);
+    let refused = pgjdbc(&wrong, &[url]);
+    assert_eq!(refused[0]["ok"], false, "{}", refused[0]);
+    assert!(
+        refused[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("PKIX path building failed"),
+        "{}",
+        refused[0]
+    );
+}
+
+#[test]
+fn keytools_stores_are_inspected_and_linted() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let ca = Ca::root("pgtls keytool root");
+    let pem = dir.join("root.pem");
+    std::fs::write(&pem, &ca.cert_pem).unwrap();
+    let mut stores = Vec::new();
+    for kind in ["JKS", "PKCS12"] {
+        let store = dir.join(format!("store.{}", kind.to_lowercase()));
+        keytool(&[
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "myroot",
+            "-file",
+            pem.to_str().unwrap(),
+            "-keystore",
+            store.to_str().unwrap(),
+            "-storetype",
+            kind,
+            "-storepass",
+            "s3cret-store",
+        ]);
+        stores.push((kind, store));
+    }
+    let fingerprint = {
+        let out = pgtls(dir)
+            .args(["inspect", "--format", "json"])
+            .arg(&pem)
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["files"][0]["certificates"][0]["sha256"].clone()
+    };
+    for (kind, store) in &stores {
+        let out = pgtls(dir)
+            .args(["inspect", "--format", "json", "--storepass", "s3cret-store"])
+            .arg(store)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{kind}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let file = &doc["files"][0];
+        assert_eq!(file["format"], kind.to_lowercase(), "{doc}");
+        assert_eq!(file["aliases"][0], "myroot", "{doc}");
+        assert_eq!(file["certificates"][0]["sha256"], fingerprint, "{doc}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.contains("s3cret-store"), "the password never shows");
+
+        let wrong = pgtls(dir).args(["inspect"]).arg(store).output().unwrap();
+        assert_eq!(wrong.status.code(), Some(2), "{kind}");
+        assert!(
+            String::from_utf8_lossy(&wrong.stderr).contains("keystore password was incorrect"),
+            "{kind}"
+        );
+
+        let lint = pgtls(dir)
+            .args([
+                "inspect",
+                "--lint",
+                "--profile",
+                "cosmos",
+                "--storepass",
+                "s3cret-store",
+            ])
+            .arg(store)
+            .output()
+            .unwrap();
+        assert_eq!(lint.status.code(), Some(9), "{kind}");
+        let text = String::from_utf8_lossy(&lint.stdout);
+        assert!(
+            text.contains("DigiCert Global Root G2 (required by profile cosmos) is missing")
+                && text.contains("--format pkcs12 -o FILE writes a complete truststore"),
+            "{text}"
+        );
+    }
+}
