@@ -61,10 +61,15 @@ pub struct RootsArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
 
-    /// Write through a symbolic link at the output path (its target is replaced); without it, a
-    /// link there is refused.
+    /// Replace an existing output file (and write through a symbolic link there); without it,
+    /// an existing file is refused.
     #[arg(long)]
     pub force: bool,
+
+    /// Add to an existing PEM file what it lacks (certificates already in it, by SHA-256
+    /// fingerprint, are skipped) instead of replacing it.
+    #[arg(long, conflicts_with = "force")]
+    pub append: bool,
 
     /// Output format: the listing as text or JSON; with -o, pkcs12 writes a PKCS#12 truststore
     /// (javax.net.ssl.trustStore) instead of PEM.
@@ -107,10 +112,15 @@ pub struct InspectArgs {
     #[arg(short = 'o', long, value_name = "FILE", requires = "to_pem")]
     pub output: Option<std::path::PathBuf>,
 
-    /// Write through a symbolic link at the output path (its target is replaced); without it, a
-    /// link there is refused.
+    /// Replace an existing output file (and write through a symbolic link there); without it,
+    /// an existing file is refused.
     #[arg(long)]
     pub force: bool,
+
+    /// Add to an existing PEM file what it lacks (certificates already in it, by SHA-256
+    /// fingerprint, are skipped) instead of replacing it.
+    #[arg(long, conflicts_with = "force")]
+    pub append: bool,
 
     /// Judge the files as one root file for sslrootcert; findings make the exit code 9.
     #[arg(long, conflicts_with = "to_pem")]
@@ -154,8 +164,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub save_chain: Option<std::path::PathBuf>,
 
-    /// Write through a symbolic link at the output path (its target is replaced); without it, a
-    /// link there is refused.
+    /// Write the chain file through a symbolic link at its path (its target is replaced);
+    /// without it, a link there is refused.
     #[arg(long)]
     pub force: bool,
 

@@ -35,6 +35,20 @@ pub enum Error {
         /// Why.
         source: crate::files::FileError,
     },
+    /// An output file that is there already, and neither --force nor --append was given.
+    #[error(
+        "\"{}\" exists; pass --append to add what it lacks, or --force to replace it",
+        .0.display()
+    )]
+    Exists(std::path::PathBuf),
+    /// A PEM file to append to that is not one.
+    #[error("cannot append to \"{}\": {reason}", path.display())]
+    Append {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A binary format asked for on standard output without a file.
     #[error("a PKCS#12 truststore is binary: write it to a file with -o FILE")]
     BinaryNeedsFile,
@@ -56,7 +70,9 @@ impl Error {
             | Error::Write { .. }
             | Error::Targets { .. }
             | Error::ClientCert(_)
-            | Error::BinaryNeedsFile => Code::Usage,
+            | Error::BinaryNeedsFile
+            | Error::Exists(_)
+            | Error::Append { .. } => Code::Usage,
             Error::Runtime(_) | Error::Output(_) => Code::Internal,
         }
     }

@@ -376,6 +376,37 @@ pub fn lint(
     Ok(findings)
 }
 
+/// A PEM file's text with the certificates it lacks (by SHA-256) added at its end, and how many
+/// were added. What was there stays byte for byte.
+///
+/// # Errors
+/// OpenSSL's reason when the existing text is not a PEM file it would read.
+pub fn append_pem<'a>(
+    existing: &[u8],
+    certs: impl IntoIterator<Item = (&'a str, &'a CertificateDer<'a>)>,
+) -> Result<(Vec<u8>, usize), String> {
+    let mut seen: Vec<String> = crate::tls::pem::read(existing)
+        .map_err(|reason| format!("not a PEM file OpenSSL reads: {reason}"))?
+        .certs
+        .iter()
+        .map(|c| certinfo::sha256(c))
+        .collect();
+    let mut added = Vec::new();
+    for (name, der) in certs {
+        let sha256 = certinfo::sha256(der);
+        if !seen.contains(&sha256) {
+            seen.push(sha256);
+            added.push((name, der));
+        }
+    }
+    let mut out = existing.to_vec();
+    if !out.is_empty() && !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.extend(to_pem(added.iter().copied()).into_bytes());
+    Ok((out, added.len()))
+}
+
 /// Certificates as PEM, each preceded by a comment naming it.
 pub fn to_pem<'a>(certs: impl IntoIterator<Item = (&'a str, &'a CertificateDer<'a>)>) -> String {
     use base64::Engine as _;

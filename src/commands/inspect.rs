@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::write_to;
+use super::{Mode, write_pem};
 use crate::cli::{Format, InspectArgs};
 use crate::clock::Clock;
 use crate::error::Error;
@@ -31,9 +31,10 @@ pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<
                 )
             })
             .collect();
-        let pem = inspect::to_pem(names.iter().map(|(n, c)| (n.as_str(), *c)));
+        let certs: Vec<(&str, &rustls::pki_types::CertificateDer<'static>)> =
+            names.iter().map(|(n, c)| (n.as_str(), *c)).collect();
         let path = args.output.as_deref().unwrap_or(Path::new("-"));
-        write_to(path, pem.as_bytes(), out, args.force)?;
+        write_pem(path, &certs, out, Mode::from_flags(args.force, args.append))?;
         return Ok(Code::Ok);
     }
     let mut report = inspect::describe(&files, clock.unix());

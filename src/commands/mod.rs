@@ -16,21 +16,90 @@ pub use generate::{completions, man};
 pub use inspect::inspect;
 pub use roots::roots;
 
+use rustls::pki_types::CertificateDer;
+
 use crate::error::Error;
+
+/// How an output file may be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Only where no file is: an existing one is refused, never silently destroyed.
+    Create,
+    /// Replacing what is there, through a symbolic link too (`--force`).
+    Replace,
+    /// Adding to what is there (`--append`); the caller merges.
+    Append,
+}
+
+impl Mode {
+    /// The mode `--force` and `--append` ask for.
+    pub(crate) fn from_flags(force: bool, append: bool) -> Self {
+        match (force, append) {
+            (_, true) => Mode::Append,
+            (true, false) => Mode::Replace,
+            (false, false) => Mode::Create,
+        }
+    }
+}
+
+/// Writes certificates as one PEM file (or to `out` for "-"), each once; with
+/// [`Mode::Append`], only those an existing file lacks are added to it. Returns how many
+/// certificates were written or added.
+///
+/// # Errors
+/// An existing file without --force or --append, one to append to that is not PEM, or a write
+/// that fails.
+pub(crate) fn write_pem(
+    path: &Path,
+    certs: &[(&str, &CertificateDer<'_>)],
+    out: &mut dyn Write,
+    mode: Mode,
+) -> Result<usize, Error> {
+    let existing = match mode {
+        Mode::Append if path != Path::new("-") && path.exists() => {
+            let bytes = crate::files::read(path, crate::files::CERTIFICATES).map_err(|e| {
+                Error::Append {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                }
+            })?;
+            Some(bytes)
+        }
+        _ => None,
+    };
+    let (contents, count) = crate::inspect::append_pem(
+        existing.as_deref().unwrap_or_default(),
+        certs.iter().copied(),
+    )
+    .map_err(|reason| Error::Append {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    if count > 0 || existing.is_none() {
+        write_to(path, &contents, out, mode)?;
+    }
+    Ok(count)
+}
 
 /// Writes `contents` to `path` atomically, or to `out` for "-".
 pub(crate) fn write_to(
     path: &Path,
     contents: &[u8],
     out: &mut dyn Write,
-    force: bool,
+    mode: Mode,
 ) -> Result<(), Error> {
     if path == Path::new("-") {
         out.write_all(contents)?;
         return Ok(());
     }
-    crate::files::write_atomic(path, contents, force).map_err(|source| Error::Write {
-        path: path.to_path_buf(),
-        source,
+    let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    if mode == Mode::Create && !link && path.exists() {
+        return Err(Error::Exists(path.to_path_buf()));
+    }
+    crate::files::write_atomic(path, contents, mode != Mode::Create).map_err(|source| {
+        Error::Write {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }

@@ -3,14 +3,14 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::write_to;
+use super::{Mode, write_pem, write_to};
 use rustls::pki_types::CertificateDer;
 
 use crate::cli::{RootsArgs, RootsFormat};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Code;
-use crate::inspect::{self, InspectError};
+use crate::inspect::InspectError;
 use crate::{bundled, render};
 
 /// `pgtls roots`.
@@ -42,38 +42,61 @@ pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code
             roots.push(root);
         }
     }
-    let contents = match args.format {
+    let mode = Mode::from_flags(args.force, args.append);
+    let which = args
+        .profile
+        .as_deref()
+        .map_or("all profiles".to_string(), |p| format!("profile {p}"));
+    let count = |n: usize| match n {
+        1 => "1 root certificate".to_string(),
+        n => format!("{n} root certificates"),
+    };
+    let written = match args.format {
         RootsFormat::Pkcs12 => {
+            if mode == Mode::Append {
+                return Err(Error::Append {
+                    path: path.to_path_buf(),
+                    reason: "--append adds to PEM files; write the truststore anew with --force"
+                        .into(),
+                });
+            }
             let aliases: Vec<String> = roots.iter().map(|r| alias(&r.name)).collect();
             let entries: Vec<(&str, &CertificateDer<'static>)> = aliases
                 .iter()
                 .map(String::as_str)
                 .zip(roots.iter().map(|r| &r.der))
                 .collect();
-            crate::keystore::write_pkcs12(&entries, &args.storepass).map_err(|e| Error::Write {
-                path: path.to_path_buf(),
-                source: crate::files::FileError::Io(std::io::Error::other(e.to_string())),
-            })?
+            let store = crate::keystore::write_pkcs12(&entries, &args.storepass).map_err(|e| {
+                Error::Write {
+                    path: path.to_path_buf(),
+                    source: crate::files::FileError::Io(std::io::Error::other(e.to_string())),
+                }
+            })?;
+            write_to(path, &store, out, mode)?;
+            roots.len()
         }
         RootsFormat::Text | RootsFormat::Json => {
-            inspect::to_pem(roots.iter().map(|r| (r.name.as_str(), &r.der))).into_bytes()
+            let certs: Vec<(&str, &CertificateDer<'static>)> =
+                roots.iter().map(|r| (r.name.as_str(), &r.der)).collect();
+            write_pem(path, &certs, out, mode)?
         }
     };
-    write_to(path, &contents, out, args.force)?;
-    if path != Path::new("-") {
-        let which = args
-            .profile
-            .as_deref()
-            .map_or("all profiles".to_string(), |p| format!("profile {p}"));
-        let count = match roots.len() {
-            1 => "1 root certificate".to_string(),
-            n => format!("{n} root certificates"),
-        };
-        let kind = match args.format {
-            RootsFormat::Pkcs12 => " as a PKCS#12 truststore",
-            RootsFormat::Text | RootsFormat::Json => "",
-        };
-        writeln!(out, "wrote {count} ({which}){kind} to {}", path.display())?;
+    if path == Path::new("-") {
+        return Ok(Code::Ok);
+    }
+    let path = path.display();
+    match (mode, args.format) {
+        (_, RootsFormat::Pkcs12) => writeln!(
+            out,
+            "wrote {} ({which}) as a PKCS#12 truststore to {path}",
+            count(written)
+        )?,
+        (Mode::Append, _) if written == 0 => writeln!(
+            out,
+            "{path} already holds every root certificate of {which}; nothing added"
+        )?,
+        (Mode::Append, _) => writeln!(out, "added {} ({which}) to {path}", count(written))?,
+        _ => writeln!(out, "wrote {} ({which}) to {path}", count(written))?,
     }
     Ok(Code::Ok)
 }

@@ -152,7 +152,7 @@ fn untrusted(
         let anchor = d.anchor.clone().unwrap_or_default();
         if let DiagnosisSource::Profile(profile) = &d.source {
             Some(format!(
-                "the chain verifies against the bundled {profile} roots (at \"{anchor}\"): pgtls roots --profile {profile} -o {}",
+                "the chain verifies against the bundled {profile} roots (at \"{anchor}\"): pgtls roots --profile {profile} --append -o {}",
                 root_file(options)
             ))
         } else if d.source == DiagnosisSource::System {

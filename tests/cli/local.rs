@@ -402,3 +402,62 @@ fn a_refused_targets_line_reads_as_one_not_as_a_host() {
         "{text}"
     );
 }
+
+#[test]
+fn an_existing_root_file_is_kept_appended_to_or_replaced_only_when_asked() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let file = dir.join("root.crt");
+    let private = crate::pki::Ca::root("pgtls private ca").cert_pem;
+    std::fs::write(&file, &private).unwrap();
+    let count = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .matches("BEGIN CERTIFICATE")
+            .count()
+    };
+    let roots = |extra: &[&str]| {
+        pgtls(dir)
+            .args(["roots", "--profile", "azure"])
+            .args(extra)
+            .arg("-o")
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let refused = roots(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("exists; pass --append"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), private);
+
+    let added = roots(&["--append"]);
+    assert_eq!(added.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&added.stdout).starts_with("added 4 root certificates"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with(&private),
+        "what was there stays first, byte for byte"
+    );
+    assert_eq!(count(&file), 5);
+
+    let again = roots(&["--append"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing added"));
+    assert_eq!(count(&file), 5);
+
+    let replaced = roots(&["--force"]);
+    assert_eq!(replaced.status.code(), Some(0));
+    assert_eq!(count(&file), 4);
+
+    let converted = pgtls(dir)
+        .args(["inspect", "--to-pem", "-o"])
+        .arg(&file)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        converted.status.code(),
+        Some(2),
+        "inspect --to-pem refuses it too"
+    );
+    assert_eq!(count(&file), 4);
+}
