@@ -179,9 +179,14 @@ pub struct CheckArgs {
     #[arg(long)]
     pub audit: bool,
 
-    /// With --audit, report certificates expiring within this many days.
+    /// Report certificates the server presents that expire within this many days (a warning).
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub warn_days: u32,
+
+    /// Make a target that otherwise passes fail with exit code 9 when a certificate it presents
+    /// expires within this many days.
+    #[arg(long, value_name = "DAYS")]
+    pub crit_days: Option<u32>,
 
     /// Make a target that otherwise passes fail with exit code 9 when it has a finding of this
     /// severity or worse.

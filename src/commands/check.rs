@@ -113,6 +113,7 @@ pub fn check(
         diagnose_trust: args.diagnose_trust,
         audit: args.audit,
         warn_days: i64::from(args.warn_days),
+        crit_days: args.crit_days.map(i64::from),
         fail_on: args.fail_on.map(|f| match f {
             crate::cli::FailOn::Warning => crate::report::Severity::Warning,
             crate::cli::FailOn::Error => crate::report::Severity::Error,

@@ -5,9 +5,6 @@
 use crate::certinfo::{self, CertificateInfo};
 use crate::report::{Finding, Severity};
 
-/// The warning period of a plain `check` (without `--audit`, which takes `--warn-days`).
-pub(crate) const CHECK_WARN_DAYS: i64 = 30;
-
 /// Where a certificate stands against its expiry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expiry {
@@ -40,6 +37,20 @@ pub(crate) fn expires_soon(who: &str, cert: &CertificateInfo, hint: &str) -> Fin
             certinfo::days(cert.days_left)
         ),
         hint: Some(hint.to_string()),
+    }
+}
+
+/// `expiry_threshold`: a certificate expires within `--crit-days`, which fails the target.
+pub(crate) fn expiry_threshold(who: &str, cert: &CertificateInfo, crit_days: i64) -> Finding {
+    Finding {
+        severity: Severity::Error,
+        code: "expiry_threshold",
+        message: format!(
+            "{who} expires on {} (in {}), within --crit-days {crit_days}",
+            date(cert),
+            certinfo::days(cert.days_left)
+        ),
+        hint: Some("renew it now".to_string()),
     }
 }
 

@@ -80,7 +80,7 @@ pub(crate) fn judge(
         }
         None => {
             for c in &report.certificates {
-                if expiry::expiry(c, expiry::CHECK_WARN_DAYS) == Some(expiry::Expiry::Soon) {
+                if expiry::expiry(c, run.warn_days) == Some(expiry::Expiry::Soon) {
                     let who = format!("certificate \"{}\"", c.subject);
                     let found = expiry::expires_soon(&who, c, "renew it before it expires");
                     report.findings.push(found);
@@ -88,14 +88,28 @@ pub(crate) fn judge(
             }
         }
     }
+    // --crit-days: the same rule with the failing threshold.
+    let mut critical = false;
+    if let Some(crit_days) = run.crit_days {
+        for c in &report.certificates {
+            if expiry::expiry(c, crit_days) == Some(expiry::Expiry::Soon) {
+                let who = format!("certificate \"{}\"", c.subject);
+                report
+                    .findings
+                    .push(expiry::expiry_threshold(&who, c, crit_days));
+                critical = true;
+            }
+        }
+    }
     report
         .findings
         .sort_by_key(|f| std::cmp::Reverse(f.severity));
     report.audit = audit;
-    if let Some(threshold) = run.fail_on
-        && report.exit_code == Code::Ok
-        && report.findings.iter().any(|f| f.severity >= threshold)
-    {
+    let failed_policy = critical
+        || run
+            .fail_on
+            .is_some_and(|threshold| report.findings.iter().any(|f| f.severity >= threshold));
+    if failed_policy && report.exit_code == Code::Ok {
         report.exit_code = Code::PolicyFailed;
     }
     report

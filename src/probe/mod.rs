@@ -50,6 +50,8 @@ pub struct CheckOptions {
     pub audit: bool,
     /// Days before expiry that a certificate is reported (audit).
     pub warn_days: i64,
+    /// Days before expiry that make a passing target fail with exit code 9.
+    pub crit_days: Option<i64>,
     /// The least severe finding that makes a target fail with exit code 9.
     pub fail_on: Option<crate::report::Severity>,
 }
