@@ -99,6 +99,19 @@ impl Error {
                     "a connection string is key=value pairs or a postgresql:// URI: for a server, write \"host={word}\""
                 ))
             }
+            Error::Config(ConfigError::Parse(
+                ParseError::UnknownKeyword(word) | ParseError::UnknownQueryParameter(word),
+            )) => crate::config::suggest::keyword(word).map(|k| format!("did you mean \"{k}\"?")),
+            Error::Config(ConfigError::InvalidValue { keyword, value }) => {
+                let values = crate::config::suggest::values_of(keyword)?;
+                let expected = format!("{keyword} takes {}", values.join(", "));
+                Some(
+                    match crate::config::suggest::closest(values.iter().copied(), value) {
+                        Some(near) => format!("did you mean \"{near}\"? ({expected})"),
+                        None => expected,
+                    },
+                )
+            }
             _ => None,
         }
     }
@@ -155,6 +168,44 @@ mod tests {
                 crate::conninfo::ParseError::MissingEquals(word.into()),
             ));
             assert_eq!(err.hint(), None, "{word}");
+        }
+    }
+
+    #[test]
+    fn typos_get_a_did_you_mean_after_libpqs_message() {
+        use crate::conninfo::ParseError;
+        let cases = [
+            (
+                Error::Config(ConfigError::Parse(ParseError::UnknownKeyword(
+                    "sslmod".into(),
+                ))),
+                Some("did you mean \"sslmode\"?"),
+            ),
+            (
+                Error::Config(ConfigError::Parse(ParseError::UnknownKeyword(
+                    "(redacted)".into(),
+                ))),
+                None,
+            ),
+            (
+                Error::Config(ConfigError::InvalidValue {
+                    keyword: "sslmode",
+                    value: "verify_full".into(),
+                }),
+                Some(
+                    "did you mean \"verify-full\"? (sslmode takes disable, allow, prefer, require, verify-ca, verify-full)",
+                ),
+            ),
+            (
+                Error::Config(ConfigError::InvalidValue {
+                    keyword: "channel_binding",
+                    value: "always".into(),
+                }),
+                Some("channel_binding takes disable, prefer, require"),
+            ),
+        ];
+        for (err, hint) in cases {
+            assert_eq!(err.hint().as_deref(), hint, "{err}");
         }
     }
 

@@ -9,6 +9,7 @@ pub mod passfile;
 mod require_auth;
 pub mod service;
 mod settings;
+pub(crate) mod suggest;
 mod targets;
 mod validate;
 

@@ -176,12 +176,28 @@ fn a_bad_string_exits_2_with_libpqs_message() {
         ),
     ];
     for (conninfo, message) in cases {
+        // libpq's message first, as libpq words it; a hint may follow on a line of its own.
         pgtls(home.path())
             .args(["explain", conninfo])
             .assert()
             .code(2)
             .stdout("")
-            .stderr(format!("pgtls: error: {message}\n"));
+            .stderr(predicates::str::starts_with(format!(
+                "pgtls: error: {message}\n"
+            )));
+    }
+    for (conninfo, hint) in [
+        ("hots=x", "did you mean \"host\"?"),
+        (
+            "sslmode=verify_full",
+            "did you mean \"verify-full\"? (sslmode takes disable, allow, prefer, require, verify-ca, verify-full)",
+        ),
+    ] {
+        pgtls(home.path())
+            .args(["explain", conninfo])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::ends_with(format!("pgtls: hint: {hint}\n")));
     }
 }
 
