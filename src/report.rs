@@ -332,6 +332,9 @@ pub struct Legacy {
     pub accepted: bool,
     /// The suite it chose, as a hex code.
     pub chosen: Option<String>,
+    /// That suite's IANA name, where rustls knows it.
+    #[serde(skip)]
+    pub chosen_name: Option<String>,
 }
 
 /// How TLS can start.

@@ -71,7 +71,10 @@ pub(crate) fn findings(audit: &Audit) -> Vec<Finding> {
             "legacy_suite",
             format!(
                 "the server accepts {what} (it chose {})",
-                legacy.chosen.clone().unwrap_or_default()
+                match (&legacy.chosen_name, &legacy.chosen) {
+                    (Some(name), Some(code)) => format!("{name}, {code}"),
+                    (_, code) => code.clone().unwrap_or_default(),
+                }
             ),
             "restrict ssl_ciphers, e.g. 'HIGH:!aNULL:!kRSA:!CBC:!3DES:!RC4:!EXPORT:!NULL'",
         ));

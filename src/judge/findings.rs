@@ -208,6 +208,13 @@ fn untrusted(
             "the chain is publicly trusted (Mozilla's root \"{anchor}\"): add that root to {}",
             root_file(options)
         )
+    } else if let Some(root) = top.filter(|c| c.self_signed && report.certificates.len() > 1) {
+        // The server sends its root: that root is the one missing, not its issuer.
+        format!(
+            "{0} does not hold the server's root \"{1}\" (the server sends it); add that root to {0} if you trust it",
+            root_file(options),
+            root.subject
+        )
     } else {
         let issuer = top.map_or("the server's CA".to_string(), |c| {
             format!("\"{}\"", c.issuer)

@@ -383,6 +383,19 @@ fn old_protocols_and_legacy_suites_are_found_by_hand_built_hellos() {
     );
     assert_eq!(t["audit"]["plaintext"], false);
     assert_ne!(code, 0, "{t}");
+    let finding = t["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "legacy_suite")
+        .unwrap();
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("(it chose TLS_RSA_WITH_3DES_EDE_CBC_SHA, 0x000A)"),
+        "the suite is named, not only numbered: {finding}"
+    );
 }
 
 fn codes(t: &Value) -> Vec<String> {

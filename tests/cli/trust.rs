@@ -557,3 +557,35 @@ fn the_diagnosis_holds_a_profiles_roots_to_the_checks_of_a_root_file() {
         "an expired root is no fix: {hint}"
     );
 }
+
+#[test]
+fn a_root_the_server_sends_but_the_file_lacks_is_named_as_the_root_to_add() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls sent root");
+    let leaf = root.server(&ServerCert::localhost());
+    // The server sends its root after its certificate, as some setups do.
+    let chain = format!("{}{}", leaf.cert_pem, root.cert_pem);
+    let server = Server::start(Version::V15, &Setup::tls(chain, leaf.key_pem.clone()));
+    let mine = home.path().join("mine.pem");
+    std::fs::write(&mine, Ca::root("pgtls unrelated root").cert_pem).unwrap();
+    let conninfo = format!(
+        "{} sslmode=verify-full sslrootcert={}",
+        server.conninfo(),
+        mine.display()
+    );
+    let (code, doc) = check_json(home.path(), &[], &[&conninfo]);
+    assert_eq!(code, 6);
+    let hint = doc["targets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "untrusted_certificate")
+        .and_then(|f| f["hint"].as_str())
+        .unwrap()
+        .to_string();
+    assert!(
+        hint.contains("does not hold the server's root \"CN=pgtls sent root, O=pgtls tests\""),
+        "{hint}"
+    );
+    assert!(!hint.contains("the root CA that issued"), "{hint}");
+}

@@ -449,20 +449,36 @@ fn record(
         }),
     });
     for (family, codes) in LEGACY {
-        let chosen = match reply(found.next().flatten()) {
-            Some(Some(Reply::Accepted { suite, .. })) if codes.contains(&suite) => {
-                Some(format!("0x{suite:04X}"))
-            }
+        let code = match reply(found.next().flatten()) {
+            Some(Some(Reply::Accepted { suite, .. })) if codes.contains(&suite) => Some(suite),
             _ => None,
         };
+        let chosen = code.map(|suite| format!("0x{suite:04X}"));
+        let chosen_name = code.and_then(crate::tls::suites::legacy_name);
         audit.legacy_suites.push(Legacy {
             family,
             accepted: chosen.is_some(),
             chosen,
+            chosen_name,
         });
     }
     if let Some(Found::Plaintext(Some((accepted, answer)))) = found.next().flatten() {
         audit.plaintext = Some(accepted);
         audit.plaintext_answer = Some(answer);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LEGACY;
+
+    #[test]
+    fn every_legacy_suite_offered_has_its_iana_name() {
+        for code in LEGACY.iter().flat_map(|(_, codes)| codes.iter().copied()) {
+            assert!(
+                crate::tls::suites::legacy_name(code).is_some(),
+                "0x{code:04X}"
+            );
+        }
     }
 }
