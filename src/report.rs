@@ -1,5 +1,6 @@
-//! The `check` report: plain serialisable data, built once by the probe and read by renderers and
-//! by the exit-code table. No sockets, no rustls types.
+//! The `check` report: plain serialisable data, built once by `judge` from what `probe` gathered,
+//! and read by the renderers. No sockets, no rustls types; typed values (`Code`, `ChainError`,
+//! `AnswerKind`) stay typed and are shown as text or numbers by serde.
 
 use serde::Serialize;
 
