@@ -3,7 +3,8 @@
 
 use std::io::{self, Write};
 
-use crate::report::Report;
+use crate::exit::Code;
+use crate::report::{Report, TargetReport};
 
 /// Text made safe for XML: markup escaped, characters XML cannot hold replaced.
 fn xml(text: &str) -> String {
@@ -23,18 +24,55 @@ fn xml(text: &str) -> String {
     out
 }
 
+/// Whether a target's code is an error of the check itself (a configuration that could not be
+/// used, a bug) rather than a verdict on the server: JUnit's `<error>` rather than `<failure>`.
+fn is_error(code: Code) -> bool {
+    matches!(code, Code::Usage | Code::Internal)
+}
+
+/// Test case names that stay the same when targets are reordered: host, port and sslmode; the
+/// input position is added only to names that two targets share.
+fn names(report: &Report) -> Vec<String> {
+    let base: Vec<String> = report
+        .targets
+        .iter()
+        .map(|t| {
+            if t.port == 0 {
+                "invalid connection string".to_string()
+            } else {
+                format!("{}:{} sslmode={}", t.host, t.port, t.sslmode)
+            }
+        })
+        .collect();
+    base.iter()
+        .zip(&report.targets)
+        .map(|(name, t)| {
+            if base.iter().filter(|n| *n == name).count() > 1 {
+                format!("{name} (input {})", t.conninfo + 1)
+            } else {
+                name.clone()
+            }
+        })
+        .collect()
+}
+
 /// Writes the report as JUnit XML.
 ///
 /// # Errors
 /// Whatever writing to `out` returns.
 pub fn junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let tests = report.targets.len();
+    let errors = report
+        .targets
+        .iter()
+        .filter(|t| is_error(t.exit_code))
+        .count();
     let failures = report
         .targets
         .iter()
-        .filter(|t| t.exit_code != crate::exit::Code::Ok)
+        .filter(|t| t.exit_code != Code::Ok && !is_error(t.exit_code))
         .count();
-    let seconds = |t: &crate::report::TargetReport| {
+    let seconds = |t: &TargetReport| {
         t.attempts
             .iter()
             .fold(0.0, |sum, a| sum + a.timings.total_ms)
@@ -48,51 +86,53 @@ pub fn junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(
         out,
-        r#"<testsuites name="pgtls" tests="{tests}" failures="{failures}" errors="0" time="{total:.3}">"#
+        r#"<testsuites name="pgtls" tests="{tests}" failures="{failures}" errors="{errors}" time="{total:.3}">"#
     )?;
     writeln!(
         out,
-        r#"  <testsuite name="pgtls check" tests="{tests}" failures="{failures}" errors="0" skipped="0" time="{total:.3}">"#
+        r#"  <testsuite name="pgtls check" tests="{tests}" failures="{failures}" errors="{errors}" skipped="0" time="{total:.3}">"#
     )?;
-    for (i, t) in report.targets.iter().enumerate() {
-        let name = if t.port == 0 {
-            format!("{} (invalid connection string)", i + 1)
-        } else {
-            format!("{} {}:{} sslmode={}", i + 1, t.host, t.port, t.sslmode)
-        };
-        let time = seconds(t);
-        if t.exit_code == crate::exit::Code::Ok {
-            writeln!(
-                out,
-                r#"    <testcase classname="pgtls.check" name="{}" time="{time:.3}"/>"#,
-                xml(&name)
-            )?;
-            continue;
-        }
-        writeln!(
-            out,
-            r#"    <testcase classname="pgtls.check" name="{}" time="{time:.3}">"#,
-            xml(&name)
-        )?;
-        let details: Vec<String> = t
-            .findings
-            .iter()
-            .map(|f| match &f.hint {
-                Some(hint) => format!("{}\nhint: {hint}", f.message),
-                None => f.message.clone(),
-            })
-            .collect();
-        writeln!(
-            out,
-            r#"      <failure message="{}" type="exit {}">{}</failure>"#,
-            xml(&t.summary),
-            t.exit_code,
-            xml(&details.join("\n"))
-        )?;
-        writeln!(out, "    </testcase>")?;
+    for (t, name) in report.targets.iter().zip(names(report)) {
+        write_case(t, &name, seconds(t), out)?;
     }
     writeln!(out, "  </testsuite>")?;
     writeln!(out, "</testsuites>")
+}
+
+fn write_case(t: &TargetReport, name: &str, time: f64, out: &mut dyn Write) -> io::Result<()> {
+    if t.exit_code == Code::Ok {
+        return writeln!(
+            out,
+            r#"    <testcase classname="pgtls.check" name="{}" time="{time:.3}"/>"#,
+            xml(name)
+        );
+    }
+    writeln!(
+        out,
+        r#"    <testcase classname="pgtls.check" name="{}" time="{time:.3}">"#,
+        xml(name)
+    )?;
+    let details: Vec<String> = t
+        .findings
+        .iter()
+        .map(|f| match &f.hint {
+            Some(hint) => format!("{}\nhint: {hint}", f.message),
+            None => f.message.clone(),
+        })
+        .collect();
+    let element = if is_error(t.exit_code) {
+        "error"
+    } else {
+        "failure"
+    };
+    writeln!(
+        out,
+        r#"      <{element} message="{}" type="exit {}">{}</{element}>"#,
+        xml(&t.summary),
+        t.exit_code,
+        xml(&details.join("\n"))
+    )?;
+    writeln!(out, "    </testcase>")
 }
 
 #[cfg(test)]

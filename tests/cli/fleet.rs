@@ -212,7 +212,27 @@ fn junit_output_is_read_by_junitparser() {
     let (_, stdout) = run(&f, "junit");
     let suite = consumer("junit", &stdout);
     assert_eq!(suite["tests"], 4);
-    assert_eq!(suite["failures"], 3);
+    // The server verdicts are failures; the line libpq refuses (`hots=typo`) is an error.
+    assert_eq!(suite["failures"], 2);
+    assert_eq!(suite["errors"], 1);
+    assert_eq!(suite["cases"][3]["kinds"][0], "Error", "{suite}");
+    let names: Vec<&str> = suite["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    // Named by host, port and sslmode; the input position only where two targets share that.
+    assert!(
+        names[1].starts_with("127.0.0.1:") && names[1].ends_with(" sslmode=require"),
+        "{names:?}"
+    );
+    assert!(
+        names[0].ends_with(" sslmode=verify-full (input 1)")
+            && names[2].ends_with(" sslmode=verify-full (input 3)"),
+        "{names:?}"
+    );
+    assert_eq!(names[3], "invalid connection string");
     let passed: Vec<bool> = suite["cases"]
         .as_array()
         .unwrap()

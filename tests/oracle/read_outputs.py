@@ -22,8 +22,8 @@ def junit(text):
     cases = []
     for suite in xml:
         for case in suite:
-            cases.append({"name": case.name, "passed": case.is_passed, "result": [r.message for r in case.result]})
-    return {"tests": xml.tests, "failures": xml.failures, "cases": cases}
+            cases.append({"name": case.name, "passed": case.is_passed, "result": [r.message for r in case.result], "kinds": [type(r).__name__ for r in case.result]})
+    return {"tests": xml.tests, "failures": xml.failures, "errors": xml.errors, "cases": cases}
 
 
 if __name__ == "__main__":
