@@ -80,33 +80,47 @@ fn targets_file<'a>(
     }))
 }
 
+/// A connection string from the command line. For people (text) one that cannot be used stops
+/// the run with its error; for machines (json, prometheus, junit) it becomes a failed target of a
+/// complete document, named by its position, with the same exit code.
+fn argument(n: usize, conninfo: &str, env: &Environment, document: bool) -> Result<Input, Error> {
+    let origin = document.then(|| format!("argument {n}"));
+    match (config::resolve_to_connect(conninfo, env), origin) {
+        (Ok(resolved), origin) => Ok(Input::Resolved {
+            resolved: Box::new(resolved),
+            origin,
+        }),
+        (Err(e), Some(origin)) => Ok(Input::Invalid {
+            origin,
+            message: e.to_string(),
+        }),
+        (Err(e), None) => Err(e.into()),
+    }
+}
+
 /// `pgtls check`.
 ///
 /// # Errors
-/// A bad connection string given as an argument, an unusable trust file, an unreadable targets
-/// file, or output that cannot be written. A bad line of a targets file is a failed target.
+/// With text output, a bad connection string given as an argument or an unusable trust file; an
+/// unreadable targets file, or output that cannot be written. A bad line of a targets file is a
+/// failed target, and so is a bad argument in the other formats.
 pub fn check(
     args: &CheckArgs,
     env: &Environment,
     clock: Clock,
     out: &mut dyn Write,
 ) -> Result<Code, Error> {
+    let document = args.format != CheckFormat::Text;
     let mut inputs = Vec::new();
-    for conninfo in &args.conninfo {
-        inputs.push(Input::Resolved {
-            resolved: Box::new(config::resolve_to_connect(conninfo, env)?),
-            origin: None,
-        });
+    for (n, conninfo) in args.conninfo.iter().enumerate() {
+        inputs.push(argument(n + 1, conninfo, env, document)?);
     }
     let from_file = match &args.targets {
         Some(path) => Some(targets_file(path, env)?),
         None => None,
     };
     if from_file.is_none() && inputs.is_empty() {
-        inputs.push(Input::Resolved {
-            resolved: Box::new(config::resolve_to_connect("", env)?),
-            origin: None,
-        });
+        inputs.push(argument(1, "", env, document)?);
     }
     let run = crate::probe::CheckOptions {
         default_timeout: std::time::Duration::from_secs(args.timeout),

@@ -421,3 +421,65 @@ fn concurrency_beyond_the_open_files_limit_is_lowered_never_blamed_on_servers() 
         assert_eq!(stderr.contains("checking"), warns, "{limits}: {stderr}");
     }
 }
+
+#[test]
+fn machine_formats_are_complete_documents_when_an_argument_cannot_be_used() {
+    let home = shared_tempdir();
+    let args = [
+        "sslmode=bogus",
+        "host=127.0.0.1 port=1 sslmode=verify-full sslrootcert=/nonexistent/root.crt",
+    ];
+    let run = |format: &str| {
+        let out = pgtls(home.path())
+            .args(["check", "--format", format])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{format}: the exit code is unchanged"
+        );
+        out.stdout
+    };
+    let doc: Value = serde_json::from_slice(&run("json")).expect("a JSON document");
+    let targets = doc["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    assert!(
+        targets[0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("argument 1: invalid sslmode value: \"bogus\""),
+        "{doc}"
+    );
+    assert_eq!(
+        targets[1]["host"], "127.0.0.1",
+        "the target is named: {doc}"
+    );
+    assert_eq!(targets[1]["findings"][0]["code"], "configuration");
+
+    let suite = consumer("junit", &run("junit"));
+    assert_eq!(
+        (suite["errors"].as_u64(), suite["failures"].as_u64()),
+        (Some(2), Some(0))
+    );
+
+    let samples = consumer("prometheus", &run("prometheus"));
+    let codes: Vec<f64> = samples
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "pgtls_exit_code")
+        .map(|s| s["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(codes, [2.0, 2.0]);
+
+    // For people, the first bad argument stops the run with its error, as before.
+    let text = pgtls(home.path())
+        .args(["check"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(2));
+    assert!(text.stdout.is_empty());
+}
