@@ -70,7 +70,12 @@ pub fn compare_with_libpq_in(home: &Path, cases: &[String], vars: &[(&str, &str)
             .unwrap_or(Value::Null);
         // Deliberate difference: where TLS is mandatory, pgtls reports a broken local file
         // before connecting; libpq reads it after the server's answer and may report that first.
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        // (In JSON, an argument whose root file cannot be used is a target of the document.)
+        let stderr = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stderr),
+            target["summary"].as_str().unwrap_or_default()
+        );
         let local_file_first = code == 2
             && libpq["ok"] == false
             && (stderr.contains("root certificate file")
