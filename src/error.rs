@@ -49,6 +49,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A truststore that could not be encoded.
+    #[error("could not encode the truststore: {0}")]
+    Keystore(#[from] crate::keystore::KeystoreError),
     /// A binary format asked for on standard output without a file.
     #[error("a PKCS#12 truststore is binary: write it to a file with -o FILE")]
     BinaryNeedsFile,
@@ -71,6 +74,7 @@ impl Error {
             | Error::Targets { .. }
             | Error::ClientCert(_)
             | Error::BinaryNeedsFile
+            | Error::Keystore(_)
             | Error::Exists(_)
             | Error::Append { .. } => Code::Usage,
             Error::Runtime(_) | Error::Output(_) => Code::Internal,

@@ -66,12 +66,7 @@ pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code
                 .map(String::as_str)
                 .zip(roots.iter().map(|r| &r.der))
                 .collect();
-            let store = crate::keystore::write_pkcs12(&entries, &args.storepass).map_err(|e| {
-                Error::Write {
-                    path: path.to_path_buf(),
-                    source: crate::files::FileError::Io(std::io::Error::other(e.to_string())),
-                }
-            })?;
+            let store = crate::keystore::write_pkcs12(&entries, &args.storepass)?;
             write_to(path, &store, out, mode)?;
             roots.len()
         }
