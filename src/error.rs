@@ -10,6 +10,9 @@ pub enum Error {
     /// The connection string or its environment is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// A driver refuses its connection string (`--client`).
+    #[error(transparent)]
+    Driver(#[from] crate::clients::DriverError),
     /// The TLS configuration (root file, CRL, protocol range) cannot be used.
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsSetupError),
@@ -68,6 +71,7 @@ impl Error {
     pub fn code(&self) -> Code {
         match self {
             Error::Config(_)
+            | Error::Driver(_)
             | Error::Tls(_)
             | Error::Inspect(_)
             | Error::Write { .. }

@@ -325,3 +325,64 @@ fn notes_for(resolved: &Resolved, targets: &[TargetPlan], notes: &mut Vec<Note>)
         note(notes, "passfile_ignored", warning.clone());
     }
 }
+
+/// `explain --client`: how each asked client reads the string and what it will do.
+#[derive(Debug, Serialize)]
+pub struct ClientsExplanation {
+    /// The client asked for (or named by the string's form).
+    pub client: crate::clients::ClientChoice,
+    /// Whose syntax the string was read with.
+    pub read_as: crate::clients::Client,
+    /// The hosts and ports, as the string's own client reads them.
+    pub hosts: Vec<(String, u16)>,
+    /// The user.
+    pub user: Option<String>,
+    /// The database.
+    pub dbname: Option<String>,
+    /// The libpq string with the same settings, for a driver's string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub libpq_equivalent: Option<String>,
+    /// Each client's plan, libpq's as its sslmode.
+    pub clients: Vec<crate::clients::Plan>,
+}
+
+/// libpq's plan for a resolved string, in the same form as the other clients'.
+pub fn libpq_plan(resolved: &Resolved) -> crate::clients::Plan {
+    use crate::clients::Client;
+    let options = &resolved.options;
+    let mode = options.sslmode;
+    let transports = match mode {
+        SslMode::Disable => "plaintext only",
+        SslMode::Allow => "plaintext; a new TLS connection if the server refuses it",
+        SslMode::Prefer => {
+            "TLS (SSLRequest); plaintext on the same connection if the server answers N, and a new plaintext connection after any TLS failure"
+        }
+        _ => "TLS only; no plaintext fallback",
+    };
+    let root = match &options.root_cert {
+        RootCert::File { path, .. } => Some(format!("the root file {}", path.display())),
+        RootCert::System => Some("the system store".to_string()),
+        RootCert::NoHomeDirectory => None,
+    };
+    let verifies = mode >= SslMode::VerifyCa
+        || (mode > SslMode::Disable
+            && matches!(&options.root_cert, RootCert::File { path, .. } if path.exists()));
+    let chain = match (verifies, root) {
+        (true, Some(root)) => format!("verified up to a self-signed root of {root}"),
+        _ => "not verified".to_string(),
+    };
+    crate::clients::Plan {
+        name: Client::Libpq,
+        models: Client::Libpq.models(),
+        reference: Client::Libpq.reference(),
+        mode: mode.as_str().to_string(),
+        transports: transports.to_string(),
+        chain,
+        host_name: match mode {
+            SslMode::VerifyFull => "checked (libpq)".to_string(),
+            _ => "not checked".to_string(),
+        },
+        refused: None,
+        unmodelled: Vec::new(),
+    }
+}

@@ -8,14 +8,27 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
+use crate::clients::{ClientChoice, Order, Policy, Roots};
 use crate::clock::Clock;
 use crate::config::{HostKind, Options, Resolved, SslMode};
 use crate::error::Error;
 use crate::judge;
-use crate::probe::{self, CheckOptions};
+use crate::judge::clients::{self, Asked, Trusted};
+use crate::probe::{self, CheckOptions, WireNeeds};
 use crate::report::{Report, SCHEMA_VERSION, TargetReport};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::{self, RootError, TlsSetupError, TrustStore};
+
+/// The other clients asked for on one connection string: their policies (roots not loaded
+/// yet) and the libpq string with the same settings.
+pub struct ClientRequest {
+    /// `--client`, or the client the string's form named.
+    pub choice: ClientChoice,
+    /// The policies of the clients other than libpq.
+    pub policies: Vec<Policy>,
+    /// The libpq string with the same settings, for a driver's string.
+    pub libpq_equivalent: Option<String>,
+}
 
 /// One connection string to check: resolved, or refused with libpq's message.
 pub enum Input {
@@ -26,6 +39,8 @@ pub enum Input {
         resolved: Box<Resolved>,
         /// Where it came from, e.g. `targets.txt:3`, for a targets-file line.
         origin: Option<String>,
+        /// Other clients' verdicts to give, with `--client`.
+        clients: Option<ClientRequest>,
     },
     /// A string libpq would refuse (from a targets file: reported, not fatal).
     Invalid {
@@ -37,16 +52,101 @@ pub enum Input {
 }
 
 type Store = Arc<Result<Option<TrustStore>, RootError>>;
+
+/// Loads what a client trusts, as that client would: its root file (a file it cannot read is
+/// its message), the JVM truststore, Node's bundled roots or the system store. A file the client
+/// reads before connecting and cannot read refuses the string (`policy.refused`).
+fn trusted_for(policy: &mut Policy) -> Trusted {
+    for (path, template) in &policy.reads_first {
+        if let Err(e) = crate::files::read(path, crate::files::CERTIFICATES) {
+            policy.refused = Some(clients::unreadable(template, path, &e.to_string()));
+            return Trusted::Unused;
+        }
+    }
+    let Some(verify) = &policy.verify else {
+        return Trusted::Unused;
+    };
+    let file = |path: &std::path::Path, missing: Option<&str>| {
+        let absent = matches!(
+            std::fs::metadata(path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound
+        );
+        match (TrustStore::from_file(path), missing) {
+            (Ok(store), _) => Trusted::Store(store),
+            (Err(_), None) if absent => Trusted::Absent,
+            (Err(e), template) => Trusted::Unreadable(clients::unreadable(
+                template.unwrap_or("{error}"),
+                path,
+                &e.to_string(),
+            )),
+        }
+    };
+    match &verify.roots {
+        Roots::File { path, missing, .. } => file(path, *missing),
+        Roots::FileElseSystem { path } => match file(path, None) {
+            Trusted::Absent => system_store(),
+            other => other,
+        },
+        Roots::Jvm { path, password } => {
+            let read = crate::files::read(path, crate::files::CERTIFICATES)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    crate::keystore::read(&bytes, password.as_deref().unwrap_or("changeit"))
+                        .map_err(|e| e.to_string())
+                });
+            match read {
+                Ok((_, entries)) => Trusted::Store(TrustStore::new(
+                    tls::TrustSource::File { path: path.clone() },
+                    entries
+                        .into_iter()
+                        .filter(|e| e.trusted)
+                        .flat_map(|e| e.certs)
+                        .collect(),
+                )),
+                Err(e) => Trusted::Unreadable(format!(
+                    "the JVM truststore {} cannot be read: {e}",
+                    path.display()
+                )),
+            }
+        }
+        Roots::NodeBundled { extra } => {
+            Trusted::Mozilla(extra.as_ref().and_then(|p| TrustStore::from_file(p).ok()))
+        }
+        Roots::System => system_store(),
+    }
+}
+
+fn system_store() -> Trusted {
+    match TrustStore::system() {
+        Ok(store) => Trusted::Store(store),
+        Err(e) => Trusted::Unreadable(e.to_string()),
+    }
+}
+
+/// The connections the asked clients need besides libpq's.
+fn wire_needs(asked: &Asked) -> WireNeeds {
+    let mut needs = WireNeeds::default();
+    for (policy, _) in &asked.policies {
+        if policy.refused.is_some() {
+            continue;
+        }
+        needs.tls |= policy.order != Order::Plain;
+        needs.plain |= policy.order != Order::Tls;
+        needs.direct |= policy.direct;
+    }
+    needs
+}
 type Identity = Arc<Result<Option<ClientIdentity>, ClientCertError>>;
 
 /// Loads the client certificate libpq would offer. Where TLS is mandatory a problem is an error
-/// before anything connects; elsewhere the TLS attempt reports it.
-fn identity_for(options: &Options, tcp: bool) -> Result<Identity, Error> {
+/// before anything connects (unless `lenient`); elsewhere the TLS attempt reports it.
+fn identity_for(options: &Options, tcp: bool, lenient: bool) -> Result<Identity, Error> {
     if !tcp || options.sslmode == SslMode::Disable {
         return Ok(Arc::new(Ok(None)));
     }
     let identity = tls::client_cert::load(options, options.sslpassword.as_ref());
     if options.sslmode >= SslMode::Require
+        && !lenient
         && let Err(e) = identity
     {
         return Err(Error::ClientCert(e));
@@ -55,10 +155,12 @@ fn identity_for(options: &Options, tcp: bool) -> Result<Identity, Error> {
 }
 
 /// Loads (or reuses) the trust store for one string's options. Where TLS is mandatory a
-/// problem is an error before anything connects; elsewhere the TLS attempt reports it.
+/// problem is an error before anything connects (unless `lenient`: for a driver's string, whose
+/// libpq equivalent then fails its TLS attempt with it); elsewhere the TLS attempt reports it.
 fn store_for(
     options: &Options,
     tcp: bool,
+    lenient: bool,
     cache: &mut HashMap<String, Store>,
 ) -> Result<Store, TlsSetupError> {
     if !tcp || options.sslmode == SslMode::Disable {
@@ -75,6 +177,7 @@ fn store_for(
         .or_insert_with(|| Arc::new(tls::trust_store(options)))
         .clone();
     if options.sslmode >= SslMode::Require
+        && !lenient
         && let Err(e) = store.as_ref()
     {
         return Err(e.clone().into());
@@ -90,6 +193,7 @@ struct Job {
     target: usize,
     store: Store,
     identity: Identity,
+    asked: Option<Arc<Asked>>,
 }
 
 /// Turns one input into reports (refused strings, unusable local files of a targets-file line)
@@ -103,20 +207,40 @@ fn prepare(
     cache: &mut HashMap<String, Store>,
     reports: &mut Vec<Option<TargetReport>>,
 ) -> Result<Vec<Job>, Error> {
-    let (resolved, origin) = match input {
+    let (resolved, origin, clients) = match input {
         Input::Invalid { origin, message } => {
             reports.push(Some(judge::invalid(index, &origin, &message)));
             return Ok(Vec::new());
         }
-        Input::Resolved { resolved, origin } => (resolved, origin),
+        Input::Resolved {
+            resolved,
+            origin,
+            clients,
+        } => (resolved, origin, clients),
     };
+    let asked = clients.map(|request| {
+        Arc::new(Asked {
+            choice: request.choice,
+            policies: request
+                .policies
+                .into_iter()
+                .map(|mut policy| {
+                    let trusted = trusted_for(&mut policy);
+                    (policy, trusted)
+                })
+                .collect(),
+            libpq_equivalent: request.libpq_equivalent,
+        })
+    });
     let tcp = resolved
         .targets
         .iter()
         .any(|t| t.kind != HostKind::UnixSocket);
-    let prepared = store_for(&resolved.options, tcp, cache)
+    // A driver's string is that driver's verdict: libpq's local files do not stop it.
+    let lenient = asked.as_ref().is_some_and(|a| a.libpq_equivalent.is_some());
+    let prepared = store_for(&resolved.options, tcp, lenient, cache)
         .map_err(Error::from)
-        .and_then(|store| Ok((store, identity_for(&resolved.options, tcp)?)));
+        .and_then(|store| Ok((store, identity_for(&resolved.options, tcp, lenient)?)));
     let (store, identity) = match (prepared, origin) {
         (Ok(prepared), _) => prepared,
         (Err(e), Some(origin)) => {
@@ -144,6 +268,7 @@ fn prepare(
                 target,
                 store: store.clone(),
                 identity: identity.clone(),
+                asked: asked.clone(),
             }
         })
         .collect();
@@ -300,10 +425,19 @@ async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetReport {
     let store = job.store.as_ref().as_ref().map(Option::as_ref);
     let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
     let target = &job.resolved.targets[job.target];
-    let facts = probe::gather(&job.resolved, target, store, identity, run).await;
+    let needs = job.asked.as_deref().map(wire_needs).unwrap_or_default();
+    let facts = probe::gather(&job.resolved, target, store, identity, run, needs).await;
     let options = &job.resolved.options;
     let store = store.ok().flatten();
-    let mut report = judge::judge(options, target, store, facts, &run, clock);
+    let mut report = judge::judge(
+        options,
+        target,
+        store,
+        facts,
+        &run,
+        clock,
+        job.asked.as_deref(),
+    );
     report.conninfo = job.index;
     report
 }

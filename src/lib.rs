@@ -7,6 +7,7 @@
 pub(crate) mod bundled;
 pub mod certinfo;
 pub mod cli;
+pub mod clients;
 pub mod clock;
 pub mod commands;
 pub mod config;

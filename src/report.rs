@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+pub use crate::clients::{Client, ClientChoice, Reference};
+
 use crate::certinfo::CertificateInfo;
 use crate::config::{HostKind, SslMode, SslNegotiation};
 use crate::exit::Code;
@@ -84,9 +86,48 @@ pub struct TargetReport {
     /// What the server accepts, with `--audit`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<Audit>,
+    /// The client whose verdict sets `exit_code` and `summary` (`--client`): `libpq` unless
+    /// another was asked for or the string's form names one; `all` for every client.
+    pub client: ClientChoice,
+    /// Each other client's verdict, with `--client` (one) or `--client all` (every one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientVerdict>,
     /// The presented certificates as DER, for `--save-chain`; not part of the JSON document.
     #[serde(skip)]
     pub presented: Vec<Vec<u8>>,
+}
+
+/// One client's verdict on a target.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientVerdict {
+    /// The client.
+    pub name: Client,
+    /// The driver versions whose behaviour is modelled.
+    pub models: &'static str,
+    /// `verified` (compared with the real driver by the test suite) or `modelled`.
+    pub reference: Reference,
+    /// The mode in force, in the driver's terms.
+    pub mode: String,
+    /// The libpq string with the same settings, when one exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub libpq_equivalent: Option<String>,
+    /// Whether this client connects.
+    pub connects: bool,
+    /// Whether that connection is encrypted.
+    pub encrypted: bool,
+    /// Whether the certificate chain was verified.
+    pub chain_verified: bool,
+    /// Whether the host name was checked.
+    pub host_name_verified: bool,
+    /// The exit code for this client's verdict.
+    pub exit_code: Code,
+    /// The client's error, in its words where it has them.
+    pub error: Option<String>,
+    /// One line: what this client experiences.
+    pub summary: String,
+    /// Settings given that the model does not cover.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<String>,
 }
 
 /// One connection attempt.

@@ -5,11 +5,12 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{CheckArgs, CheckFormat};
+use crate::clients::{self, Client, ClientChoice};
 use crate::clock::Clock;
 use crate::config::{self, Environment};
 use crate::error::Error;
 use crate::exit::Code;
-use crate::fleet::{self, Input};
+use crate::fleet::{self, ClientRequest, Input};
 use crate::inspect;
 use crate::render;
 
@@ -50,6 +51,7 @@ pub fn save_chain(report: &crate::report::Report, path: &Path, force: bool) -> R
 fn targets_file<'a>(
     path: &'a Path,
     env: &'a Environment,
+    choice: Option<ClientChoice>,
 ) -> Result<impl Iterator<Item = Input> + 'a, Error> {
     let lines = crate::files::lines(path).map_err(|source| Error::Targets {
         path: path.to_path_buf(),
@@ -67,10 +69,11 @@ fn targets_file<'a>(
         if conninfo.is_empty() || conninfo.starts_with('#') {
             return None;
         }
-        Some(match config::resolve_to_connect(&conninfo, env) {
-            Ok(resolved) => Input::Resolved {
+        Some(match read_string(&conninfo, env, choice) {
+            Ok((resolved, clients)) => Input::Resolved {
                 resolved: Box::new(resolved),
                 origin: Some(origin),
+                clients,
             },
             Err(e) => Input::Invalid {
                 origin,
@@ -83,19 +86,78 @@ fn targets_file<'a>(
 /// A connection string from the command line. For people (text) one that cannot be used stops
 /// the run with its error; for machines (json, prometheus, junit) it becomes a failed target of a
 /// complete document, named by its position, with the same exit code.
-fn argument(n: usize, conninfo: &str, env: &Environment, document: bool) -> Result<Input, Error> {
+fn argument(
+    n: usize,
+    conninfo: &str,
+    env: &Environment,
+    document: bool,
+    choice: Option<ClientChoice>,
+) -> Result<Input, Error> {
     let origin = document.then(|| format!("argument {n}"));
-    match (config::resolve_to_connect(conninfo, env), origin) {
-        (Ok(resolved), origin) => Ok(Input::Resolved {
+    match (read_string(conninfo, env, choice), origin) {
+        (Ok((resolved, clients)), origin) => Ok(Input::Resolved {
             resolved: Box::new(resolved),
             origin,
+            clients,
         }),
         (Err(e), Some(origin)) => Ok(Input::Invalid {
             origin,
             message: e.to_string(),
         }),
-        (Err(e), None) => Err(e.into()),
+        (Err(e), None) => Err(e),
     }
+}
+
+/// Reads one connection string for the clients asked: as libpq reads it, or, for one driver
+/// (asked for, or named by the string's form), as that driver reads it; then the other clients'
+/// policies over the same settings, and the libpq string that holds them.
+fn read_string(
+    conninfo: &str,
+    env: &Environment,
+    asked: Option<ClientChoice>,
+) -> Result<(config::Resolved, Option<ClientRequest>), Error> {
+    let detected = Client::detect(conninfo);
+    let choice = asked.unwrap_or(ClientChoice::one(detected));
+    let syntax = choice.client().unwrap_or(detected);
+    let others: Vec<Client> = match choice.client() {
+        Some(Client::Libpq) => Vec::new(),
+        Some(client) => vec![client],
+        None => Client::ALL[1..].to_vec(),
+    };
+    if syntax == Client::Libpq {
+        let resolved = config::resolve_to_connect(conninfo, env)?;
+        if others.is_empty() {
+            return Ok((resolved, None));
+        }
+        let driver = clients::from_libpq(&resolved);
+        let policies = others
+            .iter()
+            .map(|c| clients::policy(*c, &driver, env))
+            .collect();
+        let request = ClientRequest {
+            choice,
+            policies,
+            libpq_equivalent: None,
+        };
+        return Ok((resolved, Some(request)));
+    }
+    let driver = clients::parse(syntax, conninfo, env)?;
+    let equivalent = clients::libpq_equivalent(&driver);
+    let with_password = match &driver.password {
+        Some(p) => format!("{equivalent} password={}", clients::quote(p.expose())),
+        None => equivalent.clone(),
+    };
+    let resolved = config::resolve_to_connect(&with_password, env)?;
+    let policies = others
+        .iter()
+        .map(|c| clients::policy(*c, &driver, env))
+        .collect();
+    let request = ClientRequest {
+        choice,
+        policies,
+        libpq_equivalent: Some(equivalent),
+    };
+    Ok((resolved, Some(request)))
 }
 
 /// `pgtls check`.
@@ -113,14 +175,14 @@ pub fn check(
     let document = args.format != CheckFormat::Text;
     let mut inputs = Vec::new();
     for (n, conninfo) in args.conninfo.iter().enumerate() {
-        inputs.push(argument(n + 1, conninfo, env, document)?);
+        inputs.push(argument(n + 1, conninfo, env, document, args.client)?);
     }
     let from_file = match &args.targets {
-        Some(path) => Some(targets_file(path, env)?),
+        Some(path) => Some(targets_file(path, env, args.client)?),
         None => None,
     };
     if from_file.is_none() && inputs.is_empty() {
-        inputs.push(argument(1, "", env, document)?);
+        inputs.push(argument(1, "", env, document, args.client)?);
     }
     let run = crate::probe::CheckOptions {
         default_timeout: std::time::Duration::from_secs(args.timeout),

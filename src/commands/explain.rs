@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use crate::cli::{ExplainArgs, Format};
+use crate::clients::{self, Client, ClientChoice};
 use crate::config::{self, Environment};
 use crate::error::Error;
 use crate::exit::Code;
@@ -13,6 +14,18 @@ use crate::{conninfo, explain as explanation, render};
 /// # Errors
 /// A connection string libpq refuses, or output that cannot be written.
 pub fn explain(args: &ExplainArgs, env: &Environment, out: &mut dyn Write) -> Result<Code, Error> {
+    let detected = Client::detect(&args.conninfo);
+    if !args.parse_only && (args.client.is_some() || detected != Client::Libpq) {
+        let report = for_clients(args, env, detected)?;
+        let written = match args.format {
+            Format::Text => render::clients_text(&report, out),
+            Format::Json => render::json(&report, out),
+        };
+        return crate::error::after_output(
+            Code::Ok,
+            written.and_then(|()| out.flush()).map_err(Error::from),
+        );
+    }
     let report = if args.parse_only {
         explanation::parsed(&conninfo::parse(&args.conninfo).map_err(config::ConfigError::from)?)
     } else {
@@ -26,4 +39,43 @@ pub fn explain(args: &ExplainArgs, env: &Environment, out: &mut dyn Write) -> Re
         Code::Ok,
         written.and_then(|()| out.flush()).map_err(Error::from),
     )
+}
+
+/// `explain --client`: the string read by its own client, and each asked client's plan.
+fn for_clients(
+    args: &ExplainArgs,
+    env: &Environment,
+    detected: Client,
+) -> Result<explanation::ClientsExplanation, Error> {
+    let choice = args.client.unwrap_or(ClientChoice::one(detected));
+    let syntax = choice.client().unwrap_or(detected);
+    let asked: Vec<Client> = match choice.client() {
+        Some(client) => vec![client],
+        None => Client::ALL.to_vec(),
+    };
+    let (driver, resolved, equivalent) = if syntax == Client::Libpq {
+        let resolved = config::resolve(&args.conninfo, env)?;
+        (clients::from_libpq(&resolved), resolved, None)
+    } else {
+        let driver = clients::parse(syntax, &args.conninfo, env)?;
+        let equivalent = clients::libpq_equivalent(&driver);
+        let resolved = config::resolve(&equivalent, env)?;
+        (driver, resolved, Some(equivalent))
+    };
+    let plans = asked
+        .iter()
+        .map(|client| match client {
+            Client::Libpq => explanation::libpq_plan(&resolved),
+            other => clients::policy(*other, &driver, env).plan(),
+        })
+        .collect();
+    Ok(explanation::ClientsExplanation {
+        client: choice,
+        read_as: syntax,
+        hosts: driver.hosts.clone(),
+        user: driver.user.clone(),
+        dbname: driver.dbname.clone(),
+        libpq_equivalent: equivalent,
+        clients: plans,
+    })
 }

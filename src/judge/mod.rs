@@ -4,6 +4,7 @@
 
 mod audit;
 mod certs;
+pub(crate) mod clients;
 mod expiry;
 mod findings;
 mod refused;
@@ -67,11 +68,19 @@ pub(crate) fn judge(
     facts: Facts,
     run: &CheckOptions,
     clock: Clock,
+    asked: Option<&clients::Asked>,
 ) -> TargetReport {
-    let Facts { attempts, audit } = facts;
+    let Facts {
+        attempts,
+        audit,
+        wire,
+    } = facts;
     let mut report = describe(options, target, store, &attempts, run, clock);
     findings::add(options, &attempts, &mut report);
     report.summary = findings::summary(&report);
+    if let Some(asked) = asked {
+        clients::apply(&mut report, asked, &target.host, &wire, clock.webpki());
+    }
     match &audit {
         Some(found) => {
             report.findings.extend(audit::findings(found));
@@ -170,6 +179,8 @@ fn describe(
         client_certificate: tls_attempt.and_then(|a| a.client_cert.clone()),
         findings: Vec::new(),
         audit: None,
+        client: crate::report::ClientChoice::Libpq,
+        clients: Vec::new(),
         presented: presented.iter().map(|c| c.to_vec()).collect(),
         attempts: attempts.iter().map(attempt).collect(),
     }

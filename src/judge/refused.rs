@@ -61,6 +61,8 @@ fn without_connection(
         client_certificate: None,
         findings: vec![refusal(code, summary)],
         audit: None,
+        client: crate::report::ClientChoice::Libpq,
+        clients: Vec::new(),
         presented: Vec::new(),
     }
 }

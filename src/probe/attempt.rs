@@ -32,7 +32,7 @@ pub struct Plan<'a> {
 }
 
 /// Everything one attempt learned.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct AttemptResult {
     /// Whether the attempt ended up using TLS.
     pub tls: bool,

@@ -64,6 +64,117 @@ pub(crate) struct Facts {
     pub attempts: Vec<AttemptResult>,
     /// What the audit found, with `--audit`.
     pub audit: Option<Audit>,
+    /// The connections other clients' verdicts need, with `--client`.
+    pub wire: Wire,
+}
+
+/// What the other clients need to know of the server beyond libpq's verdict, each from one
+/// connection: how it answers a TLS connection that verifies nothing (its answer to SSLRequest,
+/// the chain it presents, whether the handshake completes, its answer to the startup message),
+/// and how it answers a plaintext one. Taken from libpq's own attempts where they hold the same
+/// traffic; made only when they do not.
+#[derive(Debug, Default)]
+pub(crate) struct Wire {
+    /// A TLS connection (SSLRequest, or direct TLS), certificate not verified.
+    pub tls: Option<AttemptResult>,
+    /// A plaintext connection.
+    pub plain: Option<AttemptResult>,
+}
+
+/// Which connections the other clients need.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WireNeeds {
+    /// A TLS connection that verifies nothing.
+    pub tls: bool,
+    /// Whether that one starts with direct TLS.
+    pub direct: bool,
+    /// A plaintext connection.
+    pub plain: bool,
+}
+
+/// Whether libpq's attempt `a` holds what an unverified TLS connection would show: the server's
+/// answer to SSLRequest (or direct TLS), and past a completed handshake its answer to startup.
+/// A handshake our verifier ended says nothing of what follows.
+fn serves_as_tls(a: &AttemptResult, direct: bool, options: &crate::config::Options) -> bool {
+    let same_start = (options.sslnegotiation == crate::config::SslNegotiation::Direct) == direct;
+    if !same_start || !(a.tls || a.ssl_response.is_some()) {
+        return false;
+    }
+    if !a.connected || a.ssl_response == Some(b'N') {
+        return true;
+    }
+    match a.outcome {
+        Some(Outcome::Accepted | Outcome::Rejected) => a.session.is_some(),
+        Some(Outcome::HandshakeFailed) => {
+            a.session.is_none() && !a.seen.chain.as_ref().is_some_and(Result::is_err)
+        }
+        _ => false,
+    }
+}
+
+/// Whether libpq's attempt `a` holds the server's answer to a plaintext startup message.
+fn serves_as_plain(a: &AttemptResult) -> bool {
+    let plain = !a.tls && (a.ssl_response.is_none() || a.ssl_response == Some(b'N'));
+    plain && (!a.connected || a.answer.is_some() || a.outcome == Some(Outcome::Accepted))
+}
+
+/// The connections `needs` asks for: libpq's attempts where they serve, new ones (made at the
+/// same time) where they do not.
+pub(crate) async fn gather_wire(
+    resolved: &Resolved,
+    target: &Target,
+    identity: Result<Option<&ClientIdentity>, &ClientCertError>,
+    attempts: &[AttemptResult],
+    needs: WireNeeds,
+    timeout: Duration,
+) -> Wire {
+    let options = &resolved.options;
+    let tls_index = attempts
+        .iter()
+        .position(|a| serves_as_tls(a, needs.direct, options));
+    let plain_index = attempts.iter().position(serves_as_plain);
+    let mut open = options.clone();
+    open.sslmode = SslMode::Require;
+    open.sslnegotiation = if needs.direct {
+        crate::config::SslNegotiation::Direct
+    } else {
+        crate::config::SslNegotiation::Postgres
+    };
+    let mut plaintext = options.clone();
+    plaintext.sslmode = SslMode::Disable;
+    let startup = startup_params(resolved);
+    let plan = |options| Plan {
+        options,
+        target,
+        store: Ok(None),
+        startup: &startup,
+        identity,
+        password: target.password.as_ref().map(|p| &p.secret),
+    };
+    let (tls_plan, plain_plan) = (plan(&open), plan(&plaintext));
+    let deadline = tokio::time::Instant::now() + timeout;
+    let run_tls = needs.tls && tls_index.is_none();
+    let run_plain = needs.plain && plain_index.is_none();
+    let (tls, plain) = tokio::join!(
+        async {
+            match run_tls {
+                true => Some(attempt::run(&tls_plan, true, deadline).await),
+                false => None,
+            }
+        },
+        async {
+            match run_plain {
+                true => Some(attempt::run(&plain_plan, false, deadline).await),
+                false => None,
+            }
+        }
+    );
+    let take =
+        |index: Option<usize>, attempts: &[AttemptResult]| index.map(|i| attempts[i].clone());
+    Wire {
+        tls: tls.or_else(|| needs.tls.then(|| take(tls_index, attempts)).flatten()),
+        plain: plain.or_else(|| needs.plain.then(|| take(plain_index, attempts)).flatten()),
+    }
 }
 
 /// Connects to one target as libpq would: the attempt order of its sslmode, with libpq's
@@ -74,6 +185,7 @@ pub(crate) async fn gather(
     store: Result<Option<&TrustStore>, &RootError>,
     identity: Result<Option<&ClientIdentity>, &ClientCertError>,
     run: CheckOptions,
+    needs: WireNeeds,
 ) -> Facts {
     let options = &resolved.options;
     let startup = startup_params(resolved);
@@ -112,11 +224,19 @@ pub(crate) async fn gather(
             attempts.push(attempt::run(&plan, true, deadline).await);
         }
     }
+    let wire = match needs == WireNeeds::default() {
+        true => Wire::default(),
+        false => gather_wire(resolved, target, identity, &attempts, needs, timeout).await,
+    };
     let audit = match run.audit {
         true => Some(audit::audit(target, options, &startup, timeout).await),
         false => None,
     };
-    Facts { attempts, audit }
+    Facts {
+        attempts,
+        audit,
+        wire,
+    }
 }
 
 fn startup_params(resolved: &Resolved) -> Vec<(String, String)> {

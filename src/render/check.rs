@@ -100,9 +100,10 @@ fn write_line(n: usize, t: &TargetReport, out: &mut dyn Write) -> io::Result<()>
         .unwrap_or_default();
     writeln!(
         out,
-        "{n:>4}  {verdict}  exit {}  {place}{}  {}{expiry}",
+        "{n:>4}  {verdict}  exit {}  {place}{}{}  {}{expiry}",
         t.exit_code,
         sslmode(t),
+        client(t),
         clean(&t.summary)
     )
 }
@@ -118,6 +119,14 @@ fn sslmode(t: &TargetReport) -> String {
         String::new()
     } else {
         format!("  sslmode={}", t.sslmode)
+    }
+}
+
+/// `  client=NAME` when the verdict is another client's than libpq's.
+fn client(t: &TargetReport) -> String {
+    match t.client {
+        crate::report::ClientChoice::Libpq => String::new(),
+        other => format!("  client={}", other.name()),
     }
 }
 
@@ -166,9 +175,10 @@ fn write_heading(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(
         out,
-        "{}{}  [{verdict}, exit {}]",
+        "{}{}{}  [{verdict}, exit {}]",
         place(t),
         sslmode(t),
+        client(t),
         t.exit_code
     )?;
     match &t.tls {
@@ -181,7 +191,38 @@ fn write_heading(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         )?,
         _ => {}
     }
-    writeln!(out, "  verdict      {}", clean(&t.summary))
+    writeln!(out, "  verdict      {}", clean(&t.summary))?;
+    write_clients(t, out)
+}
+
+/// Each client's verdict, side by side, with the libpq string of the same settings.
+fn write_clients(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+    if t.clients.is_empty() {
+        return Ok(());
+    }
+    if let Some(equivalent) = t.clients.iter().find_map(|v| v.libpq_equivalent.as_deref()) {
+        writeln!(out, "  as libpq      {}", clean(equivalent))?;
+    }
+    for v in &t.clients {
+        let verdict = if v.exit_code == Code::Ok {
+            "OK  "
+        } else {
+            "FAIL"
+        };
+        let modelled = match v.reference {
+            crate::report::Reference::Modelled => " (modelled)",
+            crate::report::Reference::Verified => "",
+        };
+        writeln!(
+            out,
+            "  {:<15}{verdict}  exit {}  {}  [{}{modelled}]",
+            v.name.name(),
+            v.exit_code,
+            clean(&v.summary),
+            clean(&v.mode)
+        )?;
+    }
+    Ok(())
 }
 
 /// Each attempt, then the negotiated session.

@@ -130,3 +130,49 @@ fn write_target(n: usize, t: &TargetPlan, out: &mut dyn Write) -> io::Result<()>
     };
     writeln!(out, "     password      {password}")
 }
+
+/// Writes `explain --client` for people.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn clients_text(
+    report: &crate::explain::ClientsExplanation,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let hosts: Vec<String> = report
+        .hosts
+        .iter()
+        .map(|(h, p)| format!("{}:{p}", clean(h)))
+        .collect();
+    writeln!(
+        out,
+        "Read as {}: hosts {}; user {}; database {}",
+        report.read_as.name(),
+        hosts.join(", "),
+        report.user.as_deref().map_or("(none)".into(), clean),
+        report.dbname.as_deref().map_or("(none)".into(), clean)
+    )?;
+    if let Some(equivalent) = &report.libpq_equivalent {
+        writeln!(out, "As libpq: {}", clean(equivalent))?;
+    }
+    for plan in &report.clients {
+        let reference = match plan.reference {
+            crate::clients::Reference::Verified => "compared with the real driver",
+            crate::clients::Reference::Modelled => "modelled, not run in the tests",
+        };
+        writeln!(out)?;
+        writeln!(out, "{} ({}; {reference})", plan.name.name(), plan.models)?;
+        writeln!(out, "  mode        {}", clean(&plan.mode))?;
+        if let Some(refused) = &plan.refused {
+            writeln!(out, "  refuses     {}", clean(refused))?;
+            continue;
+        }
+        writeln!(out, "  transports  {}", plan.transports)?;
+        writeln!(out, "  chain       {}", clean(&plan.chain))?;
+        writeln!(out, "  host name   {}", plan.host_name)?;
+        for note in &plan.unmodelled {
+            writeln!(out, "  not modelled {}", clean(note))?;
+        }
+    }
+    Ok(())
+}

@@ -40,7 +40,18 @@ fn names(report: &Report) -> Vec<String> {
             if t.port == 0 {
                 "invalid connection string".to_string()
             } else {
-                format!("{}:{} sslmode={}", t.host, t.port, t.sslmode)
+                match t.client {
+                    crate::report::ClientChoice::Libpq => {
+                        format!("{}:{} sslmode={}", t.host, t.port, t.sslmode)
+                    }
+                    client => format!(
+                        "{}:{} sslmode={} client={}",
+                        t.host,
+                        t.port,
+                        t.sslmode,
+                        client.name()
+                    ),
+                }
             }
         })
         .collect();

@@ -10,7 +10,7 @@ mod prometheus;
 
 pub use certs::{inspect_text, roots_text};
 pub use check::check_text;
-pub use explain::explain_text;
+pub use explain::{clients_text, explain_text};
 pub use junit::junit;
 pub use prometheus::prometheus;
 

@@ -15,17 +15,21 @@ fn label(value: &str) -> String {
 
 fn labels(t: &TargetReport, index: usize) -> String {
     if t.port == 0 {
-        return format!("index=\"{index}\",target=\"(invalid)\",port=\"0\",sslmode=\"\"");
+        return format!(
+            "index=\"{index}\",target=\"(invalid)\",port=\"0\",sslmode=\"\",client=\"{}\"",
+            t.client.name()
+        );
     }
     format!(
-        "index=\"{index}\",target=\"{}\",port=\"{}\",sslmode=\"{}\"",
+        "index=\"{index}\",target=\"{}\",port=\"{}\",sslmode=\"{}\",client=\"{}\"",
         label(if t.host.is_empty() {
             t.hostaddr.as_deref().unwrap_or("")
         } else {
             &t.host
         }),
         t.port,
-        t.sslmode
+        t.sslmode,
+        t.client.name()
     )
 }
 
@@ -131,6 +135,57 @@ pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<
                 label(&tls.cipher)
             )?;
         }
+    }
+    let verdicts = report
+        .targets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| t.clients.iter().map(move |v| (i, t, v)));
+    let verdicts: Vec<_> = verdicts.collect();
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "# HELP pgtls_client_up Whether this client (label driver) connects to the target (1) or not (0), with --client."
+    )?;
+    writeln!(out, "# TYPE pgtls_client_up gauge")?;
+    for (i, t, v) in &verdicts {
+        writeln!(
+            out,
+            "pgtls_client_up{{{},driver=\"{}\"}} {}",
+            labels(t, *i),
+            v.name.name(),
+            u8::from(v.connects)
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP pgtls_client_verified Whether this client's connection is encrypted with its certificate chain verified."
+    )?;
+    writeln!(out, "# TYPE pgtls_client_verified gauge")?;
+    for (i, t, v) in &verdicts {
+        writeln!(
+            out,
+            "pgtls_client_verified{{{},driver=\"{}\"}} {}",
+            labels(t, *i),
+            v.name.name(),
+            u8::from(v.connects && v.encrypted && v.chain_verified)
+        )?;
+    }
+    writeln!(
+        out,
+        "# HELP pgtls_client_exit_code The exit code of this client's verdict."
+    )?;
+    writeln!(out, "# TYPE pgtls_client_exit_code gauge")?;
+    for (i, t, v) in &verdicts {
+        writeln!(
+            out,
+            "pgtls_client_exit_code{{{},driver=\"{}\"}} {}",
+            labels(t, *i),
+            v.name.name(),
+            v.exit_code
+        )?;
     }
     Ok(())
 }

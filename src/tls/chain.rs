@@ -196,6 +196,46 @@ pub fn verify(
     })
 }
 
+/// Verifies a presented chain as Java's PKIX trust manager does (pgjdbc): every certificate of
+/// the store is an anchor, self-signed or not; a server certificate found in the store is trusted
+/// as it is, expired or not (`PKIXValidator` returns it before validating anything); an anchor's
+/// own validity period and CA flag are not checked.
+///
+/// # Errors
+/// Why the chain does not verify.
+pub fn verify_pkix(
+    store: &TrustStore,
+    leaf: &CertificateDer<'_>,
+    presented: &[CertificateDer<'_>],
+    now: UnixTime,
+    algorithms: &[&dyn SignatureVerificationAlgorithm],
+) -> Result<VerifiedChain, ChainError> {
+    let all: Vec<&CertificateDer<'static>> =
+        store.anchors.iter().chain(&store.intermediates).collect();
+    if let Some(anchor) = all.iter().find(|a| a.as_ref() == leaf.as_ref()) {
+        return Ok(VerifiedChain {
+            anchor: (*anchor).clone(),
+            intermediates: Vec::new(),
+            source: store.source.clone(),
+        });
+    }
+    let anchors: Vec<_> = all
+        .iter()
+        .filter_map(|a| webpki::anchor_from_trusted_cert(a).ok())
+        .collect();
+    let (subject, path) = path_to(&anchors, leaf, presented, now, algorithms, None)?;
+    let anchor = all
+        .iter()
+        .find(|a| webpki::anchor_from_trusted_cert(a).is_ok_and(|t| t.subject.as_ref() == subject))
+        .map(|a| (*a).clone())
+        .ok_or_else(|| ChainError::Other("verified anchor not found in the store".into()))?;
+    Ok(VerifiedChain {
+        anchor,
+        intermediates: path,
+        source: store.source.clone(),
+    })
+}
+
 /// Whether OpenSSL takes a root for a CA (`X509_check_ca`): `CA:TRUE`, or without basic
 /// constraints a version 1 certificate or one whose key usage allows signing certificates; a key
 /// usage without keyCertSign rules it out.

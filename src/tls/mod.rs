@@ -6,6 +6,7 @@ pub(crate) mod client_cert;
 mod danger;
 pub(crate) mod diagnose;
 pub mod hostname;
+pub mod names;
 pub(crate) mod pem;
 pub mod roots;
 pub(crate) mod suites;

@@ -28,6 +28,31 @@ fn keytool(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The JVM options that make `truststore` the JVM's truststore, as the environment gives them to
+/// every JVM (and to pgtls, which reads them for pgjdbc's `DefaultJavaSSLFactory`).
+fn jvm_options(truststore: &Path) -> String {
+    format!(
+        "-Djavax.net.ssl.trustStore={} -Djavax.net.ssl.trustStorePassword=changeit -Djavax.net.ssl.trustStoreType=PKCS12",
+        truststore.display()
+    )
+}
+
+/// pgtls's verdict for pgjdbc on `url`, the JVM options naming `truststore`: exit code and summary.
+fn pgtls_for_pgjdbc(home: &Path, truststore: &Path, url: &str) -> (i32, String) {
+    let out = pgtls(home)
+        .env("JAVA_TOOL_OPTIONS", jvm_options(truststore))
+        .args(["check", "--format", "json", url])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let target = &doc["targets"][0];
+    assert_eq!(target["client"], "pgjdbc", "a jdbc: URL is pgjdbc's");
+    (
+        out.status.code().unwrap(),
+        target["summary"].as_str().unwrap().to_string(),
+    )
+}
+
 /// Connects with pgjdbc to each URL, the JVM trusting `truststore`; one JSON value per URL.
 fn pgjdbc(truststore: &Path, urls: &[String]) -> Vec<serde_json::Value> {
     assert!(
@@ -35,12 +60,7 @@ fn pgjdbc(truststore: &Path, urls: &[String]) -> Vec<serde_json::Value> {
         "pgjdbc is not installed at {PGJDBC}: run `bash scripts/test.sh`"
     );
     let mut child = Command::new("java")
-        .arg(format!(
-            "-Djavax.net.ssl.trustStore={}",
-            truststore.display()
-        ))
-        .arg("-Djavax.net.ssl.trustStorePassword=changeit")
-        .arg("-Djavax.net.ssl.trustStoreType=PKCS12")
+        .env("JAVA_TOOL_OPTIONS", jvm_options(truststore))
         .args(["-cp", PGJDBC])
         .arg(root().join("tests/java/Connect.java"))
         .stdin(Stdio::piped())
@@ -124,6 +144,11 @@ fn a_written_truststore_is_listed_by_keytool_and_trusted_by_pgjdbc() {
     );
     let trusted = pgjdbc(&good, std::slice::from_ref(&url));
     assert_eq!(trusted[0]["ok"], true, "{}", trusted[0]);
+    let (code, summary) = pgtls_for_pgjdbc(home.path(), &good, &url);
+    assert_eq!(code, 0, "{summary}");
+    let (code, summary) = pgtls_for_pgjdbc(home.path(), &wrong, &url);
+    assert_eq!(code, 6, "{summary}");
+    assert!(summary.contains("PKIX path building failed"), "{summary}");
     let refused = pgjdbc(&wrong, &[url]);
     assert_eq!(refused[0]["ok"], false, "{}", refused[0]);
     assert!(

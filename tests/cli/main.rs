@@ -5,6 +5,7 @@ mod auth;
 mod check;
 mod deadlines;
 mod differential;
+mod drivers;
 mod expiry;
 mod explain;
 mod fake;

@@ -1,0 +1,705 @@
+//! The clients pgtls predicts besides libpq: each one's connection string read as that driver
+//! reads it, and its decision rules (default sslmode, what is verified and against which roots,
+//! which failures fall back to plaintext) as a [`Policy`]: plain data, judged by
+//! `judge::clients` over the facts `probe` gathered. No I/O here.
+//!
+//! pgjdbc, node-postgres and asyncpg are compared with the real drivers by the test suite;
+//! Npgsql (no .NET runtime where the tests run) is modelled from its source and documentation.
+
+pub(crate) mod asyncpg;
+pub(crate) mod node;
+pub(crate) mod npgsql;
+pub(crate) mod pgjdbc;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::config::{Environment, Resolved, Secret, Source};
+use crate::tls::names::NameRules;
+
+/// A client whose verdict pgtls gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Client {
+    /// libpq: psql, psycopg, Ruby `pg`, PHP `pgsql`/PDO.
+    Libpq,
+    /// The PostgreSQL JDBC driver.
+    Pgjdbc,
+    /// node-postgres (npm `pg`).
+    NodePostgres,
+    /// asyncpg (Python).
+    Asyncpg,
+    /// Npgsql (.NET).
+    Npgsql,
+}
+
+/// How pgtls knows a client's behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reference {
+    /// Compared with the real client in the test suite.
+    Verified,
+    /// Modelled from the client's source and documentation; not run in the test suite.
+    Modelled,
+}
+
+impl Client {
+    /// Every client, in the order `--client all` reports them.
+    pub const ALL: [Client; 5] = [
+        Client::Libpq,
+        Client::Pgjdbc,
+        Client::NodePostgres,
+        Client::Asyncpg,
+        Client::Npgsql,
+    ];
+
+    /// The client's name, as `--client` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Client::Libpq => "libpq",
+            Client::Pgjdbc => "pgjdbc",
+            Client::NodePostgres => "node-postgres",
+            Client::Asyncpg => "asyncpg",
+            Client::Npgsql => "npgsql",
+        }
+    }
+
+    /// The versions whose behaviour is modelled.
+    pub fn models(self) -> &'static str {
+        match self {
+            Client::Libpq => "libpq 18",
+            Client::Pgjdbc => "pgjdbc 42.5 (LibPQFactory; Debian libpostgresql-jdbc-java 42.5.5)",
+            Client::NodePostgres => "node-postgres 8.23 (pg-connection-string 2.14, Node.js 20)",
+            Client::Asyncpg => "asyncpg 0.32",
+            Client::Npgsql => "Npgsql 10 (from its source; not run here)",
+        }
+    }
+
+    /// How pgtls knows this client's behaviour.
+    pub fn reference(self) -> Reference {
+        match self {
+            Client::Npgsql => Reference::Modelled,
+            _ => Reference::Verified,
+        }
+    }
+
+    /// The client a `--client` name means: libpq-based drivers mean libpq.
+    pub fn from_name(name: &str) -> Option<Client> {
+        let client = match name.to_ascii_lowercase().as_str() {
+            "libpq" | "psql" | "psycopg" | "psycopg2" | "psycopg3" | "ruby-pg" | "pg-ruby"
+            | "php" | "pgsql" | "pdo" | "pdo_pgsql" | "pdo-pgsql" => Client::Libpq,
+            "pgjdbc" | "jdbc" | "java" => Client::Pgjdbc,
+            "node-postgres" | "node" | "nodejs" | "node-pg" | "pg-node" => Client::NodePostgres,
+            "asyncpg" => Client::Asyncpg,
+            "npgsql" | "dotnet" | ".net" => Client::Npgsql,
+            _ => return None,
+        };
+        Some(client)
+    }
+
+    /// The client a connection string's form names: a `jdbc:postgresql:` URL is pgjdbc's, a
+    /// `Key=Value;` string with `Host` or `Server` is Npgsql's; anything else is libpq's.
+    pub fn detect(conninfo: &str) -> Client {
+        let trimmed = conninfo.trim_start();
+        if trimmed
+            .get(..16)
+            .is_some_and(|p| p.eq_ignore_ascii_case("jdbc:postgresql:"))
+        {
+            return Client::Pgjdbc;
+        }
+        if npgsql::looks_like(trimmed) {
+            return Client::Npgsql;
+        }
+        Client::Libpq
+    }
+
+    /// The names `--client` accepts, for messages.
+    pub const NAMES: &'static str = "libpq, pgjdbc, node-postgres, asyncpg, npgsql, all (libpq-based drivers such as psycopg, Ruby pg and PHP pgsql mean libpq)";
+}
+
+/// Which client's verdict a target reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientChoice {
+    /// libpq (the default).
+    #[default]
+    Libpq,
+    /// pgjdbc.
+    Pgjdbc,
+    /// node-postgres.
+    NodePostgres,
+    /// asyncpg.
+    Asyncpg,
+    /// Npgsql.
+    Npgsql,
+    /// Every client side by side; the exit code is the first failing client's.
+    All,
+}
+
+impl ClientChoice {
+    /// The choice for one client.
+    pub fn one(client: Client) -> Self {
+        match client {
+            Client::Libpq => ClientChoice::Libpq,
+            Client::Pgjdbc => ClientChoice::Pgjdbc,
+            Client::NodePostgres => ClientChoice::NodePostgres,
+            Client::Asyncpg => ClientChoice::Asyncpg,
+            Client::Npgsql => ClientChoice::Npgsql,
+        }
+    }
+
+    /// The one client chosen, if not `all`.
+    pub fn client(self) -> Option<Client> {
+        Some(match self {
+            ClientChoice::Libpq => Client::Libpq,
+            ClientChoice::Pgjdbc => Client::Pgjdbc,
+            ClientChoice::NodePostgres => Client::NodePostgres,
+            ClientChoice::Asyncpg => Client::Asyncpg,
+            ClientChoice::Npgsql => Client::Npgsql,
+            ClientChoice::All => return None,
+        })
+    }
+
+    /// The name, as `--client` takes it.
+    pub fn name(self) -> &'static str {
+        match self.client() {
+            Some(c) => c.name(),
+            None => "all",
+        }
+    }
+}
+
+/// A driver's connection string, read as that driver reads it: what every client's policy is
+/// built from. For `--client all` on a libpq string, libpq's settings in the same form.
+#[derive(Debug, Clone, Default)]
+pub struct DriverString {
+    /// Hosts and ports, in order.
+    pub hosts: Vec<(String, u16)>,
+    /// The database.
+    pub dbname: Option<String>,
+    /// The user.
+    pub user: Option<String>,
+    /// The password.
+    pub password: Option<Secret>,
+    /// Every other setting, by the driver's lower-case key: `sslmode`, `ssl`, `sslrootcert`...
+    pub params: BTreeMap<String, String>,
+}
+
+impl DriverString {
+    /// A setting, if given.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.params.get(key).map(String::as_str)
+    }
+
+    /// A setting, if given and not empty.
+    pub fn nonempty(&self, key: &str) -> Option<&str> {
+        self.param(key).filter(|v| !v.is_empty())
+    }
+}
+
+/// Why a driver refuses a connection string, in its words where it has them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{client}: {message}")]
+pub struct DriverError {
+    /// The driver.
+    pub client: &'static str,
+    /// Its message.
+    pub message: String,
+}
+
+impl DriverError {
+    pub(crate) fn new(client: Client, message: impl Into<String>) -> Self {
+        DriverError {
+            client: client.name(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads `conninfo` as `client` reads it.
+///
+/// # Errors
+/// What the driver refuses, with its message (passwords never included).
+pub fn parse(
+    client: Client,
+    conninfo: &str,
+    env: &Environment,
+) -> Result<DriverString, DriverError> {
+    match client {
+        Client::Pgjdbc => pgjdbc::parse(conninfo),
+        Client::NodePostgres => node::parse(conninfo, env),
+        Client::Asyncpg => asyncpg::parse(conninfo, env),
+        Client::Npgsql => npgsql::parse(conninfo, env),
+        Client::Libpq => Err(DriverError::new(
+            client,
+            "libpq strings are read by the libpq parser",
+        )),
+    }
+}
+
+/// The same settings as a libpq string resolved into, for the other clients (`--client all`):
+/// the values libpq took from the string, a service file or the environment, not its defaults.
+pub fn from_libpq(resolved: &Resolved) -> DriverString {
+    let settings = &resolved.settings;
+    let given = |key: &str| {
+        settings
+            .get(key)
+            .filter(|s| s.source != Source::Default && !s.value.is_empty())
+            .map(|s| s.value.clone())
+    };
+    let mut params = BTreeMap::new();
+    for key in [
+        "sslmode",
+        "sslrootcert",
+        "sslcert",
+        "sslkey",
+        "sslnegotiation",
+        "channel_binding",
+    ] {
+        if let Some(value) = given(key) {
+            params.insert(key.to_string(), value);
+        }
+    }
+    DriverString {
+        hosts: resolved
+            .targets
+            .iter()
+            .map(|t| (t.host.clone(), t.port))
+            .collect(),
+        dbname: Some(resolved.options.dbname.clone()),
+        user: Some(resolved.options.user.clone()),
+        password: None,
+        params,
+    }
+}
+
+/// Quotes a value for a libpq key/value string.
+pub(crate) fn quote(value: &str) -> String {
+    if !value.is_empty() && !value.contains([' ', '\'', '\\', '\t', '\n', '=']) {
+        return value.to_string();
+    }
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The libpq string with the same settings as a driver's string: hosts, ports, database, user
+/// and the TLS keys libpq shares (a value libpq does not know, such as `sslmode=no-verify`, is
+/// left out). The password is not part of it; `password` is passed separately.
+pub fn libpq_equivalent(driver: &DriverString) -> String {
+    let mut parts = Vec::new();
+    let hosts: Vec<&str> = driver.hosts.iter().map(|(h, _)| h.as_str()).collect();
+    let ports: Vec<String> = driver.hosts.iter().map(|(_, p)| p.to_string()).collect();
+    parts.push(format!("host={}", quote(&hosts.join(","))));
+    parts.push(format!("port={}", quote(&ports.join(","))));
+    if let Some(db) = &driver.dbname {
+        parts.push(format!("dbname={}", quote(db)));
+    }
+    if let Some(user) = &driver.user {
+        parts.push(format!("user={}", quote(user)));
+    }
+    const MODES: [&str; 6] = [
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify-ca",
+        "verify-full",
+    ];
+    if let Some(mode) = driver.param("sslmode")
+        && MODES.contains(&mode)
+    {
+        parts.push(format!("sslmode={mode}"));
+    }
+    for key in ["sslrootcert", "sslcert", "sslkey"] {
+        if let Some(value) = driver.nonempty(key) {
+            parts.push(format!("{key}={}", quote(value)));
+        }
+    }
+    if let Some(neg) = driver.param("sslnegotiation")
+        && (neg == "postgres" || neg == "direct")
+    {
+        parts.push(format!("sslnegotiation={neg}"));
+    }
+    parts.join(" ")
+}
+
+/// Which transport a client tries first, and whether it tries the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    /// Plaintext only.
+    Plain,
+    /// Plaintext; TLS again when the fallback rule says so (`allow`).
+    PlainThenTls,
+    /// TLS when the server offers it; plaintext when it does not, or when the fallback rule says
+    /// so (`prefer`).
+    TlsThenPlain,
+    /// TLS or nothing.
+    Tls,
+}
+
+/// Which server errors on the first transport make a client try the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// None.
+    Never,
+    /// Any error before authentication completes.
+    AnyServerError,
+    /// Only SQLSTATE 28000 (no pg_hba.conf entry), as pgjdbc.
+    Sqlstate28000,
+}
+
+/// When a client falls back from its first transport to the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fallback {
+    /// After a TLS handshake that failed (not a certificate check).
+    pub on_handshake_failure: bool,
+    /// After a certificate the client refused.
+    pub on_certificate_failure: bool,
+    /// After the server refused the login on the first transport.
+    pub on_server_error: Retry,
+}
+
+impl Fallback {
+    /// No fallback at all.
+    pub const NONE: Fallback = Fallback {
+        on_handshake_failure: false,
+        on_certificate_failure: false,
+        on_server_error: Retry::Never,
+    };
+}
+
+/// Which certificates a chain may end at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchors {
+    /// OpenSSL's rules: self-signed certificates of the store (libpq, Node.js, Python, .NET on
+    /// Linux).
+    OpenSsl,
+    /// Java's PKIX: any certificate of the store.
+    Pkix,
+}
+
+/// When a client reads its root file, and so when a missing one stops it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadWhen {
+    /// While reading the settings, before connecting.
+    BeforeConnecting,
+    /// Once the server has agreed to TLS (pgjdbc builds its trust manager then).
+    AfterTlsOffered,
+}
+
+/// Where a client's trusted certificates come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Roots {
+    /// A file of PEM certificates.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// When the client reads it.
+        read: ReadWhen,
+        /// The client's message when it cannot (`{path}` and `{error}` filled in); `None` when
+        /// a missing file means no verification instead (asyncpg's `require` with the default
+        /// `~/.postgresql/root.crt`).
+        missing: Option<&'static str>,
+    },
+    /// The JVM's default truststore (`javax.net.ssl.trustStore`, else `$JAVA_HOME/lib/security/cacerts`).
+    Jvm {
+        /// The truststore file.
+        path: PathBuf,
+        /// Its password, if any.
+        password: Option<String>,
+    },
+    /// Node.js's bundled Mozilla roots, plus `NODE_EXTRA_CA_CERTS`.
+    NodeBundled {
+        /// `NODE_EXTRA_CA_CERTS`, if set.
+        extra: Option<PathBuf>,
+    },
+    /// A file if it exists, else the operating system's store (Npgsql's default root file).
+    FileElseSystem {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The operating system's store.
+    System,
+}
+
+/// How a client verifies the server, when it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verify {
+    /// The trusted certificates.
+    pub roots: Roots,
+    /// Which of them may end a chain.
+    pub anchors: Anchors,
+    /// The host-name rules, when the name is checked.
+    pub names: Option<NameRules>,
+}
+
+/// What a client does with one connection string: plain data for `judge::clients`.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The client.
+    pub client: Client,
+    /// The mode in force, in the driver's terms, and why (e.g. `verify-full (ssl=true)`).
+    pub mode: String,
+    /// Transports in order.
+    pub order: Order,
+    /// The verification of TLS connections, if any.
+    pub verify: Option<Verify>,
+    /// When the first transport falls back to the other.
+    pub fallback: Fallback,
+    /// Whether TLS starts at once, without SSLRequest.
+    pub direct: bool,
+    /// Files the driver reads before connecting whatever the mode (node-postgres reads
+    /// `sslrootcert`, `sslcert` and `sslkey` while parsing), with the message for one it cannot.
+    pub reads_first: Vec<(PathBuf, &'static str)>,
+    /// The driver refuses these settings before connecting, with this message.
+    pub refused: Option<String>,
+    /// The message when the server answers SSLRequest with 'N' and TLS is mandatory.
+    pub no_tls_message: &'static str,
+    /// Settings given that the model does not cover, named so that the report can say so.
+    pub unmodelled: Vec<String>,
+}
+
+/// The policy of `client` for `driver`'s settings.
+pub fn policy(client: Client, driver: &DriverString, env: &Environment) -> Policy {
+    match client {
+        Client::Pgjdbc => pgjdbc::policy(driver, env),
+        Client::NodePostgres => node::policy(driver, env),
+        Client::Asyncpg => asyncpg::policy(driver, env),
+        Client::Npgsql => npgsql::policy(driver, env),
+        Client::Libpq => unreachable!("libpq is judged by the libpq rules"),
+    }
+}
+
+/// One client's rules for one string, described for `explain --client`: plain data.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The client.
+    pub name: Client,
+    /// The driver versions whose behaviour is modelled.
+    pub models: &'static str,
+    /// `verified` or `modelled`.
+    pub reference: Reference,
+    /// The mode in force, in the driver's terms.
+    pub mode: String,
+    /// The transports it tries, in order, and when it moves to the next.
+    pub transports: String,
+    /// How it verifies the chain, or `not verified`.
+    pub chain: String,
+    /// How it checks the host name, or `not checked`.
+    pub host_name: String,
+    /// The driver's message when it refuses these settings before connecting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+    /// Settings given that the model does not cover.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<String>,
+}
+
+impl Policy {
+    /// The policy described for people and documents.
+    pub fn plan(&self) -> Plan {
+        let retry = match self.fallback.on_server_error {
+            Retry::Never => None,
+            Retry::AnyServerError => Some("any server error before authentication completes"),
+            Retry::Sqlstate28000 => {
+                Some("a server error with SQLSTATE 28000 (no pg_hba.conf entry)")
+            }
+        };
+        let mut triggers: Vec<&str> = Vec::new();
+        if self.fallback.on_handshake_failure {
+            triggers.push("a failed TLS handshake");
+        }
+        if self.fallback.on_certificate_failure {
+            triggers.push("a refused certificate");
+        }
+        triggers.extend(retry);
+        let start = if self.direct {
+            "direct TLS"
+        } else {
+            "TLS (SSLRequest)"
+        };
+        let transports = match self.order {
+            Order::Plain => "plaintext only".to_string(),
+            Order::Tls => format!("{start} only; no plaintext fallback"),
+            Order::TlsThenPlain => match triggers.is_empty() {
+                true => {
+                    format!("{start}; plaintext on the same connection if the server answers N")
+                }
+                false => format!(
+                    "{start}; plaintext on the same connection if the server answers N, and a new plaintext connection after {}",
+                    triggers.join(" or ")
+                ),
+            },
+            Order::PlainThenTls => match triggers.is_empty() {
+                true => "plaintext only (no retry with TLS)".to_string(),
+                false => format!(
+                    "plaintext; a new {start} connection after {}",
+                    triggers.join(" or ")
+                ),
+            },
+        };
+        let (chain, host_name) = match &self.verify {
+            None => ("not verified".to_string(), "not checked".to_string()),
+            Some(v) => {
+                let roots = match &v.roots {
+                    Roots::File { path, missing, .. } => match missing {
+                        Some(_) => format!("the root file {}", path.display()),
+                        None => format!(
+                            "the root file {} if it exists (else not verified)",
+                            path.display()
+                        ),
+                    },
+                    Roots::FileElseSystem { path } => {
+                        format!("{} if it exists, else the system store", path.display())
+                    }
+                    Roots::Jvm { path, .. } => format!("the JVM truststore {}", path.display()),
+                    Roots::NodeBundled { extra: None } => {
+                        "Node.js's bundled Mozilla roots".to_string()
+                    }
+                    Roots::NodeBundled { extra: Some(extra) } => format!(
+                        "Node.js's bundled Mozilla roots and NODE_EXTRA_CA_CERTS={}",
+                        extra.display()
+                    ),
+                    Roots::System => "the system store".to_string(),
+                };
+                let anchors = match v.anchors {
+                    Anchors::OpenSsl => "a self-signed root of",
+                    Anchors::Pkix => "any certificate of",
+                };
+                let names = match v.names {
+                    None => "not checked".to_string(),
+                    Some(NameRules::Pgjdbc) => "checked (PGjdbcHostnameVerifier)".to_string(),
+                    Some(NameRules::Node) => {
+                        "checked (Node.js tls.checkServerIdentity)".to_string()
+                    }
+                    Some(NameRules::OpenSsl) => "checked (OpenSSL X509_check_host)".to_string(),
+                };
+                (format!("verified up to {anchors} {roots}"), names)
+            }
+        };
+        Plan {
+            name: self.client,
+            models: self.client.models(),
+            reference: self.client.reference(),
+            mode: self.mode.clone(),
+            transports,
+            chain,
+            host_name,
+            refused: self.refused.clone(),
+            unmodelled: self.unmodelled.clone(),
+        }
+    }
+}
+
+/// `~/.postgresql/NAME` for a home directory.
+fn dot_postgresql(home: Option<PathBuf>, name: &str) -> Option<PathBuf> {
+    home.map(|h| h.join(".postgresql").join(name))
+}
+
+/// Percent-decodes a URL component (invalid escapes are kept as they are).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(&h), Some(&l)) = (bytes.get(i + 1), bytes.get(i + 2))
+            && let (Some(h), Some(l)) = (hex(h), hex(l))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Splits a URL query into decoded pairs (`+` is a space, as in form encoding).
+fn query_pairs(query: &str, plus_is_space: bool) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let fix = |s: &str| {
+                if plus_is_space {
+                    percent_decode(&s.replace('+', " "))
+                } else {
+                    percent_decode(s)
+                }
+            };
+            (fix(k), fix(v))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_strings_form_names_its_client() {
+        let table = [
+            ("jdbc:postgresql://db/app", Client::Pgjdbc),
+            ("JDBC:PostgreSQL://db/app", Client::Pgjdbc),
+            ("Host=db;Username=app;SSL Mode=Require", Client::Npgsql),
+            ("Server=db;Database=app", Client::Npgsql),
+            ("host=db user=app", Client::Libpq),
+            ("postgresql://db/app", Client::Libpq),
+            ("", Client::Libpq),
+        ];
+        for (conninfo, want) in table {
+            assert_eq!(Client::detect(conninfo), want, "{conninfo}");
+        }
+    }
+
+    #[test]
+    fn libpq_based_drivers_mean_libpq_and_the_others_are_their_own() {
+        let table = [
+            ("psycopg", Some(Client::Libpq)),
+            ("psycopg2", Some(Client::Libpq)),
+            ("ruby-pg", Some(Client::Libpq)),
+            ("pdo_pgsql", Some(Client::Libpq)),
+            ("JDBC", Some(Client::Pgjdbc)),
+            ("node-postgres", Some(Client::NodePostgres)),
+            ("asyncpg", Some(Client::Asyncpg)),
+            ("npgsql", Some(Client::Npgsql)),
+            ("sqlx", None),
+        ];
+        for (name, want) in table {
+            assert_eq!(Client::from_name(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_libpq_equivalent_keeps_what_libpq_shares_and_quotes_values() {
+        let mut driver = DriverString {
+            hosts: vec![("a".into(), 5432), ("b".into(), 6432)],
+            dbname: Some("my db".into()),
+            user: Some("app".into()),
+            password: Some(Secret::new("s3cret".into())),
+            params: BTreeMap::new(),
+        };
+        driver.params.insert("sslmode".into(), "no-verify".into());
+        driver.params.insert("sslrootcert".into(), "/r.crt".into());
+        assert_eq!(
+            libpq_equivalent(&driver),
+            "host=a,b port=5432,6432 dbname='my db' user=app sslrootcert=/r.crt"
+        );
+        driver.params.insert("sslmode".into(), "verify-full".into());
+        assert!(libpq_equivalent(&driver).contains("sslmode=verify-full"));
+        assert!(!libpq_equivalent(&driver).contains("s3cret"));
+    }
+
+    #[test]
+    fn percent_escapes_decode_and_broken_ones_stay() {
+        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,816 @@
+//! The other clients' verdicts: each client's [`Policy`] applied to the same gathered facts (the
+//! server's answer to an unverified TLS connection and to a plaintext one, and the chain it
+//! presented), with that client's chain rules, host-name rules and fallbacks; then a finding
+//! wherever a client's verdict differs from libpq's or it connects without verifying.
+
+use std::path::Path;
+
+use rustls::pki_types::{CertificateDer, UnixTime};
+
+use crate::clients::{Anchors, Client, Order, Policy, ReadWhen, Retry, Roots};
+use crate::exit::Code;
+use crate::probe::{AttemptResult, Wire};
+use crate::report::{ClientVerdict, Finding, Outcome, Severity, TargetReport};
+use crate::tls::chain::{self, ChainError};
+use crate::tls::{TrustStore, names};
+
+/// The clients asked for on one connection string: the choice, each other client's policy with
+/// its trusted certificates loaded, and the libpq string with the same settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Asked {
+    /// `--client`, or the client the string's form named.
+    pub choice: crate::clients::ClientChoice,
+    /// The clients other than libpq whose verdicts are given.
+    pub policies: Vec<(Policy, Trusted)>,
+    /// The libpq string with the same settings, for a driver's string.
+    pub libpq_equivalent: Option<String>,
+}
+
+/// libpq's findings about what its own sslmode verifies, left out when another client's verdict
+/// is asked for.
+const LIBPQ_MODE_FINDINGS: [&str; 4] = [
+    "chain_not_verified",
+    "host_name_not_verified",
+    "plaintext",
+    "tls_not_offered",
+];
+
+/// libpq's findings about its own verdict, kept as remarks when another client's is asked for.
+const LIBPQ_VERDICT_FINDINGS: [&str; 7] = [
+    "untrusted_certificate",
+    "host_name_mismatch",
+    "handshake_failed",
+    "rejected",
+    "unreachable",
+    "configuration",
+    "plaintext",
+];
+
+/// libpq's verdict in the same form as the other clients', for `--client all`.
+pub(crate) fn libpq_verdict(report: &TargetReport, equivalent: Option<&str>) -> ClientVerdict {
+    ClientVerdict {
+        name: Client::Libpq,
+        models: Client::Libpq.models(),
+        reference: Client::Libpq.reference(),
+        mode: report.sslmode.as_str().to_string(),
+        libpq_equivalent: equivalent.map(str::to_string),
+        connects: report.libpq_connects,
+        encrypted: report.encrypted,
+        chain_verified: report.libpq_connects && report.trust.verified,
+        host_name_verified: report.libpq_connects
+            && matches!(
+                report.host_name,
+                Some(crate::tls::hostname::NameCheck::Matched { .. })
+            ),
+        exit_code: report.exit_code,
+        error: (!report.libpq_connects).then(|| {
+            report
+                .summary
+                .strip_prefix("fails: ")
+                .unwrap_or(&report.summary)
+                .to_string()
+        }),
+        summary: report.summary.clone(),
+        unmodelled: Vec::new(),
+    }
+}
+
+/// Gives the asked clients' verdicts on a judged libpq report: their findings, and the exit
+/// code and summary of the chosen client (for `all`, the first failing client's).
+pub(crate) fn apply(
+    report: &mut TargetReport,
+    asked: &Asked,
+    host: &str,
+    wire: &Wire,
+    now: UnixTime,
+) {
+    use crate::clients::ClientChoice;
+    let mut verdicts: Vec<ClientVerdict> = asked
+        .policies
+        .iter()
+        .map(|(policy, trusted)| {
+            let mut v = verdict(policy, trusted, host, wire, now);
+            v.libpq_equivalent = asked.libpq_equivalent.clone();
+            v
+        })
+        .collect();
+    if asked.choice.client().is_some() {
+        // libpq's reading of its own sslmode is not this client's: its own findings say it.
+        report
+            .findings
+            .retain(|f| !LIBPQ_MODE_FINDINGS.contains(&f.code));
+        // libpq's verdict on the same settings stays, as a remark: this client's verdict is
+        // the one that counts.
+        for f in &mut report.findings {
+            if LIBPQ_VERDICT_FINDINGS.contains(&f.code) {
+                f.message = format!("libpq with the same settings: {}", f.message);
+                f.severity = Severity::Info;
+            }
+        }
+    }
+    report.findings.extend(findings(report, &verdicts));
+    match asked.choice {
+        ClientChoice::All => {
+            verdicts.insert(0, libpq_verdict(report, asked.libpq_equivalent.as_deref()));
+            if let Some(first) = verdicts.iter().find(|v| v.exit_code != Code::Ok) {
+                report.exit_code = first.exit_code;
+                report.summary = format!("{}: {}", first.name.name(), first.summary);
+            } else {
+                report.summary = format!("every client connects; libpq: {}", report.summary);
+            }
+        }
+        choice => {
+            if let Some(v) = verdicts.iter().find(|v| Some(v.name) == choice.client()) {
+                report.exit_code = v.exit_code;
+                report.summary = format!("{}: {}", v.name.name(), v.summary);
+            }
+        }
+    }
+    report.client = asked.choice;
+    report.clients = verdicts;
+}
+
+/// A client's trusted certificates, as loaded for its policy.
+#[derive(Debug, Clone)]
+pub(crate) enum Trusted {
+    /// The policy verifies nothing.
+    Unused,
+    /// Certificates from a file, a keystore or the system store.
+    Store(TrustStore),
+    /// Node.js's bundled Mozilla roots, plus `NODE_EXTRA_CA_CERTS`.
+    Mozilla(Option<TrustStore>),
+    /// An optional root file that is not there: no verification (asyncpg's `require`).
+    Absent,
+    /// A root file that cannot be read, with the client's message.
+    Unreadable(String),
+}
+
+/// The client's message for a root file it cannot read.
+pub(crate) fn unreadable(template: &str, path: &Path, error: &str) -> String {
+    template
+        .replace("{path}", &path.display().to_string())
+        .replace("{error}", error)
+}
+
+/// How one transport ended for a client.
+#[derive(Debug)]
+enum Step {
+    Connected {
+        tls: bool,
+        chain: bool,
+        name: bool,
+    },
+    /// The server answered 'N' to SSLRequest.
+    NoTls,
+    Failed {
+        code: Code,
+        message: String,
+        /// Where the server refused the login: its SQLSTATE.
+        sqlstate: Option<String>,
+    },
+}
+
+fn failed(code: Code, message: impl Into<String>) -> Step {
+    Step::Failed {
+        code,
+        message: message.into(),
+        sqlstate: None,
+    }
+}
+
+fn outcome_code(outcome: Option<Outcome>) -> Code {
+    match outcome {
+        Some(Outcome::Accepted) => Code::Ok,
+        Some(Outcome::TlsNotOffered) => Code::TlsNotOffered,
+        Some(Outcome::HandshakeFailed) => Code::HandshakeFailed,
+        Some(Outcome::Untrusted) => Code::Untrusted,
+        Some(Outcome::NameMismatch) => Code::NameMismatch,
+        Some(Outcome::Rejected) => Code::Rejected,
+        Some(Outcome::ConfigError) => Code::Usage,
+        Some(Outcome::Unreachable) | None => Code::Unreachable,
+    }
+}
+
+/// The server's answer once a transport is up: accepted, or refused with its SQLSTATE.
+fn answered(a: &AttemptResult, tls: bool, chain: bool, name: bool) -> Step {
+    match a.outcome {
+        Some(Outcome::Accepted) => Step::Connected { tls, chain, name },
+        outcome => Step::Failed {
+            code: outcome_code(outcome),
+            message: a
+                .error
+                .clone()
+                .unwrap_or_else(|| "connection failed".into()),
+            sqlstate: a.server_error.as_ref().map(|e| e.code.clone()),
+        },
+    }
+}
+
+fn plain_step(a: Option<&AttemptResult>) -> Step {
+    let Some(a) = a else {
+        return failed(Code::Internal, "no plaintext connection was made");
+    };
+    if !a.connected {
+        return failed(Code::Unreachable, a.error.clone().unwrap_or_default());
+    }
+    answered(a, false, false, false)
+}
+
+/// The client's words for a chain it refuses.
+fn chain_message(client: Client, e: &ChainError) -> String {
+    match client {
+        Client::Pgjdbc => match e {
+            ChainError::Expired | ChainError::NotYetValid => "SSL error: PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed".into(),
+            ChainError::UnknownIssuer | ChainError::SelfSigned => "SSL error: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target".into(),
+            other => format!("SSL error: PKIX path validation failed: {other}"),
+        },
+        Client::Asyncpg => format!("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {e}"),
+        Client::Npgsql => format!(
+            "The remote certificate was rejected by the provided RemoteCertificateValidationCallback ({e})."
+        ),
+        Client::NodePostgres | Client::Libpq => e.to_string(),
+    }
+}
+
+/// Verifies the presented chain with the client's anchors and roots.
+fn verify_chain(
+    policy: &Policy,
+    trusted: &Trusted,
+    presented: &[CertificateDer<'static>],
+    now: UnixTime,
+) -> Result<bool, String> {
+    let Some(verify) = &policy.verify else {
+        return Ok(false);
+    };
+    let Some((leaf, rest)) = presented.split_first() else {
+        return Err("the server presented no certificate".into());
+    };
+    let algorithms = crate::tls::provider().signature_verification_algorithms.all;
+    let result = match (trusted, verify.anchors) {
+        (Trusted::Unused | Trusted::Absent, _) => return Ok(false),
+        (Trusted::Unreadable(message), _) => return Err(message.clone()),
+        (Trusted::Store(store), Anchors::Pkix) => {
+            chain::verify_pkix(store, leaf, rest, now, algorithms).map(|_| ())
+        }
+        (Trusted::Store(store), Anchors::OpenSsl) => {
+            chain::verify(store, leaf, rest, now, algorithms).map(|_| ())
+        }
+        (Trusted::Mozilla(extra), _) => {
+            let mut anchors: Vec<_> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+            if let Some(extra) = extra {
+                anchors.extend(
+                    extra
+                        .anchors
+                        .iter()
+                        .filter_map(|a| webpki::anchor_from_trusted_cert(a).ok()),
+                );
+            }
+            match extra {
+                Some(store) if store.anchors.iter().any(|a| a.as_ref() == leaf.as_ref()) => Ok(()),
+                _ => chain::path_to(&anchors, leaf, rest, now, algorithms, None).map(|_| ()),
+            }
+        }
+    };
+    result
+        .map(|()| true)
+        .map_err(|e| chain_message(policy.client, &e))
+}
+
+/// The TLS transport: the server's answer to SSLRequest, the handshake, the client's checks of
+/// the certificate, then the server's answer to the startup message.
+fn tls_step(
+    policy: &Policy,
+    trusted: &Trusted,
+    host: &str,
+    a: Option<&AttemptResult>,
+    now: UnixTime,
+) -> Step {
+    let Some(a) = a else {
+        return failed(Code::Internal, "no TLS connection was made");
+    };
+    if !a.connected {
+        return failed(Code::Unreachable, a.error.clone().unwrap_or_default());
+    }
+    if a.ssl_response == Some(b'N') {
+        return Step::NoTls;
+    }
+    if a.session.is_none() {
+        return failed(
+            match a.outcome {
+                Some(Outcome::Unreachable) => Code::Unreachable,
+                Some(Outcome::TlsNotOffered) => Code::TlsNotOffered,
+                _ => Code::HandshakeFailed,
+            },
+            a.error.clone().unwrap_or_default(),
+        );
+    }
+    let chain = match verify_chain(policy, trusted, &a.seen.presented, now) {
+        Ok(verified) => verified,
+        Err(message) => {
+            let code = match trusted {
+                Trusted::Unreadable(_) => Code::Usage,
+                _ => Code::Untrusted,
+            };
+            return failed(code, message);
+        }
+    };
+    let names = policy.verify.as_ref().and_then(|v| v.names);
+    let mut name = false;
+    if let Some(rules) = names {
+        let leaf = a
+            .seen
+            .presented
+            .first()
+            .map(|c| c.as_ref())
+            .unwrap_or_default();
+        if let Err(message) = names::check(rules, host, leaf) {
+            return failed(Code::NameMismatch, message);
+        }
+        name = true;
+    }
+    answered(a, true, chain, name)
+}
+
+fn retries(rule: Retry, sqlstate: Option<&str>) -> bool {
+    match rule {
+        Retry::Never => false,
+        Retry::AnyServerError => sqlstate.is_some(),
+        Retry::Sqlstate28000 => sqlstate == Some("28000"),
+    }
+}
+
+/// The client's verdict for one target: its transports in its order, with its fallbacks.
+pub(crate) fn verdict(
+    policy: &Policy,
+    trusted: &Trusted,
+    host: &str,
+    wire: &Wire,
+    now: UnixTime,
+) -> ClientVerdict {
+    let step = match &policy.refused {
+        Some(message) => failed(Code::Usage, message.clone()),
+        None => run(policy, trusted, host, wire, now),
+    };
+    let client = policy.client;
+    let mut v = ClientVerdict {
+        name: client,
+        models: client.models(),
+        reference: client.reference(),
+        mode: policy.mode.clone(),
+        libpq_equivalent: None,
+        connects: false,
+        encrypted: false,
+        chain_verified: false,
+        host_name_verified: false,
+        exit_code: Code::Ok,
+        error: None,
+        summary: String::new(),
+        unmodelled: policy.unmodelled.clone(),
+    };
+    match step {
+        Step::Connected { tls, chain, name } => {
+            v.connects = true;
+            v.encrypted = tls;
+            v.chain_verified = chain;
+            v.host_name_verified = name;
+            v.summary = match (tls, chain, name) {
+                (false, _, _) => "connects without encryption".into(),
+                (true, true, true) => "connects with TLS, chain and host name verified".into(),
+                (true, true, false) => {
+                    "connects with TLS, chain verified, host name not checked".into()
+                }
+                (true, false, _) => "connects with TLS, certificate not verified".into(),
+            };
+        }
+        Step::NoTls => {
+            v.exit_code = Code::TlsNotOffered;
+            v.error = Some(policy.no_tls_message.to_string());
+        }
+        Step::Failed { code, message, .. } => {
+            v.exit_code = code;
+            v.error = Some(crate::sanitize::one_line(&message));
+        }
+    }
+    if let Some(error) = &v.error {
+        v.summary = format!("fails: {error}");
+    }
+    v
+}
+
+fn run(policy: &Policy, trusted: &Trusted, host: &str, wire: &Wire, now: UnixTime) -> Step {
+    // A root file read before connecting stops the client there.
+    if let (Trusted::Unreadable(message), Some(verify)) = (trusted, &policy.verify)
+        && matches!(
+            verify.roots,
+            Roots::File {
+                read: ReadWhen::BeforeConnecting,
+                ..
+            }
+        )
+    {
+        return failed(Code::Usage, message.clone());
+    }
+    let tls = || tls_step(policy, trusted, host, wire.tls.as_ref(), now);
+    let plain = || plain_step(wire.plain.as_ref());
+    let fallback = policy.fallback;
+    match policy.order {
+        Order::Plain => plain(),
+        Order::Tls => match tls() {
+            Step::NoTls => Step::NoTls,
+            other => other,
+        },
+        Order::TlsThenPlain => match tls() {
+            Step::NoTls => plain(),
+            Step::Failed {
+                code,
+                message,
+                sqlstate,
+            } => {
+                let again = match code {
+                    Code::HandshakeFailed => fallback.on_handshake_failure,
+                    Code::Untrusted | Code::NameMismatch => fallback.on_certificate_failure,
+                    _ => retries(fallback.on_server_error, sqlstate.as_deref()),
+                };
+                match again {
+                    true => plain(),
+                    false => Step::Failed {
+                        code,
+                        message,
+                        sqlstate,
+                    },
+                }
+            }
+            connected => connected,
+        },
+        Order::PlainThenTls => match plain() {
+            Step::Failed {
+                code,
+                message,
+                sqlstate,
+            } if !retries(fallback.on_server_error, sqlstate.as_deref()) => Step::Failed {
+                code,
+                message,
+                sqlstate,
+            },
+            Step::Failed { .. } => match tls() {
+                Step::NoTls => Step::NoTls,
+                other => other,
+            },
+            other => other,
+        },
+    }
+}
+
+/// How a client's verdict reads beside libpq's.
+fn libpq_said(report: &TargetReport) -> String {
+    match (report.libpq_connects, report.encrypted) {
+        (true, true) => "libpq (psql) connects with TLS".into(),
+        (true, false) => "libpq (psql) connects without encryption".into(),
+        (false, _) => format!("libpq (psql) {}", report.summary),
+    }
+}
+
+/// What to change, in the driver's own terms, when it fails or connects unverified.
+fn fix(v: &ClientVerdict) -> Option<String> {
+    let hint = match (v.name, v.exit_code, v.connects) {
+        (Client::Pgjdbc, Code::Untrusted, _) => {
+            "give pgjdbc the CA that issued the server's chain: sslrootcert=/path/root.crt in the URL (LibPQFactory), or import it into the JVM truststore (pgtls roots --format pkcs12) with sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory"
+        }
+        (Client::Pgjdbc, Code::NameMismatch, _) => {
+            "connect by a name the certificate lists (see certificates[].sans), or use sslmode=verify-ca if only the CA should be checked"
+        }
+        (Client::Pgjdbc, Code::Usage, _) => {
+            "pgjdbc reads sslrootcert (default ~/.postgresql/root.crt in the JVM's user.home) for verify-ca and verify-full"
+        }
+        (Client::Pgjdbc, _, true) if !v.chain_verified => {
+            "use sslmode=verify-full with sslrootcert: pgjdbc's require, prefer and allow never verify the certificate, even with a root file"
+        }
+        (Client::NodePostgres, Code::Untrusted, _) => {
+            "pass the CA with sslrootcert=/path/root.crt (or ssl.ca in code); without it node-postgres trusts only Node's bundled public roots"
+        }
+        (Client::NodePostgres, Code::NameMismatch, _) => {
+            "node-postgres 8 verifies the host name for every sslmode but disable and no-verify: connect by a name the certificate lists, or use uselibpqcompat=true&sslmode=verify-ca"
+        }
+        (Client::NodePostgres, Code::TlsNotOffered, _) => {
+            "node-postgres never falls back to plaintext: turn TLS on at the server, or drop sslmode from the string"
+        }
+        (Client::NodePostgres, _, true) if !v.encrypted => {
+            "node-postgres does not use TLS unless asked: add sslmode=verify-full (with sslrootcert for a private CA)"
+        }
+        (Client::NodePostgres, _, true) if !v.chain_verified => {
+            "sslmode=no-verify (or uselibpqcompat with prefer/require) does not verify the certificate: use sslmode=verify-full"
+        }
+        (Client::Asyncpg, Code::Untrusted, _) => {
+            "give asyncpg the CA that issued the server's chain: sslrootcert=/path/root.crt"
+        }
+        (Client::Asyncpg, Code::NameMismatch, _) => {
+            "connect by a name the certificate lists, or use sslmode=verify-ca"
+        }
+        (Client::Asyncpg, _, true) if !v.encrypted => {
+            "asyncpg's default is prefer: use sslmode=verify-full with sslrootcert"
+        }
+        (Client::Asyncpg, _, true) if !v.chain_verified => {
+            "asyncpg's prefer never verifies (it ignores sslrootcert): use sslmode=verify-full with sslrootcert"
+        }
+        (Client::Npgsql, Code::Untrusted, _) => {
+            "set Root Certificate=/path/root.crt (or install the CA in the system store)"
+        }
+        (Client::Npgsql, _, true) if !v.chain_verified => {
+            "Npgsql's Prefer and Require do not validate the certificate: use SSL Mode=VerifyFull;Root Certificate=/path/root.crt"
+        }
+        _ => return None,
+    };
+    Some(hint.to_string())
+}
+
+/// Findings for the other clients: where one's verdict differs from libpq's, and where one
+/// connects without verifying the server.
+pub(crate) fn findings(report: &TargetReport, verdicts: &[ClientVerdict]) -> Vec<Finding> {
+    let mut found = Vec::new();
+    for v in verdicts.iter().filter(|v| v.name != Client::Libpq) {
+        let same = v.connects == report.libpq_connects
+            && v.encrypted == report.encrypted
+            && v.exit_code == report.exit_code;
+        if !same {
+            let theirs = match (&v.error, v.encrypted) {
+                (Some(e), _) => format!("will not connect: {e}"),
+                (None, true) if !v.chain_verified => {
+                    "connects with TLS without verifying the certificate".into()
+                }
+                (None, true) => "connects with TLS".into(),
+                (None, false) => "connects without encryption".into(),
+            };
+            found.push(Finding {
+                severity: if v.connects {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                },
+                code: "client_differs",
+                message: format!(
+                    "{}; {} ({}) {theirs}",
+                    libpq_said(report),
+                    v.name.name(),
+                    v.mode
+                ),
+                hint: fix(v),
+            });
+        } else if v.connects && (!v.encrypted || !v.chain_verified) {
+            found.push(Finding {
+                severity: Severity::Warning,
+                code: "client_unverified",
+                message: format!(
+                    "{} ({}) connects {}",
+                    v.name.name(),
+                    v.mode,
+                    if v.encrypted {
+                        "with TLS without verifying the certificate"
+                    } else {
+                        "without encryption"
+                    }
+                ),
+                hint: fix(v),
+            });
+        }
+        if !v.unmodelled.is_empty() {
+            found.push(Finding {
+                severity: Severity::Info,
+                code: "client_not_modelled",
+                message: format!(
+                    "{}: not part of the model: {}",
+                    v.name.name(),
+                    v.unmodelled.join("; ")
+                ),
+                hint: None,
+            });
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clients::{Fallback, Verify};
+
+    fn policy(order: Order, fallback: Fallback) -> Policy {
+        Policy {
+            client: Client::Asyncpg,
+            mode: "test".into(),
+            order,
+            verify: None,
+            fallback,
+            direct: false,
+            reads_first: Vec::new(),
+            refused: None,
+            no_tls_message: "no TLS",
+            unmodelled: Vec::new(),
+        }
+    }
+
+    fn attempt(
+        tls: bool,
+        ssl: Option<u8>,
+        outcome: Outcome,
+        sqlstate: Option<&str>,
+    ) -> AttemptResult {
+        AttemptResult {
+            tls,
+            connected: true,
+            ssl_response: ssl,
+            outcome: Some(outcome),
+            error: (outcome != Outcome::Accepted).then(|| "refused".to_string()),
+            session: (tls && ssl == Some(b'S') && outcome != Outcome::HandshakeFailed).then(|| {
+                crate::report::TlsSession {
+                    negotiation: crate::config::SslNegotiation::Postgres,
+                    protocol: "TLSv1.3".into(),
+                    cipher: "TLS_AES_256_GCM_SHA384".into(),
+                    cipher_iana: "TLS_AES_256_GCM_SHA384".into(),
+                    key_exchange_group: None,
+                    alpn: None,
+                    sni: None,
+                }
+            }),
+            server_error: sqlstate.map(|code| crate::probe::wire::ServerError {
+                code: code.into(),
+                ..Default::default()
+            }),
+            ..AttemptResult::default()
+        }
+    }
+
+    #[test]
+    fn transports_and_fallbacks_follow_the_policy() {
+        let none = Fallback::NONE;
+        let asyncpg_prefer = Fallback {
+            on_handshake_failure: true,
+            on_certificate_failure: false,
+            on_server_error: Retry::AnyServerError,
+        };
+        let jdbc = Fallback {
+            on_server_error: Retry::Sqlstate28000,
+            ..Fallback::NONE
+        };
+        let ok_tls = attempt(true, Some(b'S'), Outcome::Accepted, None);
+        let no_tls = attempt(true, Some(b'N'), Outcome::Accepted, None);
+        let broken = attempt(true, Some(b'S'), Outcome::HandshakeFailed, None);
+        let hba_tls = attempt(true, Some(b'S'), Outcome::Rejected, Some("28000"));
+        let auth_tls = attempt(true, Some(b'S'), Outcome::Rejected, Some("28P01"));
+        let ok_plain = attempt(false, None, Outcome::Accepted, None);
+        let hba_plain = attempt(false, None, Outcome::Rejected, Some("28000"));
+        // (what, order, fallback, tls facts, plain facts, connects, encrypted, exit code)
+        let table = [
+            (
+                "TLS only: accepted",
+                Order::Tls,
+                none,
+                &ok_tls,
+                &ok_plain,
+                true,
+                true,
+                0,
+            ),
+            (
+                "TLS only: 'N' is refused",
+                Order::Tls,
+                none,
+                &no_tls,
+                &ok_plain,
+                false,
+                false,
+                4,
+            ),
+            (
+                "prefer: 'N' goes on in plaintext",
+                Order::TlsThenPlain,
+                none,
+                &no_tls,
+                &ok_plain,
+                true,
+                false,
+                0,
+            ),
+            (
+                "prefer: a broken handshake retries in plaintext",
+                Order::TlsThenPlain,
+                asyncpg_prefer,
+                &broken,
+                &ok_plain,
+                true,
+                false,
+                0,
+            ),
+            (
+                "prefer without that rule: a broken handshake fails",
+                Order::TlsThenPlain,
+                jdbc,
+                &broken,
+                &ok_plain,
+                false,
+                false,
+                5,
+            ),
+            (
+                "pgjdbc prefer: 28000 over TLS retries in plaintext",
+                Order::TlsThenPlain,
+                jdbc,
+                &hba_tls,
+                &ok_plain,
+                true,
+                false,
+                0,
+            ),
+            (
+                "pgjdbc prefer: a wrong password does not",
+                Order::TlsThenPlain,
+                jdbc,
+                &auth_tls,
+                &ok_plain,
+                false,
+                false,
+                8,
+            ),
+            (
+                "allow: plaintext first",
+                Order::PlainThenTls,
+                jdbc,
+                &ok_tls,
+                &ok_plain,
+                true,
+                false,
+                0,
+            ),
+            (
+                "allow: 28000 in plaintext retries with TLS",
+                Order::PlainThenTls,
+                jdbc,
+                &ok_tls,
+                &hba_plain,
+                true,
+                true,
+                0,
+            ),
+            (
+                "allow without a retry rule: fails",
+                Order::PlainThenTls,
+                none,
+                &ok_tls,
+                &hba_plain,
+                false,
+                false,
+                8,
+            ),
+            (
+                "plaintext only",
+                Order::Plain,
+                none,
+                &ok_tls,
+                &hba_plain,
+                false,
+                false,
+                8,
+            ),
+        ];
+        for (what, order, fallback, tls, plain, connects, encrypted, code) in table {
+            let wire = Wire {
+                tls: Some(tls.clone()),
+                plain: Some(plain.clone()),
+            };
+            let v = verdict(
+                &policy(order, fallback),
+                &Trusted::Unused,
+                "localhost",
+                &wire,
+                UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000)),
+            );
+            assert_eq!(
+                (v.connects, v.encrypted, v.exit_code as u8),
+                (connects, encrypted, code),
+                "{what}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_root_file_read_before_connecting_stops_the_client_there() {
+        let mut p = policy(Order::Tls, Fallback::NONE);
+        p.verify = Some(Verify {
+            roots: Roots::File {
+                path: "/nope".into(),
+                read: ReadWhen::BeforeConnecting,
+                missing: Some("gone"),
+            },
+            anchors: Anchors::OpenSsl,
+            names: None,
+        });
+        let v = verdict(
+            &p,
+            &Trusted::Unreadable("gone: /nope".into()),
+            "h",
+            &Wire::default(),
+            UnixTime::now(),
+        );
+        assert_eq!(v.exit_code, Code::Usage);
+        assert_eq!(v.error.as_deref(), Some("gone: /nope"));
+    }
+}

@@ -1,0 +1,391 @@
+//! pgtls's verdict for each driver against the driver itself: pgjdbc (Debian's jar on the JDK),
+//! node-postgres (npm `pg`) and asyncpg (PyPI) connect to real servers over a matrix of server
+//! certificates, sslmodes, root files and host forms, each given its own connection string, and
+//! `pgtls check --client NAME` must give every case the driver's verdict: connected or not,
+//! encrypted or not, and the failure's class. One process per driver runs all its cases.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::harness::{pgtls, root};
+use crate::pki::{Ca, ServerCert};
+use crate::server::{Server, Setup, Version, shared_tempdir};
+
+const MODES: [&str; 6] = [
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
+const HOSTS: [&str; 2] = ["localhost", "127.0.0.1"];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Driver {
+    Pgjdbc,
+    Node,
+    Asyncpg,
+}
+
+impl Driver {
+    fn name(self) -> &'static str {
+        match self {
+            Driver::Pgjdbc => "pgjdbc",
+            Driver::Node => "node-postgres",
+            Driver::Asyncpg => "asyncpg",
+        }
+    }
+
+    /// The driver's own connection string for one case.
+    fn string(self, host: &str, port: u16, mode: &str, root_file: Option<&Path>) -> String {
+        let root = root_file
+            .map(|f| format!("&sslrootcert={}", f.display()))
+            .unwrap_or_default();
+        match self {
+            Driver::Pgjdbc => format!(
+                "jdbc:postgresql://{host}:{port}/postgres?user=postgres&sslmode={mode}{root}&connectTimeout=5"
+            ),
+            Driver::Node | Driver::Asyncpg => {
+                format!("postgresql://postgres@{host}:{port}/postgres?sslmode={mode}{root}")
+            }
+        }
+    }
+
+    /// The command that reads strings on standard input and prints one verdict per line.
+    fn command(self, home: &Path) -> Command {
+        let drivers = root().join("tests/drivers");
+        let mut command = match self {
+            Driver::Pgjdbc => {
+                let mut c = Command::new("java");
+                c.args(["-cp", "/usr/share/java/postgresql.jar"])
+                    .arg(drivers.join("PgjdbcProbe.java"));
+                c
+            }
+            Driver::Node => {
+                let mut c = Command::new("node");
+                c.arg(drivers.join("node/probe.js"));
+                c
+            }
+            Driver::Asyncpg => {
+                let mut c = Command::new(crate::harness::oracle_python());
+                c.arg(drivers.join("asyncpg_probe.py"));
+                c
+            }
+        };
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("USER", "postgres");
+        command
+    }
+
+    /// The exit code pgtls must give for the driver's error, by the driver's own words.
+    fn expected_code(self, error: &str) -> u8 {
+        let table: &[(&str, u8)] = match self {
+            Driver::Pgjdbc => &[
+                ("Could not open SSL root certificate file", 2),
+                ("PKIX path", 6),
+                ("could not be verified by hostnameverifier", 7),
+                ("does not support SSL", 4),
+                ("SSL error", 5),
+            ],
+            Driver::Node => &[
+                ("ENOENT", 2),
+                ("does not match certificate's altnames", 7),
+                ("self-signed certificate", 6),
+                ("unable to get local issuer certificate", 6),
+                ("unable to verify the first certificate", 6),
+                ("certificate has expired", 6),
+                ("does not support SSL", 4),
+                // OpenSSL's verify errors, by Node's codes.
+                ("CERT_", 6),
+                ("SELF_SIGNED", 6),
+                ("UNABLE_TO_", 6),
+            ],
+            Driver::Asyncpg => &[
+                ("FileNotFoundError", 2),
+                ("does not exist or cannot be accessed", 2),
+                ("Hostname mismatch", 7),
+                ("IP address mismatch", 7),
+                ("CERTIFICATE_VERIFY_FAILED", 6),
+                ("rejected SSL upgrade", 4),
+            ],
+        };
+        table
+            .iter()
+            .find(|(needle, _)| error.contains(needle))
+            .map_or_else(
+                || panic!("no expected code for {}'s error: {error}", self.name()),
+                |(_, code)| *code,
+            )
+    }
+
+    /// Runs every string through the driver, one process for all.
+    fn run(self, home: &Path, strings: &[String]) -> Vec<Value> {
+        let mut child = self
+            .command(home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} cannot start: {e}", self.name()));
+        let mut stdin = child.stdin.take().unwrap();
+        let input = strings.join("\n") + "\n";
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        assert!(
+            out.status.success(),
+            "{} failed: {}",
+            self.name(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let verdicts: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON verdict per line"))
+            .collect();
+        assert_eq!(
+            verdicts.len(),
+            strings.len(),
+            "{} answered {} of {} strings: {}",
+            self.name(),
+            verdicts.len(),
+            strings.len(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        verdicts
+    }
+}
+
+/// A server certificate setup.
+struct CertCase {
+    name: &'static str,
+    chain: String,
+    key: String,
+    leaf: String,
+}
+
+fn cert_cases(root: &Ca) -> Vec<CertCase> {
+    let inter = root.intermediate("pgtls driver intermediate");
+    let issued = |spec: ServerCert| inter.server(&spec);
+    let named = |cn: Option<&'static str>, dns: Vec<&'static str>, ips: Vec<&str>| ServerCert {
+        cn,
+        dns,
+        ips: ips.iter().map(|ip| ip.parse().unwrap()).collect(),
+        ..ServerCert::localhost()
+    };
+    let mut cases = Vec::new();
+    for (name, leaf) in [
+        ("good chain", issued(ServerCert::localhost())),
+        ("CN only", issued(named(Some("localhost"), vec![], vec![]))),
+        (
+            "wrong name",
+            issued(named(Some("wrong.example"), vec!["wrong.example"], vec![])),
+        ),
+        (
+            "expired",
+            issued(ServerCert {
+                valid: (-60, -1),
+                ..ServerCert::localhost()
+            }),
+        ),
+        (
+            "IP-only SAN",
+            issued(named(None, vec![], vec!["127.0.0.1"])),
+        ),
+    ] {
+        cases.push(CertCase {
+            name,
+            chain: format!("{}{}", leaf.cert_pem, inter.cert_pem),
+            key: leaf.key_pem,
+            leaf: leaf.cert_pem,
+        });
+    }
+    let own = ServerCert::localhost().self_signed();
+    cases.push(CertCase {
+        name: "self-signed",
+        chain: own.cert_pem.clone(),
+        key: own.key_pem,
+        leaf: own.cert_pem,
+    });
+    cases
+}
+
+/// One case: where it runs and what the root file is.
+struct Case {
+    what: String,
+    host: &'static str,
+    port: u16,
+    mode: &'static str,
+    root_file: Option<PathBuf>,
+}
+
+fn matrix(version: Version, drivers: &[Driver]) {
+    let home = shared_tempdir();
+    let java_home = nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .map(|u| u.dir)
+        .unwrap();
+    assert!(
+        !java_home.join(".postgresql/root.crt").exists(),
+        "{} exists: pgjdbc would read it as its default root file",
+        java_home.join(".postgresql/root.crt").display()
+    );
+    let root = Ca::root("pgtls driver root");
+    let other = Ca::root("pgtls driver other root");
+    let inter_only = root.intermediate("pgtls driver intermediate");
+    let mut cases = Vec::new();
+    let mut servers = Vec::new();
+    for (n, cert) in cert_cases(&root).into_iter().enumerate() {
+        let server = Server::start(version, &Setup::tls(cert.chain.clone(), cert.key.clone()));
+        let dir = home.path().join(format!("case-{n}"));
+        std::fs::create_dir(&dir).unwrap();
+        let files = [
+            ("right root", Some(root.cert_pem.clone())),
+            ("another CA", Some(other.cert_pem.clone())),
+            ("intermediate only", Some(inter_only.cert_pem.clone())),
+            ("the server certificate", Some(cert.leaf.clone())),
+            ("no root file", None),
+        ];
+        for (file_name, pem) in files {
+            let root_file = pem.map(|pem| {
+                let path = dir.join(format!("{}.crt", file_name.replace(' ', "-")));
+                std::fs::write(&path, pem).unwrap();
+                path
+            });
+            for host in HOSTS {
+                for mode in MODES {
+                    cases.push(Case {
+                        what: format!("{}, {file_name}, host {host}, sslmode={mode}", cert.name),
+                        host,
+                        port: server.port,
+                        mode,
+                        root_file: root_file.clone(),
+                    });
+                }
+            }
+        }
+        servers.push(server);
+    }
+    assert_eq!(cases.len(), 360);
+    // libpq itself on the same settings, for the measured differences.
+    let libpq_strings: Vec<String> = cases
+        .iter()
+        .map(|c| {
+            let root = c
+                .root_file
+                .as_ref()
+                .map(|f| format!(" sslrootcert={}", f.display()))
+                .unwrap_or_default();
+            format!(
+                "host={} port={} user=postgres dbname=postgres sslmode={}{root}",
+                c.host, c.port, c.mode
+            )
+        })
+        .collect();
+    let libpq = crate::harness::libpq_connect(home.path(), &libpq_strings);
+    let mut report = Vec::new();
+    let mut failures = Vec::new();
+    for &driver in drivers {
+        let strings: Vec<String> = cases
+            .iter()
+            .map(|c| driver.string(c.host, c.port, c.mode, c.root_file.as_deref()))
+            .collect();
+        let theirs = driver.run(home.path(), &strings);
+        let targets = home.path().join(format!("{}.targets", driver.name()));
+        std::fs::write(&targets, strings.join("\n") + "\n").unwrap();
+        let out = pgtls(home.path())
+            .env("USER", "postgres")
+            .args(["check", "--client", driver.name(), "--format", "json"])
+            .args(["--timeout", "5", "--concurrency", "8", "--targets"])
+            .arg(&targets)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "pgtls printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let ours = doc["targets"].as_array().unwrap();
+        assert_eq!(ours.len(), cases.len());
+        let (mut laxer, mut stricter, mut encryption) = (0, 0, 0);
+        let mut outcomes = std::collections::BTreeMap::new();
+        for (((case, theirs), ours), libpq) in cases.iter().zip(&theirs).zip(ours).zip(&libpq) {
+            let verdict = &ours["clients"][0];
+            assert_eq!(verdict["name"], driver.name(), "{}", case.what);
+            let (connects, encrypted, code) = match theirs["ok"].as_bool() {
+                Some(true) => (true, theirs["ssl"].as_bool().unwrap(), 0),
+                _ => {
+                    let error = theirs["error"].as_str().unwrap_or_default();
+                    (false, false, driver.expected_code(error))
+                }
+            };
+            let got = (
+                verdict["connects"].as_bool().unwrap(),
+                verdict["encrypted"].as_bool().unwrap(),
+                verdict["exit_code"].as_u64().unwrap() as u8,
+            );
+            if got != (connects, encrypted, code) {
+                failures.push(format!(
+                    "{} on PostgreSQL {version:?}: {}\n    {}: {theirs}\n    pgtls: connects {}, encrypted {}, exit {} ({})",
+                    driver.name(),
+                    case.what,
+                    driver.name(),
+                    got.0,
+                    got.1,
+                    got.2,
+                    verdict["summary"]
+                ));
+            }
+            *outcomes
+                .entry(match (connects, encrypted) {
+                    (true, true) => "connects with TLS".to_string(),
+                    (true, false) => "connects in plaintext".to_string(),
+                    _ => format!("fails with exit {code}"),
+                })
+                .or_insert(0) += 1;
+            let libpq_connects = libpq["ok"] == true;
+            let libpq_encrypted = libpq_connects && libpq["ssl"] == true;
+            match (libpq_connects, connects) {
+                (false, true) => laxer += 1,
+                (true, false) => stricter += 1,
+                (true, true) if libpq_encrypted != encrypted => encryption += 1,
+                _ => {}
+            }
+        }
+        report.push(format!(
+            "{}: differs from libpq in {} of {} cases: connects where libpq does not in {laxer}, fails where libpq connects in {stricter}, encrypts differently in {encryption}; outcomes {outcomes:?}",
+            driver.name(),
+            laxer + stricter + encryption,
+            cases.len()
+        ));
+    }
+    eprintln!("PostgreSQL {version:?}:\n  {}", report.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "{} cases where pgtls's verdict is not the driver's:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    drop(servers);
+}
+
+const ALL: [Driver; 3] = [Driver::Pgjdbc, Driver::Node, Driver::Asyncpg];
+
+#[test]
+fn every_drivers_verdict_is_predicted_on_postgresql_15() {
+    matrix(Version::V15, &ALL);
+}
+
+#[test]
+fn every_drivers_verdict_is_predicted_on_postgresql_17() {
+    matrix(Version::V17, &ALL);
+}
