@@ -94,6 +94,7 @@ impl Driver {
                 ("could not be verified by hostnameverifier", 7),
                 ("does not support SSL", 4),
                 ("SSL error", 5),
+                ("pg_hba.conf", 8),
             ],
             Driver::Node => &[
                 ("ENOENT", 2),
@@ -107,6 +108,7 @@ impl Driver {
                 ("CERT_", 6),
                 ("SELF_SIGNED", 6),
                 ("UNABLE_TO_", 6),
+                ("pg_hba.conf", 8),
             ],
             Driver::Asyncpg => &[
                 ("FileNotFoundError", 2),
@@ -115,6 +117,7 @@ impl Driver {
                 ("IP address mismatch", 7),
                 ("CERTIFICATE_VERIFY_FAILED", 6),
                 ("rejected SSL upgrade", 4),
+                ("pg_hba.conf", 8),
             ],
         };
         table
@@ -275,6 +278,13 @@ fn matrix(version: Version, drivers: &[Driver]) {
         servers.push(server);
     }
     assert_eq!(cases.len(), 360);
+    compare(version, home.path(), &cases, drivers);
+    drop(servers);
+}
+
+/// Runs every case through each driver and through `pgtls check --client`, and requires the
+/// same verdict; prints how often each driver differs from libpq itself.
+fn compare(version: Version, home: &Path, cases: &[Case], drivers: &[Driver]) {
     // libpq itself on the same settings, for the measured differences.
     let libpq_strings: Vec<String> = cases
         .iter()
@@ -290,7 +300,7 @@ fn matrix(version: Version, drivers: &[Driver]) {
             )
         })
         .collect();
-    let libpq = crate::harness::libpq_connect(home.path(), &libpq_strings);
+    let libpq = crate::harness::libpq_connect(home, &libpq_strings);
     let mut report = Vec::new();
     let mut failures = Vec::new();
     for &driver in drivers {
@@ -298,10 +308,10 @@ fn matrix(version: Version, drivers: &[Driver]) {
             .iter()
             .map(|c| driver.string(c.host, c.port, c.mode, c.root_file.as_deref()))
             .collect();
-        let theirs = driver.run(home.path(), &strings);
-        let targets = home.path().join(format!("{}.targets", driver.name()));
+        let theirs = driver.run(home, &strings);
+        let targets = home.join(format!("{}.targets", driver.name()));
         std::fs::write(&targets, strings.join("\n") + "\n").unwrap();
-        let out = pgtls(home.path())
+        let out = pgtls(home)
             .env("USER", "postgres")
             .args(["check", "--client", driver.name(), "--format", "json"])
             .args(["--timeout", "5", "--concurrency", "8", "--targets"])
@@ -375,7 +385,6 @@ fn matrix(version: Version, drivers: &[Driver]) {
         failures.len(),
         failures.join("\n")
     );
-    drop(servers);
 }
 
 const ALL: [Driver; 3] = [Driver::Pgjdbc, Driver::Node, Driver::Asyncpg];
@@ -388,4 +397,76 @@ fn every_drivers_verdict_is_predicted_on_postgresql_15() {
 #[test]
 fn every_drivers_verdict_is_predicted_on_postgresql_17() {
     matrix(Version::V17, &ALL);
+}
+
+/// Servers that refuse TLS, or accept only TLS or only plaintext (pg_hba.conf's `hostssl` and
+/// `hostnossl`): each driver's fallbacks between TLS and plaintext, against the driver.
+fn fallback_matrix(version: Version, drivers: &[Driver]) {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls fallback root");
+    let leaf = root.server(&ServerCert::localhost());
+    let root_file = home.path().join("root.crt");
+    std::fs::write(&root_file, &root.cert_pem).unwrap();
+    let tls = |hba: Vec<&'static str>| Setup {
+        hba,
+        ..Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone())
+    };
+    let setups = [
+        (
+            "TLS off",
+            Setup {
+                ssl: false,
+                cert: None,
+                ..tls(vec![
+                    "host all all 127.0.0.1/32 trust",
+                    "host all all ::1/128 trust",
+                ])
+            },
+        ),
+        (
+            "hostssl only",
+            tls(vec![
+                "hostssl all all 127.0.0.1/32 trust",
+                "hostssl all all ::1/128 trust",
+            ]),
+        ),
+        (
+            "hostnossl only",
+            tls(vec![
+                "hostnossl all all 127.0.0.1/32 trust",
+                "hostnossl all all ::1/128 trust",
+            ]),
+        ),
+    ];
+    let mut servers = Vec::new();
+    let mut cases = Vec::new();
+    for (name, setup) in setups {
+        let server = Server::start(version, &setup);
+        for file in [Some(root_file.clone()), None] {
+            for mode in MODES {
+                cases.push(Case {
+                    what: format!(
+                        "{name}, {}, sslmode={mode}",
+                        if file.is_some() {
+                            "right root"
+                        } else {
+                            "no root file"
+                        }
+                    ),
+                    host: "localhost",
+                    port: server.port,
+                    mode,
+                    root_file: file.clone(),
+                });
+            }
+        }
+        servers.push(server);
+    }
+    compare(version, home.path(), &cases, drivers);
+    drop(servers);
+}
+
+#[test]
+fn every_drivers_fallbacks_are_predicted_on_postgresql_15() {
+    fallback_matrix(Version::V15, &ALL);
 }
