@@ -14,6 +14,14 @@ fn refuse(message: impl Into<String>) -> DriverError {
     DriverError::new(Client::Asyncpg, message)
 }
 
+/// asyncpg's `int()` of a port that is not a number. Its text is not quoted: in a DSN whose
+/// password holds a "/", the port is a piece of the password.
+fn bad_port() -> DriverError {
+    refuse(
+        "invalid literal for int() with base 10 (a port that is not a number; percent-encode a \"/\" in the password as %2F)",
+    )
+}
+
 /// `_parse_hostlist`: `host[:port]` items, `[v6]:port`.
 fn host_list(spec: &str, unquote: bool) -> Result<Vec<(String, Option<u16>)>, DriverError> {
     let mut hosts = Vec::new();
@@ -32,13 +40,10 @@ fn host_list(spec: &str, unquote: bool) -> Result<Vec<(String, Option<u16>)>, Dr
             (a.to_string(), p)
         };
         let addr = if unquote { percent_decode(&addr) } else { addr };
-        let port =
-            match port {
-                "" => None,
-                p => Some(p.parse::<u16>().map_err(|_| {
-                    refuse(format!("invalid literal for int() with base 10: '{p}'"))
-                })?),
-            };
+        let port = match port {
+            "" => None,
+            p => Some(p.parse::<u16>().map_err(|_| bad_port())?),
+        };
         hosts.push((addr, port));
     }
     Ok(hosts)
@@ -64,6 +69,12 @@ pub(crate) fn parse(dsn: &str, env: &Environment) -> Result<DriverString, Driver
         Some((a, h)) => (a, h),
         None => ("", netloc),
     };
+    if hostspec.contains('@') {
+        // asyncpg splits at the first "@": the rest of a password would become the host name.
+        return Err(refuse(
+            "the DSN has more than one \"@\": percent-encode an \"@\" in the user or password as %40",
+        ));
+    }
     let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
     let mut driver = DriverString::default();
     let mut hosts = if hostspec.is_empty() {
@@ -85,9 +96,7 @@ pub(crate) fn parse(dsn: &str, env: &Environment) -> Result<DriverString, Driver
         match key.as_str() {
             "port" => {
                 let ports: Result<Vec<u16>, _> = value.split(',').map(str::parse).collect();
-                query_port = Some(ports.map_err(|_| {
-                    refuse(format!("invalid literal for int() with base 10: '{value}'"))
-                })?);
+                query_port = Some(ports.map_err(|_| bad_port())?);
             }
             "host" if hosts.is_empty() && !value.is_empty() => hosts = host_list(&value, false)?,
             "dbname" | "database" if driver.dbname.is_none() => driver.dbname = Some(value),
@@ -112,9 +121,7 @@ pub(crate) fn parse(dsn: &str, env: &Environment) -> Result<DriverString, Driver
             .insert("pgtls.default_host".into(), "localhost".into());
     }
     let default_port = match var("PGPORT") {
-        Some(p) => p
-            .parse::<u16>()
-            .map_err(|_| refuse(format!("invalid literal for int() with base 10: '{p}'")))?,
+        Some(p) => p.parse::<u16>().map_err(|_| bad_port())?,
         None => 5432,
     };
     let ports: Vec<u16> = match &query_port {

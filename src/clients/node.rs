@@ -82,14 +82,17 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
         host = Some(format!("/{}", parts.next().unwrap_or_default()));
         driver.dbname = parts.next().map(str::to_string);
     } else {
-        // Anything that is not an absolute URL is relative to postgres://base.
-        let url = if conninfo.contains("://") {
-            split_url(conninfo)
-                .ok_or_else(|| DriverError::new(Client::NodePostgres, "Invalid URL"))?
-        } else {
-            split_url(&format!("postgres://base/{conninfo}"))
-                .ok_or_else(|| DriverError::new(Client::NodePostgres, "Invalid URL"))?
-        };
+        // Anything that is not an absolute URL is, to the WHATWG parser, a path relative to
+        // postgres://base: node-postgres would send the whole string as the database name (a
+        // password included) to a host named "base". pgtls refuses it instead.
+        if !conninfo.contains("://") {
+            return Err(DriverError::new(
+                Client::NodePostgres,
+                "not a URL: node-postgres would read this string as a database name on a host named \"base\"; write postgres://user:password@host:port/database?sslmode=...",
+            ));
+        }
+        let url = split_url(conninfo)
+            .ok_or_else(|| DriverError::new(Client::NodePostgres, "Invalid URL"))?;
         for (key, value) in query_pairs(&url.query, true) {
             driver.params.insert(key, value);
         }
@@ -322,10 +325,12 @@ mod tests {
         assert_eq!(d.hosts, [("localhost".to_string(), 5432)]);
         assert_eq!(d.user.as_deref(), Some("osuser"));
         assert_eq!(d.dbname.as_deref(), Some("osuser"));
-        // A libpq key/value string is a path relative to postgres://base.
-        let d = parse("host=db user=x", &env()).unwrap();
-        assert_eq!(d.hosts, [("base".to_string(), 5432)]);
-        assert_eq!(d.dbname.as_deref(), Some("host=db user=x"));
+        // A libpq key/value string would be a database name on host "base": refused.
+        let err = parse("host=db password=secret", &env())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a URL"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
         let d = parse("postgres://[::1]:5433/x", &env()).unwrap();
         assert_eq!(d.hosts, [("::1".to_string(), 5433)]);
         assert!(parse("postgres://h:99999/x", &env()).is_err());

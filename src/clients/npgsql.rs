@@ -167,6 +167,12 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
             if OTHER_KEYS.contains(&upper.as_str()) {
                 continue;
             }
+            // After a password, an unknown keyword may be the rest of a password with a ";".
+            if driver.password.is_some() {
+                return Err(refuse(
+                    "Keyword not supported (after Password=: quote a password that holds \";\")",
+                ));
+            }
             return Err(refuse(format!("Keyword not supported: '{key}'")));
         };
         match canonical {

@@ -15,6 +15,13 @@ use crate::{conninfo, explain as explanation, render};
 /// A connection string libpq refuses, or output that cannot be written.
 pub fn explain(args: &ExplainArgs, env: &Environment, out: &mut dyn Write) -> Result<Code, Error> {
     let detected = Client::detect(&args.conninfo);
+    if args.parse_only && detected != Client::Libpq {
+        return Err(clients::DriverError {
+            client: detected.name(),
+            message: "--parse-only reads libpq strings, and this is this driver's: run pgtls explain without --parse-only".into(),
+        }
+        .into());
+    }
     if !args.parse_only && (args.client.is_some() || detected != Client::Libpq) {
         let report = for_clients(args, env, detected)?;
         let written = match args.format {
@@ -54,7 +61,8 @@ fn for_clients(
         None => Client::ALL.to_vec(),
     };
     let (driver, resolved, equivalent) = if syntax == Client::Libpq {
-        let resolved = config::resolve(&args.conninfo, env)?;
+        // As check reads it: a URI whose password libpq would split is refused.
+        let resolved = config::resolve_to_connect(&args.conninfo, env)?;
         (clients::from_libpq(&resolved), resolved, None)
     } else {
         let driver = clients::parse(syntax, &args.conninfo, env)?;

@@ -111,7 +111,7 @@ fn run(f: &Fleet, format: &str) -> (i32, Vec<u8>) {
     (out.status.code().unwrap_or(-1), out.stdout)
 }
 
-fn consumer(kind: &str, input: &[u8]) -> Value {
+pub fn consumer(kind: &str, input: &[u8]) -> Value {
     let out = std::process::Command::new(oracle_python())
         .arg(root().join("tests/oracle/read_outputs.py"))
         .arg(kind)

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod check;
+mod clients;
 mod deadlines;
 mod differential;
 mod drivers;

@@ -82,6 +82,18 @@ fn no_secret_appears_in_any_command_or_format() {
         format!("postgresql://postgres:string-secret-1@frag-secret-5@localhost:{port}/postgres"),
         "postgresql://postgres:frag-secret-5/tail-secret-6@localhost/postgres".to_string(),
         format!("postgresql://localhost:{port}/postgres?passwordfrag-secret-5"),
+        // Drivers' strings (--client), good and refused.
+        format!(
+            "jdbc:postgresql://localhost:{port}/postgres?user=postgres&password=string-secret-1&sslmode=require"
+        ),
+        format!("jdbc:postgresql://postgres:string-secret-1@localhost:{port}/postgres"),
+        "jdbc:postgresql://h:string-secret-1/db?password=string-secret-1".to_string(),
+        format!(
+            "Host=localhost;Port={port};Username=postgres;Password=string-secret-1;SSL Mode=Require"
+        ),
+        "Host=localhost;Password=string-secret-1;frag-secret-5=1".to_string(),
+        "Server=localhost;Password='string-secret-1".to_string(),
+        format!("Host=localhost;Port={port};Password=string-secret-1;SSL Mode=Sometimes"),
         // A server that quotes the password back.
         format!(
             "host=127.0.0.1 port={} user=u password=echo-secret-7 sslmode=prefer",
@@ -107,11 +119,30 @@ fn no_secret_appears_in_any_command_or_format() {
                 conninfo.clone(),
             ]);
         }
+        for client in ["all", "node-postgres", "asyncpg"] {
+            runs.push(vec![
+                "check".into(),
+                "--client".into(),
+                client.into(),
+                "--format".into(),
+                format.into(),
+                "--targets".into(),
+                targets.display().to_string(),
+            ]);
+        }
     }
     for format in ["text", "json"] {
         for conninfo in &strings {
             runs.push(vec![
                 "explain".into(),
+                "--format".into(),
+                format.into(),
+                conninfo.clone(),
+            ]);
+            runs.push(vec![
+                "explain".into(),
+                "--client".into(),
+                "all".into(),
                 "--format".into(),
                 format.into(),
                 conninfo.clone(),

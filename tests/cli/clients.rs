@@ -1,0 +1,296 @@
+//! `--client` around the verdicts themselves (which `drivers.rs` compares with the real drivers):
+//! which client a string's form selects, drivers' refusals, `explain --client`, and every output
+//! format naming the client, read by the real consumers' parsers.
+
+use serde_json::Value;
+
+use crate::harness::pgtls;
+use crate::pki::{Ca, ServerCert};
+use crate::server::{Server, Setup, Version, shared_tempdir};
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn a_strings_form_selects_its_driver_and_the_report_says_which() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls clients root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let root_file = home.path().join("root.crt");
+    std::fs::write(&root_file, &root.cert_pem).unwrap();
+    let port = server.port;
+    let root = root_file.display();
+    // (string, --client, client reported, exit code, reference of its verdict)
+    let table = [
+        (
+            format!(
+                "jdbc:postgresql://localhost:{port}/postgres?user=postgres&ssl=true&sslrootcert={root}"
+            ),
+            None,
+            "pgjdbc",
+            0,
+            "verified",
+        ),
+        (
+            format!(
+                "Host=localhost;Port={port};Username=postgres;SSL Mode=VerifyFull;Root Certificate={root}"
+            ),
+            None,
+            "npgsql",
+            0,
+            "modelled",
+        ),
+        (
+            format!("postgresql://postgres@localhost:{port}/postgres?sslmode=require"),
+            Some("node-postgres"),
+            "node-postgres",
+            6,
+            "verified",
+        ),
+        (
+            format!("postgresql://postgres@localhost:{port}/postgres"),
+            Some("asyncpg"),
+            "asyncpg",
+            0,
+            "verified",
+        ),
+    ];
+    for (conninfo, client, reported, code, reference) in table {
+        let mut command = pgtls(home.path());
+        command.args(["check", "--format", "json"]);
+        if let Some(client) = client {
+            command.args(["--client", client]);
+        }
+        let out = command.arg(&conninfo).output().unwrap();
+        let doc = json(&out);
+        let target = &doc["targets"][0];
+        assert_eq!(target["client"], reported, "{conninfo}");
+        assert_eq!(out.status.code(), Some(code), "{conninfo}: {target}");
+        assert_eq!(target["exit_code"], code, "{conninfo}");
+        assert_eq!(target["clients"][0]["name"], reported, "{conninfo}");
+        assert_eq!(target["clients"][0]["reference"], reference, "{conninfo}");
+        assert!(
+            target["clients"][0]["libpq_equivalent"]
+                .as_str()
+                .is_some_and(|s| s.contains(&format!("port={port}"))),
+            "{conninfo}: {target}"
+        );
+    }
+    // asyncpg's default is prefer, which never verifies: a finding says so.
+    let out = pgtls(home.path())
+        .args(["check", "--format", "json", "--client", "asyncpg"])
+        .arg(format!("postgresql://postgres@localhost:{port}/postgres"))
+        .output()
+        .unwrap();
+    let doc = json(&out);
+    let codes: Vec<&str> = doc["targets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"client_unverified"), "{codes:?}");
+}
+
+#[test]
+fn strings_a_driver_refuses_exit_2_with_the_drivers_message() {
+    let home = shared_tempdir();
+    // (arguments, message)
+    let table: [(&[&str], &str); 6] = [
+        (
+            &["jdbc:postgresql://db.example.com"],
+            "pgjdbc: No suitable driver found for this URL (JDBC URL must contain a / at the end of the host or port)",
+        ),
+        (&["jdbc:postgresql://db/app?sslmode=sometimes"], ""),
+        (
+            &["--client", "asyncpg", "mysql://db/app"],
+            "asyncpg: invalid DSN: scheme is expected to be either \"postgresql\" or \"postgres\", got 'mysql'",
+        ),
+        (
+            &["--client", "node-postgres", "host=db sslmode=require"],
+            "node-postgres: not a URL",
+        ),
+        (
+            &["Host=db;Colour=blue"],
+            "npgsql: Keyword not supported: 'Colour'",
+        ),
+        (
+            &["--client", "pgjdbc", "host=db sslmode=require"],
+            "pgjdbc: No suitable driver found for this URL (a pgjdbc URL starts with jdbc:postgresql:)",
+        ),
+    ];
+    for (args, message) in table {
+        let out = pgtls(home.path()).arg("check").args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if message.is_empty() {
+            // An sslmode pgjdbc does not know is refused when it connects: a verdict, exit 2.
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            let out = pgtls(home.path())
+                .args(["check", "--format", "json"])
+                .args(args)
+                .output()
+                .unwrap();
+            let doc = json(&out);
+            assert_eq!(
+                doc["targets"][0]["clients"][0]["error"],
+                "Invalid sslmode value: sometimes"
+            );
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("pgtls: error: {message}")),
+            "{args:?}: {stderr}"
+        );
+        // In a document, the refused string is a failed target of a complete report.
+        let out = pgtls(home.path())
+            .args(["check", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let doc = json(&out);
+        assert!(
+            doc["targets"][0]["summary"]
+                .as_str()
+                .unwrap()
+                .contains(message),
+            "{args:?}: {doc}"
+        );
+    }
+    let out = pgtls(home.path())
+        .args(["check", "--client", "sqlx", "host=db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown client \"sqlx\""), "{stderr}");
+}
+
+#[test]
+fn explain_says_what_each_client_will_do_without_connecting() {
+    let home = shared_tempdir();
+    let out = pgtls(home.path())
+        .args([
+            "explain",
+            "--client",
+            "all",
+            "--format",
+            "json",
+            "jdbc:postgresql://db.example.com:6432/orders?user=app&ssl=true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc = json(&out);
+    assert_eq!(doc["read_as"], "pgjdbc");
+    assert_eq!(doc["hosts"][0][0], "db.example.com");
+    assert_eq!(doc["hosts"][0][1], 6432);
+    assert_eq!(
+        doc["libpq_equivalent"],
+        "host=db.example.com port=6432 dbname=orders user=app"
+    );
+    let plans = doc["clients"].as_array().unwrap();
+    let names: Vec<&str> = plans.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["libpq", "pgjdbc", "node-postgres", "asyncpg", "npgsql"]
+    );
+    // ssl=true alone is pgjdbc's verify-full; the libpq equivalent has no sslmode: prefer.
+    assert_eq!(plans[1]["mode"], "verify-full (ssl=true)");
+    assert!(
+        plans[1]["chain"]
+            .as_str()
+            .unwrap()
+            .contains("any certificate of")
+    );
+    assert_eq!(plans[1]["host_name"], "checked (PGjdbcHostnameVerifier)");
+    assert_eq!(plans[0]["mode"], "prefer");
+    assert_eq!(plans[4]["reference"], "modelled");
+
+    let out = pgtls(home.path())
+        .args([
+            "explain",
+            "--client",
+            "node-postgres",
+            "postgresql://app@db.example.com/orders",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "Read as node-postgres: hosts db.example.com:5432; user app; database orders\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  transports  plaintext only\n"), "{text}");
+}
+
+#[test]
+fn every_format_names_each_clients_verdict() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls clients formats root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let root_file = home.path().join("root.crt");
+    std::fs::write(&root_file, &root.cert_pem).unwrap();
+    let conninfo = format!(
+        "host=localhost port={} user=postgres sslmode=verify-full sslrootcert={}",
+        server.port,
+        root_file.display()
+    );
+    let run = |format: &str| {
+        pgtls(home.path())
+            .args(["check", "--client", "all", "--format", format, &conninfo])
+            .output()
+            .unwrap()
+    };
+    let out = run("prometheus");
+    assert_eq!(out.status.code(), Some(0));
+    let samples = crate::fleet::consumer("prometheus", &out.stdout);
+    let up: Vec<(&str, f64)> = samples
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] == "pgtls_client_up")
+        .map(|s| {
+            assert_eq!(s["labels"]["client"], "all");
+            (
+                s["labels"]["driver"].as_str().unwrap(),
+                s["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        up,
+        [
+            ("libpq", 1.0),
+            ("pgjdbc", 1.0),
+            ("node-postgres", 1.0),
+            ("asyncpg", 1.0),
+            ("npgsql", 1.0)
+        ]
+    );
+    let out = run("junit");
+    let junit = crate::fleet::consumer("junit", &out.stdout);
+    let name = junit["cases"][0]["name"].as_str().unwrap();
+    assert!(name.ends_with("sslmode=verify-full client=all"), "{name}");
+    let out = run("text");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for client in ["libpq", "pgjdbc", "node-postgres", "asyncpg", "npgsql"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("  {client} ")) && l.contains("OK    exit 0")),
+            "{client}: {text}"
+        );
+    }
+}
