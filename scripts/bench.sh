@@ -5,7 +5,9 @@
 #  2. throughput: 500 targets checked by one pgtls run vs the server's own connection capacity
 #     measured by `pgbench -C` (a new TLS connection per transaction), as a ratio;
 #  3. one `check --audit` of the server;
-#  4. peak memory (RSS) of one pgtls run over 1,000 targets.
+#  4. peak memory (RSS) of one pgtls run over 1,000 targets;
+#  5. `check --client all` (every driver's verdict) against a plain check of the same target, for
+#     verify-full (one connection serves every client) and prefer (drivers also need plaintext).
 # Installs hyperfine and PostgreSQL if missing. RUNS sets hyperfine's run count (default 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,4 +74,21 @@ run = subprocess.run([pgtls, "check", "--format", "json", "--concurrency", "8", 
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 assert run.returncode == 0, run.returncode
 print(f"  peak RSS {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.1f} MB")
+PY
+
+echo "== --client all vs a plain check (${RUNS:-100} runs each)"
+prefer="host=localhost port=$PGTLS_PORT user=postgres dbname=postgres sslmode=prefer"
+# node-postgres refuses the prefer target (it verifies like verify-full, and the CA is private):
+# that verdict's exit code 6 is expected, hence -i.
+HOME=/nonexistent hyperfine -i --warmup 10 --runs "${RUNS:-100}" -N --export-json "$work/clients.json" \
+    -n "verify-full" "$pgtls check '$conninfo'" \
+    -n "verify-full, --client all" "$pgtls check --client all '$conninfo'" \
+    -n "prefer" "$pgtls check '$prefer'" \
+    -n "prefer, --client all" "$pgtls check --client all '$prefer'" >/dev/null
+python3 - "$work/clients.json" <<'PY'
+import json, sys
+results = {r["command"]: r["mean"] for r in json.load(open(sys.argv[1]))["results"]}
+for mode in ["verify-full", "prefer"]:
+    plain, every = results[mode], results[f"{mode}, --client all"]
+    print(f"  {mode:12} plain {plain*1000:6.2f} ms, --client all {every*1000:6.2f} ms: {every / plain:.2f}x")
 PY

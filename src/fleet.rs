@@ -131,7 +131,8 @@ fn wire_needs(asked: &Asked) -> WireNeeds {
             continue;
         }
         needs.tls |= policy.order != Order::Plain;
-        needs.plain |= policy.order != Order::Tls;
+        // Clients that start with TLS need plaintext only if TLS fails them: asked later.
+        needs.plain |= matches!(policy.order, Order::Plain | Order::PlainThenTls);
         needs.direct |= policy.direct;
     }
     needs
@@ -426,7 +427,32 @@ async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetReport {
     let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
     let target = &job.resolved.targets[job.target];
     let needs = job.asked.as_deref().map(wire_needs).unwrap_or_default();
-    let facts = probe::gather(&job.resolved, target, store, identity, run, needs).await;
+    let mut facts = probe::gather(&job.resolved, target, store, identity, run, needs).await;
+    // A client that falls back from TLS to plaintext on this server needs a plaintext connection.
+    if let Some(asked) = job.asked.as_deref()
+        && facts.wire.plain.is_none()
+        && clients::needs_plain(asked, &target.host, &facts.wire, clock.webpki())
+    {
+        let timeout = job
+            .resolved
+            .options
+            .connect_timeout
+            .unwrap_or(run.default_timeout);
+        let more = WireNeeds {
+            plain: true,
+            ..WireNeeds::default()
+        };
+        let gathered = probe::gather_wire(
+            &job.resolved,
+            target,
+            identity,
+            &facts.attempts,
+            more,
+            timeout,
+        )
+        .await;
+        facts.wire.plain = gathered.plain;
+    }
     let options = &job.resolved.options;
     let store = store.ok().flatten();
     let mut report = judge::judge(

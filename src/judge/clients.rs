@@ -75,6 +75,14 @@ pub(crate) fn libpq_verdict(report: &TargetReport, equivalent: Option<&str>) -> 
     }
 }
 
+/// Whether any asked client, given the TLS facts, goes on to plaintext: then a plaintext
+/// connection must be gathered too (a client that starts in plaintext always needs one).
+pub(crate) fn needs_plain(asked: &Asked, host: &str, wire: &Wire, now: UnixTime) -> bool {
+    asked.policies.iter().any(|(policy, trusted)| {
+        policy.refused.is_none() && matches!(run(policy, trusted, host, wire, now), Step::NeedPlain)
+    })
+}
+
 /// Gives the asked clients' verdicts on a judged libpq report: their findings, and the exit
 /// code and summary of the chosen client (for `all`, the first failing client's).
 pub(crate) fn apply(
@@ -162,6 +170,8 @@ enum Step {
     },
     /// The server answered 'N' to SSLRequest.
     NoTls,
+    /// The client goes on in plaintext, and no plaintext connection was gathered.
+    NeedPlain,
     Failed {
         code: Code,
         message: String,
@@ -208,7 +218,7 @@ fn answered(a: &AttemptResult, tls: bool, chain: bool, name: bool) -> Step {
 
 fn plain_step(a: Option<&AttemptResult>) -> Step {
     let Some(a) = a else {
-        return failed(Code::Internal, "no plaintext connection was made");
+        return Step::NeedPlain;
     };
     if !a.connected {
         return failed(Code::Unreachable, a.error.clone().unwrap_or_default());
@@ -385,6 +395,10 @@ pub(crate) fn verdict(
         Step::NoTls => {
             v.exit_code = Code::TlsNotOffered;
             v.error = Some(policy.no_tls_message.to_string());
+        }
+        Step::NeedPlain => {
+            v.exit_code = Code::Internal;
+            v.error = Some("no plaintext connection was made".into());
         }
         Step::Failed { code, message, .. } => {
             v.exit_code = code;

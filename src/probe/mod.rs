@@ -128,6 +128,9 @@ pub(crate) async fn gather_wire(
     needs: WireNeeds,
     timeout: Duration,
 ) -> Wire {
+    if !needs.tls && !needs.plain {
+        return Wire::default();
+    }
     let options = &resolved.options;
     let tls_index = attempts
         .iter()
@@ -199,34 +202,63 @@ pub(crate) async fn gather(
     };
     let timeout = options.connect_timeout.unwrap_or(run.default_timeout);
     let deadline = tokio::time::Instant::now() + timeout;
-    let mut attempts = Vec::new();
     let unix = target.kind == HostKind::UnixSocket;
-    match options.sslmode {
-        _ if unix => attempts.push(attempt::run(&plan, false, deadline).await),
-        SslMode::Disable => attempts.push(attempt::run(&plan, false, deadline).await),
-        SslMode::Allow => {
-            let plain = attempt::run(&plan, false, deadline).await;
-            let retry = plain.outcome == Some(Outcome::Rejected);
-            attempts.push(plain);
-            if retry {
+    let libpq = async {
+        let mut attempts = Vec::new();
+        match options.sslmode {
+            _ if unix => attempts.push(attempt::run(&plan, false, deadline).await),
+            SslMode::Disable => attempts.push(attempt::run(&plan, false, deadline).await),
+            SslMode::Allow => {
+                let plain = attempt::run(&plan, false, deadline).await;
+                let retry = plain.outcome == Some(Outcome::Rejected);
+                attempts.push(plain);
+                if retry {
+                    attempts.push(attempt::run(&plan, true, deadline).await);
+                }
+            }
+            SslMode::Prefer => {
+                let tls = attempt::run(&plan, true, deadline).await;
+                let retry = prefer_retries(&tls);
+                attempts.push(tls);
+                if retry {
+                    attempts.push(attempt::run(&plan, false, deadline).await);
+                }
+            }
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
                 attempts.push(attempt::run(&plan, true, deadline).await);
             }
         }
-        SslMode::Prefer => {
-            let tls = attempt::run(&plan, true, deadline).await;
-            let retry = prefer_retries(&tls);
-            attempts.push(tls);
-            if retry {
-                attempts.push(attempt::run(&plan, false, deadline).await);
-            }
-        }
-        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
-            attempts.push(attempt::run(&plan, true, deadline).await);
-        }
-    }
+        attempts
+    };
+    // What libpq's own attempts cannot hold starts beside them: a plaintext connection where
+    // libpq starts with TLS, a TLS one where it starts in plaintext (or starts TLS another way).
+    let early = WireNeeds {
+        plain: needs.plain && !unix && options.sslmode >= SslMode::Prefer,
+        tls: needs.tls
+            && !unix
+            && (options.sslmode <= SslMode::Allow
+                || (options.sslnegotiation == crate::config::SslNegotiation::Direct)
+                    != needs.direct),
+        direct: needs.direct,
+    };
+    let (attempts, early) = tokio::join!(
+        libpq,
+        gather_wire(resolved, target, identity, &[], early, timeout)
+    );
     let wire = match needs == WireNeeds::default() {
         true => Wire::default(),
-        false => gather_wire(resolved, target, identity, &attempts, needs, timeout).await,
+        false => {
+            let rest = WireNeeds {
+                tls: needs.tls && early.tls.is_none(),
+                plain: needs.plain && early.plain.is_none(),
+                direct: needs.direct,
+            };
+            let later = gather_wire(resolved, target, identity, &attempts, rest, timeout).await;
+            Wire {
+                tls: early.tls.or(later.tls),
+                plain: early.plain.or(later.plain),
+            }
+        }
     };
     let audit = match run.audit {
         true => Some(audit::audit(target, options, &startup, timeout).await),
