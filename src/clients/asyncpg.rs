@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
+use super::NameRules;
 use super::{
     Anchors, Client, DriverError, DriverString, Fallback, Order, Policy, ReadWhen, Retry, Roots,
     Verify, dot_postgresql, percent_decode, query_pairs,
 };
 use crate::config::{Environment, Secret};
-use crate::tls::names::NameRules;
 
 fn refuse(message: impl Into<String>) -> DriverError {
     DriverError::new(Client::Asyncpg, message)

@@ -17,7 +17,6 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::{Environment, Resolved, Secret, Source};
-use crate::tls::names::NameRules;
 
 /// A client whose verdict pgtls gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -322,6 +321,18 @@ pub fn libpq_equivalent(driver: &DriverString) -> String {
         parts.push(format!("sslnegotiation={neg}"));
     }
     parts.join(" ")
+}
+
+/// Whose host-name rules apply (`tls::names` implements them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRules {
+    /// pgjdbc's `PGjdbcHostnameVerifier` (42.x).
+    Pgjdbc,
+    /// Node.js's `tls.checkServerIdentity`.
+    Node,
+    /// OpenSSL's `X509_check_host` with `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS` (Python's `ssl`),
+    /// or `X509_check_ip` for an address.
+    OpenSsl,
 }
 
 /// Which transport a client tries first, and whether it tries the other.

@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
+use super::NameRules;
 use super::{
     Anchors, Client, DriverError, DriverString, Fallback, Order, Policy, ReadWhen, Roots, Verify,
     percent_decode, query_pairs,
 };
 use crate::config::{Environment, Secret};
-use crate::tls::names::NameRules;
 
 /// Node's message for a file `fs.readFileSync` cannot open.
 const ENOENT: &str = "ENOENT: no such file or directory, open '{path}'";

@@ -5,12 +5,12 @@
 
 use std::path::PathBuf;
 
+use super::NameRules;
 use super::{
     Anchors, Client, DriverError, DriverString, Fallback, Order, Policy, ReadWhen, Retry, Roots,
     Verify, dot_postgresql,
 };
 use crate::config::{Environment, Secret};
-use crate::tls::names::NameRules;
 
 /// Keywords (upper case, as the builder compares them) and the canonical key pgtls keeps.
 const KEYS: [(&str, &str); 29] = [

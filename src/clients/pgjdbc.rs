@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
+use super::NameRules;
 use super::{
     Anchors, Client, DriverError, DriverString, Fallback, Order, Policy, ReadWhen, Retry, Roots,
     Verify, percent_decode,
 };
 use crate::config::{Environment, Secret};
-use crate::tls::names::NameRules;
 
 const PREFIX: &str = "jdbc:postgresql:";
 

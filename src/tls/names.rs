@@ -8,17 +8,7 @@ use std::net::IpAddr;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::parse_x509_certificate;
 
-/// Whose host-name rules apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NameRules {
-    /// pgjdbc's `PGjdbcHostnameVerifier` (42.x).
-    Pgjdbc,
-    /// Node.js's `tls.checkServerIdentity`.
-    Node,
-    /// OpenSSL's `X509_check_host` with `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS` (Python's `ssl`),
-    /// or `X509_check_ip` for an address.
-    OpenSsl,
-}
+pub use crate::clients::NameRules;
 
 /// The names of a certificate the checks look at.
 #[derive(Debug, Default)]
