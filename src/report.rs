@@ -87,7 +87,9 @@ pub struct TargetReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit: Option<Audit>,
     /// The client whose verdict sets `exit_code` and `summary` (`--client`): `libpq` unless
-    /// another was asked for or the string's form names one; `all` for every client.
+    /// another was asked for or the string's form names one; `all` for every client. In JSON,
+    /// `{"name", "models"}`: the versions whose behaviour is modelled (`null` for `all`).
+    #[serde(serialize_with = "client_object")]
     pub client: ClientChoice,
     /// Each other client's verdict, with `--client` (one) or `--client all` (every one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -317,6 +319,18 @@ pub struct Finding {
     pub message: String,
     /// What to do.
     pub hint: Option<String>,
+}
+
+/// `client` as `{"name": ..., "models": ...}`.
+fn client_object<S: serde::Serializer>(
+    choice: &ClientChoice,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut object = serializer.serialize_struct("Client", 2)?;
+    object.serialize_field("name", choice.name())?;
+    object.serialize_field("models", &choice.client().map(Client::models))?;
+    object.end()
 }
 
 /// A typed value that a JSON document shows as its text (`Display`), or `null`.

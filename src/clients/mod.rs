@@ -320,6 +320,14 @@ pub fn libpq_equivalent(driver: &DriverString) -> String {
     {
         parts.push(format!("sslnegotiation={neg}"));
     }
+    // pgjdbc's connectTimeout and the others' connect_timeout, in seconds.
+    if let Some(seconds) = driver
+        .param("connectTimeout")
+        .or(driver.param("connect_timeout"))
+        .filter(|s| s.parse::<u32>().is_ok_and(|n| n > 0))
+    {
+        parts.push(format!("connect_timeout={seconds}"));
+    }
     parts.join(" ")
 }
 
@@ -703,7 +711,9 @@ mod tests {
             "host=a,b port=5432,6432 dbname='my db' user=app sslrootcert=/r.crt"
         );
         driver.params.insert("sslmode".into(), "verify-full".into());
+        driver.params.insert("connectTimeout".into(), "7".into());
         assert!(libpq_equivalent(&driver).contains("sslmode=verify-full"));
+        assert!(libpq_equivalent(&driver).ends_with(" connect_timeout=7"));
         assert!(!libpq_equivalent(&driver).contains("s3cret"));
     }
 

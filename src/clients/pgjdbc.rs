@@ -248,6 +248,9 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
     if factory == "org.postgresql.ssl.NonValidatingFactory" && names.is_some() {
         unmodelled.push("sslfactory=NonValidatingFactory with verify-full (pgjdbc checks the name, not the chain)".into());
     }
+    if let Some(kind) = driver.param("targetServerType") {
+        unmodelled.push(format!("targetServerType={kind} (hosts are checked in order, as libpq's target_session_attrs=any)"));
+    }
     if let Some(verifier) = driver.param("sslhostnameverifier") {
         unmodelled.push(format!("sslhostnameverifier={verifier}"));
     }

@@ -244,7 +244,11 @@ fn scram(
     let client_first = String::from_utf8_lossy(&initial[at + 5..]).into_owned();
     // gs2 header "p=...,," / "y,," / "n,,", then the bare message.
     let bare = client_first.splitn(3, ',').nth(2).unwrap_or_default();
-    let client_nonce = bare.split("r=").nth(1).unwrap_or_default();
+    // The nonce attribute; a nonce is printable text without "," and may itself hold "r=".
+    let client_nonce = bare
+        .split(',')
+        .find_map(|attribute| attribute.strip_prefix("r="))
+        .unwrap_or_default();
     let b64 = base64::engine::general_purpose::STANDARD;
     let server_first = format!(
         "r={client_nonce}servernonce,s={},i={ITERATIONS}",

@@ -72,7 +72,7 @@ fn a_strings_form_selects_its_driver_and_the_report_says_which() {
         let out = command.arg(&conninfo).output().unwrap();
         let doc = json(&out);
         let target = &doc["targets"][0];
-        assert_eq!(target["client"], reported, "{conninfo}");
+        assert_eq!(target["client"]["name"], reported, "{conninfo}");
         assert_eq!(out.status.code(), Some(code), "{conninfo}: {target}");
         assert_eq!(target["exit_code"], code, "{conninfo}");
         assert_eq!(target["clients"][0]["name"], reported, "{conninfo}");

@@ -46,7 +46,16 @@ fn pgtls_for_pgjdbc(home: &Path, truststore: &Path, url: &str) -> (i32, String) 
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let target = &doc["targets"][0];
-    assert_eq!(target["client"], "pgjdbc", "a jdbc: URL is pgjdbc's");
+    assert_eq!(
+        target["client"]["name"], "pgjdbc",
+        "a jdbc: URL is pgjdbc's"
+    );
+    assert!(
+        target["client"]["models"]
+            .as_str()
+            .unwrap()
+            .starts_with("pgjdbc 42.5")
+    );
     (
         out.status.code().unwrap(),
         target["summary"].as_str().unwrap().to_string(),
