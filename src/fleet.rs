@@ -155,13 +155,13 @@ fn identity_for(options: &Options, tcp: bool, lenient: bool) -> Result<Identity,
     Ok(Arc::new(identity))
 }
 
-/// Loads (or reuses) the trust store for one string's options. Where TLS is mandatory a
-/// problem is an error before anything connects (unless `lenient`: for a driver's string, whose
-/// libpq equivalent then fails its TLS attempt with it); elsewhere the TLS attempt reports it.
+/// Loads (or reuses) the trust store for one string's options. A root file that cannot be used
+/// is not an error here: as in libpq, the TLS attempt meets it once the server has agreed to TLS,
+/// and the check still shows the chain and how to make the right file. A protocol range or CRL
+/// setting that cannot be used is an error before anything connects.
 fn store_for(
     options: &Options,
     tcp: bool,
-    lenient: bool,
     cache: &mut HashMap<String, Store>,
 ) -> Result<Store, TlsSetupError> {
     if !tcp || options.sslmode == SslMode::Disable {
@@ -177,12 +177,6 @@ fn store_for(
         .entry(key)
         .or_insert_with(|| Arc::new(tls::trust_store(options)))
         .clone();
-    if options.sslmode >= SslMode::Require
-        && !lenient
-        && let Err(e) = store.as_ref()
-    {
-        return Err(e.clone().into());
-    }
     Ok(store)
 }
 
@@ -239,7 +233,7 @@ fn prepare(
         .any(|t| t.kind != HostKind::UnixSocket);
     // A driver's string is that driver's verdict: libpq's local files do not stop it.
     let lenient = asked.as_ref().is_some_and(|a| a.libpq_equivalent.is_some());
-    let prepared = store_for(&resolved.options, tcp, lenient, cache)
+    let prepared = store_for(&resolved.options, tcp, cache)
         .map_err(Error::from)
         .and_then(|store| Ok((store, identity_for(&resolved.options, tcp, lenient)?)));
     let (store, identity) = match (prepared, origin) {
@@ -426,7 +420,12 @@ async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetReport {
     let store = job.store.as_ref().as_ref().map(Option::as_ref);
     let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
     let target = &job.resolved.targets[job.target];
-    let needs = job.asked.as_deref().map(wire_needs).unwrap_or_default();
+    let mut needs = job.asked.as_deref().map(wire_needs).unwrap_or_default();
+    // A root file that cannot be used ends libpq's TLS attempt before the chain is seen: an
+    // unverified connection shows it, for the diagnosis and the fix.
+    if job.store.is_err() && job.resolved.options.sslmode >= SslMode::Require {
+        needs.tls = true;
+    }
     let mut facts = probe::gather(&job.resolved, target, store, identity, run, needs).await;
     // A client that falls back from TLS to plaintext on this server needs a plaintext connection.
     if let Some(asked) = job.asked.as_deref()
@@ -454,7 +453,6 @@ async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetReport {
         facts.wire.plain = gathered.plain;
     }
     let options = &job.resolved.options;
-    let store = store.ok().flatten();
     let mut report = judge::judge(
         options,
         target,

@@ -222,6 +222,10 @@ pub struct Trust {
     pub diagnosis: Vec<Diagnosis>,
     /// Cross-signed copies of known roots in the presented chain.
     pub cross_signed: Vec<CrossSigned>,
+    /// Why the root file could not be used, when that stopped the verification (the chain
+    /// shown then comes from a connection that verified nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roots_unusable: Option<String>,
 }
 
 /// The login after TLS.

@@ -124,6 +124,8 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
             Some(Outcome::Unreachable) => {
                 push(report, failure, "unreachable", error, None);
             }
+            // A root file that cannot be used: `unusable_roots` reports it, with the fix.
+            Some(Outcome::ConfigError) if attempt.root_error.is_some() => {}
             Some(Outcome::ConfigError) => report.findings.push(configuration(failure, error)),
             Some(Outcome::Accepted) | None => {}
         }
@@ -132,6 +134,92 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
     cross_signed(report);
     login(report);
     exposure(options, report);
+}
+
+/// `configuration` for a root file that cannot be used under a mode that needs it: libpq's
+/// message, and the one command that makes the right file, from the trust diagnosis of the chain
+/// the server presented. It fails the check (exit 2) once the server was reached; when it was
+/// not, the attempt's own failure stands and this is said beside it.
+pub(super) fn unusable_roots(
+    options: &Options,
+    attempts: &[AttemptResult],
+    error: &crate::tls::RootError,
+    report: &mut TargetReport,
+) {
+    use crate::tls::RootError;
+    if options.sslmode < SslMode::Require && attempts.iter().all(|a| a.root_error.is_none()) {
+        return;
+    }
+    let path = root_file(options);
+    let write = match error {
+        RootError::Unreadable { .. } => format!("--force -o {path}"),
+        _ => format!("-o {path}"),
+    };
+    let verifies: Vec<&crate::tls::diagnose::Diagnosis> = report
+        .trust
+        .diagnosis
+        .iter()
+        .filter(|d| d.verified)
+        .collect();
+    let anchor = |d: &crate::tls::diagnose::Diagnosis| d.anchor.clone().unwrap_or_default();
+    let profile = verifies.iter().find_map(|d| match &d.source {
+        DiagnosisSource::Profile(name) => Some((name.clone(), anchor(d))),
+        _ => None,
+    });
+    let top = report.certificates.last();
+    let hint = if let Some((name, anchor)) = profile {
+        format!(
+            "the chain verifies against the bundled {name} roots (at \"{anchor}\"): pgtls roots --profile {name} {write}"
+        )
+    } else if let Some(d) = verifies
+        .iter()
+        .find(|d| d.source == DiagnosisSource::System)
+    {
+        format!(
+            "the chain verifies against the system trust store (at \"{}\"): use sslrootcert=system",
+            anchor(d)
+        )
+    } else if let Some(d) = verifies
+        .iter()
+        .find(|d| d.source == DiagnosisSource::Mozilla)
+    {
+        format!(
+            "the chain is publicly trusted (Mozilla's root \"{}\"): add that root to {path}, or use sslrootcert=system where this machine's store holds it",
+            anchor(d)
+        )
+    } else if report.certificates.is_empty() {
+        format!(
+            "create {path} with the root CA that issued the server's certificate (pgtls roots --profile NAME {write} for a provider's roots; pgtls roots lists them)"
+        )
+    } else if report.certificates.len() == 1 && top.is_some_and(|c| c.self_signed) {
+        format!(
+            "the server's certificate is self-signed; if you trust it, save it as the root file: add --save-chain {path} to this command"
+        )
+    } else if let Some(root) = top.filter(|c| c.self_signed) {
+        format!(
+            "the server sends its root \"{}\"; if you trust it, put that certificate alone in {path} (--save-chain FILE saves the chain the server presented)",
+            root.subject
+        )
+    } else {
+        let issuer = top.map_or("the server's CA".to_string(), |c| {
+            format!("\"{}\"", c.issuer)
+        });
+        format!(
+            "no trust store pgtls knows verifies this chain: get the certificate of the root CA that issued {issuer} from the server's operator and save it as {path}"
+        )
+    };
+    let reached = attempts.iter().any(|a| a.root_error.is_some());
+    let severity = if reached && !report.libpq_connects {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let message = if reached {
+        error.to_string()
+    } else {
+        format!("{error} (found before the server could be reached)")
+    };
+    push(report, severity, "configuration", message, Some(hint));
 }
 
 fn untrusted(

@@ -64,7 +64,7 @@ fn decisive(attempts: &[AttemptResult]) -> &AttemptResult {
 pub(crate) fn judge(
     options: &Options,
     target: &Target,
-    store: Option<&TrustStore>,
+    roots: Result<Option<&TrustStore>, &crate::tls::RootError>,
     facts: Facts,
     run: &CheckOptions,
     clock: Clock,
@@ -75,8 +75,17 @@ pub(crate) fn judge(
         audit,
         wire,
     } = facts;
-    let mut report = describe(options, target, store, &attempts, run, clock);
+    // A root file that could not be used ends libpq's TLS attempt before the chain is seen;
+    // the unverified connection gathered beside it shows the chain.
+    let store = roots.ok().flatten();
+    let root_error = roots.err();
+    let seen = root_error.and(wire.tls.as_ref());
+    let mut report = describe(options, target, store, &attempts, seen, run, clock);
+    report.trust.roots_unusable = root_error.map(ToString::to_string);
     findings::add(options, &attempts, &mut report);
+    if let Some(e) = root_error {
+        findings::unusable_roots(options, &attempts, e, &mut report);
+    }
     report.summary = findings::summary(&report);
     if let Some(asked) = asked {
         clients::apply(&mut report, asked, &target.host, &wire, clock.webpki());
@@ -132,6 +141,7 @@ fn describe(
     target: &Target,
     store: Option<&TrustStore>,
     attempts: &[AttemptResult],
+    seen: Option<&AttemptResult>,
     run: &CheckOptions,
     clock: Clock,
 ) -> TargetReport {
@@ -143,10 +153,14 @@ fn describe(
         .iter()
         .find(|a| !a.seen.presented.is_empty() || a.session.is_some());
     let presented = tls_attempt
+        .or(seen)
         .map(|a| a.seen.presented.clone())
         .unwrap_or_default();
     let mut trust = trust(tls_attempt, store, now);
-    if !presented.is_empty() && (run.diagnose_trust || (trust.checked && !trust.verified)) {
+    let unusable_roots = seen.is_some();
+    if !presented.is_empty()
+        && (run.diagnose_trust || (trust.checked && !trust.verified) || unusable_roots)
+    {
         trust.diagnosis = crate::tls::diagnose::diagnose(&presented, clock.webpki());
         trust.cross_signed = crate::tls::diagnose::cross_signed(&presented, store);
     }
@@ -213,6 +227,7 @@ fn trust(attempt: Option<&AttemptResult>, store: Option<&TrustStore>, now: i64) 
             error: None,
             diagnosis: Vec::new(),
             cross_signed: Vec::new(),
+            roots_unusable: None,
         },
         Some(Err(e)) => Trust {
             checked,
@@ -223,6 +238,7 @@ fn trust(attempt: Option<&AttemptResult>, store: Option<&TrustStore>, now: i64) 
             error: Some(e.clone()),
             diagnosis: Vec::new(),
             cross_signed: Vec::new(),
+            roots_unusable: None,
         },
         None => Trust {
             checked,
@@ -233,6 +249,7 @@ fn trust(attempt: Option<&AttemptResult>, store: Option<&TrustStore>, now: i64) 
             error: None,
             diagnosis: Vec::new(),
             cross_signed: Vec::new(),
+            roots_unusable: None,
         },
     }
 }

@@ -54,6 +54,7 @@ fn without_connection(
             error: None,
             diagnosis: Vec::new(),
             cross_signed: Vec::new(),
+            roots_unusable: None,
         },
         host_name: None,
         server: None,

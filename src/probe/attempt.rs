@@ -60,6 +60,8 @@ pub struct AttemptResult {
     pub chain_checked: bool,
     /// The host-name decision under verify-full.
     pub name_check: Option<NameCheck>,
+    /// The root file that could not be used, when that ended the attempt.
+    pub root_error: Option<RootError>,
     /// The server's answer to the startup message.
     pub answer: Option<Answer>,
     /// The login that followed.
@@ -149,7 +151,10 @@ async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
     }
     let store = match plan.store {
         Ok(store) => store,
-        Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
+        Err(e) => {
+            r.root_error = Some(e.clone());
+            return r.fail(Outcome::ConfigError, e.to_string());
+        }
     };
     let identity = match plan.identity {
         Ok(identity) => identity,

@@ -406,6 +406,16 @@ fn write_cert(i: usize, c: &CertificateInfo, out: &mut dyn Write) -> io::Result<
 fn write_trust(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     let line = match (&t.trust, t.tls.is_some() || !t.certificates.is_empty()) {
         (_, false) => return Ok(()),
+        (trust, _) if trust.roots_unusable.is_some() => format!(
+            "NOT verified: the root file cannot be used ({})",
+            clean(
+                trust
+                    .roots_unusable
+                    .as_deref()
+                    .and_then(|m| m.lines().next())
+                    .unwrap_or_default()
+            )
+        ),
         (trust, _) if !trust.checked => {
             "chain not verified (this sslmode with no root file)".to_string()
         }

@@ -599,7 +599,7 @@ fn protocol_bounds_apply_as_in_libpq_within_what_rustls_speaks() {
 }
 
 #[test]
-fn broken_local_files_are_reported_before_connecting_where_tls_is_mandatory() {
+fn unusable_root_files_end_as_in_libpq_after_showing_the_chain_and_crl_files_before_connecting() {
     let home = shared_tempdir();
     let write = |name: &str, bytes: &[u8]| {
         let path = home.path().join(name);
@@ -607,6 +607,8 @@ fn broken_local_files_are_reported_before_connecting_where_tls_is_mandatory() {
         path.display().to_string()
     };
     let root = Ca::root("pgtls preflight root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
     let good_root = write("root.crt", root.cert_pem.as_bytes());
     let empty = write("empty.crt", b"");
     let garbage = write("garbage.crt", b"garbage\n");
@@ -617,61 +619,92 @@ fn broken_local_files_are_reported_before_connecting_where_tls_is_mandatory() {
     let der = write("root.der", &[0x30, 0x82, 0x01, 0x0a, 0x02]);
     let dir = home.path().display().to_string();
     let missing = format!("{dir}/missing.crt");
-    // Nothing listens on this port: every case must end before a connection is tried.
+    // Nothing listens on this port.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let base = format!("host=127.0.0.1 port={closed} sslmode=verify-full");
-    let cases = [
+    // Root files: libpq's verdict (exit 2) once the server agrees to TLS, with the chain shown
+    // and a hint; against a closed port, the port's verdict (exit 3) and the file as a warning.
+    let roots = [
         (
-            format!("{base} sslrootcert={missing}"),
+            format!("sslrootcert={missing}"),
             "root certificate file \"",
             "does not exist",
         ),
         (
-            format!("{base} sslrootcert={dir}"),
+            format!("sslrootcert={dir}"),
             "could not read root certificate file",
             "Is a directory",
         ),
         (
-            format!("{base} sslrootcert={empty}"),
+            format!("sslrootcert={empty}"),
             "could not read root certificate file",
             "the file is empty",
         ),
         (
-            format!("{base} sslrootcert={garbage}"),
+            format!("sslrootcert={garbage}"),
             "could not read root certificate file",
             "no certificate or crl found",
         ),
         (
-            format!("{base} sslrootcert={key}"),
+            format!("sslrootcert={key}"),
             "could not read root certificate file",
             "private key",
         ),
         (
-            format!("{base} sslrootcert={der}"),
+            format!("sslrootcert={der}"),
             "could not read root certificate file",
             "DER",
         ),
-        (
-            format!("{base} sslrootcert={good_root} sslcrl={missing}"),
-            "could not read certificate revocation list",
-            "No such file",
-        ),
-        (
-            format!("{base} sslrootcert={good_root} sslcrl={garbage}"),
-            "could not read certificate revocation list",
-            "no CRL found",
-        ),
-        (
-            format!("{base} sslrootcert={good_root} sslcrldir={garbage}"),
-            "could not read certificate revocation list",
-            "not a directory",
-        ),
     ];
-    for (conninfo, start, detail) in cases {
+    for (setting, start, detail) in &roots {
+        for (port, code, severity) in [(server.port, 2, "error"), (closed, 3, "warning")] {
+            let conninfo =
+                format!("host=localhost port={port} user=postgres sslmode=verify-full {setting}");
+            let out = pgtls(home.path())
+                .args(["check", "--format", "json", &conninfo])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(code), "{conninfo}");
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let target = &doc["targets"][0];
+            let finding = target["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["code"] == "configuration")
+                .unwrap_or_else(|| panic!("{conninfo}: {target}"));
+            let message = finding["message"].as_str().unwrap();
+            assert!(
+                message.contains(start) && message.contains(detail),
+                "{conninfo}: {message}"
+            );
+            assert_eq!(finding["severity"], severity, "{conninfo}");
+            assert!(finding["hint"].is_string(), "{conninfo}: {finding}");
+            if code == 2 {
+                // The chain the server presented, and why no other store verifies it.
+                assert_eq!(
+                    target["certificates"][0]["subject"], "CN=localhost",
+                    "{conninfo}"
+                );
+                assert!(target["trust"]["roots_unusable"].is_string(), "{conninfo}");
+                assert!(
+                    !target["trust"]["diagnosis"].as_array().unwrap().is_empty(),
+                    "{conninfo}"
+                );
+            }
+        }
+    }
+    // CRL settings that cannot be used: errors before anything connects.
+    let base = format!("host=127.0.0.1 port={closed} sslmode=verify-full sslrootcert={good_root}");
+    let crls = [
+        (format!("{base} sslcrl={missing}"), "No such file"),
+        (format!("{base} sslcrl={garbage}"), "no CRL found"),
+        (format!("{base} sslcrldir={garbage}"), "not a directory"),
+    ];
+    for (conninfo, detail) in crls {
         let out = pgtls(home.path())
             .args(["check", &conninfo])
             .output()
@@ -679,7 +712,8 @@ fn broken_local_files_are_reported_before_connecting_where_tls_is_mandatory() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{conninfo}: {stderr}");
         assert!(
-            stderr.contains(start) && stderr.contains(detail),
+            stderr.contains("could not read certificate revocation list")
+                && stderr.contains(detail),
             "{conninfo}: {stderr}"
         );
         assert!(out.stdout.is_empty(), "no report when nothing was checked");

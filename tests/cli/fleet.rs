@@ -337,21 +337,31 @@ fn a_targets_line_whose_local_files_cannot_be_used_fails_alone_and_names_its_tar
     let doc: Document = serde_json::from_slice(&out.stdout).unwrap();
     let codes: Vec<u8> = doc.targets.iter().map(|t| t.exit_code).collect();
     assert_eq!(codes, [2, 0, 2]);
-    for (t, (line, problem)) in [&doc.targets[0], &doc.targets[2]].into_iter().zip([
-        (1, "root certificate file"),
-        (3, "certificate revocation list"),
-    ]) {
-        assert_eq!(
-            (t.host.as_str(), t.port),
-            ("localhost", doc.targets[1].port)
-        );
-        assert!(
-            t.summary.contains(&format!("local-files.txt:{line}: ")) && t.summary.contains(problem),
-            "{}",
-            t.summary
-        );
-        assert!(!t.summary.contains('\n'), "a summary is one line");
-    }
+    // A CRL that cannot be used refuses the line before connecting, naming it.
+    let t = &doc.targets[2];
+    assert_eq!(
+        (t.host.as_str(), t.port),
+        ("localhost", doc.targets[1].port)
+    );
+    assert!(
+        t.summary.contains("local-files.txt:3: ")
+            && t.summary.contains("certificate revocation list"),
+        "{}",
+        t.summary
+    );
+    assert!(!t.summary.contains('\n'), "a summary is one line");
+    // A missing root file is libpq's verdict once the server agrees to TLS.
+    let t = &doc.targets[0];
+    assert_eq!(
+        (t.host.as_str(), t.port),
+        ("localhost", doc.targets[1].port)
+    );
+    assert!(
+        t.summary.starts_with("fails: root certificate file"),
+        "{}",
+        t.summary
+    );
+    assert!(!t.summary.contains('\n'), "a summary is one line");
     // libpq's second line of advice is kept, under the first.
     assert!(
         doc.targets[0].findings[0]
@@ -427,7 +437,7 @@ fn machine_formats_are_complete_documents_when_an_argument_cannot_be_used() {
     let home = shared_tempdir();
     let args = [
         "sslmode=bogus",
-        "host=127.0.0.1 port=1 sslmode=verify-full sslrootcert=/nonexistent/root.crt",
+        "host=127.0.0.1 port=1 sslmode=verify-full sslrootcert=/etc/hostname sslcrl=/nonexistent/root.crl",
     ];
     let run = |format: &str| {
         let out = pgtls(home.path())

@@ -393,6 +393,7 @@ fn readme_console_examples_show_real_output() {
         let error = libpq["error"].as_str().unwrap_or_default();
         let agrees = match exit {
             0 => libpq["ok"] == true,
+            2 => error.contains("root certificate file"),
             6 => error.contains("certificate verify failed"),
             7 => error.contains("does not match host name"),
             _ => false,
