@@ -215,6 +215,13 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<FailOn>,
 
+    /// Which targets decide the exit code: all (the default: the largest code of every host
+    /// checked), or libpq (per connection string, the code of the host a libpq client ends up
+    /// on, the first that connects; when none does, the largest of its hosts'), so that a
+    /// multi-host string gates on what the application will experience.
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = ExitOn::All)]
+    pub exit_on: ExitOn,
+
     /// Seconds each host may take when connect_timeout is not set.
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
@@ -242,6 +249,15 @@ pub struct ExplainArgs {
     /// means pgjdbc and a Key=Value; string with Host or Server means npgsql.
     #[arg(long, value_name = "NAME", value_parser = parse_client, conflicts_with = "parse_only")]
     pub client: Option<crate::clients::ClientChoice>,
+}
+
+/// What `--exit-on` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExitOn {
+    /// Every host checked.
+    All,
+    /// The host a libpq client ends up on, per connection string.
+    Libpq,
 }
 
 /// The severities `--fail-on` accepts.

@@ -35,6 +35,25 @@ impl Report {
             .max()
             .unwrap_or(Code::Ok)
     }
+
+    /// The exit code as a libpq client experiences each connection string: the code of the
+    /// host it ends up on (the first that connects), or, when none connects, the largest of the
+    /// string's hosts'; the largest over the strings.
+    pub fn exit_code_as_libpq(&self) -> Code {
+        let mut strings: std::collections::BTreeMap<usize, Vec<&TargetReport>> =
+            std::collections::BTreeMap::new();
+        for t in &self.targets {
+            strings.entry(t.conninfo).or_default().push(t);
+        }
+        strings
+            .values()
+            .map(|hosts| match hosts.iter().find(|t| t.libpq_uses) {
+                Some(used) => used.exit_code,
+                None => hosts.iter().map(|t| t.exit_code).max().unwrap_or(Code::Ok),
+            })
+            .max()
+            .unwrap_or(Code::Ok)
+    }
 }
 
 /// One host's result.

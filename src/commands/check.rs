@@ -197,7 +197,10 @@ pub fn check(
     };
     let inputs = inputs.into_iter().chain(from_file.into_iter().flatten());
     let report = fleet::check_all(inputs, run, args.concurrency as usize, clock)?;
-    let code = report.exit_code();
+    let code = match args.exit_on {
+        crate::cli::ExitOn::All => report.exit_code(),
+        crate::cli::ExitOn::Libpq => report.exit_code_as_libpq(),
+    };
     let written = match args.format {
         CheckFormat::Text => render::check_text(&report, out),
         CheckFormat::Json => render::json(&report, out),

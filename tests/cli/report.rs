@@ -331,3 +331,59 @@ fn the_json_names_the_host_libpq_ends_up_on_for_each_string() {
         .collect();
     assert_eq!(picks, [(0, false), (0, true), (1, true)]);
 }
+
+#[test]
+fn exit_on_libpq_gates_on_the_host_a_libpq_client_ends_up_on() {
+    let f = fixture(Version::V15);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port = f.server.port;
+    // (strings, exit code with every host, exit code as libpq)
+    let table: [(Vec<String>, i32, i32); 3] = [
+        // The first host is down; libpq connects to the second.
+        (
+            vec![format!(
+                "host=127.0.0.1,localhost port={closed},{port} user=postgres sslmode=require"
+            )],
+            3,
+            0,
+        ),
+        // No host connects: the largest of the string's hosts' codes.
+        (
+            vec![format!(
+                "host=127.0.0.1,localhost port={closed},{port} user=postgres sslmode=verify-full sslrootcert={}",
+                f.home.path().join("no-such-root.crt").display()
+            )],
+            3,
+            3,
+        ),
+        // Two strings: the worse of what each string's libpq client experiences.
+        (
+            vec![
+                format!(
+                    "host=localhost,127.0.0.1 port={port},{closed} user=postgres sslmode=disable"
+                ),
+                format!("host=127.0.0.1 port={closed} user=postgres sslmode=disable"),
+            ],
+            3,
+            3,
+        ),
+    ];
+    for (strings, all, libpq) in table {
+        for (exit_on, want) in [("all", all), ("libpq", libpq)] {
+            let out = pgtls(f.home.path())
+                .args(["check", "--format", "json", "--exit-on", exit_on])
+                .args(&strings)
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(want),
+                "--exit-on {exit_on} {strings:?}"
+            );
+        }
+    }
+}
