@@ -1,5 +1,6 @@
 //! `check --format prometheus`: the text exposition format, for node_exporter's textfile
-//! collector. Labels name the target (host, port, the string's position); never a secret.
+//! collector. Labels name the target (host, port, sslmode, client; the string's position only where
+//! two targets share all of those); never a secret.
 
 use std::io::{self, Write};
 
@@ -13,24 +14,43 @@ fn label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn labels(t: &TargetReport, index: usize) -> String {
-    if t.port == 0 {
-        return format!(
-            "index=\"{index}\",target=\"(invalid)\",port=\"0\",sslmode=\"\",client=\"{}\"",
-            t.client.name()
-        );
-    }
-    format!(
-        "index=\"{index}\",target=\"{}\",port=\"{}\",sslmode=\"{}\",client=\"{}\"",
-        label(if t.host.is_empty() {
-            t.hostaddr.as_deref().unwrap_or("")
-        } else {
-            &t.host
-        }),
-        t.port,
-        t.sslmode,
-        t.client.name()
-    )
+/// Each target's labels: what names it (target, port, sslmode, client), stable when the targets
+/// file is reordered; `input` (the position of its connection string) is added only where two
+/// targets would otherwise share every label.
+fn target_labels(report: &Report) -> Vec<String> {
+    let base: Vec<String> = report
+        .targets
+        .iter()
+        .map(|t| {
+            if t.port == 0 {
+                return format!(
+                    "target=\"(invalid)\",port=\"0\",sslmode=\"\",client=\"{}\"",
+                    t.client.name()
+                );
+            }
+            format!(
+                "target=\"{}\",port=\"{}\",sslmode=\"{}\",client=\"{}\"",
+                label(if t.host.is_empty() {
+                    t.hostaddr.as_deref().unwrap_or("")
+                } else {
+                    &t.host
+                }),
+                t.port,
+                t.sslmode,
+                t.client.name()
+            )
+        })
+        .collect();
+    base.iter()
+        .zip(&report.targets)
+        .map(|(labels, t)| {
+            if base.iter().filter(|b| *b == labels).count() > 1 {
+                format!("{labels},input=\"{}\"", t.conninfo + 1)
+            } else {
+                labels.clone()
+            }
+        })
+        .collect()
 }
 
 struct Metric {
@@ -56,8 +76,24 @@ const METRICS: &[Metric] = &[
         value: |t, _| Some(u8::from(t.encrypted).to_string()),
     },
     Metric {
+        name: "pgtls_leaf_not_after_timestamp_seconds",
+        help: "When the server certificate expires, as a Unix timestamp (alert on it minus time()).",
+        value: |t, _| t.certificates.first().map(|c| c.not_after_unix.to_string()),
+    },
+    Metric {
+        name: "pgtls_chain_not_after_timestamp_seconds",
+        help: "When the earliest-expiring certificate the server presented expires, as a Unix timestamp.",
+        value: |t, _| {
+            t.certificates
+                .iter()
+                .map(|c| c.not_after_unix)
+                .min()
+                .map(|s| s.to_string())
+        },
+    },
+    Metric {
         name: "pgtls_leaf_expiry_seconds",
-        help: "Seconds until the server certificate expires (negative once expired).",
+        help: "Deprecated, use pgtls_leaf_not_after_timestamp_seconds - time(): seconds until the server certificate expires, as of the check (negative once expired).",
         value: |t, now| {
             t.certificates
                 .first()
@@ -66,12 +102,12 @@ const METRICS: &[Metric] = &[
     },
     Metric {
         name: "pgtls_leaf_expiry_days",
-        help: "Whole days until the server certificate expires.",
+        help: "Deprecated: whole days until the server certificate expires, as of the check.",
         value: |t, _| t.certificates.first().map(|c| c.days_left.to_string()),
     },
     Metric {
         name: "pgtls_chain_expiry_seconds",
-        help: "Seconds until the earliest-expiring certificate the server presented expires.",
+        help: "Deprecated, use pgtls_chain_not_after_timestamp_seconds - time(): seconds until the earliest-expiring certificate the server presented expires, as of the check.",
         value: |t, now| {
             t.certificates
                 .iter()
@@ -82,7 +118,7 @@ const METRICS: &[Metric] = &[
     },
     Metric {
         name: "pgtls_chain_expiry_days",
-        help: "Whole days until the earliest-expiring certificate the server presented expires.",
+        help: "Deprecated: whole days until the earliest-expiring certificate the server presented expires, as of the check.",
         value: |t, _| {
             t.certificates
                 .iter()
@@ -111,15 +147,51 @@ const METRICS: &[Metric] = &[
 /// # Errors
 /// Whatever writing to `out` returns.
 pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<()> {
+    let all_labels = target_labels(report);
+    let labels = |i: usize| all_labels[i].as_str();
     for metric in METRICS {
         writeln!(out, "# HELP {} {}", metric.name, metric.help)?;
         writeln!(out, "# TYPE {} gauge", metric.name)?;
         for (i, t) in report.targets.iter().enumerate() {
             if let Some(value) = (metric.value)(t, now) {
-                writeln!(out, "{}{{{}}} {value}", metric.name, labels(t, i))?;
+                writeln!(out, "{}{{{}}} {value}", metric.name, labels(i))?;
             }
         }
     }
+    family(
+        out,
+        "pgtls_certificate_info",
+        "Each certificate the server presented (always 1): its position (0 = the server's own), subject, issuer and SHA-256.",
+    )?;
+    for (i, t) in report.targets.iter().enumerate() {
+        for (position, c) in t.certificates.iter().enumerate() {
+            writeln!(
+                out,
+                "pgtls_certificate_info{{{},position=\"{position}\",subject=\"{}\",issuer=\"{}\",sha256=\"{}\"}} 1",
+                labels(i),
+                label(&c.subject),
+                label(&c.issuer),
+                c.sha256
+            )?;
+        }
+    }
+    family(
+        out,
+        "pgtls_certificate_not_after_timestamp_seconds",
+        "When each certificate the server presented expires, as a Unix timestamp.",
+    )?;
+    for (i, t) in report.targets.iter().enumerate() {
+        for (position, c) in t.certificates.iter().enumerate() {
+            writeln!(
+                out,
+                "pgtls_certificate_not_after_timestamp_seconds{{{},position=\"{position}\",sha256=\"{}\"}} {}",
+                labels(i),
+                c.sha256,
+                c.not_after_unix
+            )?;
+        }
+    }
+    audit(report, &all_labels, out)?;
     writeln!(
         out,
         "# HELP pgtls_tls_info The negotiated TLS protocol and cipher (always 1)."
@@ -130,7 +202,7 @@ pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<
             writeln!(
                 out,
                 "pgtls_tls_info{{{},protocol=\"{}\",cipher=\"{}\"}} 1",
-                labels(t, i),
+                labels(i),
                 label(&tls.protocol),
                 label(&tls.cipher)
             )?;
@@ -140,7 +212,7 @@ pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<
         .targets
         .iter()
         .enumerate()
-        .flat_map(|(i, t)| t.clients.iter().map(move |v| (i, t, v)));
+        .flat_map(|(i, t)| t.clients.iter().map(move |v| (i, v)));
     let verdicts: Vec<_> = verdicts.collect();
     if verdicts.is_empty() {
         return Ok(());
@@ -150,11 +222,11 @@ pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<
         "# HELP pgtls_client_up Whether this client (label driver) connects to the target (1) or not (0), with --client."
     )?;
     writeln!(out, "# TYPE pgtls_client_up gauge")?;
-    for (i, t, v) in &verdicts {
+    for (i, v) in &verdicts {
         writeln!(
             out,
             "pgtls_client_up{{{},driver=\"{}\"}} {}",
-            labels(t, *i),
+            labels(*i),
             v.name.name(),
             u8::from(v.connects)
         )?;
@@ -164,11 +236,11 @@ pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<
         "# HELP pgtls_client_verified Whether this client's connection is encrypted with its certificate chain verified."
     )?;
     writeln!(out, "# TYPE pgtls_client_verified gauge")?;
-    for (i, t, v) in &verdicts {
+    for (i, v) in &verdicts {
         writeln!(
             out,
             "pgtls_client_verified{{{},driver=\"{}\"}} {}",
-            labels(t, *i),
+            labels(*i),
             v.name.name(),
             u8::from(v.connects && v.encrypted && v.chain_verified)
         )?;
@@ -178,14 +250,128 @@ pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<
         "# HELP pgtls_client_exit_code The exit code of this client's verdict."
     )?;
     writeln!(out, "# TYPE pgtls_client_exit_code gauge")?;
-    for (i, t, v) in &verdicts {
+    for (i, v) in &verdicts {
         writeln!(
             out,
             "pgtls_client_exit_code{{{},driver=\"{}\"}} {}",
-            labels(t, *i),
+            labels(*i),
             v.name.name(),
             v.exit_code
         )?;
+    }
+    Ok(())
+}
+
+/// `# HELP` and `# TYPE ... gauge` for a family.
+fn family(out: &mut dyn Write, name: &str, help: &str) -> io::Result<()> {
+    writeln!(out, "# HELP {name} {help}")?;
+    writeln!(out, "# TYPE {name} gauge")
+}
+
+/// `--audit`'s results: one series per protocol, suite, legacy family, group and negotiation
+/// style tested (1 accepted, 0 refused; untested ones are left out), and plaintext.
+fn audit(report: &Report, labels: &[String], out: &mut dyn Write) -> io::Result<()> {
+    let labels = |i: usize| labels[i].as_str();
+    let audits: Vec<(usize, &crate::report::Audit)> = report
+        .targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| t.audit.as_ref().map(|a| (i, a)))
+        .collect();
+    if audits.is_empty() {
+        return Ok(());
+    }
+    let bit = |b: bool| u8::from(b);
+    family(
+        out,
+        "pgtls_audit_protocol_accepted",
+        "Whether the server accepts this protocol version (--audit).",
+    )?;
+    for (i, a) in &audits {
+        let p = &a.protocols;
+        for (name, accepted) in [
+            ("TLSv1.3", p.tls13),
+            ("TLSv1.2", p.tls12),
+            ("TLSv1.1", p.tls11),
+            ("TLSv1.0", p.tls10),
+            ("SSLv3", p.ssl3),
+        ] {
+            if let Some(accepted) = accepted {
+                writeln!(
+                    out,
+                    "pgtls_audit_protocol_accepted{{{},protocol=\"{name}\"}} {}",
+                    labels(*i),
+                    bit(accepted)
+                )?;
+            }
+        }
+    }
+    family(
+        out,
+        "pgtls_audit_suite_accepted",
+        "Whether the server accepts this cipher suite (--audit; IANA name).",
+    )?;
+    for (i, a) in &audits {
+        for suite in &a.suites {
+            if let Some(accepted) = suite.accepted {
+                writeln!(
+                    out,
+                    "pgtls_audit_suite_accepted{{{},suite=\"{}\"}} {}",
+                    labels(*i),
+                    label(&suite.name),
+                    bit(accepted)
+                )?;
+            }
+        }
+    }
+    family(
+        out,
+        "pgtls_audit_legacy_suite_accepted",
+        "Whether the server accepts a suite of this legacy family (--audit).",
+    )?;
+    for (i, a) in &audits {
+        for legacy in &a.legacy_suites {
+            writeln!(
+                out,
+                "pgtls_audit_legacy_suite_accepted{{{},family=\"{}\"}} {}",
+                labels(*i),
+                legacy.family,
+                bit(legacy.accepted)
+            )?;
+        }
+    }
+    family(
+        out,
+        "pgtls_audit_group_accepted",
+        "Whether the server accepts this key exchange group (--audit).",
+    )?;
+    for (i, a) in &audits {
+        for group in &a.groups {
+            if let Some(accepted) = group.accepted {
+                writeln!(
+                    out,
+                    "pgtls_audit_group_accepted{{{},group=\"{}\"}} {}",
+                    labels(*i),
+                    label(&group.name),
+                    bit(accepted)
+                )?;
+            }
+        }
+    }
+    family(
+        out,
+        "pgtls_audit_plaintext_accepted",
+        "Whether the server proceeds with a startup message sent without TLS (--audit).",
+    )?;
+    for (i, a) in &audits {
+        if let Some(plaintext) = a.plaintext {
+            writeln!(
+                out,
+                "pgtls_audit_plaintext_accepted{{{}}} {}",
+                labels(*i),
+                bit(plaintext)
+            )?;
+        }
     }
     Ok(())
 }

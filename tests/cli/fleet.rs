@@ -175,35 +175,139 @@ fn a_mixed_fleet_keeps_order_per_target_results_and_the_largest_code() {
 }
 
 #[test]
-fn prometheus_output_is_read_by_prometheus_client() {
+fn prometheus_output_is_read_by_prometheus_client_with_labels_that_survive_reordering() {
     let f = fleet();
     let (_, stdout) = run(&f, "prometheus");
     let samples = consumer("prometheus", &stdout);
-    let value = |name: &str, index: &str| {
+    let samples = samples.as_array().unwrap();
+    // Targets are named by what they are; `input` only where two would share every label.
+    let value = |name: &str, target: &str, input: Option<&str>| {
+        samples
+            .iter()
+            .find(|s| {
+                s["name"] == name
+                    && s["labels"]["target"] == target
+                    && s["labels"]["input"].as_str() == input
+            })
+            .map(|s| s["value"].as_f64().unwrap())
+    };
+    assert!(samples.iter().all(|s| s["labels"].get("index").is_none()));
+    assert_eq!(value("pgtls_up", "localhost", Some("1")), Some(1.0));
+    assert_eq!(value("pgtls_up", "127.0.0.1", None), Some(0.0));
+    assert_eq!(value("pgtls_exit_code", "localhost", Some("3")), Some(6.0));
+    assert_eq!(value("pgtls_exit_code", "(invalid)", None), Some(2.0));
+    // Expiry as a timestamp, which a stale file keeps true; the deprecated countdowns stay.
+    let not_after = value(
+        "pgtls_leaf_not_after_timestamp_seconds",
+        "localhost",
+        Some("1"),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let days = (not_after - now) / 86_400.0;
+    assert!((363.0..=366.0).contains(&days), "{days}");
+    let seconds = value("pgtls_chain_expiry_seconds", "localhost", Some("1")).unwrap();
+    assert!((seconds - (not_after - now)).abs() < 600.0);
+    assert!(value("pgtls_check_duration_seconds", "127.0.0.1", None).is_some());
+    let info = samples
+        .iter()
+        .find(|s| s["name"] == "pgtls_certificate_info")
+        .unwrap();
+    assert_eq!(info["labels"]["position"], "0");
+    assert_eq!(info["labels"]["subject"], "CN=localhost");
+    assert!(info["labels"]["sha256"].as_str().unwrap().len() == 95);
+    let tls = samples
+        .iter()
+        .find(|s| s["name"] == "pgtls_tls_info")
+        .unwrap();
+    assert_eq!(tls["labels"]["protocol"], "TLSv1.3");
+    assert!(!String::from_utf8_lossy(&stdout).contains("password"));
+
+    // The same fleet in another order: the same series with the same values.
+    let series = |text: &[u8]| -> std::collections::BTreeSet<String> {
+        consumer("prometheus", text)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["name"] == "pgtls_exit_code" || s["name"] == "pgtls_up")
+            .filter(|s| s["labels"].get("input").is_none())
+            .map(|s| format!("{} {} {}", s["name"], s["labels"], s["value"]))
+            .collect()
+    };
+    let mut lines: Vec<String> = std::fs::read_to_string(&f.targets_file)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.reverse();
+    let reordered = f.home.path().join("reordered.txt");
+    std::fs::write(&reordered, lines.join("\n")).unwrap();
+    let out = pgtls(f.home.path())
+        .args(["check", "--format", "prometheus", "--targets"])
+        .arg(&reordered)
+        .output()
+        .unwrap();
+    assert_eq!(series(&stdout), series(&out.stdout));
+}
+
+#[test]
+fn audit_results_are_series_too() {
+    let f = fleet();
+    let line = std::fs::read_to_string(&f.targets_file)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let out = pgtls(f.home.path())
+        .args(["check", "--audit", "--format", "prometheus", &line])
+        .output()
+        .unwrap();
+    let samples = consumer("prometheus", &out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let accepted = |name: &str, label: &str, value: &str| {
         samples
             .as_array()
             .unwrap()
             .iter()
-            .find(|s| s["name"] == name && s["labels"]["index"] == index)
+            .find(|s| s["name"] == name && s["labels"][label] == value)
             .map(|s| s["value"].as_f64().unwrap())
     };
-    assert_eq!(value("pgtls_up", "0"), Some(1.0));
-    assert_eq!(value("pgtls_up", "1"), Some(0.0));
-    assert_eq!(value("pgtls_exit_code", "2"), Some(6.0));
-    assert_eq!(value("pgtls_exit_code", "3"), Some(2.0));
-    let days = value("pgtls_leaf_expiry_days", "0").unwrap();
-    assert!((363.0..=365.0).contains(&days), "{days}");
-    let seconds = value("pgtls_chain_expiry_seconds", "0").unwrap();
-    assert!((days * 86_400.0..(days + 1.0) * 86_400.0).contains(&seconds));
-    assert!(value("pgtls_check_duration_seconds", "1").is_some());
-    let info = samples
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "pgtls_tls_info")
-        .unwrap();
-    assert_eq!(info["labels"]["protocol"], "TLSv1.3");
-    assert!(!String::from_utf8_lossy(&stdout).contains("password"));
+    assert_eq!(
+        accepted("pgtls_audit_protocol_accepted", "protocol", "TLSv1.3"),
+        Some(1.0)
+    );
+    assert_eq!(
+        accepted("pgtls_audit_protocol_accepted", "protocol", "TLSv1.0"),
+        Some(0.0)
+    );
+    assert_eq!(
+        accepted(
+            "pgtls_audit_suite_accepted",
+            "suite",
+            "TLS_AES_256_GCM_SHA384"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        accepted("pgtls_audit_legacy_suite_accepted", "family", "rc4"),
+        Some(0.0)
+    );
+    assert!(
+        samples
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "pgtls_audit_plaintext_accepted")
+    );
 }
 
 #[test]
