@@ -28,9 +28,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if ! .venv/bin/python -c 'import psycopg.pq as pq, prometheus_client, junitparser, yaml, asyncpg; assert pq.__impl__ == "binary"; assert asyncpg.__version__ == "0.32.0"' 2>/dev/null; then
+if ! .venv/bin/python -c 'import psycopg.pq as pq, prometheus_client, junitparser, yaml, jsonschema, asyncpg; assert pq.__impl__ == "binary"; assert asyncpg.__version__ == "0.32.0"' 2>/dev/null; then
     python3 -m venv .venv
-    .venv/bin/pip install --quiet --disable-pip-version-check 'psycopg[binary]>=3.2' prometheus_client junitparser pyyaml asyncpg==0.32.0
+    .venv/bin/pip install --quiet --disable-pip-version-check 'psycopg[binary]>=3.2' prometheus_client junitparser pyyaml jsonschema asyncpg==0.32.0
 fi
 
 if [ ! -d tests/drivers/node/node_modules/pg ]; then

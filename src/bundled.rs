@@ -170,14 +170,14 @@ mod tests {
 }
 
 /// The `roots` listing: profiles and their roots, described.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Listing {
     /// One entry per profile.
     pub profiles: Vec<ProfileListing>,
 }
 
 /// One profile in the listing.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ProfileListing {
     /// Its name.
     pub name: String,

@@ -6,7 +6,7 @@ use sha2::Digest;
 use x509_parser::prelude::*;
 
 /// A certificate as the report shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CertificateInfo {
     /// The subject, RFC 4514 style.
     pub subject: String,
@@ -27,7 +27,7 @@ pub struct CertificateInfo {
     /// Key size in bits, when meaningful.
     pub key_bits: Option<usize>,
     /// The named curve of an EC key.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub curve: Option<String>,
     /// The signature algorithm, as OpenSSL names it.
     pub signature_algorithm: String,

@@ -35,6 +35,9 @@ pub enum Command {
     Roots(RootsArgs),
     /// Read PEM or DER certificate files: show each certificate, convert to PEM, lint a root file.
     Inspect(InspectArgs),
+    /// Print the JSON Schema of a command's --format json document (check, explain, roots,
+    /// inspect).
+    Schema(SchemaArgs),
     /// Print a shell completion script (bash, zsh, fish).
     Completions(CompletionsArgs),
     /// Print the manual page (roff), e.g. `pgtls man > /usr/local/share/man/man1/pgtls.1`.
@@ -137,6 +140,27 @@ pub struct InspectArgs {
     /// Output format.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// Arguments of `pgtls schema`.
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Whose document.
+    #[arg(value_enum, value_name = "COMMAND")]
+    pub document: SchemaDocument,
+}
+
+/// The commands with a JSON document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaDocument {
+    /// `pgtls check --format json`.
+    Check,
+    /// `pgtls explain --format json`, with or without `--client`.
+    Explain,
+    /// `pgtls roots --format json`.
+    Roots,
+    /// `pgtls inspect --format json`.
+    Inspect,
 }
 
 /// `--client NAME`: a client, a libpq-based driver's name, or `all`.

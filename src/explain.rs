@@ -11,12 +11,13 @@ use crate::config::{
 };
 
 /// What `explain` reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Explanation {
     /// Every parameter with a value, in libpq's keyword order.
+    #[schemars(with = "std::collections::BTreeMap<String, Param>")]
     pub params: Params,
     /// The service file that supplied settings, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_file: Option<String>,
     /// One entry per host.
     pub targets: Vec<TargetPlan>,
@@ -39,19 +40,19 @@ impl Serialize for Params {
 }
 
 /// One parameter.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Param {
     /// The value as libpq stores it; `(redacted)` for secrets.
     pub value: String,
     /// Where it came from.
     pub source: Source,
     /// The environment variable, when it came from the environment.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<&'static str>,
 }
 
 /// What libpq will do for one host.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TargetPlan {
     /// The name checked against the certificate and sent as SNI (may be empty).
     pub host: String,
@@ -80,7 +81,7 @@ pub struct TargetPlan {
 }
 
 /// A remark about libpq's behaviour with this configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Note {
     /// A stable identifier.
     pub code: &'static str,
@@ -327,7 +328,7 @@ fn notes_for(resolved: &Resolved, targets: &[TargetPlan], notes: &mut Vec<Note>)
 }
 
 /// `explain --client`: how each asked client reads the string and what it will do.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ClientsExplanation {
     /// The client asked for (or named by the string's form).
     pub client: crate::clients::ClientChoice,
@@ -340,7 +341,7 @@ pub struct ClientsExplanation {
     /// The database.
     pub dbname: Option<String>,
     /// The libpq string with the same settings, for a driver's string.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub libpq_equivalent: Option<String>,
     /// Each client's plan, libpq's as its sslmode.
     pub clients: Vec<crate::clients::Plan>,

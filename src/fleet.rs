@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::judge;
 use crate::judge::clients::{self, Asked, Trusted};
 use crate::probe::{self, CheckOptions, WireNeeds};
-use crate::report::{Report, SCHEMA_VERSION, TargetReport};
+use crate::report::{Report, TargetReport};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::{self, RootError, TlsSetupError, TrustStore};
 
@@ -341,10 +341,7 @@ pub fn check_all(
     for t in &mut targets {
         t.libpq_uses = t.libpq_connects && chosen.insert(t.conninfo);
     }
-    Ok(Report {
-        schema_version: SCHEMA_VERSION,
-        targets,
-    })
+    Ok(Report { targets })
 }
 
 /// Schedules the targets: a report slot per target in input order, at most `concurrency` checks

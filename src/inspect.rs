@@ -225,17 +225,17 @@ fn der_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, 
 }
 
 /// What `inspect` reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Inspection {
     /// One entry per file.
     pub files: Vec<FileReport>,
     /// Root-file findings, when `--lint` was given.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lint: Option<Vec<Finding>>,
 }
 
 /// One file's certificates.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FileReport {
     /// The file.
     pub path: String,
@@ -244,7 +244,7 @@ pub struct FileReport {
     /// Its certificates.
     pub certificates: Vec<CertificateInfo>,
     /// For a keystore, each certificate's alias, parallel to `certificates`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliases: Option<Vec<String>>,
 }
 
@@ -274,6 +274,7 @@ fn finding(
     message: String,
     hint: Option<String>,
 ) -> Finding {
+    debug_assert!(crate::judge::codes::known(code), "unlisted finding code {code}");
     Finding {
         severity,
         code,

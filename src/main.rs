@@ -32,7 +32,8 @@ fn run(cli: Cli) -> Result<Code, Error> {
     let mut out = stdout.lock();
     let code = match cli.command {
         Command::Check(args) => commands::check(&args, &env, clock, &mut out)?,
-        Command::Explain(args) => commands::explain(&args, &env, &mut out)?,
+        Command::Explain(args) => commands::explain(&args, &env, clock, &mut out)?,
+        Command::Schema(args) => commands::schema(args.document, &mut out)?,
         Command::Roots(args) => commands::roots(&args, clock, &mut out)?,
         Command::Inspect(args) => commands::inspect(&args, clock, &mut out)?,
         Command::Completions(args) => commands::completions(args.shell, &mut out)?,

@@ -18,10 +18,8 @@ use crate::tls::hostname::NameCheck;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything `check` found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
-    /// The layout version.
-    pub schema_version: u32,
     /// One entry per host of every connection string, in input order.
     pub targets: Vec<TargetReport>,
 }
@@ -57,7 +55,7 @@ impl Report {
 }
 
 /// One host's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TargetReport {
     /// The host name (used for verification and SNI); may be empty with only `hostaddr`.
     pub host: String,
@@ -72,6 +70,7 @@ pub struct TargetReport {
     /// The negotiation style configured.
     pub sslnegotiation: SslNegotiation,
     /// The exit code for this target (see the README's table), decided by `judge`.
+    #[schemars(with = "u8")]
     pub exit_code: Code,
     /// One line: what a libpq client experiences here.
     pub summary: String,
@@ -103,15 +102,16 @@ pub struct TargetReport {
     /// Problems and remarks, worst first.
     pub findings: Vec<Finding>,
     /// What the server accepts, with `--audit`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<Audit>,
     /// The client whose verdict sets `exit_code` and `summary` (`--client`): `libpq` unless
     /// another was asked for or the string's form names one; `all` for every client. In JSON,
     /// `{"name", "models"}`: the versions whose behaviour is modelled (`null` for `all`).
     #[serde(serialize_with = "client_object")]
+    #[schemars(with = "ClientField")]
     pub client: ClientChoice,
     /// Each other client's verdict, with `--client` (one) or `--client all` (every one).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientVerdict>,
     /// The presented certificates as DER, for `--save-chain`; not part of the JSON document.
     #[serde(skip)]
@@ -119,7 +119,7 @@ pub struct TargetReport {
 }
 
 /// One client's verdict on a target.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ClientVerdict {
     /// The client.
     pub name: Client,
@@ -130,7 +130,7 @@ pub struct ClientVerdict {
     /// The mode in force, in the driver's terms.
     pub mode: String,
     /// The libpq string with the same settings, when one exists.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub libpq_equivalent: Option<String>,
     /// Whether this client connects.
     pub connects: bool,
@@ -141,18 +141,19 @@ pub struct ClientVerdict {
     /// Whether the host name was checked.
     pub host_name_verified: bool,
     /// The exit code for this client's verdict.
+    #[schemars(with = "u8")]
     pub exit_code: Code,
     /// The client's error, in its words where it has them.
     pub error: Option<String>,
     /// One line: what this client experiences.
     pub summary: String,
     /// Settings given that the model does not cover.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmodelled: Vec<String>,
 }
 
 /// One connection attempt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Attempt {
     /// Whether this attempt used TLS.
     pub tls: bool,
@@ -167,7 +168,7 @@ pub struct Attempt {
 }
 
 /// How an attempt ended; each maps to one exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The server accepted the connection (for authentication, or outright).
@@ -189,7 +190,7 @@ pub enum Outcome {
 }
 
 /// Time spent in one attempt, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, schemars::JsonSchema)]
 pub struct Timings {
     /// Name resolution and TCP (or socket) connect.
     pub connect_ms: f64,
@@ -202,7 +203,7 @@ pub struct Timings {
 }
 
 /// The negotiated TLS parameters.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TlsSession {
     /// How TLS started: `postgres` (SSLRequest) or `direct`.
     pub negotiation: SslNegotiation,
@@ -221,7 +222,7 @@ pub struct TlsSession {
 }
 
 /// How the chain was judged.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Trust {
     /// Whether this sslmode (and root file) verifies the chain.
     pub checked: bool,
@@ -235,6 +236,7 @@ pub struct Trust {
     pub path: Vec<String>,
     /// Why it did not verify, in OpenSSL's words.
     #[serde(serialize_with = "crate::report::as_text")]
+    #[schemars(with = "Option<String>")]
     pub error: Option<ChainError>,
     /// The chain tried against every other trust source pgtls knows (when it did not verify, or
     /// with `--diagnose-trust`).
@@ -243,12 +245,12 @@ pub struct Trust {
     pub cross_signed: Vec<CrossSigned>,
     /// Why the root file could not be used, when that stopped the verification (the chain
     /// shown then comes from a connection that verified nothing).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roots_unusable: Option<String>,
 }
 
 /// The login after TLS.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Login {
     /// Whether pgtls logged in.
     pub authenticated: bool,
@@ -263,7 +265,7 @@ pub struct Login {
 }
 
 /// The server's view of the connection, from `pg_stat_ssl`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ServerTls {
     /// Whether the server sees TLS.
     pub ssl: bool,
@@ -282,7 +284,7 @@ pub struct ServerTls {
 }
 
 /// The client certificate side of the handshake.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ClientCertificate {
     /// Whether the server asked for a certificate.
     pub requested: bool,
@@ -295,7 +297,7 @@ pub struct ClientCertificate {
 }
 
 /// What kind of answer the server gave to the startup message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AnswerKind {
     /// AuthenticationOk: no password asked.
@@ -307,7 +309,7 @@ pub enum AnswerKind {
 }
 
 /// The server's first answer to the startup message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ServerAnswer {
     /// `authentication_ok`, `authentication_request` or `error`.
     pub answer: AnswerKind,
@@ -320,7 +322,7 @@ pub struct ServerAnswer {
 }
 
 /// Severity of a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Worth knowing.
@@ -332,7 +334,7 @@ pub enum Severity {
 }
 
 /// A problem or remark with a hint.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     /// How bad.
     pub severity: Severity,
@@ -342,6 +344,16 @@ pub struct Finding {
     pub message: String,
     /// What to do.
     pub hint: Option<String>,
+}
+
+/// `client` as the JSON document shows it.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct ClientField {
+    /// `libpq`, `pgjdbc`, `node-postgres`, `asyncpg`, `npgsql` or `all`.
+    name: String,
+    /// The versions whose behaviour is modelled; `null` for `all`.
+    models: Option<String>,
 }
 
 /// `client` as `{"name": ..., "models": ...}`.
@@ -370,7 +382,7 @@ pub(crate) fn as_text<T: std::fmt::Display, S: serde::Serializer>(
 // What `--audit` found: facts gathered by `probe::audit`, judged by `judge::audit`.
 
 /// Whether each protocol version is accepted: `true`, `false`, or `null` when not tested.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Protocols {
     /// TLS 1.3.
     #[serde(rename = "TLSv1.3")]
@@ -390,12 +402,12 @@ pub struct Protocols {
 }
 
 /// One cipher suite or group and whether the server accepts it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Accepted {
     /// The name (IANA for suites).
     pub name: String,
     /// OpenSSL's name, for suites.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openssl: Option<String>,
     /// Whether the server accepts it; `null` when it could not be tested on its own (groups of a
     /// server without TLS 1.3, where the certificate's curve constrains the offer).
@@ -403,7 +415,7 @@ pub struct Accepted {
 }
 
 /// A family of legacy suites and whether the server accepts any of them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Legacy {
     /// The family: `static_rsa`, `cbc`, `3des`, `rc4`, `export`, `null`.
     pub family: &'static str,
@@ -417,7 +429,7 @@ pub struct Legacy {
 }
 
 /// How TLS can start.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Negotiation {
     /// SSLRequest, then the handshake.
     pub postgres: Option<bool>,
@@ -426,7 +438,7 @@ pub struct Negotiation {
 }
 
 /// What the audit found.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Audit {
     /// Protocol versions.
     pub protocols: Protocols,

@@ -19,7 +19,9 @@ use serde::Serialize;
 use crate::config::{Environment, Resolved, Secret, Source};
 
 /// A client whose verdict pgtls gives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Client {
     /// libpq: psql, psycopg, Ruby `pg`, PHP `pgsql`/PDO.
@@ -35,7 +37,7 @@ pub enum Client {
 }
 
 /// How pgtls knows a client's behaviour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reference {
     /// Compared with the real client in the test suite.
@@ -119,7 +121,7 @@ impl Client {
 }
 
 /// Which client's verdict a target reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClientChoice {
     /// libpq (the default).
@@ -344,7 +346,7 @@ pub enum NameRules {
 }
 
 /// Which transport a client tries first, and whether it tries the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
     /// Plaintext only.
@@ -492,7 +494,7 @@ pub fn policy(client: Client, driver: &DriverString, env: &Environment) -> Polic
 }
 
 /// One client's rules for one string, described for `explain --client`: plain data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     /// The client.
     pub name: Client,
@@ -509,10 +511,10 @@ pub struct Plan {
     /// How it checks the host name, or `not checked`.
     pub host_name: String,
     /// The driver's message when it refuses these settings before connecting.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
     /// Settings given that the model does not cover.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmodelled: Vec<String>,
 }
 

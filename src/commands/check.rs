@@ -203,7 +203,7 @@ pub fn check(
     };
     let written = match args.format {
         CheckFormat::Text => render::check_text(&report, out),
-        CheckFormat::Json => render::json(&report, out),
+        CheckFormat::Json => render::json(&report, clock.unix(), out),
         CheckFormat::Prometheus => render::prometheus(&report, clock.unix(), out),
         CheckFormat::Junit => render::junit(&report, out),
     };

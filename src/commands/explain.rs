@@ -13,7 +13,12 @@ use crate::{conninfo, explain as explanation, render};
 ///
 /// # Errors
 /// A connection string libpq refuses, or output that cannot be written.
-pub fn explain(args: &ExplainArgs, env: &Environment, out: &mut dyn Write) -> Result<Code, Error> {
+pub fn explain(
+    args: &ExplainArgs,
+    env: &Environment,
+    clock: crate::clock::Clock,
+    out: &mut dyn Write,
+) -> Result<Code, Error> {
     let detected = Client::detect(&args.conninfo);
     if args.parse_only && detected != Client::Libpq {
         return Err(clients::DriverError {
@@ -26,7 +31,7 @@ pub fn explain(args: &ExplainArgs, env: &Environment, out: &mut dyn Write) -> Re
         let report = for_clients(args, env, detected)?;
         let written = match args.format {
             Format::Text => render::clients_text(&report, out),
-            Format::Json => render::json(&report, out),
+            Format::Json => render::json(&report, clock.unix(), out),
         };
         return crate::error::after_output(
             Code::Ok,
@@ -40,7 +45,7 @@ pub fn explain(args: &ExplainArgs, env: &Environment, out: &mut dyn Write) -> Re
     };
     let written = match args.format {
         Format::Text => render::explain_text(&report, out),
-        Format::Json => render::json(&report, out),
+        Format::Json => render::json(&report, clock.unix(), out),
     };
     crate::error::after_output(
         Code::Ok,

@@ -48,7 +48,7 @@ pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<
     }
     let written = match args.format {
         Format::Text => render::inspect_text(&report, out),
-        Format::Json => render::json(&report, out),
+        Format::Json => render::json(&report, clock.unix(), out),
     };
     crate::error::after_output(
         code,

@@ -6,6 +6,7 @@ mod explain;
 mod generate;
 mod inspect;
 mod roots;
+mod schema;
 
 use std::io::Write;
 use std::path::Path;
@@ -15,6 +16,7 @@ pub use explain::explain;
 pub use generate::{completions, man};
 pub use inspect::inspect;
 pub use roots::roots;
+pub use schema::{schema, schema_text};
 
 use rustls::pki_types::CertificateDer;
 

@@ -31,7 +31,7 @@ pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code
         let listing = bundled::listing(&profiles, clock.unix());
         match args.format {
             RootsFormat::Text => render::roots_text(&listing, out)?,
-            RootsFormat::Json => render::json(&listing, out)?,
+            RootsFormat::Json => render::json(&listing, clock.unix(), out)?,
             RootsFormat::Pkcs12 => return Err(Error::BinaryNeedsFile),
         }
         return Ok(Code::Ok);

@@ -7,7 +7,7 @@ use super::ConfigError;
 macro_rules! closed_set {
     ($(#[$meta:meta])* $name:ident, $keyword:literal, { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
@@ -140,7 +140,7 @@ closed_set!(
 );
 
 /// A TLS protocol version as libpq names it in `ssl_min_protocol_version`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub enum TlsVersion {
     /// TLS 1.0.
     #[serde(rename = "TLSv1")]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::ConfigError;
 
 /// A kind of authentication request a server can send, by its protocol code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum AuthRequest {
     /// AuthenticationOk (0).
     Ok,

@@ -6,7 +6,7 @@ use super::Environment;
 use crate::conninfo::{KEYWORDS, Params, keywords};
 
 /// Where a parameter's value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
     /// The connection string, in either form.

@@ -9,7 +9,7 @@ use super::passfile::{self, DEFAULT_SOCKET_DIR, Lookup};
 use super::{ConfigError, Secret, Settings, Source};
 
 /// How a target is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HostKind {
     /// A host name, looked up in DNS.
@@ -21,7 +21,7 @@ pub enum HostKind {
 }
 
 /// Where a target's password comes from. The password itself is in [`Password::secret`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "source", rename_all = "lowercase")]
 pub enum PasswordSource {
     /// `password=` in the connection string.

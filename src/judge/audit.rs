@@ -9,6 +9,7 @@ pub(crate) fn finding(
     message: String,
     hint: &str,
 ) -> Finding {
+    debug_assert!(super::codes::known(code), "unlisted finding code {code}");
     Finding {
         severity,
         code,

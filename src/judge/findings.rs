@@ -14,6 +14,7 @@ fn push(
     message: String,
     hint: Option<String>,
 ) {
+    debug_assert!(super::codes::known(code), "unlisted finding code {code}");
     report.findings.push(Finding {
         severity,
         code,

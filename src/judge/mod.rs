@@ -5,6 +5,7 @@
 mod audit;
 mod certs;
 pub(crate) mod clients;
+pub(crate) mod codes;
 mod expiry;
 mod findings;
 mod refused;

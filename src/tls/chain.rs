@@ -11,7 +11,7 @@ use webpki::{KeyUsage, RevocationCheckDepth, RevocationOptionsBuilder, UnknownSt
 use super::roots::{TrustSource, TrustStore};
 
 /// Why a chain did not verify, in OpenSSL's words where it has them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error, schemars::JsonSchema)]
 #[serde(tag = "code", content = "detail", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ChainError {

@@ -40,9 +40,10 @@ impl Serialize for DiagnosisSource {
 }
 
 /// One trust source's verdict on the chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Diagnosis {
     /// Which source.
+    #[schemars(with = "String")]
     pub source: DiagnosisSource,
     /// Whether the chain verifies against it.
     pub verified: bool,
@@ -55,7 +56,7 @@ pub struct Diagnosis {
 }
 
 /// A certificate of the chain that is a cross-signed copy of a known root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CrossSigned {
     /// The cross-signed certificate's subject (also a root's subject).
     pub subject: String,

@@ -9,7 +9,7 @@ use crate::certinfo::CertName;
 use crate::net;
 
 /// The outcome of the name check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum NameCheck {
     /// A name matched.

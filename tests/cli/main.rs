@@ -19,6 +19,7 @@ mod login;
 mod pki;
 mod readme;
 mod report;
+mod schema;
 mod secrets;
 mod server;
 mod troubleshooting;

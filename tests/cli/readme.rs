@@ -437,7 +437,7 @@ fn the_readme_synopsis_names_every_flag_of_every_command_and_no_other() {
         }
     }
     let names: Vec<&str> = commands.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["check", "explain", "roots", "inspect"]);
+    assert_eq!(names, ["check", "explain", "roots", "inspect", "schema"]);
     let flag = regex_lite::Regex::new(r"(?:^|[\[ ])(--?[a-z][a-z-]*)").unwrap();
     for (name, args) in &commands {
         let shown: Vec<&str> = flag
