@@ -274,7 +274,10 @@ fn finding(
     message: String,
     hint: Option<String>,
 ) -> Finding {
-    debug_assert!(crate::judge::codes::known(code), "unlisted finding code {code}");
+    debug_assert!(
+        crate::judge::codes::known(code),
+        "unlisted finding code {code}"
+    );
     Finding {
         severity,
         code,
