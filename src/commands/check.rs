@@ -177,11 +177,23 @@ pub fn check(
     for (n, conninfo) in args.conninfo.iter().enumerate() {
         inputs.push(argument(n + 1, conninfo, env, document, args.client)?);
     }
+    // A targets file that cannot be read stops a text run; in a document it is a failed target
+    // named by the file, so that CI still gets a complete report with exit code 2.
     let from_file = match &args.targets {
-        Some(path) => Some(targets_file(path, env, args.client)?),
+        Some(path) => match targets_file(path, env, args.client) {
+            Ok(lines) => Some(lines),
+            Err(e) if document => {
+                inputs.push(Input::Invalid {
+                    origin: path.display().to_string(),
+                    message: e.to_string(),
+                });
+                None
+            }
+            Err(e) => return Err(e),
+        },
         None => None,
     };
-    if from_file.is_none() && inputs.is_empty() {
+    if args.targets.is_none() && inputs.is_empty() {
         inputs.push(argument(1, "", env, document, args.client)?);
     }
     let run = crate::probe::CheckOptions {

@@ -597,3 +597,51 @@ fn machine_formats_are_complete_documents_when_an_argument_cannot_be_used() {
     assert_eq!(text.status.code(), Some(2));
     assert!(text.stdout.is_empty());
 }
+
+#[test]
+fn an_unreadable_targets_file_is_a_failed_target_of_a_complete_document() {
+    let home = shared_tempdir();
+    let missing = home.path().join("no-such-targets.txt");
+    for format in ["json", "junit", "prometheus"] {
+        let out = pgtls(home.path())
+            .args(["check", "--format", format, "--targets"])
+            .arg(&missing)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{format}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            format == "prometheus" || text.contains("no-such-targets.txt"),
+            "{format}: the document names the file: {text}"
+        );
+        match format {
+            "json" => {
+                let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!(doc["targets"][0]["exit_code"], 2);
+            }
+            "junit" => {
+                let suite = consumer("junit", &out.stdout);
+                assert_eq!(suite["errors"], 1);
+            }
+            _ => {
+                let samples = consumer("prometheus", &out.stdout);
+                assert!(
+                    samples
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|s| s["name"] == "pgtls_exit_code" && s["value"] == 2.0)
+                );
+            }
+        }
+    }
+    // For people, it stops the run with the reason.
+    let out = pgtls(home.path())
+        .args(["check", "--targets"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("could not read targets file"));
+}
