@@ -21,6 +21,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// One entry per host of every connection string, in input order.
+    #[serde(serialize_with = "targets_json")]
     pub targets: Vec<TargetReport>,
 }
 
@@ -57,17 +58,23 @@ impl Report {
 /// One host's result.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct TargetReport {
-    /// The host name (used for verification and SNI); may be empty with only `hostaddr`.
+    /// The host name (used for verification and SNI); may be empty with only `hostaddr`;
+    /// `null` when the connection string was refused before naming a host.
+    #[schemars(with = "Option<String>")]
     pub host: String,
     /// The address given by `hostaddr`, if any.
     pub hostaddr: Option<String>,
-    /// The port.
+    /// The port; `null` when the connection string was refused.
+    #[schemars(with = "Option<u16>")]
     pub port: u16,
-    /// How the host is reached.
+    /// How the host is reached; `null` when the connection string was refused.
+    #[schemars(with = "Option<HostKind>")]
     pub kind: HostKind,
-    /// The sslmode in force.
+    /// The sslmode in force; `null` when the connection string was refused.
+    #[schemars(with = "Option<SslMode>")]
     pub sslmode: SslMode,
-    /// The negotiation style configured.
+    /// The negotiation style configured; `null` when the connection string was refused.
+    #[schemars(with = "Option<SslNegotiation>")]
     pub sslnegotiation: SslNegotiation,
     /// The exit code for this target (see the README's table), decided by `judge`.
     #[schemars(with = "u8")]
@@ -344,6 +351,30 @@ pub struct Finding {
     pub message: String,
     /// What to do.
     pub hint: Option<String>,
+}
+
+/// The targets as the JSON document shows them: a target whose connection string was refused
+/// before it named a host (port 0) has `null` for what it never had.
+fn targets_json<S: serde::Serializer>(
+    targets: &[TargetReport],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::{Error, SerializeSeq};
+    let mut seq = serializer.serialize_seq(Some(targets.len()))?;
+    for t in targets {
+        if t.port != 0 {
+            seq.serialize_element(t)?;
+            continue;
+        }
+        let mut value = serde_json::to_value(t).map_err(S::Error::custom)?;
+        if let Some(object) = value.as_object_mut() {
+            for key in ["host", "port", "kind", "sslmode", "sslnegotiation"] {
+                object.insert(key.to_string(), serde_json::Value::Null);
+            }
+        }
+        seq.serialize_element(&value)?;
+    }
+    seq.end()
 }
 
 /// `client` as the JSON document shows it.

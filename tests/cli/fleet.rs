@@ -20,8 +20,9 @@ struct Document {
 #[derive(Debug, Deserialize)]
 #[allow(dead_code)]
 struct Target {
-    host: String,
-    port: u16,
+    /// `null` for a line that was refused before it named a host.
+    host: Option<String>,
+    port: Option<u16>,
     exit_code: u8,
     summary: String,
     libpq_connects: bool,
@@ -444,8 +445,8 @@ fn a_targets_line_whose_local_files_cannot_be_used_fails_alone_and_names_its_tar
     // A CRL that cannot be used refuses the line before connecting, naming it.
     let t = &doc.targets[2];
     assert_eq!(
-        (t.host.as_str(), t.port),
-        ("localhost", doc.targets[1].port)
+        (t.host.as_deref(), t.port),
+        (Some("localhost"), doc.targets[1].port)
     );
     assert!(
         t.summary.contains("local-files.txt:3: ")
@@ -457,8 +458,8 @@ fn a_targets_line_whose_local_files_cannot_be_used_fails_alone_and_names_its_tar
     // A missing root file is libpq's verdict once the server agrees to TLS.
     let t = &doc.targets[0];
     assert_eq!(
-        (t.host.as_str(), t.port),
-        ("localhost", doc.targets[1].port)
+        (t.host.as_deref(), t.port),
+        (Some("localhost"), doc.targets[1].port)
     );
     assert!(
         t.summary.starts_with("fails: root certificate file"),
@@ -566,6 +567,10 @@ fn machine_formats_are_complete_documents_when_an_argument_cannot_be_used() {
             .starts_with("argument 1: invalid sslmode value: \"bogus\""),
         "{doc}"
     );
+    // A refused string never had a host, port or sslmode: null, not made-up defaults.
+    for key in ["host", "port", "kind", "sslmode", "sslnegotiation"] {
+        assert!(targets[0][key].is_null(), "{key}: {doc}");
+    }
     assert_eq!(
         targets[1]["host"], "127.0.0.1",
         "the target is named: {doc}"
