@@ -299,16 +299,9 @@ pub fn libpq_equivalent(driver: &DriverString) -> String {
     if let Some(user) = &driver.user {
         parts.push(format!("user={}", quote(user)));
     }
-    const MODES: [&str; 6] = [
-        "disable",
-        "allow",
-        "prefer",
-        "require",
-        "verify-ca",
-        "verify-full",
-    ];
+    // An sslmode libpq knows; the drivers' own (node's no-verify, Npgsql's VerifyFull) are not.
     if let Some(mode) = driver.param("sslmode")
-        && MODES.contains(&mode)
+        && crate::config::SslMode::parse(mode).is_ok()
     {
         parts.push(format!("sslmode={mode}"));
     }

@@ -124,21 +124,23 @@ fn read_string(
         Some(client) => vec![client],
         None => Client::ALL[1..].to_vec(),
     };
+    let request = |driver: &clients::DriverString, libpq_equivalent| {
+        let policies = others
+            .iter()
+            .map(|c| clients::policy(*c, driver, env))
+            .collect();
+        ClientRequest {
+            choice,
+            policies,
+            libpq_equivalent,
+        }
+    };
     if syntax == Client::Libpq {
         let resolved = config::resolve_to_connect(conninfo, env)?;
         if others.is_empty() {
             return Ok((resolved, None));
         }
-        let driver = clients::from_libpq(&resolved);
-        let policies = others
-            .iter()
-            .map(|c| clients::policy(*c, &driver, env))
-            .collect();
-        let request = ClientRequest {
-            choice,
-            policies,
-            libpq_equivalent: None,
-        };
+        let request = request(&clients::from_libpq(&resolved), None);
         return Ok((resolved, Some(request)));
     }
     let driver = clients::parse(syntax, conninfo, env)?;
@@ -148,16 +150,7 @@ fn read_string(
         None => equivalent.clone(),
     };
     let resolved = config::resolve_to_connect(&with_password, env)?;
-    let policies = others
-        .iter()
-        .map(|c| clients::policy(*c, &driver, env))
-        .collect();
-    let request = ClientRequest {
-        choice,
-        policies,
-        libpq_equivalent: Some(equivalent),
-    };
-    Ok((resolved, Some(request)))
+    Ok((resolved, Some(request(&driver, Some(equivalent)))))
 }
 
 /// `pgtls check`.
