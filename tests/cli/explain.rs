@@ -321,6 +321,13 @@ fn completions_and_the_manual_come_from_the_binary() {
         "\\-\\-targets",
         ".SH \"EXIT STATUS\"",
         "certificate does not match the host name",
+        ".SH EXAMPLES",
+        ".SH ENVIRONMENT",
+        "\\fBPGSSLROOTCERT\\fR\nsslrootcert",
+        "\\fBJAVA_TOOL_OPTIONS\\fR",
+        ".SH FILES",
+        ".SH \"SEE ALSO\"",
+        "PGTLS SCHEMA",
     ] {
         assert!(man.contains(section), "the manual lacks {section}");
     }
