@@ -78,8 +78,12 @@ pub(crate) fn libpq_verdict(report: &TargetReport, equivalent: Option<&str>) -> 
 /// Whether any asked client, given the TLS facts, goes on to plaintext: then a plaintext
 /// connection must be gathered too (a client that starts in plaintext always needs one).
 pub(crate) fn needs_plain(asked: &Asked, host: &str, wire: &Wire, now: UnixTime) -> bool {
+    // Only a client that starts with TLS decides this late: the others asked for plaintext
+    // from the start.
     asked.policies.iter().any(|(policy, trusted)| {
-        policy.refused.is_none() && matches!(run(policy, trusted, host, wire, now), Step::NeedPlain)
+        policy.refused.is_none()
+            && policy.order == Order::TlsThenPlain
+            && matches!(run(policy, trusted, host, wire, now), Step::NeedPlain)
     })
 }
 
