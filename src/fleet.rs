@@ -53,19 +53,42 @@ pub enum Input {
 
 type Store = Arc<Result<Option<TrustStore>, RootError>>;
 
-/// Loads what a client trusts, as that client would: its root file (a file it cannot read is
-/// its message), the JVM truststore, Node's bundled roots or the system store. A file the client
-/// reads before connecting and cannot read refuses the string (`policy.refused`).
-fn trusted_for(policy: &mut Policy) -> Trusted {
+/// What the run loads once per distinct setting and shares: libpq's trust stores, the other
+/// clients' roots, and whether a file node-postgres reads first can be read.
+#[derive(Default)]
+struct Loaded {
+    stores: HashMap<String, Store>,
+    trusted: HashMap<String, Arc<Trusted>>,
+    readable: HashMap<std::path::PathBuf, Result<(), String>>,
+}
+
+/// What a client trusts, loaded (once per setting) as that client would load it. A file the
+/// client reads before connecting and cannot read refuses the string (`policy.refused`).
+fn trusted_for(policy: &mut Policy, loaded: &mut Loaded) -> Arc<Trusted> {
     for (path, template) in &policy.reads_first {
-        if let Err(e) = crate::files::read(path, crate::files::CERTIFICATES) {
-            policy.refused = Some(clients::unreadable(template, path, &e.to_string()));
-            return Trusted::Unused;
+        let readable = loaded.readable.entry(path.clone()).or_insert_with(|| {
+            crate::files::read(path, crate::files::CERTIFICATES)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+        if let Err(e) = readable {
+            policy.refused = Some(clients::unreadable(template, path, e));
+            return Arc::new(Trusted::Unused);
         }
     }
     let Some(verify) = &policy.verify else {
-        return Trusted::Unused;
+        return Arc::new(Trusted::Unused);
     };
+    loaded
+        .trusted
+        .entry(format!("{:?}", verify.roots))
+        .or_insert_with(|| Arc::new(load_roots(&verify.roots)))
+        .clone()
+}
+
+/// Loads a client's roots: its root file (a file it cannot read is its message), the JVM
+/// truststore, Node's bundled roots or the system store.
+fn load_roots(roots: &Roots) -> Trusted {
     let file = |path: &std::path::Path, missing: Option<&str>| {
         let absent = matches!(
             std::fs::metadata(path),
@@ -81,7 +104,7 @@ fn trusted_for(policy: &mut Policy) -> Trusted {
             )),
         }
     };
-    match &verify.roots {
+    match roots {
         Roots::File { path, missing, .. } => file(path, *missing),
         Roots::FileElseSystem { path } => match file(path, None) {
             Trusted::Absent => system_store(),
@@ -199,7 +222,7 @@ struct Job {
 fn prepare(
     index: usize,
     input: Input,
-    cache: &mut HashMap<String, Store>,
+    loaded: &mut Loaded,
     reports: &mut Vec<Option<TargetReport>>,
 ) -> Result<Vec<Job>, Error> {
     let (resolved, origin, clients) = match input {
@@ -220,7 +243,7 @@ fn prepare(
                 .policies
                 .into_iter()
                 .map(|mut policy| {
-                    let trusted = trusted_for(&mut policy);
+                    let trusted = trusted_for(&mut policy, loaded);
                     (policy, trusted)
                 })
                 .collect(),
@@ -233,7 +256,7 @@ fn prepare(
         .any(|t| t.kind != HostKind::UnixSocket);
     // A driver's string is that driver's verdict: libpq's local files do not stop it.
     let lenient = asked.as_ref().is_some_and(|a| a.libpq_equivalent.is_some());
-    let prepared = store_for(&resolved.options, tcp, cache)
+    let prepared = store_for(&resolved.options, tcp, &mut loaded.stores)
         .map_err(Error::from)
         .and_then(|store| Ok((store, identity_for(&resolved.options, tcp, lenient)?)));
     let (store, identity) = match (prepared, origin) {
@@ -364,10 +387,10 @@ impl Runner {
         concurrency: usize,
         clock: Clock,
     ) -> Result<(), Error> {
-        let mut cache = HashMap::new();
+        let mut loaded = Loaded::default();
         let mut set = JoinSet::new();
         for (index, input) in inputs.into_iter().enumerate() {
-            for job in prepare(index, input, &mut cache, &mut self.reports)? {
+            for job in prepare(index, input, &mut loaded, &mut self.reports)? {
                 while set.len() >= concurrency {
                     if let Some(joined) = set.join_next_with_id().await {
                         self.finish(joined);

@@ -20,8 +20,9 @@ use crate::tls::{TrustStore, names};
 pub(crate) struct Asked {
     /// `--client`, or the client the string's form named.
     pub choice: crate::clients::ClientChoice,
-    /// The clients other than libpq whose verdicts are given.
-    pub policies: Vec<(Policy, Trusted)>,
+    /// The clients other than libpq whose verdicts are given, each with its roots (shared by
+    /// every string with the same setting).
+    pub policies: Vec<(Policy, std::sync::Arc<Trusted>)>,
     /// The libpq string with the same settings, for a driver's string.
     pub libpq_equivalent: Option<String>,
 }
