@@ -347,8 +347,9 @@ pub struct ClientsExplanation {
     pub clients: Vec<crate::clients::Plan>,
 }
 
-/// libpq's plan for a resolved string, in the same form as the other clients'.
-pub fn libpq_plan(resolved: &Resolved) -> crate::clients::Plan {
+/// libpq's plan for a resolved string, in the same form as the other clients': whether its
+/// root file exists (which makes libpq verify under require) is found by the caller.
+pub fn libpq_plan(resolved: &Resolved, root_file_exists: bool) -> crate::clients::Plan {
     use crate::clients::Client;
     let options = &resolved.options;
     let mode = options.sslmode;
@@ -365,9 +366,7 @@ pub fn libpq_plan(resolved: &Resolved) -> crate::clients::Plan {
         RootCert::System => Some("the system store".to_string()),
         RootCert::NoHomeDirectory => None,
     };
-    let verifies = mode >= SslMode::VerifyCa
-        || (mode > SslMode::Disable
-            && matches!(&options.root_cert, RootCert::File { path, .. } if path.exists()));
+    let verifies = mode >= SslMode::VerifyCa || (mode > SslMode::Disable && root_file_exists);
     let chain = match (verifies, root) {
         (true, Some(root)) => format!("verified up to a self-signed root of {root}"),
         _ => "not verified".to_string(),

@@ -78,7 +78,13 @@ fn for_clients(
     let plans = asked
         .iter()
         .map(|client| match client {
-            Client::Libpq => explanation::libpq_plan(&resolved),
+            Client::Libpq => {
+                let root_file_exists = matches!(
+                    &resolved.options.root_cert,
+                    config::RootCert::File { path, .. } if path.exists()
+                );
+                explanation::libpq_plan(&resolved, root_file_exists)
+            }
             other => clients::policy(*other, &driver, env).plan(),
         })
         .collect();
