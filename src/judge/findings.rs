@@ -137,6 +137,18 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
     exposure(options, report);
 }
 
+/// The trust sources of the diagnosis that verify the chain, in its order, each with the subject
+/// of the root it ended at.
+fn verifying(report: &TargetReport) -> Vec<(DiagnosisSource, String)> {
+    report
+        .trust
+        .diagnosis
+        .iter()
+        .filter(|d| d.verified)
+        .map(|d| (d.source.clone(), d.anchor.clone().unwrap_or_default()))
+        .collect()
+}
+
 /// `configuration` for a root file that cannot be used under a mode that needs it: libpq's
 /// message, and the one command that makes the right file, from the trust diagnosis of the chain
 /// the server presented. It fails the check (exit 2) once the server was reached; when it was
@@ -156,37 +168,22 @@ pub(super) fn unusable_roots(
         RootError::Unreadable { .. } => format!("--force -o {path}"),
         _ => format!("-o {path}"),
     };
-    let verifies: Vec<&crate::tls::diagnose::Diagnosis> = report
-        .trust
-        .diagnosis
-        .iter()
-        .filter(|d| d.verified)
-        .collect();
-    let anchor = |d: &crate::tls::diagnose::Diagnosis| d.anchor.clone().unwrap_or_default();
-    let profile = verifies.iter().find_map(|d| match &d.source {
-        DiagnosisSource::Profile(name) => Some((name.clone(), anchor(d))),
-        _ => None,
-    });
+    let verifies = verifying(report);
+    let from = |wanted: fn(&DiagnosisSource) -> bool| verifies.iter().find(|(s, _)| wanted(s));
     let top = report.certificates.last();
-    let hint = if let Some((name, anchor)) = profile {
+    let hint = if let Some((DiagnosisSource::Profile(name), anchor)) =
+        from(|s| matches!(s, DiagnosisSource::Profile(_)))
+    {
         format!(
             "the chain verifies against the bundled {name} roots (at \"{anchor}\"): pgtls roots --profile {name} {write}"
         )
-    } else if let Some(d) = verifies
-        .iter()
-        .find(|d| d.source == DiagnosisSource::System)
-    {
+    } else if let Some((_, anchor)) = from(|s| *s == DiagnosisSource::System) {
         format!(
-            "the chain verifies against the system trust store (at \"{}\"): use sslrootcert=system",
-            anchor(d)
+            "the chain verifies against the system trust store (at \"{anchor}\"): use sslrootcert=system"
         )
-    } else if let Some(d) = verifies
-        .iter()
-        .find(|d| d.source == DiagnosisSource::Mozilla)
-    {
+    } else if let Some((_, anchor)) = from(|s| *s == DiagnosisSource::Mozilla) {
         format!(
-            "the chain is publicly trusted (Mozilla's root \"{}\"): add that root to {path}, or use sslrootcert=system where this machine's store holds it",
-            anchor(d)
+            "the chain is publicly trusted (Mozilla's root \"{anchor}\"): add that root to {path}, or use sslrootcert=system where this machine's store holds it"
         )
     } else if report.certificates.is_empty() {
         format!(
@@ -231,32 +228,22 @@ fn untrusted(
     reason: Option<&ChainError>,
 ) {
     let top = report.certificates.last();
-    let verifies: Vec<&crate::tls::diagnose::Diagnosis> = report
-        .trust
-        .diagnosis
-        .iter()
-        .filter(|d| d.verified)
-        .collect();
-    let fix = verifies.iter().find_map(|d| {
-        let anchor = d.anchor.clone().unwrap_or_default();
-        if let DiagnosisSource::Profile(profile) = &d.source {
-            Some(format!(
-                "the chain verifies against the bundled {profile} roots (at \"{anchor}\"): pgtls roots --profile {profile} --append -o {}",
-                root_file(options)
-            ))
-        } else if d.source == DiagnosisSource::System {
-            Some(format!(
-                "the chain verifies against the system trust store (at \"{anchor}\"): use sslrootcert=system, or add that root to {}",
-                root_file(options)
-            ))
-        } else {
-            None
-        }
+    let verifies = verifying(report);
+    let fix = verifies.iter().find_map(|(source, anchor)| match source {
+        DiagnosisSource::Profile(profile) => Some(format!(
+            "the chain verifies against the bundled {profile} roots (at \"{anchor}\"): pgtls roots --profile {profile} --append -o {}",
+            root_file(options)
+        )),
+        DiagnosisSource::System => Some(format!(
+            "the chain verifies against the system trust store (at \"{anchor}\"): use sslrootcert=system, or add that root to {}",
+            root_file(options)
+        )),
+        _ => None,
     });
     let public = verifies
         .iter()
-        .find(|d| d.source == DiagnosisSource::Mozilla)
-        .and_then(|d| d.anchor.clone());
+        .find(|(source, _)| *source == DiagnosisSource::Mozilla)
+        .map(|(_, anchor)| anchor.clone());
     let hint = if let Some(fix) = fix {
         fix
     } else if matches!(reason, Some(ChainError::Expired | ChainError::NotYetValid)) {
