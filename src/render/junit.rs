@@ -55,16 +55,9 @@ fn names(report: &Report) -> Vec<String> {
             }
         })
         .collect();
-    base.iter()
-        .zip(&report.targets)
-        .map(|(name, t)| {
-            if base.iter().filter(|n| *n == name).count() > 1 {
-                format!("{name} (input {})", t.conninfo + 1)
-            } else {
-                name.clone()
-            }
-        })
-        .collect()
+    super::disambiguate(base, &report.targets, |name, input| {
+        format!("{name} (input {input})")
+    })
 }
 
 /// Writes the report as JUnit XML.

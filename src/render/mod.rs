@@ -18,6 +18,27 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+/// Names that stay the same when targets are reordered: each target's `base` name, with
+/// `position` (the input the target came from, 1-based) added by `with` only to names that two
+/// targets share.
+fn disambiguate(
+    base: Vec<String>,
+    targets: &[crate::report::TargetReport],
+    with: impl Fn(&str, usize) -> String,
+) -> Vec<String> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for name in &base {
+        *counts.entry(name.as_str()).or_default() += 1;
+    }
+    base.iter()
+        .zip(targets)
+        .map(|(name, t)| match counts[name.as_str()] {
+            1 => name.clone(),
+            _ => with(name, t.conninfo + 1),
+        })
+        .collect()
+}
+
 /// Every JSON document: its layout's version, the pgtls that wrote it and when, then the
 /// command's own fields.
 #[derive(Serialize, schemars::JsonSchema)]

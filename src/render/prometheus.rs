@@ -41,16 +41,9 @@ fn target_labels(report: &Report) -> Vec<String> {
             )
         })
         .collect();
-    base.iter()
-        .zip(&report.targets)
-        .map(|(labels, t)| {
-            if base.iter().filter(|b| *b == labels).count() > 1 {
-                format!("{labels},input=\"{}\"", t.conninfo + 1)
-            } else {
-                labels.clone()
-            }
-        })
-        .collect()
+    super::disambiguate(base, &report.targets, |labels, input| {
+        format!("{labels},input=\"{input}\"")
+    })
 }
 
 struct Metric {
