@@ -10,7 +10,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use crate::clients::{Anchors, Client, Order, Policy, ReadWhen, Retry, Roots};
 use crate::exit::Code;
 use crate::probe::{AttemptResult, Wire};
-use crate::report::{ClientVerdict, Finding, Outcome, Severity, TargetReport};
+use crate::report::{ClientVerdict, Outcome, Severity, TargetReport};
 use crate::tls::chain::{self, ChainError};
 use crate::tls::{TrustStore, names};
 
@@ -121,7 +121,7 @@ pub(crate) fn apply(
             }
         }
     }
-    report.findings.extend(findings(report, &verdicts));
+    add_findings(report, &verdicts);
     match asked.choice {
         ClientChoice::All => {
             verdicts.insert(0, libpq_verdict(report, asked.libpq_equivalent.as_deref()));
@@ -544,8 +544,8 @@ fn fix(v: &ClientVerdict) -> Option<String> {
 
 /// Findings for the other clients: where one's verdict differs from libpq's, and where one
 /// connects without verifying the server.
-pub(crate) fn findings(report: &TargetReport, verdicts: &[ClientVerdict]) -> Vec<Finding> {
-    let mut found = Vec::new();
+fn add_findings(report: &mut TargetReport, verdicts: &[ClientVerdict]) {
+    use super::findings::push;
     for v in verdicts.iter().filter(|v| v.name != Client::Libpq) {
         let same = v.connects == report.libpq_connects
             && v.encrypted == report.encrypted
@@ -559,52 +559,42 @@ pub(crate) fn findings(report: &TargetReport, verdicts: &[ClientVerdict]) -> Vec
                 (None, true) => "connects with TLS".into(),
                 (None, false) => "connects without encryption".into(),
             };
-            found.push(Finding {
-                severity: if v.connects {
-                    Severity::Warning
-                } else {
-                    Severity::Error
-                },
-                code: "client_differs",
-                message: format!(
-                    "{}; {} ({}) {theirs}",
-                    libpq_said(report),
-                    v.name.name(),
-                    v.mode
-                ),
-                hint: fix(v),
-            });
+            let severity = if v.connects {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            let message = format!(
+                "{}; {} ({}) {theirs}",
+                libpq_said(report),
+                v.name.name(),
+                v.mode
+            );
+            push(report, severity, "client_differs", message, fix(v));
         } else if v.connects && (!v.encrypted || !v.chain_verified) {
-            found.push(Finding {
-                severity: Severity::Warning,
-                code: "client_unverified",
-                message: format!(
-                    "{} ({}) connects {}",
-                    v.name.name(),
-                    v.mode,
-                    if v.encrypted {
-                        "with TLS without verifying the certificate"
-                    } else {
-                        "without encryption"
-                    }
-                ),
-                hint: fix(v),
-            });
+            let how = if v.encrypted {
+                "with TLS without verifying the certificate"
+            } else {
+                "without encryption"
+            };
+            let message = format!("{} ({}) connects {how}", v.name.name(), v.mode);
+            push(
+                report,
+                Severity::Warning,
+                "client_unverified",
+                message,
+                fix(v),
+            );
         }
         if !v.unmodelled.is_empty() {
-            found.push(Finding {
-                severity: Severity::Info,
-                code: "client_not_modelled",
-                message: format!(
-                    "{}: not part of the model: {}",
-                    v.name.name(),
-                    v.unmodelled.join("; ")
-                ),
-                hint: None,
-            });
+            let message = format!(
+                "{}: not part of the model: {}",
+                v.name.name(),
+                v.unmodelled.join("; ")
+            );
+            push(report, Severity::Info, "client_not_modelled", message, None);
         }
     }
-    found
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::report::{Finding, Outcome, Severity, TargetReport};
 use crate::tls::chain::ChainError;
 use crate::tls::diagnose::DiagnosisSource;
 
-fn push(
+pub(super) fn push(
     report: &mut TargetReport,
     severity: Severity,
     code: &'static str,
