@@ -104,7 +104,8 @@ pub fn compare_with_libpq_in(home: &Path, cases: &[String], vars: &[(&str, &str)
     );
 }
 
-const MODES: [&str; 6] = [
+/// libpq's sslmodes, weakest first.
+pub const MODES: [&str; 6] = [
     "disable",
     "allow",
     "prefer",

@@ -4,24 +4,15 @@
 //! `pgtls check --client NAME` must give every case the driver's verdict: connected or not,
 //! encrypted or not, and the failure's class. One process per driver runs all its cases.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
+use crate::check::MODES;
 use crate::harness::{pgtls, root};
 use crate::pki::{Ca, ServerCert};
 use crate::server::{Server, Setup, Version, shared_tempdir};
-
-const MODES: [&str; 6] = [
-    "disable",
-    "allow",
-    "prefer",
-    "require",
-    "verify-ca",
-    "verify-full",
-];
 
 const HOSTS: [&str; 2] = ["localhost", "127.0.0.1"];
 
@@ -131,18 +122,8 @@ impl Driver {
 
     /// Runs every string through the driver, one process for all.
     fn run(self, home: &Path, strings: &[String]) -> Vec<Value> {
-        let mut child = self
-            .command(home)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{} cannot start: {e}", self.name()));
-        let mut stdin = child.stdin.take().unwrap();
         let input = strings.join("\n") + "\n";
-        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
+        let out = crate::harness::feed(self.command(home), input);
         assert!(
             out.status.success(),
             "{} failed: {}",

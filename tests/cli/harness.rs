@@ -19,6 +19,16 @@ pub fn pgtls(home: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// Runs `command` with `input` on its standard input (written while its output is read, so
+/// that neither side blocks) and returns what it printed.
+pub fn feed(command: Command, input: impl Into<Vec<u8>>) -> std::process::Output {
+    let program = command.get_program().to_string_lossy().into_owned();
+    assert_cmd::Command::from_std(command)
+        .write_stdin(input)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} cannot run: {e}"))
+}
+
 /// A Python with psycopg's binary wheel, whose bundled libpq is the reference. Fails loudly when
 /// there is none: the README's test command installs it.
 pub fn oracle_python() -> PathBuf {

@@ -3,9 +3,8 @@
 //! trust settings; `inspect` reads keytool's JKS and PKCS#12 stores and lints them against a
 //! profile.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::harness::{pgtls, root};
 use crate::pki::{Ca, ServerCert};
@@ -68,23 +67,12 @@ fn pgjdbc(truststore: &Path, urls: &[String]) -> Vec<serde_json::Value> {
         Path::new(PGJDBC).exists(),
         "pgjdbc is not installed at {PGJDBC}: run `bash scripts/test.sh`"
     );
-    let mut child = Command::new("java")
-        .env("JAVA_TOOL_OPTIONS", jvm_options(truststore))
+    let mut java = Command::new("java");
+    java.env("JAVA_TOOL_OPTIONS", jvm_options(truststore))
         .args(["-cp", PGJDBC])
-        .arg(root().join("tests/java/Connect.java"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("java runs");
+        .arg(root().join("tests/java/Connect.java"));
     let input: String = urls.iter().map(|u| format!("{u}\n")).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::harness::feed(java, input);
     let text = String::from_utf8_lossy(&out.stdout);
     let results: Vec<serde_json::Value> = text
         .lines()

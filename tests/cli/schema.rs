@@ -2,8 +2,7 @@
 //! that write the documents), and every real document of every command valid against its file,
 //! checked with the `jsonschema` library.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
@@ -34,22 +33,12 @@ fn the_schema_files_are_what_pgtls_schema_prints() {
 
 /// Validates documents (compact JSON, one per element) against `docs/schema/{document}.json`.
 fn validate(document: &str, docs: &[Value]) -> Vec<String> {
-    let mut child = Command::new(oracle_python())
+    let mut validator = Command::new(oracle_python());
+    validator
         .arg(root().join("tests/oracle/validate_json.py"))
-        .arg(root().join(format!("docs/schema/{document}.json")))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .arg(root().join(format!("docs/schema/{document}.json")));
     let input: String = docs.iter().map(|d| format!("{d}\n")).collect();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = crate::harness::feed(validator, input);
     assert!(
         out.status.success(),
         "the validator failed: {}",
