@@ -333,13 +333,7 @@ mod tests {
         for (query, order, chain, name) in table {
             let dsn = format!("postgres://h/d{query}");
             let p = policy(&parse(&dsn, &env()).unwrap(), &env());
-            assert_eq!(p.order, order, "{dsn}");
-            assert_eq!(p.verify.is_some(), chain, "{dsn}");
-            assert_eq!(
-                p.verify.as_ref().and_then(|v| v.names).is_some(),
-                name,
-                "{dsn}"
-            );
+            assert_eq!(super::super::shape(&p), (order, chain, name), "{dsn}");
         }
         // require with the default root file: verified if it exists, not refused if it does not.
         let p = policy(

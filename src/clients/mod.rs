@@ -652,6 +652,14 @@ fn query_pairs(query: &str, plus_is_space: bool) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A policy's shape, for the drivers' table tests: its transports, whether it verifies the chain,
+/// whether it checks the host name.
+#[cfg(test)]
+fn shape(p: &Policy) -> (Order, bool, bool) {
+    let names = p.verify.as_ref().and_then(|v| v.names).is_some();
+    (p.order, p.verify.is_some(), names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

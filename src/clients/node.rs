@@ -379,13 +379,7 @@ mod tests {
         for (query, order, chain, name) in table {
             let url = format!("postgres://h/d{query}");
             let p = policy(&parse(&url, &env()).unwrap(), &env());
-            assert_eq!(p.order, order, "{url}");
-            assert_eq!(p.verify.is_some(), chain, "{url}");
-            assert_eq!(
-                p.verify.as_ref().and_then(|v| v.names).is_some(),
-                name,
-                "{url}"
-            );
+            assert_eq!(super::super::shape(&p), (order, chain, name), "{url}");
             assert_eq!(p.fallback, Fallback::NONE, "{url}");
         }
         let p = policy(

@@ -410,11 +410,9 @@ mod tests {
         ];
         for (documented, conninfo, order, chain, name, falls_back) in table {
             let p = policy(&parse(conninfo, &env()).unwrap(), &env());
-            assert_eq!(p.order, order, "{documented}");
-            assert_eq!(p.verify.is_some(), chain, "{documented}");
             assert_eq!(
-                p.verify.as_ref().and_then(|v| v.names).is_some(),
-                name,
+                super::super::shape(&p),
+                (order, chain, name),
                 "{documented}"
             );
             assert_eq!(p.fallback != Fallback::NONE, falls_back, "{documented}");

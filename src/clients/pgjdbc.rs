@@ -368,13 +368,7 @@ mod tests {
         ];
         for (url, order, chain, name) in table {
             let p = policy(&parse(url).unwrap(), &env);
-            assert_eq!(p.order, order, "{url}");
-            assert_eq!(p.verify.is_some(), chain, "{url}");
-            assert_eq!(
-                p.verify.as_ref().and_then(|v| v.names).is_some(),
-                name,
-                "{url}"
-            );
+            assert_eq!(super::super::shape(&p), (order, chain, name), "{url}");
         }
         let java = Environment::with_vars(
             [
