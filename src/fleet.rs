@@ -452,11 +452,7 @@ async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetReport {
         && facts.wire.plain.is_none()
         && clients::needs_plain(asked, &target.host, &facts.wire, clock.webpki())
     {
-        let timeout = job
-            .resolved
-            .options
-            .connect_timeout
-            .unwrap_or(run.default_timeout);
+        let timeout = run.timeout(&job.resolved.options);
         let more = WireNeeds {
             plain: true,
             ..WireNeeds::default()

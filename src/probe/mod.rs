@@ -56,6 +56,13 @@ pub struct CheckOptions {
     pub fail_on: Option<crate::report::Severity>,
 }
 
+impl CheckOptions {
+    /// How long one host may take: its `connect_timeout`, else `--timeout`.
+    pub(crate) fn timeout(&self, options: &crate::config::Options) -> Duration {
+        options.connect_timeout.unwrap_or(self.default_timeout)
+    }
+}
+
 /// What the probe learned about one target: every attempt libpq would make, in order, and with
 /// `--audit` what the server accepts. Facts only; `judge` turns them into a report.
 #[derive(Debug)]
@@ -200,7 +207,7 @@ pub(crate) async fn gather(
         identity,
         password: target.password.as_ref().map(|p| &p.secret),
     };
-    let timeout = options.connect_timeout.unwrap_or(run.default_timeout);
+    let timeout = run.timeout(options);
     let deadline = tokio::time::Instant::now() + timeout;
     let unix = target.kind == HostKind::UnixSocket;
     let libpq = async {
