@@ -179,11 +179,11 @@ pub(crate) async fn gather_wire(
             }
         }
     );
-    let take =
-        |index: Option<usize>, attempts: &[AttemptResult]| index.map(|i| attempts[i].clone());
+    let reused =
+        |needed: bool, index: Option<usize>| index.filter(|_| needed).map(|i| attempts[i].clone());
     Wire {
-        tls: tls.or_else(|| needs.tls.then(|| take(tls_index, attempts)).flatten()),
-        plain: plain.or_else(|| needs.plain.then(|| take(plain_index, attempts)).flatten()),
+        tls: tls.or_else(|| reused(needs.tls, tls_index)),
+        plain: plain.or_else(|| reused(needs.plain, plain_index)),
     }
 }
 
@@ -252,20 +252,16 @@ pub(crate) async fn gather(
         libpq,
         gather_wire(resolved, target, identity, &[], early, timeout)
     );
-    let wire = match needs == WireNeeds::default() {
-        true => Wire::default(),
-        false => {
-            let rest = WireNeeds {
-                tls: needs.tls && early.tls.is_none(),
-                plain: needs.plain && early.plain.is_none(),
-                direct: needs.direct,
-            };
-            let later = gather_wire(resolved, target, identity, &attempts, rest, timeout).await;
-            Wire {
-                tls: early.tls.or(later.tls),
-                plain: early.plain.or(later.plain),
-            }
-        }
+    // The rest from libpq's attempts, or made now.
+    let rest = WireNeeds {
+        tls: needs.tls && early.tls.is_none(),
+        plain: needs.plain && early.plain.is_none(),
+        direct: needs.direct,
+    };
+    let later = gather_wire(resolved, target, identity, &attempts, rest, timeout).await;
+    let wire = Wire {
+        tls: early.tls.or(later.tls),
+        plain: early.plain.or(later.plain),
     };
     let audit = match run.audit {
         true => Some(audit::audit(target, options, &startup, timeout).await),
