@@ -37,14 +37,13 @@ const LIBPQ_MODE_FINDINGS: [&str; 4] = [
 ];
 
 /// libpq's findings about its own verdict, kept as remarks when another client's is asked for.
-const LIBPQ_VERDICT_FINDINGS: [&str; 7] = [
+const LIBPQ_VERDICT_FINDINGS: [&str; 6] = [
     "untrusted_certificate",
     "host_name_mismatch",
     "handshake_failed",
     "rejected",
     "unreachable",
     "configuration",
-    "plaintext",
 ];
 
 /// libpq's verdict in the same form as the other clients', for `--client all`.
@@ -64,13 +63,7 @@ pub(crate) fn libpq_verdict(report: &TargetReport, equivalent: Option<&str>) -> 
                 Some(crate::tls::hostname::NameCheck::Matched { .. })
             ),
         exit_code: report.exit_code,
-        error: (!report.libpq_connects).then(|| {
-            report
-                .summary
-                .strip_prefix("fails: ")
-                .unwrap_or(&report.summary)
-                .to_string()
-        }),
+        error: (!report.libpq_connects).then(|| super::findings::failure(report)),
         summary: report.summary.clone(),
         unmodelled: Vec::new(),
     }

@@ -472,11 +472,16 @@ pub(crate) fn summary(report: &TargetReport) -> String {
             _ => "connects without encryption".to_string(),
         };
     }
+    format!("fails: {}", failure(report))
+}
+
+/// Why libpq does not connect, on one line: the first failed attempt's error.
+pub(crate) fn failure(report: &TargetReport) -> String {
     let error = report
         .attempts
         .iter()
         .find(|a| a.outcome != Outcome::Accepted && a.error.is_some())
         .and_then(|a| a.error.clone())
         .unwrap_or_else(|| "connection failed".into());
-    format!("fails: {}", crate::sanitize::one_line(&error))
+    crate::sanitize::one_line(&error)
 }
