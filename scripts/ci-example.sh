@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the README's GitHub Actions step ("In CI") the way a runner would, against a throwaway local
+# Runs the GitHub Actions step of docs/ci.md the way a runner would, against a throwaway local
 # server: see scripts/ci_example.py. Installs what it needs on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,6 @@
-"""Runs the README's GitHub Actions step as a runner would and checks that the gate works.
+"""Runs the manual's GitHub Actions step (docs/ci.md) as a runner would and checks that the gate works.
 
-The step is read from the README's ```yaml block and parsed as YAML; `${{ vars.* }}` and
+The step is read from the ```yaml block of docs/ci.md and parsed as YAML; `${{ vars.* }}` and
 `${{ secrets.* }}` are filled in for the local server that scripts/local-server.sh started
 (PGTLS_PORT, reached through PGPORT as a job-level variable would); `run` goes to
 `bash --noprofile --norc -eo pipefail`, as GitHub runs it, in a workspace whose `tools/pgtls` is
@@ -25,11 +25,10 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def step_from_readme():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("\n## In CI\n", 1)[1].split("\n## ", 1)[0]
-    block = re.search(r"```yaml\n(.*?)```", section, re.S)
-    assert block, "the README's In CI section has no yaml block"
+def step_from_manual():
+    page = (ROOT / "docs" / "ci.md").read_text()
+    block = re.search(r"```yaml\n(.*?)```", page, re.S)
+    assert block, "docs/ci.md has no yaml block"
     steps = yaml.safe_load(block.group(1))
     assert isinstance(steps, list) and len(steps) == 1, steps
     step = steps[0]
@@ -47,7 +46,7 @@ def fill(text, values):
 
 
 def main():
-    step = step_from_readme()
+    step = step_from_manual()
     password = "pw-" + secrets.token_hex(8)
     values = {
         "vars.PGHOST": "localhost",

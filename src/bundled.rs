@@ -13,6 +13,18 @@ pub struct Root {
     pub name: String,
     /// The certificate.
     pub der: CertificateDer<'static>,
+    /// Whether a root file for the profile must hold it.
+    pub need: Need,
+}
+
+/// How much a profile's root file needs a root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The provider's servers chain to it today: a root file without it fails.
+    Required,
+    /// Kept for chains some servers may present (older chains, other regions, a rotation
+    /// announced), with the reason: a root file without it works for most servers.
+    Recommended(&'static str),
 }
 
 /// A provider profile: the roots its servers chain to.
@@ -43,12 +55,13 @@ const MICROSOFT_ECC: (&str, &str) = (
     include_str!("../certs/microsoft-ecc-root-ca-2017.pem"),
 );
 
-fn root((name, pem): (&str, &str)) -> Root {
+fn root((name, pem): (&str, &str), need: Need) -> Root {
     let der = CertificateDer::from_pem_slice(pem.as_bytes())
         .expect("bundled roots are valid PEM (tested)");
     Root {
         name: name.to_string(),
         der,
+        need,
     }
 }
 
@@ -58,15 +71,25 @@ pub fn profiles() -> Vec<Profile> {
         Profile {
             name: "azure".into(),
             description: "Azure Database for PostgreSQL flexible server".into(),
-            roots: [DIGICERT_G2, DIGICERT_CA, MICROSOFT_RSA, MICROSOFT_ECC]
-                .into_iter()
-                .map(root)
-                .collect(),
+            // Microsoft's guide names G2 and RSA 2017 as the roots its servers chain to, through
+            // the intermediate rotations; the other two serve older chains and Azure China.
+            roots: vec![
+                root(DIGICERT_G2, Need::Required),
+                root(
+                    DIGICERT_CA,
+                    Need::Recommended("older chains and Azure China regions chain to it"),
+                ),
+                root(MICROSOFT_RSA, Need::Required),
+                root(
+                    MICROSOFT_ECC,
+                    Need::Recommended("Microsoft's ECC chains end at it"),
+                ),
+            ],
         },
         Profile {
             name: "cosmos".into(),
             description: "Azure Cosmos DB for PostgreSQL".into(),
-            roots: vec![root(DIGICERT_G2)],
+            roots: vec![root(DIGICERT_G2, Need::Required)],
         },
     ];
     if let Some(test) = test_profile() {
@@ -103,6 +126,7 @@ fn test_profile() -> Option<Profile> {
             name: crate::certinfo::describe(&der, 0)
                 .map_or_else(|| "test root".into(), |i| i.subject),
             der,
+            need: Need::Required,
         })
         .collect();
     Some(Profile {
@@ -162,6 +186,24 @@ mod tests {
     }
 
     #[test]
+    fn azure_requires_g2_and_microsoft_rsa_2017_and_recommends_the_others() {
+        let azure = profile("azure").unwrap();
+        let required: Vec<_> = azure
+            .roots
+            .iter()
+            .filter(|r| r.need == Need::Required)
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(
+            required,
+            [
+                "DigiCert Global Root G2",
+                "Microsoft RSA Root Certificate Authority 2017"
+            ]
+        );
+    }
+
+    #[test]
     fn cosmos_needs_digicert_global_root_g2_only() {
         let cosmos = profile("cosmos").unwrap();
         let names: Vec<_> = cosmos.roots.iter().map(|r| r.name.as_str()).collect();
@@ -184,7 +226,19 @@ pub struct ProfileListing {
     /// What it is for.
     pub description: String,
     /// Its roots.
-    pub roots: Vec<crate::certinfo::CertificateInfo>,
+    pub roots: Vec<ListedRoot>,
+}
+
+/// One root of a profile in the listing.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct ListedRoot {
+    /// The certificate.
+    #[serde(flatten)]
+    pub certificate: crate::certinfo::CertificateInfo,
+    /// Whether a root file for the profile must hold it (`false`: recommended).
+    pub required: bool,
+    /// Why a recommended root is kept; `null` for a required one.
+    pub reason: Option<String>,
 }
 
 /// Describes the given profiles.
@@ -198,7 +252,16 @@ pub fn listing(profiles: &[Profile], now: i64) -> Listing {
                 roots: p
                     .roots
                     .iter()
-                    .filter_map(|r| crate::certinfo::describe(&r.der, now))
+                    .filter_map(|r| {
+                        Some(ListedRoot {
+                            certificate: crate::certinfo::describe(&r.der, now)?,
+                            required: r.need == Need::Required,
+                            reason: match r.need {
+                                Need::Required => None,
+                                Need::Recommended(reason) => Some(reason.to_string()),
+                            },
+                        })
+                    })
                     .collect(),
             })
             .collect(),

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
-use crate::bundled;
+use crate::bundled::{self, Need};
 use crate::certinfo::{self, CertificateInfo};
 use crate::judge::{self, Expiry};
 use crate::report::{Finding, Severity};
@@ -350,6 +350,17 @@ pub fn lint(
         // A Java truststore is fixed with a truststore, a root file with a root file.
         let truststore =
             !report.files.is_empty() && report.files.iter().all(|f| f.aliases.is_some());
+        let add = if truststore {
+            format!(
+                "add it with keytool -importcert, or write a complete truststore: pgtls roots --profile {} --format pkcs12 -o FILE",
+                profile.name
+            )
+        } else {
+            format!(
+                "pgtls roots --profile {} --append -o FILE adds the roots the file lacks and keeps the rest",
+                profile.name
+            )
+        };
         let fix = if truststore {
             format!(
                 "pgtls roots --profile {} --format pkcs12 -o FILE writes a complete truststore",
@@ -363,8 +374,11 @@ pub fn lint(
         };
         for root in &profile.roots {
             let sha256 = certinfo::sha256(&root.der);
-            if !seen.contains(&sha256.as_str()) {
-                findings.push(finding(
+            if seen.contains(&sha256.as_str()) {
+                continue;
+            }
+            findings.push(match root.need {
+                Need::Required => finding(
                     Severity::Error,
                     "missing_root",
                     format!(
@@ -372,8 +386,17 @@ pub fn lint(
                         root.name, profile.name
                     ),
                     Some(fix.clone()),
-                ));
-            }
+                ),
+                Need::Recommended(reason) => finding(
+                    Severity::Info,
+                    "missing_recommended_root",
+                    format!(
+                        "{} (recommended by profile {}: {reason}) is not in the file",
+                        root.name, profile.name
+                    ),
+                    Some(add.clone()),
+                ),
+            });
         }
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));

@@ -455,7 +455,6 @@ pub struct Legacy {
     /// The suite it chose, as a hex code.
     pub chosen: Option<String>,
     /// That suite's IANA name, where rustls knows it.
-    #[serde(skip)]
     pub chosen_name: Option<String>,
 }
 

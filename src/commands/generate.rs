@@ -152,7 +152,7 @@ fn write_reference_sections(out: &mut dyn Write) -> std::io::Result<()> {
     for (var, what) in OTHERS {
         writeln!(out, ".TP\n\\fB{var}\\fR\n{}", roff(what))?;
     }
-    const FILES: [(&str, &str); 6] = [
+    const FILES: [(&str, &str); 7] = [
         (
             "~/.postgresql/root.crt",
             "the root certificates libpq trusts when sslrootcert is not set",
@@ -172,6 +172,10 @@ fn write_reference_sections(out: &mut dyn Write) -> std::io::Result<()> {
         (
             "~/.pg_service.conf",
             "connection services (PGSERVICEFILE), before PGSYSCONFDIR/pg_service.conf",
+        ),
+        (
+            "docs/*.md",
+            "the manual in the source tree: one page per command and per topic (docs/README.md lists them)",
         ),
         (
             "docs/schema/*.json",

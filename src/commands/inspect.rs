@@ -8,6 +8,7 @@ use crate::cli::{Format, InspectArgs};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Code;
+use crate::report::Severity;
 use crate::{inspect, render};
 
 /// `pgtls inspect`.
@@ -41,7 +42,8 @@ pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<
     let mut code = Code::Ok;
     if args.lint {
         let findings = inspect::lint(&report, args.profile.as_deref(), i64::from(args.warn_days))?;
-        if !findings.is_empty() {
+        // Information (a recommended root the file lacks) does not fail the lint.
+        if findings.iter().any(|f| f.severity > Severity::Info) {
             code = Code::PolicyFailed;
         }
         report.lint = Some(findings);

@@ -1,7 +1,7 @@
-//! Every finding code, with what it means: the one list the README's table is checked against.
+//! Every finding code, with what it means: the one list the manual's table (`docs/json.md`) is checked against.
 //! Codes are stable: a JSON consumer may match on them.
 
-/// `(code, what it means)`, grouped as the README shows them.
+/// `(code, what it means)`, grouped as the manual shows them.
 pub(crate) const FINDING_CODES: &[(&str, &str)] = &[
     // The verdict.
     (
@@ -139,6 +139,10 @@ pub(crate) const FINDING_CODES: &[(&str, &str)] = &[
         "missing_root",
         "a root the profile requires is missing from the file",
     ),
+    (
+        "missing_recommended_root",
+        "a root the profile recommends is missing from the file (info: the file works for most servers)",
+    ),
 ];
 
 /// Whether `code` is listed: finding constructors assert it in debug builds.
@@ -221,8 +225,8 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_table_lists_exactly_these_codes() {
-        let readme = include_str!("../../README.md");
+    fn the_manuals_table_lists_exactly_these_codes() {
+        let readme = include_str!("../../docs/json.md");
         let rows: Vec<String> = FINDING_CODES
             .iter()
             .map(|(code, meaning)| format!("| `{code}` | {meaning} |"))
@@ -230,7 +234,7 @@ mod tests {
         let table = rows.join("\n");
         assert!(
             readme.contains(&table),
-            "the README's finding-code table is not the code's; it should read:\n| code | meaning |\n|---|---|\n{table}"
+            "docs/json.md's finding-code table is not the code's; it should read:\n| code | meaning |\n|---|---|\n{table}"
         );
     }
 }

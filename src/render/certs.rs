@@ -18,7 +18,8 @@ pub fn roots_text(listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
             writeln!(out)?;
         }
         writeln!(out, "{}  ({})", profile.name, profile.description)?;
-        for root in &profile.roots {
+        for listed in &profile.roots {
+            let root = &listed.certificate;
             writeln!(out, "  {}", root.subject)?;
             writeln!(out, "    SHA-256  {}", root.sha256)?;
             writeln!(
@@ -27,6 +28,10 @@ pub fn roots_text(listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
                 &root.not_after[..10],
                 crate::certinfo::days(root.days_left)
             )?;
+            match &listed.reason {
+                None => writeln!(out, "    needed   required")?,
+                Some(reason) => writeln!(out, "    needed   recommended: {reason}")?,
+            }
         }
     }
     Ok(())

@@ -1,4 +1,6 @@
-//! The README's `console` examples, run and compared with what they show.
+//! The README's and the manual's (`docs/*.md`) `console` examples, run and compared with what
+//! they show, and the manual's synopsis, JSON layouts and exit-code table checked against the
+//! binary.
 //!
 //! Each `$ ` line is a command (a trailing `\` continues it), the lines after it its output. A
 //! line `...` stands for any number of lines. Values that differ from run to run — ports, dates,
@@ -10,14 +12,16 @@
 //! the system paths the README writes to (`/etc/pgtls`, node_exporter's textfile directory, the
 //! completion and manual directories) stand for directories of the test.
 //!
-//! Two servers answer. Everywhere but the Azure walkthrough, a PostgreSQL 17 with a test CA:
+//! Two servers answer. Everywhere but the README's quick start and Azure walkthrough, a
+//! PostgreSQL 17 with a test CA:
 //! `port=5432` in a command points at it, `port=5433` at a closed port; it trusts `postgres`
 //! and asks `app` for a SCRAM password, `s3cret`. In the walkthrough, a PostgreSQL 17 dressed as
 //! Azure Database for PostgreSQL (see `pki::azure_stand_in`) listens on 127.0.0.2:5432,
 //! `mydb.postgres.database.azure.com` and `orders-db.internal.example.com` resolve to it
 //! (commands run in a mount namespace with their own `/etc/hosts`), and the `azure` profile's
-//! roots are the stand-in's. libpq, run in the same namespace, must agree with each of the
-//! walkthrough's verdicts.
+//! roots are the stand-in's. Each of those two sections starts as a new user does, in a home
+//! without `~/.postgresql/root.crt`. libpq, run in the same namespace, must agree with each of
+//! their verdicts.
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +29,29 @@ use crate::harness::root;
 use crate::pki::{Ca, ServerCert, azure_stand_in};
 use crate::server::{Server, Setup, Version, shared_tempdir};
 
-/// The section whose examples run against the Azure stand-in.
+/// The pages of the manual, in the order their examples run: the README, then `docs/`.
+const PAGES: [&str; 17] = [
+    "README.md",
+    "docs/README.md",
+    "docs/check.md",
+    "docs/audit.md",
+    "docs/clients.md",
+    "docs/explain.md",
+    "docs/roots.md",
+    "docs/inspect.md",
+    "docs/fleets.md",
+    "docs/metrics.md",
+    "docs/ci.md",
+    "docs/json.md",
+    "docs/exit-codes.md",
+    "docs/troubleshooting.md",
+    "docs/libpq.md",
+    "docs/hardening.md",
+    "docs/development.md",
+];
+
+/// The README's sections whose examples run against the Azure stand-in.
+const AZURE_SECTIONS: [&str; 2] = ["Quick start", AZURE_SECTION];
 const AZURE_SECTION: &str = "Walkthrough: Azure Database for PostgreSQL";
 const AZURE_HOST: &str = "mydb.postgres.database.azure.com";
 const AZURE_ADDRESS: &str = "127.0.0.2";
@@ -33,12 +59,30 @@ const AZURE_ADDRESS: &str = "127.0.0.2";
 const AZURE_ALIAS: &str = "orders-db.internal.example.com";
 
 struct Example {
+    page: &'static str,
     section: String,
     command: String,
     expected: Vec<String>,
 }
 
-fn examples(readme: &str) -> Vec<Example> {
+/// One page of the manual.
+fn page(name: &str) -> String {
+    std::fs::read_to_string(root().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Every page of the manual, one text.
+fn manual() -> String {
+    PAGES.iter().map(|name| page(name)).collect()
+}
+
+impl Example {
+    /// Whether it runs against the Azure stand-in.
+    fn azure(&self) -> bool {
+        self.page == "README.md" && AZURE_SECTIONS.contains(&self.section.as_str())
+    }
+}
+
+fn examples(page: &'static str, readme: &str) -> Vec<Example> {
     let mut out = Vec::new();
     let mut section = String::new();
     let mut in_block = false;
@@ -69,6 +113,7 @@ fn examples(readme: &str) -> Vec<Example> {
                 command.push_str(lines.next().unwrap_or("").trim_start());
             }
             out.push(Example {
+                page,
                 section: section.clone(),
                 command,
                 expected: Vec::new(),
@@ -140,6 +185,8 @@ fn demo_server() -> (Ca, Server) {
 struct World {
     work: tempfile::TempDir,
     home: tempfile::TempDir,
+    /// The home of the Azure sections' user.
+    azure_home: tempfile::TempDir,
     /// The system directories the README names, and the test's directories standing for them.
     system: Vec<(String, PathBuf)>,
     hosts: PathBuf,
@@ -155,6 +202,7 @@ impl World {
         let work = shared_tempdir();
         let home = shared_tempdir();
         std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+        let azure_home = shared_tempdir();
 
         let (ca, demo) = demo_server();
         std::fs::write(work.path().join("root.crt"), &ca.cert_pem).unwrap();
@@ -234,6 +282,7 @@ impl World {
         World {
             work,
             home,
+            azure_home,
             system,
             hosts,
             azure_roots,
@@ -268,7 +317,10 @@ impl World {
             .current_dir(self.work.path())
             .env_clear()
             .env("PATH", &path)
-            .env("HOME", self.home.path());
+            .env(
+                "HOME",
+                if azure { &self.azure_home } else { &self.home }.path(),
+            );
         if azure {
             run.env(
                 "PGTLS_TEST_PROFILE",
@@ -283,6 +335,7 @@ impl World {
     fn shown_paths(&self) -> Vec<(String, PathBuf)> {
         let mut paths = self.system.clone();
         paths.push(("/home/app".into(), self.home.path().to_path_buf()));
+        paths.push(("/home/app".into(), self.azure_home.path().to_path_buf()));
         paths.push(("/work".into(), self.work.path().to_path_buf()));
         paths
     }
@@ -297,11 +350,7 @@ impl World {
             command = command.replace(shown, &real.display().to_string());
         }
         let out = self
-            .namespaced(
-                "sh".as_ref(),
-                &["-c", &command],
-                example.section == AZURE_SECTION,
-            )
+            .namespaced("sh".as_ref(), &["-c", &command], example.azure())
             .output()
             .expect("unshare (util-linux) runs the README's commands");
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -311,6 +360,15 @@ impl World {
              --mount) to resolve {AZURE_HOST}: {stderr}"
         );
         (String::from_utf8_lossy(&out.stdout).to_string(), stderr)
+    }
+
+    /// Starts an Azure section as a new user: no `~/.postgresql` yet.
+    fn new_user(&self) {
+        let dir = self.azure_home.path().join(".postgresql");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        std::fs::create_dir(&dir).unwrap();
     }
 
     /// Whether libpq connects with `conninfo` in the Azure world (with the password), and its
@@ -338,23 +396,56 @@ impl World {
 }
 
 #[test]
+fn every_page_of_docs_is_in_the_manual_and_runs() {
+    let mut pages: Vec<String> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
+        .collect();
+    pages.sort();
+    let mut listed: Vec<String> = PAGES[1..].iter().map(ToString::to_string).collect();
+    listed.sort();
+    assert_eq!(pages, listed, "PAGES names every page of docs/");
+    // Every page is linked from the manual's index, and the index from the README.
+    let index = page("docs/README.md");
+    for name in &PAGES[2..] {
+        let file = name.trim_start_matches("docs/");
+        assert!(
+            index.contains(&format!("]({file})")),
+            "docs/README.md links {file}"
+        );
+    }
+    assert!(page("README.md").contains("](docs/README.md)"));
+}
+
+#[test]
 fn readme_console_examples_show_real_output() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let examples = examples(&readme);
+    let examples: Vec<Example> = PAGES
+        .iter()
+        .flat_map(|name| examples(name, &page(name)))
+        .collect();
     assert!(
         examples.len() >= 10,
-        "the README lost its runnable examples"
+        "the manual lost its runnable examples"
     );
-    assert!(
-        examples
-            .iter()
-            .any(|e| e.section == AZURE_SECTION && e.command.contains(AZURE_HOST)),
-        "the Azure walkthrough lost its check"
-    );
+    for section in AZURE_SECTIONS {
+        assert!(
+            examples
+                .iter()
+                .any(|e| e.azure() && e.section == section && e.command.contains(AZURE_HOST)),
+            "the README's {section} lost its check"
+        );
+    }
     let world = World::new();
     let paths = world.shown_paths();
     let mut failures = Vec::new();
+    let mut section = "";
     for example in &examples {
+        if example.azure() && example.section != section {
+            world.new_user();
+        }
+        section = &example.section;
         let (stdout, stderr) = world.run(example);
         if std::env::var_os("PGTLS_README_PRINT").is_some() {
             println!("$ {}\n{stdout}", example.command);
@@ -365,7 +456,8 @@ fn readme_console_examples_show_real_output() {
         let got: Vec<&str> = got.trim_end().lines().collect();
         if !matches(&want, &got) {
             failures.push(format!(
-                "[{}] $ {}\n--- README\n{}\n--- actual\n{}\n--- stderr\n{stderr}",
+                "[{}: {}] $ {}\n--- README\n{}\n--- actual\n{}\n--- stderr\n{stderr}",
+                example.page,
                 example.section,
                 example.command,
                 want.join("\n"),
@@ -373,16 +465,17 @@ fn readme_console_examples_show_real_output() {
             ));
         }
     }
-    // The walkthrough's verdicts are libpq's: connects (with the password) or fails for the
-    // same reason.
+    // The quick start's and the walkthrough's verdicts are libpq's: connects (with the password)
+    // or fails for the same reason.
     let walkthrough_checks: Vec<&Example> = examples
         .iter()
-        .filter(|e| e.section == AZURE_SECTION && e.command.starts_with("pgtls check "))
+        .filter(|e| e.azure() && e.command.starts_with("pgtls check "))
         .collect();
-    assert!(walkthrough_checks.len() >= 4, "the walkthrough lost checks");
+    assert!(walkthrough_checks.len() >= 6, "the walkthrough lost checks");
     for example in walkthrough_checks {
         let conninfo = example.command.split('"').nth(1).unwrap();
         let (stdout, _) = world.run(&Example {
+            page: "README.md",
             section: AZURE_SECTION.into(),
             command: format!("PGPASSWORD=s3cret pgtls check --format json \"{conninfo}\""),
             expected: Vec::new(),
@@ -420,12 +513,12 @@ fn help_flags(line: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_readme_synopsis_names_every_flag_of_every_command_and_no_other() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let synopsis = readme
+fn the_manuals_synopsis_names_every_flag_of_every_command_and_no_other() {
+    let index = page("docs/README.md");
+    let synopsis = index
         .split("```\n")
         .nth(1)
-        .expect("the README opens with a synopsis block");
+        .expect("the manual's index opens with a synopsis block");
     let mut commands: Vec<(String, String)> = Vec::new();
     for line in synopsis.lines() {
         match line.strip_prefix("pgtls ") {
@@ -564,9 +657,9 @@ fn compare_layout(what: &str, shown: &serde_json::Value, real: &serde_json::Valu
 }
 
 #[test]
-fn the_readme_json_layouts_match_real_documents() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let blocks = json_blocks(&readme);
+fn the_manuals_json_layouts_match_real_documents() {
+    let readme = manual();
+    let blocks = json_blocks(&page("docs/json.md"));
     assert_eq!(blocks.len(), 3, "check, explain and audit layouts");
     let home = shared_tempdir();
     let (ca, server) = demo_server();
@@ -632,8 +725,8 @@ fn the_readme_json_layouts_match_real_documents() {
 }
 
 #[test]
-fn the_readme_exit_code_table_is_the_one_the_help_prints() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn the_manuals_exit_code_table_is_the_one_the_help_prints() {
+    let readme = page("docs/exit-codes.md");
     let table: Vec<String> = readme
         .lines()
         .filter_map(|line| {

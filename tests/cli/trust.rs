@@ -189,6 +189,84 @@ fn inspect_reads_der_pem_and_mixed_bundles() {
     assert_eq!(openssl_certs(&combined).len(), 2);
 }
 
+/// Microsoft's minimal set for Azure (DigiCert Global Root G2 and Microsoft RSA Root CA 2017)
+/// passes the lint; the two roots the profile only recommends are information, and one of the
+/// required roots missing is an error.
+#[test]
+fn the_azure_profiles_minimal_root_set_passes_the_lint_and_names_what_it_recommends() {
+    let dir = shared_tempdir();
+    let certs = crate::harness::root().join("certs");
+    // (files, exit code, finding codes, their severities)
+    type Case<'a> = (&'a [&'a str], i32, &'a [&'a str], &'a [&'a str]);
+    let cases: [Case; 3] = [
+        (
+            &[
+                "digicert-global-root-g2.pem",
+                "microsoft-rsa-root-ca-2017.pem",
+            ],
+            0,
+            &["missing_recommended_root", "missing_recommended_root"],
+            &["info"],
+        ),
+        (
+            &["digicert-global-root-g2.pem"],
+            9,
+            &[
+                "missing_root",
+                "missing_recommended_root",
+                "missing_recommended_root",
+            ],
+            &["error", "info"],
+        ),
+        (
+            &[
+                "digicert-global-root-g2.pem",
+                "digicert-global-root-ca.pem",
+                "microsoft-rsa-root-ca-2017.pem",
+                "microsoft-ecc-root-ca-2017.pem",
+            ],
+            0,
+            &[],
+            &[],
+        ),
+    ];
+    for (files, exit, codes, severities) in cases {
+        let file = dir.path().join("azure.pem");
+        let pem: String = files
+            .iter()
+            .map(|f| std::fs::read_to_string(certs.join(f)).unwrap())
+            .collect();
+        std::fs::write(&file, pem).unwrap();
+        let out = pgtls(dir.path())
+            .args([
+                "inspect",
+                "--lint",
+                "--profile",
+                "azure",
+                "--format",
+                "json",
+            ])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(exit), "{files:?}: {doc:#}");
+        let lint = doc["lint"].as_array().unwrap();
+        let got: Vec<&str> = lint.iter().map(|f| f["code"].as_str().unwrap()).collect();
+        assert_eq!(got, codes, "{files:?}");
+        let mut got: Vec<&str> = lint
+            .iter()
+            .map(|f| f["severity"].as_str().unwrap())
+            .collect();
+        got.dedup();
+        assert_eq!(got, severities, "{files:?}");
+        if exit == 0 && !codes.is_empty() {
+            let hint = lint[0]["hint"].as_str().unwrap();
+            assert!(hint.contains("--append"), "{hint}");
+        }
+    }
+}
+
 #[test]
 fn lint_finds_intermediates_leaves_duplicates_expiry_and_missing_roots() {
     let dir = shared_tempdir();
