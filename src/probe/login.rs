@@ -10,7 +10,7 @@ use sha2::Digest;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 use super::auth::{self, Mechanism, Progress, Rules};
-use super::wire::{self, Answer, ServerError, WireError};
+use super::wire::{self, Answer, Auth, Incoming, ServerError, WireError};
 use crate::config::{AuthRequest, ChannelBinding, Secret};
 use crate::report::ServerTls;
 
@@ -153,52 +153,58 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     let mut client = Client::new(ctx);
     let mut first: Option<Answer> = None;
     loop {
-        let (kind, body) = wire::read_message(stream).await?;
-        match kind {
-            b'E' => {
-                let err = hide_secrets(wire::error_fields(&body), &client.sent);
+        let request = match wire::read_message(stream).await? {
+            Incoming::Error(err) => {
+                let err = hide_secrets(err, &client.sent);
                 let answer = first.unwrap_or_else(|| Answer::Error(err.clone()));
                 return Ok((answer, LoginResult::Rejected(err)));
             }
-            b'v' | b'N' => continue,
-            b'R' if body.len() >= 4 => {}
-            other => {
+            Incoming::Auth(request) => request,
+            // NoticeResponse, NegotiateProtocolVersion: libpq reads past them.
+            Incoming::Other(b'N' | b'v') => continue,
+            Incoming::Other(kind) | Incoming::Cut(kind) => {
                 return Err(WireError::Protocol(format!(
                     "expected authentication request from server, but received {}",
-                    wire::printable(other)
+                    wire::printable(kind)
                 )));
             }
-        }
-        let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
-        let data = &body[4..];
-        let request = AuthRequest::from_code(code);
+            Incoming::Parameter { .. } => return Err(unexpected(b'S')),
+            Incoming::Row(_) => return Err(unexpected(b'D')),
+            Incoming::Ready => return Err(unexpected(b'Z')),
+        };
         let answer = first
             .get_or_insert_with(|| match request {
-                AuthRequest::Ok => Answer::AuthenticationOk,
-                _ => Answer::Authentication(wire::auth_method(code, data)),
+                Auth::Ok => Answer::AuthenticationOk,
+                _ => Answer::Authentication(request.method()),
             })
             .clone();
-        if let Err(message) = auth::check_request(&ctx.rules, request, client.progress) {
+        if let Err(message) = auth::check_request(&ctx.rules, request.request(), client.progress) {
             return Ok((answer, LoginResult::ClientRefused(message)));
         }
-        let step = match request {
-            AuthRequest::Ok => Step::Done(client.finish(stream).await?),
-            AuthRequest::Password | AuthRequest::Md5 => {
-                client.password(stream, request, data).await?
+        let step = match &request {
+            Auth::Ok => Step::Done(client.finish(stream).await?),
+            Auth::Cleartext | Auth::Md5(_) => client.password(stream, &request).await?,
+            Auth::Sasl(mechanisms) => client.sasl_start(stream, &request, mechanisms).await?,
+            Auth::SaslContinue(data) | Auth::SaslFinal(data) => {
+                client.sasl_next(stream, request.request(), data).await?
             }
-            AuthRequest::Sasl => client.sasl_start(stream, data).await?,
-            AuthRequest::SaslContinue | AuthRequest::SaslFinal => {
-                client.sasl_next(stream, request, data).await?
+            Auth::Gss | Auth::GssContinue | Auth::Sspi => {
+                Step::Done(LoginResult::Unsupported(request.method()))
             }
-            AuthRequest::Gss | AuthRequest::GssContinue | AuthRequest::Sspi => {
-                Step::Done(LoginResult::Unsupported(wire::auth_method(code, data)))
-            }
-            AuthRequest::Other(code) => Step::Done(LoginResult::ClientRefused(not_supported(code))),
+            Auth::Other(code) => Step::Done(LoginResult::ClientRefused(not_supported(*code))),
         };
         if let Step::Done(result) = step {
             return Ok((answer, result));
         }
     }
+}
+
+/// libpq's message for a message that has no place before the login is over.
+fn unexpected(kind: u8) -> WireError {
+    WireError::Protocol(format!(
+        "expected authentication request from server, but received {}",
+        wire::printable(kind)
+    ))
 }
 
 /// After answering a request: wait for the next one, or the login is over.
@@ -255,25 +261,25 @@ impl<'c> Client<'c> {
     async fn password<S: AsyncWrite + Unpin>(
         &mut self,
         stream: &mut S,
-        request: AuthRequest,
-        data: &[u8],
+        request: &Auth,
     ) -> Result<Step, WireError> {
         let Some(password) = self.ctx.password else {
-            let method = wire::auth_method(if request == AuthRequest::Md5 { 5 } else { 3 }, data);
-            return Ok(Step::Done(LoginResult::NeedsPassword(method)));
+            return Ok(Step::Done(LoginResult::NeedsPassword(request.method())));
         };
         let mut buf = BytesMut::new();
-        if request == AuthRequest::Password {
+        if let Auth::Md5(salt) = request {
+            self.used = Some("md5");
+            let hash = md5_hash(
+                self.ctx.user.as_bytes(),
+                password.expose().as_bytes(),
+                *salt,
+            );
+            self.sent.push(hash.clone());
+            frontend::password_message(hash.as_bytes(), &mut buf).map_err(WireError::Closed)?;
+        } else {
             frontend::password_message(password.expose().as_bytes(), &mut buf)
                 .map_err(WireError::Closed)?;
             self.used = Some("password");
-        } else {
-            self.used = Some("md5");
-            let salt = [data.first(), data.get(1), data.get(2), data.get(3)]
-                .map(|b| b.copied().unwrap_or(0));
-            let hash = md5_hash(self.ctx.user.as_bytes(), password.expose().as_bytes(), salt);
-            self.sent.push(hash.clone());
-            frontend::password_message(hash.as_bytes(), &mut buf).map_err(WireError::Closed)?;
         }
         send(stream, &buf).await?;
         self.progress.finished = true;
@@ -284,9 +290,10 @@ impl<'c> Client<'c> {
     async fn sasl_start<S: AsyncWrite + Unpin>(
         &mut self,
         stream: &mut S,
-        data: &[u8],
+        request: &Auth,
+        mechanisms: &[String],
     ) -> Result<Step, WireError> {
-        let offered: Vec<&[u8]> = data.split(|&b| b == 0).filter(|m| !m.is_empty()).collect();
+        let offered: Vec<&[u8]> = mechanisms.iter().map(String::as_bytes).collect();
         let mechanism = match auth::choose_mechanism(&self.ctx.rules, &offered) {
             Ok(mechanism) => mechanism,
             Err(message) => return Ok(Step::Done(LoginResult::ClientRefused(message))),
@@ -296,8 +303,7 @@ impl<'c> Client<'c> {
             return Ok(Step::Done(LoginResult::Unsupported(method)));
         }
         let Some(password) = self.ctx.password else {
-            let method = wire::auth_method(10, data);
-            return Ok(Step::Done(LoginResult::NeedsPassword(method)));
+            return Ok(Step::Done(LoginResult::NeedsPassword(request.method())));
         };
         let mut buf = BytesMut::new();
         self.exchange = Some(start_scram(stream, self.ctx, mechanism, password, &mut buf).await?);
@@ -386,18 +392,12 @@ async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Result<Result<View, ServerError>, WireError> {
     let mut version = None;
     loop {
-        let (kind, body, _) = wire::read_long_message(stream).await?;
-        match kind {
-            b'S' => {
-                let mut parts = body.split(|&b| b == 0);
-                if parts.next() == Some(b"server_version") {
-                    version = parts
-                        .next()
-                        .map(|v| crate::sanitize::server_text(&String::from_utf8_lossy(v)));
-                }
+        match wire::read_long_message(stream).await? {
+            Incoming::Parameter { name, value } if name == "server_version" => {
+                version = Some(value);
             }
-            b'Z' => break,
-            b'E' => return Ok(Err(wire::error_fields(&body))),
+            Incoming::Ready => break,
+            Incoming::Error(err) => return Ok(Err(err)),
             _ => {}
         }
     }
@@ -406,12 +406,11 @@ async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
     send(stream, &buf).await?;
     let mut row: Option<Vec<Option<String>>> = None;
     loop {
-        let (kind, body, cut) = wire::read_long_message(stream).await?;
-        match kind {
+        match wire::read_long_message(stream).await? {
+            Incoming::Row(columns) => row = Some(columns),
             // A row too wide to keep leaves the view unknown rather than half read.
-            b'D' if cut => row = None,
-            b'D' => row = Some(data_row(&body)),
-            b'Z' => break,
+            Incoming::Cut(b'D') => row = None,
+            Incoming::Ready => break,
             _ => {}
         }
     }
@@ -428,47 +427,4 @@ async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
         }
     });
     Ok(Ok((version, view)))
-}
-
-/// The columns of a DataRow, NULL as `None`.
-fn data_row(body: &[u8]) -> Vec<Option<String>> {
-    let mut cols = Vec::new();
-    let Some(count) = body.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]])) else {
-        return cols;
-    };
-    let mut at = 2;
-    for _ in 0..count {
-        let Some(len) = body
-            .get(at..at + 4)
-            .map(|l| i32::from_be_bytes([l[0], l[1], l[2], l[3]]))
-        else {
-            break;
-        };
-        at += 4;
-        if len < 0 {
-            cols.push(None);
-            continue;
-        }
-        let end = at + len as usize;
-        cols.push(
-            body.get(at..end)
-                .map(|v| crate::sanitize::server_text(&String::from_utf8_lossy(v))),
-        );
-        at = end;
-    }
-    cols
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn data_rows_decode_values_and_nulls() {
-        let body = [
-            0, 2, 0, 0, 0, 4, b't', b'r', b'u', b'e', 0xff, 0xff, 0xff, 0xff,
-        ];
-        assert_eq!(data_row(&body), [Some("true".to_string()), None]);
-        assert!(data_row(&[0, 3, 0, 0]).is_empty() || data_row(&[0, 3, 0, 0]).len() <= 3);
-    }
 }

@@ -1,7 +1,10 @@
 //! The few PostgreSQL protocol messages a check needs: SSLRequest, StartupMessage, Terminate, and
-//! reading the server's first answer. Lengths from the server are bounded.
+//! reading the server's messages. Lengths from the server are bounded here, before a byte of the
+//! body is read; the bodies are decoded by postgres-protocol's backend parser.
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::config::AuthRequest;
 
 /// The SSLRequest code.
 const SSL_REQUEST: u32 = 80_877_103;
@@ -81,53 +84,230 @@ pub enum WireError {
     Protocol(String),
 }
 
-/// The name of an authentication method, from its code and body.
-pub fn auth_method(code: u32, body: &[u8]) -> String {
-    match code {
-        2 => "Kerberos V5".into(),
-        3 => "password (cleartext)".into(),
-        5 => "MD5".into(),
-        7 => "GSSAPI".into(),
-        9 => "SSPI".into(),
-        10 => {
-            let mechanisms: Vec<String> = body
-                .split(|&b| b == 0)
-                .filter(|m| !m.is_empty())
-                .map(|m| crate::sanitize::server_text(&String::from_utf8_lossy(m)))
-                .collect();
-            mechanisms.join(", ")
+/// An authentication request, decoded, with what answering it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// AuthenticationOk.
+    Ok,
+    /// AuthenticationCleartextPassword.
+    Cleartext,
+    /// AuthenticationMD5Password, with its salt.
+    Md5([u8; 4]),
+    /// AuthenticationSASL, with the mechanisms offered, in order.
+    Sasl(Vec<String>),
+    /// AuthenticationSASLContinue, with its data.
+    SaslContinue(Vec<u8>),
+    /// AuthenticationSASLFinal, with its data.
+    SaslFinal(Vec<u8>),
+    /// AuthenticationGSS.
+    Gss,
+    /// AuthenticationGSSContinue.
+    GssContinue,
+    /// AuthenticationSSPI.
+    Sspi,
+    /// Any other code (Kerberos V5, SCM credentials, codes no server sends today).
+    Other(u32),
+}
+
+impl Auth {
+    /// The request, for libpq's rules on which are answered.
+    pub fn request(&self) -> AuthRequest {
+        match self {
+            Self::Ok => AuthRequest::Ok,
+            Self::Cleartext => AuthRequest::Password,
+            Self::Md5(_) => AuthRequest::Md5,
+            Self::Sasl(_) => AuthRequest::Sasl,
+            Self::SaslContinue(_) => AuthRequest::SaslContinue,
+            Self::SaslFinal(_) => AuthRequest::SaslFinal,
+            Self::Gss => AuthRequest::Gss,
+            Self::GssContinue => AuthRequest::GssContinue,
+            Self::Sspi => AuthRequest::Sspi,
+            Self::Other(code) => AuthRequest::Other(*code),
         }
-        other => format!("unknown method {other}"),
+    }
+
+    /// The method's name, as a report shows it: SASL's mechanisms, made safe for a terminal.
+    pub fn method(&self) -> String {
+        match self {
+            Self::Ok => "none".into(),
+            Self::Cleartext => "password (cleartext)".into(),
+            Self::Md5(_) => "MD5".into(),
+            Self::Sasl(mechanisms) => mechanisms
+                .iter()
+                .map(|m| crate::sanitize::server_text(m))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Self::SaslContinue(_) | Self::SaslFinal(_) => "SASL".into(),
+            Self::Gss | Self::GssContinue => "GSSAPI".into(),
+            Self::Sspi => "SSPI".into(),
+            Self::Other(2) => "Kerberos V5".into(),
+            Self::Other(other) => format!("unknown method {other}"),
+        }
     }
 }
 
-/// The fields of an ErrorResponse body.
-pub fn error_fields(body: &[u8]) -> ServerError {
-    let mut err = ServerError::default();
-    for field in body.split(|&b| b == 0) {
-        let Some((&kind, value)) = field.split_first() else {
-            continue;
-        };
-        let value = crate::sanitize::server_text(&String::from_utf8_lossy(value));
-        match kind {
-            b'V' => err.severity = value,
-            b'S' if err.severity.is_empty() => err.severity = value,
-            b'C' => err.code = value,
-            b'M' => err.message = value,
-            b'D' => err.detail = Some(value),
-            _ => {}
-        }
-    }
-    err
+/// A message from the server, as a check uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// An authentication request.
+    Auth(Auth),
+    /// An ErrorResponse.
+    Error(ServerError),
+    /// A ParameterStatus.
+    Parameter {
+        /// The parameter's name.
+        name: String,
+        /// Its value, made safe for a terminal.
+        value: String,
+    },
+    /// A DataRow's columns, NULL as `None`, made safe for a terminal.
+    Row(Vec<Option<String>>),
+    /// ReadyForQuery.
+    Ready,
+    /// A message this check reads past: NoticeResponse, NegotiateProtocolVersion,
+    /// BackendKeyData, RowDescription, CommandComplete, ... by its type byte.
+    Other(u8),
+    /// A message after login longer than what is kept: read through and dropped, by its type
+    /// byte (an ErrorResponse is kept as `Error` with the fields that fit).
+    Cut(u8),
 }
 
-/// Reads one message: its type byte and body. Lengths are bounded.
+/// The authentication codes postgres-protocol's parser decodes.
+const DECODED_AUTH_CODES: [u32; 11] = [0, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12];
+/// The message types postgres-protocol's parser decodes.
+const DECODED_TYPES: [u8; 21] = {
+    use postgres_protocol::message::backend as b;
+    [
+        b::PARSE_COMPLETE_TAG,
+        b::BIND_COMPLETE_TAG,
+        b::CLOSE_COMPLETE_TAG,
+        b::NOTIFICATION_RESPONSE_TAG,
+        b::COPY_DONE_TAG,
+        b::COMMAND_COMPLETE_TAG,
+        b::COPY_DATA_TAG,
+        b::DATA_ROW_TAG,
+        b::ERROR_RESPONSE_TAG,
+        b::COPY_IN_RESPONSE_TAG,
+        b::COPY_OUT_RESPONSE_TAG,
+        b::EMPTY_QUERY_RESPONSE_TAG,
+        b::BACKEND_KEY_DATA_TAG,
+        b::NO_DATA_TAG,
+        b::NOTICE_RESPONSE_TAG,
+        b::AUTHENTICATION_TAG,
+        b::PORTAL_SUSPENDED_TAG,
+        b::PARAMETER_STATUS_TAG,
+        b::PARAMETER_DESCRIPTION_TAG,
+        b::ROW_DESCRIPTION_TAG,
+        b::READY_FOR_QUERY_TAG,
+    ]
+};
+
+/// Decodes one whole message (type byte and body) with postgres-protocol's parser.
 ///
 /// # Errors
-/// A closed connection or a length that is not the protocol's.
-pub async fn read_message<S: AsyncRead + Unpin>(
-    stream: &mut S,
-) -> Result<(u8, Vec<u8>), WireError> {
+/// libpq's message for bytes that are not the protocol.
+fn decode(kind: u8, body: &[u8]) -> Result<Incoming, WireError> {
+    use fallible_iterator::FallibleIterator as _;
+    use postgres_protocol::message::backend::Message;
+
+    // NegotiateProtocolVersion: postgres-protocol does not know it; libpq reads past it here.
+    if kind == b'v' {
+        return Ok(Incoming::Other(kind));
+    }
+    let mut buf = bytes::BytesMut::with_capacity(body.len() + 5);
+    buf.extend_from_slice(&[kind]);
+    buf.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    buf.extend_from_slice(body);
+    let malformed = || {
+        WireError::Protocol(format!(
+            "message contents do not agree with length in message type \"{}\"",
+            printable(kind)
+        ))
+    };
+    let message = match Message::parse(&mut buf) {
+        Ok(Some(message)) => message,
+        // A code postgres-protocol does not decode: libpq refuses it by its number.
+        Err(_) if kind == b'R' && body.len() >= 4 => {
+            let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+            if DECODED_AUTH_CODES.contains(&code) {
+                return Err(malformed());
+            }
+            return Ok(Incoming::Auth(Auth::Other(code)));
+        }
+        // A type postgres-protocol does not decode: the caller decides what it means.
+        Err(_) if !DECODED_TYPES.contains(&kind) => return Ok(Incoming::Other(kind)),
+        Ok(None) | Err(_) => return Err(malformed()),
+    };
+    let text = |bytes: &[u8]| crate::sanitize::server_text(&String::from_utf8_lossy(bytes));
+    Ok(match message {
+        Message::AuthenticationOk => Incoming::Auth(Auth::Ok),
+        Message::AuthenticationCleartextPassword => Incoming::Auth(Auth::Cleartext),
+        Message::AuthenticationMd5Password(body) => Incoming::Auth(Auth::Md5(body.salt())),
+        Message::AuthenticationSasl(body) => {
+            // libpq: a list that does not end with an empty name is "invalid SASL
+            // authentication request"; a name that is not UTF-8 cannot be one it speaks.
+            let mechanisms = body
+                .mechanisms()
+                .map(|m| Ok(m.to_string()))
+                .collect()
+                .map_err(|_| WireError::Protocol("invalid SASL authentication request".into()))?;
+            Incoming::Auth(Auth::Sasl(mechanisms))
+        }
+        Message::AuthenticationSaslContinue(body) => {
+            Incoming::Auth(Auth::SaslContinue(body.data().to_vec()))
+        }
+        Message::AuthenticationSaslFinal(body) => {
+            Incoming::Auth(Auth::SaslFinal(body.data().to_vec()))
+        }
+        Message::AuthenticationGss => Incoming::Auth(Auth::Gss),
+        Message::AuthenticationGssContinue(_) => Incoming::Auth(Auth::GssContinue),
+        Message::AuthenticationSspi => Incoming::Auth(Auth::Sspi),
+        Message::AuthenticationKerberosV5 => Incoming::Auth(Auth::Other(2)),
+        Message::AuthenticationScmCredential => Incoming::Auth(Auth::Other(6)),
+        Message::ErrorResponse(body) => {
+            let mut err = ServerError::default();
+            let mut fields = body.fields();
+            // A malformed field list keeps the fields before the fault, as libpq shows them.
+            while let Ok(Some(field)) = fields.next() {
+                let value = text(field.value_bytes());
+                match field.type_() {
+                    b'V' => err.severity = value,
+                    b'S' if err.severity.is_empty() => err.severity = value,
+                    b'C' => err.code = value,
+                    b'M' => err.message = value,
+                    b'D' => err.detail = Some(value),
+                    _ => {}
+                }
+            }
+            Incoming::Error(err)
+        }
+        Message::ParameterStatus(body) => match (body.name(), body.value()) {
+            (Ok(name), Ok(value)) => Incoming::Parameter {
+                name: name.to_string(),
+                value: crate::sanitize::server_text(value),
+            },
+            _ => Incoming::Other(kind),
+        },
+        Message::DataRow(body) => {
+            let buffer = body.buffer();
+            let columns = body
+                .ranges()
+                .map(|range| Ok(range.map(|r| text(&buffer[r]))))
+                .collect()
+                .map_err(|_| malformed())?;
+            Incoming::Row(columns)
+        }
+        Message::ReadyForQuery(_) => Incoming::Ready,
+        _ => Incoming::Other(kind),
+    })
+}
+
+/// Reads one message before login is over, bounded by the largest message expected then, and
+/// decodes it.
+///
+/// # Errors
+/// A closed connection or bytes that are not the protocol.
+pub async fn read_message<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Incoming, WireError> {
     let (kind, len) = read_header(stream).await?;
     if !(4..=MAX_MESSAGE).contains(&len) {
         return Err(WireError::Protocol(format!(
@@ -140,7 +320,7 @@ pub async fn read_message<S: AsyncRead + Unpin>(
         .read_exact(&mut body)
         .await
         .map_err(WireError::Closed)?;
-    Ok((kind, body))
+    decode(kind, &body)
 }
 
 /// A message's type byte and its length (which counts itself).
@@ -161,13 +341,14 @@ const KEEP_AFTER_LOGIN: usize = 1 << 20;
 
 /// Reads one message after AuthenticationOk, where libpq accepts long ones (a NOTICE from a login
 /// event trigger, a wide row): up to 1 GB, of which the first MiB is kept and the rest read and
-/// dropped. Returns the type, the kept body and whether it was cut.
+/// dropped, and decodes it. A message longer than that is `Cut`, but for an ErrorResponse, which
+/// keeps the fields that fit.
 ///
 /// # Errors
-/// A closed connection or a length that is not the protocol's.
+/// A closed connection or bytes that are not the protocol.
 pub async fn read_long_message<S: AsyncRead + Unpin>(
     stream: &mut S,
-) -> Result<(u8, Vec<u8>, bool), WireError> {
+) -> Result<Incoming, WireError> {
     let (kind, len) = read_header(stream).await?;
     if !(4..=MAX_AFTER_LOGIN).contains(&len) {
         return Err(WireError::Protocol(format!(
@@ -182,15 +363,19 @@ pub async fn read_long_message<S: AsyncRead + Unpin>(
         .await
         .map_err(WireError::Closed)?;
     let rest = (len - 4 - kept) as u64;
-    if rest > 0 {
-        let dropped = tokio::io::copy(&mut (&mut *stream).take(rest), &mut tokio::io::sink())
-            .await
-            .map_err(WireError::Closed)?;
-        if dropped < rest {
-            return Err(WireError::Closed(std::io::ErrorKind::UnexpectedEof.into()));
-        }
+    if rest == 0 {
+        return decode(kind, &body);
     }
-    Ok((kind, body, rest > 0))
+    let dropped = tokio::io::copy(&mut (&mut *stream).take(rest), &mut tokio::io::sink())
+        .await
+        .map_err(WireError::Closed)?;
+    if dropped < rest {
+        return Err(WireError::Closed(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(match kind {
+        b'E' => decode(kind, &body).unwrap_or(Incoming::Cut(kind)),
+        _ => Incoming::Cut(kind),
+    })
 }
 
 /// A byte as libpq prints it in `%c`, made safe for a terminal.
@@ -223,50 +408,133 @@ mod tests {
         assert_eq!(msg, b"\0\0\0\x10\0\x03\0\0user\0u\0\0");
     }
 
-    #[tokio::test]
-    async fn messages_are_read_whole_and_sasl_mechanisms_named() {
-        let mut bytes = vec![b'N', 0, 0, 0, 4];
-        let body = [
-            &10u32.to_be_bytes()[..],
-            b"SCRAM-SHA-256\0SCRAM-SHA-256-PLUS\0\0",
-        ]
-        .concat();
-        bytes.push(b'R');
+    /// One message on the wire: type byte, length, body.
+    fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![kind];
         bytes.extend(((body.len() + 4) as u32).to_be_bytes());
-        bytes.extend(&body);
-        let mut input = &bytes[..];
-        assert_eq!(read_message(&mut input).await.unwrap(), (b'N', vec![]));
-        let (kind, read) = read_message(&mut input).await.unwrap();
-        assert_eq!((kind, read.as_slice()), (b'R', body.as_slice()));
+        bytes.extend(body);
+        bytes
+    }
+
+    #[tokio::test]
+    async fn the_servers_messages_are_decoded_as_the_check_uses_them() {
+        let cases: [(Vec<u8>, Incoming); 9] = [
+            (message(b'R', &0u32.to_be_bytes()), Incoming::Auth(Auth::Ok)),
+            (
+                message(b'R', &[&5u32.to_be_bytes()[..], &[1, 2, 3, 4]].concat()),
+                Incoming::Auth(Auth::Md5([1, 2, 3, 4])),
+            ),
+            (
+                message(
+                    b'R',
+                    &[
+                        &10u32.to_be_bytes()[..],
+                        b"SCRAM-SHA-256\0SCRAM-SHA-256-PLUS\0\0",
+                    ]
+                    .concat(),
+                ),
+                Incoming::Auth(Auth::Sasl(vec![
+                    "SCRAM-SHA-256".into(),
+                    "SCRAM-SHA-256-PLUS".into(),
+                ])),
+            ),
+            (
+                message(b'R', &99u32.to_be_bytes()),
+                Incoming::Auth(Auth::Other(99)),
+            ),
+            (
+                message(b'E', b"SFATAL\0VFATAL\0C28000\0Mno pg_hba.conf entry\0\0"),
+                Incoming::Error(ServerError {
+                    severity: "FATAL".into(),
+                    code: "28000".into(),
+                    message: "no pg_hba.conf entry".into(),
+                    detail: None,
+                }),
+            ),
+            (
+                message(b'S', b"server_version\x0017.2\0"),
+                Incoming::Parameter {
+                    name: "server_version".into(),
+                    value: "17.2".into(),
+                },
+            ),
+            (
+                message(
+                    b'D',
+                    &[
+                        0, 2, 0, 0, 0, 4, b't', b'r', b'u', b'e', 0xff, 0xff, 0xff, 0xff,
+                    ],
+                ),
+                Incoming::Row(vec![Some("true".into()), None]),
+            ),
+            (message(b'Z', b"I"), Incoming::Ready),
+            (message(b'N', b"SNOTICE\0Mhello\0\0"), Incoming::Other(b'N')),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(read_message(&mut &bytes[..]).await.unwrap(), want);
+        }
         assert_eq!(
-            auth_method(10, &read[4..]),
+            Auth::Sasl(vec!["SCRAM-SHA-256".into(), "SCRAM-SHA-256-PLUS".into()]).method(),
             "SCRAM-SHA-256, SCRAM-SHA-256-PLUS"
         );
-        assert_eq!(auth_method(5, &[1, 2, 3, 4]), "MD5");
+    }
+
+    #[tokio::test]
+    async fn malformed_bodies_are_libpqs_protocol_errors() {
+        let cases: [(Vec<u8>, &str); 3] = [
+            // A SASL list without its closing empty name.
+            (
+                message(
+                    b'R',
+                    &[&10u32.to_be_bytes()[..], b"SCRAM-SHA-256\0"].concat(),
+                ),
+                "invalid SASL authentication request",
+            ),
+            // An MD5 request without its salt.
+            (
+                message(b'R', &5u32.to_be_bytes()),
+                "message contents do not agree with length in message type \"R\"",
+            ),
+            // A DataRow that claims more than it holds.
+            (
+                message(b'D', &[0, 1, 0, 0, 0, 9, b'x']),
+                "message contents do not agree with length in message type \"D\"",
+            ),
+        ];
+        for (bytes, want) in cases {
+            match read_message(&mut &bytes[..]).await {
+                Err(WireError::Protocol(message)) => assert_eq!(message, want),
+                other => panic!("{want}: {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]
     async fn long_messages_after_login_are_read_through_and_cut() {
         let long = KEEP_AFTER_LOGIN + 100_000;
-        let mut bytes = vec![b'N'];
-        bytes.extend(((long + 4) as u32).to_be_bytes());
-        bytes.extend(std::iter::repeat_n(b'x', long));
-        bytes.extend([b'Z', 0, 0, 0, 5, b'I']);
+        let mut bytes = message(b'N', &vec![b'x'; long]);
+        let error = [b"SERROR\0C42000\0M".as_slice(), &vec![b'y'; long], b"\0\0"].concat();
+        bytes.extend(message(b'E', &error));
+        bytes.extend(message(b'Z', b"I"));
         let mut input = &bytes[..];
-        let (kind, body, cut) = read_long_message(&mut input).await.unwrap();
-        assert_eq!((kind, body.len(), cut), (b'N', KEEP_AFTER_LOGIN, true));
-        let (kind, body, cut) = read_long_message(&mut input).await.unwrap();
-        assert_eq!((kind, body, cut), (b'Z', vec![b'I'], false));
-    }
-
-    #[test]
-    fn errors_keep_severity_code_and_message() {
-        let err = error_fields(b"SFATAL\0VFATAL\0C28000\0Mno pg_hba.conf entry\0\0");
         assert_eq!(
-            (err.severity.as_str(), err.code.as_str()),
-            ("FATAL", "28000")
+            read_long_message(&mut input).await.unwrap(),
+            Incoming::Cut(b'N')
         );
-        assert_eq!(err.message, "no pg_hba.conf entry");
+        // An ErrorResponse keeps the fields that fit.
+        match read_long_message(&mut input).await.unwrap() {
+            Incoming::Error(err) => {
+                assert_eq!(
+                    (err.severity.as_str(), err.code.as_str()),
+                    ("ERROR", "42000")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            read_long_message(&mut input).await.unwrap(),
+            Incoming::Ready
+        );
     }
 
     #[tokio::test]

@@ -379,7 +379,8 @@ fn old_protocols_and_legacy_suites_are_found_by_hand_built_hellos() {
         .clone();
     assert_eq!(
         three_des,
-        serde_json::json!({"family": "3des", "accepted": true, "chosen": "0x000A"})
+        serde_json::json!({"family": "3des", "accepted": true, "chosen": "0x000A",
+                           "chosen_name": "TLS_RSA_WITH_3DES_EDE_CBC_SHA"})
     );
     assert_eq!(t["audit"]["plaintext"], false);
     assert_ne!(code, 0, "{t}");

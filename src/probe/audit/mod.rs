@@ -120,19 +120,12 @@ async fn plaintext_probe(ctx: &Context) -> Option<(bool, String)> {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     stream.write_all(&wire::startup(&params)).await.ok()?;
-    let (kind, body) = wire::read_message(&mut stream).await.ok()?;
+    let answer = wire::read_message(&mut stream).await.ok()?;
     wire::terminate(&mut stream).await;
-    Some(match kind {
-        b'R' if body.len() >= 4 => {
-            let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
-            let answer = if code == 0 {
-                "authentication ok".to_string()
-            } else {
-                format!("asks for {}", wire::auth_method(code, &body[4..]))
-            };
-            (true, answer)
-        }
-        b'E' => (false, wire::error_fields(&body).to_string()),
+    Some(match answer {
+        wire::Incoming::Auth(wire::Auth::Ok) => (true, "authentication ok".to_string()),
+        wire::Incoming::Auth(request) => (true, format!("asks for {}", request.method())),
+        wire::Incoming::Error(err) => (false, err.to_string()),
         _ => (false, "unexpected answer".into()),
     })
 }
