@@ -8,6 +8,7 @@
 #   JUnit output, and PyYAML for the README's CI example (scripts/ci-example.sh);
 # - node-postgres from npm (tests/drivers/node, pinned by its package-lock.json), and pgjdbc
 #   with a JDK from Debian, for the --client pgjdbc and node-postgres comparisons;
+# - Prometheus and promtool from Debian, which scrape and lint `pgtls serve`, and curl;
 # - then the whole test suite, built from the committed Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ command -v ip >/dev/null || missing+=(iproute2)
 # The JDK (keytool, java) and pgjdbc, for the Java truststore tests.
 command -v keytool >/dev/null || missing+=(default-jdk-headless)
 [ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
+# Prometheus (the server and promtool) for the exporter's tests, and curl for its TLS endpoint.
+command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

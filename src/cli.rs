@@ -38,6 +38,13 @@ pub enum Command {
     /// Print the JSON Schema of a command's --format json document (check, explain, roots,
     /// inspect).
     Schema(SchemaArgs),
+    /// Run a Prometheus exporter: /probe?target=NAME checks a configured target.
+    ///
+    /// Targets and modules come from a TOML file (--config) or flags. /probe answers in the
+    /// Prometheus text format, with blackbox_exporter's probe_* names beside pgtls's own;
+    /// /metrics has the exporter's own metrics. SIGHUP or POST /-/reload reloads the
+    /// configuration; SIGTERM stops, letting probes under way finish.
+    Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish).
     Completions(CompletionsArgs),
     /// Print the manual page (roff), e.g. `pgtls man > /usr/local/share/man/man1/pgtls.1`.
@@ -176,6 +183,50 @@ fn parse_client(name: &str) -> Result<crate::clients::ClientChoice, String> {
                 crate::clients::Client::NAMES
             )
         })
+}
+
+/// Arguments of `pgtls serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The configuration file (TOML): modules, targets, allow_any_target, web.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Where to listen [default: the file's listen, else 127.0.0.1:9187].
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// A target, as NAME=CONNINFO (repeatable; added to the file's). Its password comes from
+    /// the environment or the password file, as for libpq.
+    #[arg(long = "target", value_name = "NAME=CONNINFO")]
+    pub targets: Vec<String>,
+    /// Probes that may run at once [default: the file's max_concurrent_probes, else 16].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_probes: Option<u32>,
+    /// The default module's sslmode for strings that set none.
+    #[arg(long, value_name = "MODE")]
+    pub sslmode: Option<String>,
+    /// The default module's client: libpq, pgjdbc, node-postgres, asyncpg, npgsql or all.
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+    /// The default module audits what each server accepts.
+    #[arg(long)]
+    pub audit: bool,
+    /// The default module fails a target with a finding this severe.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<FailOn>,
+    /// The default module's expiry warning, in days [default: 30].
+    #[arg(long, value_name = "DAYS")]
+    pub warn_days: Option<u32>,
+    /// The default module fails a target whose certificate expires within DAYS.
+    #[arg(long, value_name = "DAYS")]
+    pub crit_days: Option<u32>,
+    /// The longest a probe of the default module may take, in seconds [default: 10]; a
+    /// scrape's own timeout shortens it.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Read and check the configuration (the file and the flags), print a summary and exit: 0
+    /// when it can be used, 2 with the reason when not.
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 /// Arguments of `pgtls check`.

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::clients::{ClientChoice, Order, Policy, Roots};
+use crate::clients::{Client, ClientChoice, Order, Policy, Roots};
 use crate::clock::Clock;
-use crate::config::{HostKind, Options, Resolved, SslMode};
+use crate::config::{Environment, HostKind, Options, Resolved, SslMode};
 use crate::error::Error;
 use crate::judge;
 use crate::judge::clients::{self, Asked, Trusted};
@@ -49,6 +49,57 @@ pub enum Input {
         /// libpq's message.
         message: String,
     },
+}
+
+/// Reads one connection string for the clients asked: as libpq reads it, or, for one driver
+/// (asked for, or named by the string's form), as that driver reads it; then the other clients'
+/// policies over the same settings, and the libpq string that holds them.
+///
+/// # Errors
+/// The string refused, with the message of the client that reads it.
+pub fn read_string(
+    conninfo: &str,
+    env: &Environment,
+    asked: Option<ClientChoice>,
+) -> Result<(Resolved, Option<ClientRequest>), Error> {
+    let detected = Client::detect(conninfo);
+    let choice = asked.unwrap_or(ClientChoice::one(detected));
+    let syntax = choice.client().unwrap_or(detected);
+    let others: Vec<Client> = match choice.client() {
+        Some(Client::Libpq) => Vec::new(),
+        Some(client) => vec![client],
+        None => Client::ALL[1..].to_vec(),
+    };
+    let request = |driver: &crate::clients::DriverString, libpq_equivalent| {
+        let policies = others
+            .iter()
+            .map(|c| crate::clients::policy(*c, driver, env))
+            .collect();
+        ClientRequest {
+            choice,
+            policies,
+            libpq_equivalent,
+        }
+    };
+    if syntax == Client::Libpq {
+        let resolved = crate::config::resolve_to_connect(conninfo, env)?;
+        if others.is_empty() {
+            return Ok((resolved, None));
+        }
+        let request = request(&crate::clients::from_libpq(&resolved), None);
+        return Ok((resolved, Some(request)));
+    }
+    let driver = crate::clients::parse(syntax, conninfo, env)?;
+    let equivalent = crate::clients::libpq_equivalent(&driver);
+    let with_password = match &driver.password {
+        Some(p) => format!(
+            "{equivalent} password={}",
+            crate::clients::quote(p.expose())
+        ),
+        None => equivalent.clone(),
+    };
+    let resolved = crate::config::resolve_to_connect(&with_password, env)?;
+    Ok((resolved, Some(request(&driver, Some(equivalent)))))
 }
 
 type Store = Arc<Result<Option<TrustStore>, RootError>>;
@@ -299,15 +350,23 @@ const RESERVED_DESCRIPTORS: u64 = 64;
 /// Raises the soft open-files limit to the hard one, and fits `concurrency` within it: each target
 /// under way holds a socket, and under `--audit` up to a few more. Returns the concurrency to use
 /// and, when it had to be lowered, a warning that says why.
-fn fit_concurrency(concurrency: usize, audit: bool) -> (usize, Option<String>) {
+/// Raises the open-files limit to its hard limit where it is lower; returns the limit now in
+/// force, if it can be read.
+pub fn raise_descriptor_limit() -> Option<u64> {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+    Some(
+        if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+            hard
+        } else {
+            soft
+        },
+    )
+}
+
+fn fit_concurrency(concurrency: usize, audit: bool) -> (usize, Option<String>) {
+    let Some(limit) = raise_descriptor_limit() else {
         return (concurrency, None);
-    };
-    let limit = if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
-        hard
-    } else {
-        soft
     };
     let per_target: u64 = if audit {
         1 + crate::probe::audit::PARALLEL as u64
@@ -349,16 +408,32 @@ pub fn check_all(
     if let Some(warning) = warning {
         eprintln!("pgtls: warning: {warning}");
     }
+    let progress = std::io::stderr().is_terminal();
+    let report = runtime.block_on(check_inputs(inputs, run, concurrency, clock, progress));
+    // Tasks still blocked in the resolver must not hold the process after the report.
+    runtime.shutdown_background();
+    report
+}
+
+/// Checks every target of `inputs` on the runtime this runs on, up to `concurrency` at once,
+/// with a progress line on stderr if asked. Dropping the future cancels the checks under way.
+///
+/// # Errors
+/// A local trust file that cannot be used, for a string without an origin.
+pub async fn check_inputs(
+    inputs: impl IntoIterator<Item = Input>,
+    run: CheckOptions,
+    concurrency: usize,
+    clock: Clock,
+    progress: bool,
+) -> Result<Report, Error> {
     let mut runner = Runner {
         reports: Vec::new(),
         slots: HashMap::new(),
         done: 0,
-        progress: std::io::stderr().is_terminal(),
+        progress,
     };
-    let outcome = runtime.block_on(runner.run(inputs, run, concurrency, clock));
-    // Tasks still blocked in the resolver must not hold the process after the report.
-    runtime.shutdown_background();
-    outcome?;
+    runner.run(inputs, run, concurrency.max(1), clock).await?;
     let mut targets: Vec<TargetReport> = runner.reports.into_iter().flatten().collect();
     let mut chosen = std::collections::HashSet::new();
     for t in &mut targets {

@@ -25,4 +25,5 @@ pub(crate) mod probe;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod sanitize;
+pub mod serve;
 pub mod tls;

@@ -37,6 +37,7 @@ fn run(cli: Cli) -> Result<Code, Error> {
         Command::Roots(args) => commands::roots(&args, clock, &mut out)?,
         Command::Inspect(args) => commands::inspect(&args, clock, &mut out)?,
         Command::Completions(args) => commands::completions(args.shell, &mut out)?,
+        Command::Serve(args) => commands::serve(args, &env)?,
         Command::Man => commands::man(&mut out)?,
     };
     error::after_output(code, out.flush().map_err(Error::from))

@@ -5,12 +5,12 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::cli::{CheckArgs, CheckFormat};
-use crate::clients::{self, Client, ClientChoice};
+use crate::clients::ClientChoice;
 use crate::clock::Clock;
-use crate::config::{self, Environment};
+use crate::config::Environment;
 use crate::error::Error;
 use crate::exit::Code;
-use crate::fleet::{self, ClientRequest, Input};
+use crate::fleet::{self, Input};
 use crate::inspect;
 use crate::render;
 
@@ -69,7 +69,7 @@ fn targets_file<'a>(
         if conninfo.is_empty() || conninfo.starts_with('#') {
             return None;
         }
-        Some(match read_string(&conninfo, env, choice) {
+        Some(match fleet::read_string(&conninfo, env, choice) {
             Ok((resolved, clients)) => Input::Resolved {
                 resolved: Box::new(resolved),
                 origin: Some(origin),
@@ -94,7 +94,7 @@ fn argument(
     choice: Option<ClientChoice>,
 ) -> Result<Input, Error> {
     let origin = document.then(|| format!("argument {n}"));
-    match (read_string(conninfo, env, choice), origin) {
+    match (fleet::read_string(conninfo, env, choice), origin) {
         (Ok((resolved, clients)), origin) => Ok(Input::Resolved {
             resolved: Box::new(resolved),
             origin,
@@ -106,51 +106,6 @@ fn argument(
         }),
         (Err(e), None) => Err(e),
     }
-}
-
-/// Reads one connection string for the clients asked: as libpq reads it, or, for one driver
-/// (asked for, or named by the string's form), as that driver reads it; then the other clients'
-/// policies over the same settings, and the libpq string that holds them.
-fn read_string(
-    conninfo: &str,
-    env: &Environment,
-    asked: Option<ClientChoice>,
-) -> Result<(config::Resolved, Option<ClientRequest>), Error> {
-    let detected = Client::detect(conninfo);
-    let choice = asked.unwrap_or(ClientChoice::one(detected));
-    let syntax = choice.client().unwrap_or(detected);
-    let others: Vec<Client> = match choice.client() {
-        Some(Client::Libpq) => Vec::new(),
-        Some(client) => vec![client],
-        None => Client::ALL[1..].to_vec(),
-    };
-    let request = |driver: &clients::DriverString, libpq_equivalent| {
-        let policies = others
-            .iter()
-            .map(|c| clients::policy(*c, driver, env))
-            .collect();
-        ClientRequest {
-            choice,
-            policies,
-            libpq_equivalent,
-        }
-    };
-    if syntax == Client::Libpq {
-        let resolved = config::resolve_to_connect(conninfo, env)?;
-        if others.is_empty() {
-            return Ok((resolved, None));
-        }
-        let request = request(&clients::from_libpq(&resolved), None);
-        return Ok((resolved, Some(request)));
-    }
-    let driver = clients::parse(syntax, conninfo, env)?;
-    let equivalent = clients::libpq_equivalent(&driver);
-    let with_password = match &driver.password {
-        Some(p) => format!("{equivalent} password={}", clients::quote(p.expose())),
-        None => equivalent.clone(),
-    };
-    let resolved = config::resolve_to_connect(&with_password, env)?;
-    Ok((resolved, Some(request(&driver, Some(equivalent)))))
 }
 
 /// `pgtls check`.

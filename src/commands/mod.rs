@@ -7,6 +7,7 @@ mod generate;
 mod inspect;
 mod roots;
 mod schema;
+mod serve;
 
 use std::io::Write;
 use std::path::Path;
@@ -17,6 +18,7 @@ pub use generate::{completions, man};
 pub use inspect::inspect;
 pub use roots::roots;
 pub use schema::{schema, schema_text};
+pub use serve::serve;
 
 use rustls::pki_types::CertificateDer;
 

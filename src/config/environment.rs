@@ -47,6 +47,15 @@ impl Environment {
         }
     }
 
+    /// This environment with one variable set (or replaced): how `pgtls serve` gives a target
+    /// its module's default sslmode (`PGSSLMODE`) and the password its configuration names
+    /// (`PGPASSWORD`), exactly as libpq would take them from the environment.
+    pub fn with_var(&self, name: &str, value: &str) -> Self {
+        let mut env = self.clone();
+        env.vars.insert(name.to_string(), value.to_string());
+        env
+    }
+
     /// The value of an environment variable, if set (possibly empty).
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)

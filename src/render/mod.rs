@@ -12,7 +12,7 @@ pub use certs::{inspect_text, roots_text};
 pub use check::check_text;
 pub use explain::{clients_text, explain_text};
 pub use junit::junit;
-pub use prometheus::prometheus;
+pub use prometheus::{probe as prometheus_probe, prometheus};
 
 use std::io::{self, Write};
 

@@ -50,6 +50,8 @@ struct Metric {
     name: &'static str,
     help: &'static str,
     value: fn(&TargetReport, i64) -> Option<String>,
+    /// Kept one release for textfiles; `serve` never writes it.
+    deprecated: bool,
 }
 
 const METRICS: &[Metric] = &[
@@ -57,21 +59,25 @@ const METRICS: &[Metric] = &[
         name: "pgtls_up",
         help: "Whether a libpq client with this connection string connects to the target (1) or not (0).",
         value: |t, _| Some(u8::from(t.libpq_connects).to_string()),
+        deprecated: false,
     },
     Metric {
         name: "pgtls_exit_code",
         help: "The target's pgtls exit code (0 when it connects as its sslmode requires).",
         value: |t, _| Some(t.exit_code.to_string()),
+        deprecated: false,
     },
     Metric {
         name: "pgtls_encrypted",
         help: "Whether the connection a libpq client makes is encrypted.",
         value: |t, _| Some(u8::from(t.encrypted).to_string()),
+        deprecated: false,
     },
     Metric {
         name: "pgtls_leaf_not_after_timestamp_seconds",
         help: "When the server certificate expires, as a Unix timestamp (alert on it minus time()).",
         value: |t, _| t.certificates.first().map(|c| c.not_after_unix.to_string()),
+        deprecated: false,
     },
     Metric {
         name: "pgtls_chain_not_after_timestamp_seconds",
@@ -83,6 +89,7 @@ const METRICS: &[Metric] = &[
                 .min()
                 .map(|s| s.to_string())
         },
+        deprecated: false,
     },
     Metric {
         name: "pgtls_leaf_expiry_seconds",
@@ -92,11 +99,13 @@ const METRICS: &[Metric] = &[
                 .first()
                 .map(|c| (c.not_after_unix - now).to_string())
         },
+        deprecated: true,
     },
     Metric {
         name: "pgtls_leaf_expiry_days",
         help: "Deprecated: whole days until the server certificate expires, as of the check.",
         value: |t, _| t.certificates.first().map(|c| c.days_left.to_string()),
+        deprecated: true,
     },
     Metric {
         name: "pgtls_chain_expiry_seconds",
@@ -108,6 +117,7 @@ const METRICS: &[Metric] = &[
                 .min()
                 .map(|s| s.to_string())
         },
+        deprecated: true,
     },
     Metric {
         name: "pgtls_chain_expiry_days",
@@ -119,6 +129,7 @@ const METRICS: &[Metric] = &[
                 .min()
                 .map(|d| d.to_string())
         },
+        deprecated: true,
     },
     Metric {
         name: "pgtls_check_duration_seconds",
@@ -132,17 +143,86 @@ const METRICS: &[Metric] = &[
                     / 1000.0
             ))
         },
+        deprecated: false,
     },
 ];
 
-/// Writes the report as Prometheus metrics.
+/// Writes the report as Prometheus metrics (`check --format prometheus`).
 ///
 /// # Errors
 /// Whatever writing to `out` returns.
 pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<()> {
+    families(report, now, true, out)
+}
+
+/// Writes one probe of `pgtls serve`: the names blackbox_exporter's users alert on
+/// (`probe_success`, `probe_duration_seconds`, `probe_ssl_earliest_cert_expiry`,
+/// `probe_tls_version_info`), then the `pgtls_*` families `check --format prometheus` writes,
+/// without the deprecated ones.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn probe(
+    report: &Report,
+    success: bool,
+    duration: std::time::Duration,
+    now: i64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    family(
+        out,
+        "probe_success",
+        "Whether the probe succeeded: pgtls's verdict is exit code 0 (blackbox_exporter's name).",
+    )?;
+    writeln!(out, "probe_success {}", u8::from(success))?;
+    family(
+        out,
+        "probe_duration_seconds",
+        "How long the probe took, in seconds (blackbox_exporter's name).",
+    )?;
+    writeln!(out, "probe_duration_seconds {:.6}", duration.as_secs_f64())?;
+    let earliest = report
+        .targets
+        .iter()
+        .flat_map(|t| &t.certificates)
+        .map(|c| c.not_after_unix)
+        .min();
+    if let Some(earliest) = earliest {
+        family(
+            out,
+            "probe_ssl_earliest_cert_expiry",
+            "When the earliest-expiring certificate the servers presented expires, as a Unix timestamp (blackbox_exporter's name).",
+        )?;
+        writeln!(out, "probe_ssl_earliest_cert_expiry {earliest}")?;
+    }
+    // The session of the host a libpq client ends up on, else the first that negotiated TLS.
+    let session = report
+        .targets
+        .iter()
+        .filter(|t| t.encrypted)
+        .max_by_key(|t| t.libpq_uses)
+        .and_then(|t| t.tls.as_ref());
+    if let Some(tls) = session {
+        family(
+            out,
+            "probe_tls_version_info",
+            "The TLS version negotiated (always 1; blackbox_exporter's name and values).",
+        )?;
+        let version = tls.protocol.replace("TLSv", "TLS ");
+        writeln!(
+            out,
+            "probe_tls_version_info{{version=\"{}\"}} 1",
+            label(&version)
+        )?;
+    }
+    families(report, now, false, out)
+}
+
+/// The `pgtls_*` families, with or without the deprecated ones.
+fn families(report: &Report, now: i64, deprecated: bool, out: &mut dyn Write) -> io::Result<()> {
     let all_labels = target_labels(report);
     let labels = |i: usize| all_labels[i].as_str();
-    for metric in METRICS {
+    for metric in METRICS.iter().filter(|m| deprecated || !m.deprecated) {
         writeln!(out, "# HELP {} {}", metric.name, metric.help)?;
         writeln!(out, "# TYPE {} gauge", metric.name)?;
         for (i, t) in report.targets.iter().enumerate() {

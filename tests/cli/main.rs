@@ -21,6 +21,7 @@ mod readme;
 mod report;
 mod schema;
 mod secrets;
+mod serve;
 mod server;
 mod troubleshooting;
 mod trust;

@@ -179,3 +179,108 @@ fn no_secret_appears_in_any_command_or_format() {
         }
     }
 }
+
+/// `pgtls serve`: passwords from a file and from the environment, a server that quotes the
+/// password back, a configuration refused for a password in its string, and an ad hoc target
+/// with one: no response, log line or metric holds any of them.
+#[test]
+fn no_secret_appears_in_what_the_exporter_serves_or_logs() {
+    use crate::serve::{Exporter, get};
+    let home = shared_tempdir();
+    let dir = home.path();
+    let root = Ca::root("pgtls serve secrets root");
+    let leaf = root.server(&ServerCert::localhost());
+    let mut setup = Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone());
+    setup
+        .hba
+        .insert(0, "hostssl all app 127.0.0.1/32 scram-sha-256");
+    let server = Server::start(Version::V15, &setup);
+    server.sql("CREATE ROLE app LOGIN PASSWORD 'file-secret-9'");
+    let password_file = dir.join("app.password");
+    std::fs::write(&password_file, "file-secret-9\n").unwrap();
+    let wrong_file = dir.join("wrong.password");
+    std::fs::write(&wrong_file, "wrong-secret-10\n").unwrap();
+    let echo = crate::fake::fake(echo_the_password);
+    let base = format!(
+        "host=localhost port={} user=app dbname=postgres sslmode=require",
+        server.port
+    );
+    let config = dir.join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[allow_any_target]\nhosts = [\"127.0.0.1\", \"localhost\"]\n\
+             [targets.file]\nconninfo = \"{base}\"\npassword_file = \"{}\"\n\
+             [targets.wrong]\nconninfo = \"{base}\"\npassword_file = \"{}\"\n\
+             [targets.env]\nconninfo = \"{base}\"\npassword_env = \"APP_PASSWORD\"\n\
+             [targets.echo]\nconninfo = \"host=127.0.0.1 port={echo} user=u sslmode=prefer\"\npassword_env = \"ECHO_PASSWORD\"\n",
+            password_file.display(),
+            wrong_file.display()
+        ),
+    )
+    .unwrap();
+    let vars = [
+        ("APP_PASSWORD", "file-secret-9"),
+        ("ECHO_PASSWORD", "echo-secret-7"),
+        ("PGPASSWORD", "env-secret-2"),
+    ];
+    let exporter = Exporter::start(dir, &["--config", config.to_str().unwrap()], &vars);
+    let mut seen = String::new();
+    for path in [
+        "/probe?target=file".to_string(),
+        "/probe?target=wrong".to_string(),
+        "/probe?target=env".to_string(),
+        "/probe?target=echo".to_string(),
+        format!(
+            "/probe?target=host%3Dlocalhost%20port%3D{}%20user%3Dapp%20password%3Dstring-secret-1",
+            server.port
+        ),
+        format!(
+            "/probe?target=host%3Dlocalhost%20port%3D{}%20user%3Dapp",
+            server.port
+        ),
+        "/metrics".to_string(),
+        "/".to_string(),
+    ] {
+        let (status, body) = get(exporter.port, &path);
+        // The path itself is what the scraper sent; what comes back is what is checked.
+        let shown = path.split("%20password").next().unwrap();
+        seen.push_str(&format!("{shown} {status}\n{body}\n"));
+    }
+    assert!(seen.contains("/probe?target=file 200\n"), "{seen}");
+    assert!(
+        seen.contains("probe_success 1"),
+        "the file's password logs in: {seen}"
+    );
+    let all = format!("{seen}\n{}", exporter.log());
+    for secret in [
+        "file-secret-9",
+        "wrong-secret-10",
+        "echo-secret-7",
+        "env-secret-2",
+        "string-secret-1",
+    ] {
+        assert!(!all.contains(secret), "{secret} leaked:\n{all}");
+    }
+    // Refused at start, with no password in the message.
+    std::fs::write(
+        &config,
+        "[targets.a]\nconninfo = \"host=localhost password=string-secret-1\"\n",
+    )
+    .unwrap();
+    let out = pgtls(dir)
+        .args([
+            "serve",
+            "--check-config",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("holds a password") && !text.contains("string-secret-1"),
+        "{text}"
+    );
+}

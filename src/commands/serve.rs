@@ -1,0 +1,40 @@
+//! `pgtls serve`: the flags turned into the exporter's options.
+
+use crate::cli::{FailOn, ServeArgs};
+use crate::config::Environment;
+use crate::error::Error;
+use crate::exit::Code;
+use crate::serve::{self, config};
+
+/// `pgtls serve`.
+///
+/// # Errors
+/// A configuration that cannot be used, or an address that cannot be listened on.
+pub fn serve(args: ServeArgs, env: &Environment) -> Result<Code, Error> {
+    let default_module = config::ModuleFlags {
+        sslmode: args.sslmode,
+        client: args.client,
+        audit: args.audit,
+        fail_on: args.fail_on.map(|f| {
+            match f {
+                FailOn::Warning => "warning",
+                FailOn::Error => "error",
+            }
+            .to_string()
+        }),
+        warn_days: args.warn_days,
+        crit_days: args.crit_days,
+        timeout: args.timeout,
+    };
+    let options = serve::Options {
+        flags: config::Flags {
+            file: args.config,
+            targets: args.targets,
+            max_probes: args.max_probes.map(|n| n as usize),
+            default_module,
+        },
+        listen: args.listen,
+        check_only: args.check_config,
+    };
+    serve::serve(options, env)
+}

@@ -1,0 +1,254 @@
+//! The exporter's own state for `/metrics` and the index page: probes by exit code, their
+//! durations, probes in flight and refused, reloads, and each target's last result.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Upper bounds of the probe-duration histogram, in seconds.
+const BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// One target's last probe, for the index page.
+#[derive(Debug, Clone)]
+pub struct Last {
+    /// The module it ran with.
+    pub module: String,
+    /// Its exit code.
+    pub code: i32,
+    /// When it ran (Unix time).
+    pub at: i64,
+    /// Its one-line summary.
+    pub summary: String,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    by_code: BTreeMap<i32, u64>,
+    refused: BTreeMap<&'static str, u64>,
+    buckets: [u64; BUCKETS.len()],
+    duration_sum: f64,
+    count: u64,
+    last: BTreeMap<String, Last>,
+}
+
+/// Everything `/metrics` reports.
+#[derive(Debug, Default)]
+pub struct Stats {
+    counts: Mutex<Counts>,
+    in_flight: AtomicI64,
+    reload_ok: AtomicI64,
+    reload_at: AtomicI64,
+    targets: AtomicI64,
+}
+
+/// Counts a probe in flight while it lives.
+pub struct InFlight<'a>(&'a Stats);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Stats {
+    /// Stats for a configuration of `targets` targets loaded now.
+    pub fn new(targets: usize, now: i64) -> Self {
+        let stats = Stats::default();
+        stats.loaded(true, targets, now);
+        stats
+    }
+
+    /// A probe starts: counted until the guard drops.
+    pub fn start(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self)
+    }
+
+    /// A probe finished; a configured target's result is kept for the index page (an ad hoc
+    /// target's, `None`, is not).
+    pub fn finished(&self, target: Option<&str>, last: Last, seconds: f64) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        *counts.by_code.entry(last.code).or_default() += 1;
+        for (bucket, bound) in counts.buckets.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+        counts.duration_sum += seconds;
+        counts.count += 1;
+        if let Some(target) = target {
+            counts.last.insert(target.to_string(), last);
+        }
+    }
+
+    /// A request was refused before any probe, for `reason`.
+    pub fn refused(&self, reason: &'static str) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        *counts.refused.entry(reason).or_default() += 1;
+    }
+
+    /// A configuration was loaded (or refused, keeping the old one).
+    pub fn loaded(&self, ok: bool, targets: usize, now: i64) {
+        self.reload_ok.store(i64::from(ok), Ordering::Relaxed);
+        if ok {
+            self.reload_at.store(now, Ordering::Relaxed);
+            self.targets.store(targets as i64, Ordering::Relaxed);
+        }
+    }
+
+    /// The last result of each target.
+    pub fn last(&self) -> BTreeMap<String, Last> {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        counts.last.clone()
+    }
+
+    /// `/metrics` in the Prometheus text format.
+    pub fn render(&self, version: &str) -> String {
+        let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = String::new();
+        family(
+            &mut out,
+            "pgtls_exporter_build_info",
+            "gauge",
+            "The exporter's version (always 1).",
+        );
+        let _ = writeln!(out, "pgtls_exporter_build_info{{version=\"{version}\"}} 1");
+        family(
+            &mut out,
+            "pgtls_exporter_probes_total",
+            "counter",
+            "Probes finished, by the target's exit code.",
+        );
+        for (code, n) in &counts.by_code {
+            let _ = writeln!(
+                out,
+                "pgtls_exporter_probes_total{{exit_code=\"{code}\"}} {n}"
+            );
+        }
+        family(
+            &mut out,
+            "pgtls_exporter_requests_refused_total",
+            "counter",
+            "Probe requests refused before any connection: unknown_target, bad_request, unauthorized.",
+        );
+        for reason in ["unknown_target", "bad_request", "unauthorized"] {
+            let n = counts.refused.get(reason).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "pgtls_exporter_requests_refused_total{{reason=\"{reason}\"}} {n}"
+            );
+        }
+        family(
+            &mut out,
+            "pgtls_exporter_probe_duration_seconds",
+            "histogram",
+            "How long probes took.",
+        );
+        for (bound, n) in BUCKETS.iter().zip(counts.buckets) {
+            let _ = writeln!(
+                out,
+                "pgtls_exporter_probe_duration_seconds_bucket{{le=\"{bound}\"}} {n}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "pgtls_exporter_probe_duration_seconds_bucket{{le=\"+Inf\"}} {}\n\
+             pgtls_exporter_probe_duration_seconds_sum {:.6}\n\
+             pgtls_exporter_probe_duration_seconds_count {}",
+            counts.count, counts.duration_sum, counts.count
+        );
+        drop(counts);
+        let gauges = [
+            (
+                "pgtls_exporter_probes_in_flight",
+                "Probes running now.",
+                self.in_flight.load(Ordering::Relaxed),
+            ),
+            (
+                "pgtls_exporter_targets",
+                "Targets in the configuration in use.",
+                self.targets.load(Ordering::Relaxed),
+            ),
+            (
+                "pgtls_exporter_config_last_reload_successful",
+                "Whether the last configuration load succeeded (0: the previous one is still in use).",
+                self.reload_ok.load(Ordering::Relaxed),
+            ),
+            (
+                "pgtls_exporter_config_last_reload_success_timestamp_seconds",
+                "When the configuration in use was loaded, as a Unix timestamp.",
+                self.reload_at.load(Ordering::Relaxed),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            family(&mut out, name, "gauge", help);
+            let _ = writeln!(out, "{name} {value}");
+        }
+        out
+    }
+}
+
+/// `# HELP` and `# TYPE` of a family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// Text made safe for HTML.
+pub fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_are_counted_by_exit_code_and_duration() {
+        let stats = Stats::new(2, 1_800_000_000);
+        for (code, seconds) in [(0, 0.02), (0, 0.3), (6, 4.0)] {
+            let last = Last {
+                module: "default".into(),
+                code,
+                at: 1,
+                summary: String::new(),
+            };
+            stats.finished(Some("orders"), last, seconds);
+        }
+        stats.refused("unknown_target");
+        let text = stats.render("0.1.0");
+        for line in [
+            "pgtls_exporter_probes_total{exit_code=\"0\"} 2",
+            "pgtls_exporter_probes_total{exit_code=\"6\"} 1",
+            "pgtls_exporter_requests_refused_total{reason=\"unknown_target\"} 1",
+            "pgtls_exporter_probe_duration_seconds_bucket{le=\"0.025\"} 1",
+            "pgtls_exporter_probe_duration_seconds_bucket{le=\"0.5\"} 2",
+            "pgtls_exporter_probe_duration_seconds_bucket{le=\"+Inf\"} 3",
+            "pgtls_exporter_probe_duration_seconds_count 3",
+            "pgtls_exporter_targets 2",
+            "pgtls_exporter_config_last_reload_successful 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        assert_eq!(stats.last()["orders"].code, 6);
+    }
+
+    #[test]
+    fn html_escapes_markup() {
+        assert_eq!(
+            html("<b>\"x\" & 'y'</b>"),
+            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
+        );
+    }
+}
