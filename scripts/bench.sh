@@ -7,7 +7,10 @@
 #  3. one `check --audit` of the server;
 #  4. peak memory (RSS) of one pgtls run over 1,000 targets;
 #  5. `check --client all` (every driver's verdict) against a plain check of the same target, for
-#     verify-full (one connection serves every client) and prefer (drivers also need plaintext).
+#     verify-full (one connection serves every client) and prefer (drivers also need plaintext);
+#  6. `pgtls serve`: one /probe (curl) against the same `pgtls check`, and an exporter with 1,000
+#     configured targets probed once, as Prometheus would each minute: how long the round takes,
+#     the exporter's peak RSS and the CPU it uses between rounds.
 # Installs hyperfine and PostgreSQL if missing. RUNS sets hyperfine's run count (default 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,3 +95,64 @@ for mode in ["verify-full", "prefer"]:
     plain, every = results[mode], results[f"{mode}, --client all"]
     print(f"  {mode:12} plain {plain*1000:6.2f} ms, --client all {every*1000:6.2f} ms: {every / plain:.2f}x")
 PY
+
+echo "== pgtls serve: one /probe vs one check (${RUNS:-100} runs each, after 10 to warm up)"
+serve_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+{
+    echo "max_concurrent_probes = 16"
+    for i in $(seq 1000); do
+        printf '[targets.db%04d]\nconninfo = "%s"\n' "$i" "$conninfo"
+    done
+} > "$work/serve.toml"
+HOME=/nonexistent "$pgtls" serve --config "$work/serve.toml" --listen "127.0.0.1:$serve_port" 2>"$work/serve.log" &
+serve_pid=$!
+trap 'kill $serve_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$serve_port/-/ready" >/dev/null && break
+    sleep 0.1
+done
+# The check as a process (hyperfine); the probe as Prometheus makes it, over a kept-alive
+# connection (a new curl process would add its own start-up, about as long as the check).
+HOME=/nonexistent hyperfine --warmup 10 --runs "${RUNS:-100}" -N --export-json "$work/serve.json" \
+    -n "check" "$pgtls check '$conninfo'" >/dev/null
+python3 - "$work/serve.json" "$serve_port" "${RUNS:-100}" <<'PY'
+import http.client, json, statistics, sys, time
+check = json.load(open(sys.argv[1]))["results"][0]["mean"]
+connection = http.client.HTTPConnection("127.0.0.1", int(sys.argv[2]), timeout=30)
+times = []
+for i in range(10 + int(sys.argv[3])):
+    start = time.monotonic()
+    connection.request("GET", "/probe?target=db0001")
+    body = connection.getresponse().read()
+    assert b"probe_success 1" in body, body
+    if i >= 10:
+        times.append(time.monotonic() - start)
+probe = statistics.mean(times)
+print(f"  pgtls check {check*1000:6.2f} ms (a process), /probe {probe*1000:6.2f} ms (a scrape): {probe / check:.2f}x")
+PY
+python3 - "$serve_pid" "$serve_port" <<'PY'
+import concurrent.futures, os, sys, time, urllib.request
+pid, port = int(sys.argv[1]), sys.argv[2]
+tick = os.sysconf("SC_CLK_TCK")
+def cpu():
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+def probe(i):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/probe?target=db{i:04d}", timeout=30) as r:
+        return b"probe_success 1" in r.read()
+print("== pgtls serve: 1,000 targets, one scrape round (Prometheus's default 10 scrapes at once)")
+before = cpu()
+start = time.monotonic()
+with concurrent.futures.ThreadPoolExecutor(10) as pool:
+    ok = sum(pool.map(probe, range(1, 1001)))
+elapsed = time.monotonic() - start
+used = cpu() - before
+assert ok == 1000, ok
+idle_start = cpu()
+time.sleep(10)
+idle = (cpu() - idle_start) / 10
+rss = next(int(l.split()[1]) for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM:"))
+print(f"  1,000 probes in {elapsed:.1f} s, {used:.1f} s of CPU: {used / 60 * 100:.1f}% of one core over a minute")
+print(f"  between rounds: {idle * 100:.2f}% of one core; peak RSS {rss / 1024:.1f} MB")
+PY
+kill "$serve_pid"

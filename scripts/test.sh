@@ -27,6 +27,8 @@ command -v keytool >/dev/null || missing+=(default-jdk-headless)
 # Prometheus (the server and promtool) for the exporter's tests, and curl for its TLS endpoint.
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 command -v curl >/dev/null || missing+=(curl)
+# systemd-analyze checks contrib/pgtls-serve.service.
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

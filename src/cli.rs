@@ -191,7 +191,7 @@ pub struct ServeArgs {
     /// The configuration file (TOML): modules, targets, allow_any_target, web.
     #[arg(long, value_name = "FILE")]
     pub config: Option<std::path::PathBuf>,
-    /// Where to listen [default: the file's listen, else 127.0.0.1:9187].
+    /// Where to listen [default: the file's listen, else 127.0.0.1:9819].
     #[arg(long, value_name = "ADDRESS:PORT")]
     pub listen: Option<std::net::SocketAddr>,
     /// A target, as NAME=CONNINFO (repeatable; added to the file's). Its password comes from

@@ -58,20 +58,9 @@ pub enum Error {
     /// A binary format asked for on standard output without a file.
     #[error("a PKCS#12 truststore is binary: write it to a file with -o FILE")]
     BinaryNeedsFile,
-    /// `pgtls serve`'s configuration cannot be used.
+    /// `pgtls serve` cannot start, or stopped.
     #[error(transparent)]
-    Serve(#[from] crate::serve::ConfigError),
-    /// `pgtls serve`'s TLS certificate or key cannot be used.
-    #[error("web TLS: {0}")]
-    ServeTls(String),
-    /// `pgtls serve` cannot listen where asked.
-    #[error("could not listen on {address}: {source}")]
-    Listen {
-        /// The address.
-        address: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
+    Serve(#[from] crate::serve::ServeError),
     /// The async runtime could not start.
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -94,10 +83,8 @@ impl Error {
             | Error::BinaryNeedsFile
             | Error::Keystore(_)
             | Error::Exists(_)
-            | Error::Append { .. }
-            | Error::Serve(_)
-            | Error::ServeTls(_)
-            | Error::Listen { .. } => Code::Usage,
+            | Error::Append { .. } => Code::Usage,
+            Error::Serve(e) => e.code(),
             Error::Runtime(_) | Error::Output(_) => Code::Internal,
         }
     }

@@ -36,5 +36,5 @@ pub fn serve(args: ServeArgs, env: &Environment) -> Result<Code, Error> {
         listen: args.listen,
         check_only: args.check_config,
     };
-    serve::serve(options, env)
+    Ok(serve::serve(options, env)?)
 }

@@ -46,6 +46,9 @@ fn target_labels(report: &Report) -> Vec<String> {
     })
 }
 
+const EXIT_CODE_HELP: &str =
+    "The target's pgtls exit code (0 when it connects as its sslmode requires).";
+
 struct Metric {
     name: &'static str,
     help: &'static str,
@@ -63,7 +66,7 @@ const METRICS: &[Metric] = &[
     },
     Metric {
         name: "pgtls_exit_code",
-        help: "The target's pgtls exit code (0 when it connects as its sslmode requires).",
+        help: EXIT_CODE_HELP,
         value: |t, _| Some(t.exit_code.to_string()),
         deprecated: false,
     },
@@ -163,8 +166,8 @@ pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<
 /// # Errors
 /// Whatever writing to `out` returns.
 pub fn probe(
-    report: &Report,
-    success: bool,
+    report: Option<&Report>,
+    code: i32,
     duration: std::time::Duration,
     now: i64,
     out: &mut dyn Write,
@@ -174,13 +177,18 @@ pub fn probe(
         "probe_success",
         "Whether the probe succeeded: pgtls's verdict is exit code 0 (blackbox_exporter's name).",
     )?;
-    writeln!(out, "probe_success {}", u8::from(success))?;
+    writeln!(out, "probe_success {}", u8::from(code == 0))?;
     family(
         out,
         "probe_duration_seconds",
         "How long the probe took, in seconds (blackbox_exporter's name).",
     )?;
     writeln!(out, "probe_duration_seconds {:.6}", duration.as_secs_f64())?;
+    // A probe cut short by its deadline has no report: its exit code alone.
+    let Some(report) = report else {
+        family(out, "pgtls_exit_code", EXIT_CODE_HELP)?;
+        return writeln!(out, "pgtls_exit_code {code}");
+    };
     let earliest = report
         .targets
         .iter()

@@ -16,7 +16,7 @@ use crate::probe::CheckOptions;
 use crate::report::Severity;
 
 /// The address the exporter listens on unless told otherwise: loopback only.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:9187";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9819";
 /// Probes that may run at once unless told otherwise.
 pub const DEFAULT_MAX_PROBES: usize = 16;
 /// The module a target uses unless it names another.
@@ -680,5 +680,31 @@ mod tests {
         let env = target_env(&env, module, orders.password.as_ref());
         assert_eq!(env.var("PGSSLMODE"), Some("verify-full"));
         assert_eq!(env.var("PGPASSWORD"), Some("s3cret"));
+    }
+
+    #[test]
+    fn every_configuration_the_manual_shows_loads() {
+        let manual = include_str!("../../docs/serve.md");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("monitor.password"), "pw\n").unwrap();
+        let env = Environment::with_vars([("HOME", "/nonexistent")], Some("pgtls"));
+        let blocks: Vec<&str> = manual
+            .split("```toml\n")
+            .skip(1)
+            .map(|rest| rest.split("```").next().unwrap())
+            .collect();
+        assert_eq!(blocks.len(), 3, "the example, allow_any_target, web");
+        for block in blocks {
+            let path = dir.path().join("serve.toml");
+            let text = block.replace("/etc/pgtls/", &format!("{}/", dir.path().display()));
+            std::fs::write(&path, text).unwrap();
+            let flags = Flags {
+                file: Some(path),
+                ..Flags::default()
+            };
+            if let Err(e) = load(&flags, &env) {
+                panic!("{e}:\n{block}");
+            }
+        }
     }
 }

@@ -19,8 +19,43 @@ pub use config::ConfigError;
 use config::{Config, Flags};
 
 use crate::config::Environment;
-use crate::error::Error;
 use crate::exit::Code;
+
+/// Why the exporter cannot start, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration cannot be used.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The endpoint's TLS certificate or key cannot be used.
+    #[error("web TLS: {0}")]
+    Tls(String),
+    /// The address cannot be listened on.
+    #[error("could not listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The async runtime could not start.
+    #[error("could not start the runtime: {0}")]
+    Runtime(std::io::Error),
+    /// Serving failed.
+    #[error("the exporter stopped: {0}")]
+    Io(std::io::Error),
+}
+
+impl ServeError {
+    /// The exit code: 2 for what the user can fix (configuration, address, certificate), 1
+    /// for the rest.
+    pub fn code(&self) -> Code {
+        match self {
+            ServeError::Runtime(_) | ServeError::Io(_) => Code::Internal,
+            _ => Code::Usage,
+        }
+    }
+}
 
 /// What every request shares.
 pub(crate) struct Shared {
@@ -109,8 +144,8 @@ pub struct Options {
 /// # Errors
 /// A configuration that cannot be used, an address that cannot be listened on, or a TLS
 /// certificate or key that cannot be loaded.
-pub fn serve(options: Options, env: &Environment) -> Result<Code, Error> {
-    let config = config::load(&options.flags, env).map_err(Error::Serve)?;
+pub fn serve(options: Options, env: &Environment) -> Result<Code, ServeError> {
+    let config = config::load(&options.flags, env)?;
     if options.check_only {
         println!(
             "configuration OK: {} targets, {} modules",
@@ -124,7 +159,7 @@ pub fn serve(options: Options, env: &Environment) -> Result<Code, Error> {
         .or(config.listen)
         .unwrap_or_else(|| config::DEFAULT_LISTEN.parse().expect("a valid address"));
     let tls = match &config.web.tls {
-        Some((cert, key)) => Some(web::tls_config(cert, key).map_err(Error::ServeTls)?),
+        Some((cert, key)) => Some(web::tls_config(cert, key).map_err(ServeError::Tls)?),
         None => None,
     };
     let grace = config
@@ -146,7 +181,7 @@ pub fn serve(options: Options, env: &Environment) -> Result<Code, Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(Error::Runtime)?;
+        .map_err(ServeError::Runtime)?;
     let result = runtime.block_on(run(shared, listen, tls, grace));
     runtime.shutdown_background();
     result
@@ -157,14 +192,14 @@ async fn run(
     listen: SocketAddr,
     tls: Option<Arc<rustls::ServerConfig>>,
     grace: Duration,
-) -> Result<Code, Error> {
+) -> Result<Code, ServeError> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|source| Error::Listen {
+        .map_err(|source| ServeError::Listen {
             address: listen,
             source,
         })?;
-    let local = listener.local_addr().map_err(Error::Output)?;
+    let local = listener.local_addr().map_err(ServeError::Io)?;
     let config = shared.config();
     log(&[
         ("level", "info"),
@@ -195,16 +230,16 @@ async fn run(
     let server = async move {
         match tls {
             Some(config) => {
-                let listener = web::TlsListener::new(listener, config).map_err(Error::Output)?;
+                let listener = web::TlsListener::new(listener, config).map_err(ServeError::Io)?;
                 axum::serve(listener, app)
                     .with_graceful_shutdown(stopped)
                     .await
-                    .map_err(Error::Output)
+                    .map_err(ServeError::Io)
             }
             None => axum::serve(listener, app)
                 .with_graceful_shutdown(stopped)
                 .await
-                .map_err(Error::Output),
+                .map_err(ServeError::Io),
         }
     };
     let mut server = std::pin::pin!(server);

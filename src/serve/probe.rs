@@ -242,27 +242,13 @@ pub async fn run(request: &Request, env: &Environment, limit: Duration) -> Outco
 /// The probe's answer in the Prometheus text format.
 pub fn render(outcome: &Outcome) -> String {
     let mut out = Vec::new();
-    let empty = crate::report::Report {
-        targets: Vec::new(),
-    };
-    let report = outcome.report.as_ref().unwrap_or(&empty);
     let _ = crate::render::prometheus_probe(
-        report,
-        outcome.code == Code::Ok,
+        outcome.report.as_ref(),
+        outcome.code as i32,
         outcome.duration,
         Clock::system().unix(),
         &mut out,
     );
-    if outcome.report.is_none() {
-        out.extend_from_slice(
-            format!(
-                "# HELP pgtls_exit_code The target's pgtls exit code (0 when it connects as its sslmode requires).\n\
-                 # TYPE pgtls_exit_code gauge\npgtls_exit_code {}\n",
-                outcome.code as i32
-            )
-            .as_bytes(),
-        );
-    }
     String::from_utf8_lossy(&out).into_owned()
 }
 

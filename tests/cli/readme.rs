@@ -30,7 +30,7 @@ use crate::pki::{Ca, ServerCert, azure_stand_in};
 use crate::server::{Server, Setup, Version, shared_tempdir};
 
 /// The pages of the manual, in the order their examples run: the README, then `docs/`.
-const PAGES: [&str; 17] = [
+const PAGES: [&str; 18] = [
     "README.md",
     "docs/README.md",
     "docs/check.md",
@@ -41,6 +41,7 @@ const PAGES: [&str; 17] = [
     "docs/inspect.md",
     "docs/fleets.md",
     "docs/metrics.md",
+    "docs/serve.md",
     "docs/ci.md",
     "docs/json.md",
     "docs/exit-codes.md",
@@ -258,6 +259,20 @@ impl World {
         )
         .replace("/etc/pgtls", &etc.display().to_string());
         std::fs::write(etc.join("fleet.txt"), fleet).unwrap();
+        // The exporter's example configuration, as the manual shows it, and the password file
+        // it names.
+        let serve = page("docs/serve.md");
+        let example = serve
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/serve.md shows a configuration");
+        std::fs::write(
+            etc.join("serve.toml"),
+            example.replace("/etc/pgtls", &etc.display().to_string()),
+        )
+        .unwrap();
+        std::fs::write(etc.join("monitor.password"), "monitor-pw\n").unwrap();
 
         let stand_in = azure_stand_in();
         let mut setup = Setup::tls(stand_in.chain_pem, stand_in.key_pem);
@@ -530,7 +545,10 @@ fn the_manuals_synopsis_names_every_flag_of_every_command_and_no_other() {
         }
     }
     let names: Vec<&str> = commands.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["check", "explain", "roots", "inspect", "schema"]);
+    assert_eq!(
+        names,
+        ["check", "explain", "roots", "inspect", "serve", "schema"]
+    );
     let flag = regex_lite::Regex::new(r"(?:^|[\[ ])(--?[a-z][a-z-]*)").unwrap();
     for (name, args) in &commands {
         let shown: Vec<&str> = flag

@@ -290,8 +290,12 @@ fn a_real_prometheus_scrapes_the_verdicts_of_real_servers() {
                 .replace('}', "%7D")
                 .replace('"', "%22")
         );
-        match std::panic::catch_unwind(|| http(prometheus_port, "GET", &path, &[])) {
-            Ok((200, body)) => {
+        // Until Prometheus listens, nothing.
+        if TcpStream::connect(("127.0.0.1", prometheus_port)).is_err() {
+            return Vec::new();
+        }
+        match http(prometheus_port, "GET", &path, &[]) {
+            (200, body) => {
                 let doc: Value = serde_json::from_str(&body).unwrap();
                 doc["data"]["result"]
                     .as_array()
@@ -305,7 +309,10 @@ fn a_real_prometheus_scrapes_the_verdicts_of_real_servers() {
     let mut success = Vec::new();
     while started.elapsed() < Duration::from_secs(60) {
         success = query("probe_success");
-        if success.len() == targets.len() && !query("up{job=\"pgtls_exporter\"} == 1").is_empty() {
+        // Every target probed, and the exporter's own metrics scraped after an untrusted one.
+        if success.len() == targets.len()
+            && !query("pgtls_exporter_probes_total{exit_code=\"6\"}").is_empty()
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
@@ -355,6 +362,29 @@ fn a_real_prometheus_scrapes_the_verdicts_of_real_servers() {
     assert!(!query("pgtls_exporter_probes_total{exit_code=\"6\"}").is_empty());
 }
 
+/// `promtool check metrics` accepts a page.
+fn promtool_accepts(body: &str) {
+    let mut lint = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package) runs");
+    lint.stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = lint.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{body}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn promtool_accepts_the_probe_and_metrics_pages() {
     let home = shared_tempdir();
@@ -378,25 +408,7 @@ fn promtool_accepts_the_probe_and_metrics_pages() {
     ];
     for (status, body) in &pages {
         assert_eq!(*status, 200, "{body}");
-        let mut lint = Command::new("promtool")
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("promtool (Debian's prometheus package) runs");
-        lint.stdin
-            .take()
-            .unwrap()
-            .write_all(body.as_bytes())
-            .unwrap();
-        let out = lint.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "promtool: {}{}\n{body}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        promtool_accepts(body);
     }
     assert_eq!(sample(&pages[0].1, "probe_success"), Some(1.0));
     assert!(pages[1].1.contains("pgtls_audit_protocol_accepted{"));
@@ -711,6 +723,8 @@ fn a_scrape_timeout_shorter_than_the_probe_cuts_it_short() {
         "the probe used its second: {took:?}"
     );
     assert!(exporter.log().contains("exit_code=3"), "{}", exporter.log());
+    assert_eq!(sample(&body, "pgtls_exit_code"), Some(3.0), "{body}");
+    promtool_accepts(&body);
 }
 
 #[test]
@@ -798,4 +812,58 @@ fn tls_and_basic_authentication_guard_the_endpoint() {
     let _ = stream.read_to_end(&mut answer);
     assert!(!String::from_utf8_lossy(&answer).contains("pgtls_exporter"));
     assert!(!exporter.log().contains("scrape-pw"));
+}
+
+#[test]
+fn the_manuals_prometheus_configuration_and_rules_pass_promtool() {
+    let home = shared_tempdir();
+    let page = std::fs::read_to_string(crate::harness::root().join("docs/serve.md")).unwrap();
+    let blocks: Vec<&str> = page
+        .split("```yaml\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert_eq!(
+        blocks.len(),
+        2,
+        "the scrape configuration and the alert rules"
+    );
+    for (block, check) in blocks.iter().zip(["config", "rules"]) {
+        let file = write(home.path(), &format!("{check}.yml"), block);
+        let out = Command::new("promtool")
+            .args(["check", check])
+            .arg(&file)
+            .output()
+            .expect("promtool runs");
+        assert!(
+            out.status.success(),
+            "promtool check {check}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_systemd_unit_passes_systemd_analyze() {
+    let home = shared_tempdir();
+    let unit = std::fs::read_to_string(crate::harness::root().join("contrib/pgtls-serve.service"))
+        .unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("pgtls");
+    let file = write(
+        home.path(),
+        "pgtls-serve.service",
+        &unit.replace("/usr/local/bin/pgtls", binary.to_str().unwrap()),
+    );
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&file)
+        .output()
+        .expect("systemd-analyze (Debian's systemd, installed by scripts/test.sh) runs");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
