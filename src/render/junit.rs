@@ -6,8 +6,8 @@ use std::io::{self, Write};
 use crate::exit::Code;
 use crate::report::{Report, TargetReport};
 
-/// Text made safe for XML: markup escaped, characters XML cannot hold replaced.
-fn xml(text: &str) -> String {
+/// Text made safe for XML and HTML: markup escaped, characters XML cannot hold replaced.
+pub fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -11,7 +11,7 @@ mod prometheus;
 pub use certs::{inspect_text, roots_text};
 pub use check::check_text;
 pub use explain::{clients_text, explain_text};
-pub use junit::junit;
+pub use junit::{junit, xml as markup};
 pub use prometheus::{probe as prometheus_probe, prometheus};
 
 use std::io::{self, Write};

@@ -12,7 +12,8 @@ use axum::routing::{get, post};
 
 use super::Shared;
 use super::probe::{self, Refusal};
-use super::stats::{Last, html};
+use super::stats::Last;
+use crate::render::markup as html;
 
 /// The Prometheus text format's content type.
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
