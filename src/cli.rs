@@ -257,6 +257,16 @@ pub struct CheckArgs {
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = CheckFormat::Text)]
     pub format: CheckFormat,
 
+    /// The order of text lines and jsonl objects: input, or as each target finishes (the hosts
+    /// of one string together) [default: input for text, finish for jsonl]; documents (json,
+    /// prometheus, junit) are always in input order.
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub order: Option<OrderArg>,
+
+    /// No progress line on stderr (it is drawn only on a terminal, and not with NO_COLOR).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+
     /// Write the certificate chain the server presented (each target's, in order) as PEM.
     #[arg(long, value_name = "FILE")]
     pub save_chain: Option<std::path::PathBuf>,
@@ -351,10 +361,21 @@ pub enum CheckFormat {
     Text,
     /// One JSON document.
     Json,
+    /// One JSON object per line and target, as each is decided (the objects of json's targets).
+    Jsonl,
     /// Prometheus text exposition, for node_exporter's textfile collector.
     Prometheus,
     /// JUnit XML, one test case per target.
     Junit,
+}
+
+/// `--order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OrderArg {
+    /// Input order.
+    Input,
+    /// As targets finish.
+    Finish,
 }
 
 /// Output formats.

@@ -61,6 +61,9 @@ pub enum Error {
     /// `pgtls serve` cannot start, or stopped.
     #[error(transparent)]
     Serve(#[from] crate::serve::ServeError),
+    /// Flags that do not go together.
+    #[error("{0}")]
+    Usage(String),
     /// The async runtime could not start.
     #[error("could not start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -83,7 +86,8 @@ impl Error {
             | Error::BinaryNeedsFile
             | Error::Keystore(_)
             | Error::Exists(_)
-            | Error::Append { .. } => Code::Usage,
+            | Error::Append { .. }
+            | Error::Usage(_) => Code::Usage,
             Error::Serve(e) => e.code(),
             Error::Runtime(_) | Error::Output(_) => Code::Internal,
         }

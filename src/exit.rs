@@ -4,9 +4,10 @@
 use std::process::ExitCode;
 
 /// The documented exit codes, ordered by number (with several targets, the largest wins).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum Code {
     /// Every target connects as its sslmode requires, and no policy failed.
+    #[default]
     Ok = 0,
     /// Internal error (a bug).
     Internal = 1,
@@ -26,10 +27,12 @@ pub enum Code {
     Rejected = 8,
     /// Connected, but a requested policy failed.
     PolicyFailed = 9,
+    /// Interrupted (Ctrl-C): the run's, never a target's.
+    Interrupted = 130,
 }
 
 /// Every code with what it means: the table of the README and of `--help`.
-pub const MEANINGS: [(Code, &str); 10] = [
+pub const MEANINGS: [(Code, &str); 11] = [
     (
         Code::Ok,
         "every target connects as its sslmode requires, and no policy failed",
@@ -57,6 +60,10 @@ pub const MEANINGS: [(Code, &str); 10] = [
     (
         Code::PolicyFailed,
         "connected, but a requested policy failed",
+    ),
+    (
+        Code::Interrupted,
+        "interrupted (Ctrl-C): the targets that finished are reported",
     ),
 ];
 
@@ -105,10 +112,12 @@ mod tests {
             (Code::NameMismatch, 7),
             (Code::Rejected, 8),
             (Code::PolicyFailed, 9),
+            (Code::Interrupted, 130),
         ];
-        for (code, number) in codes {
+        assert_eq!(codes.len(), MEANINGS.len());
+        for ((code, number), (listed, _)) in codes.into_iter().zip(MEANINGS) {
             assert_eq!(code as u8, number, "{code:?}");
-            assert_eq!(MEANINGS[number as usize].0, code);
+            assert_eq!(listed, code);
         }
     }
 }

@@ -28,28 +28,56 @@ pub struct Report {
 impl Report {
     /// The exit code of the whole report: the largest of its targets'.
     pub fn exit_code(&self) -> Code {
-        self.targets
-            .iter()
-            .map(|t| t.exit_code)
-            .max()
-            .unwrap_or(Code::Ok)
+        self.tally().all()
+    }
+
+    /// The exit code as a libpq client experiences each connection string (see
+    /// [`Tally::libpq`]).
+    pub fn exit_code_as_libpq(&self) -> Code {
+        self.tally().libpq()
+    }
+
+    fn tally(&self) -> Tally {
+        let mut tally = Tally::default();
+        for t in &self.targets {
+            tally.add(t);
+        }
+        tally
+    }
+}
+
+/// A run's exit codes, added up target by target as they are passed on, so that a streamed run
+/// need not keep its reports.
+#[derive(Debug, Default)]
+pub struct Tally {
+    all: Code,
+    /// Per connection string: the code of the host a libpq client uses, and the largest.
+    strings: std::collections::BTreeMap<usize, (Option<Code>, Code)>,
+}
+
+impl Tally {
+    /// Counts one target.
+    pub fn add(&mut self, t: &TargetReport) {
+        self.all = self.all.max(t.exit_code);
+        let entry = self.strings.entry(t.conninfo).or_insert((None, Code::Ok));
+        if t.libpq_uses {
+            entry.0 = Some(t.exit_code);
+        }
+        entry.1 = entry.1.max(t.exit_code);
+    }
+
+    /// The largest of every target's code.
+    pub fn all(&self) -> Code {
+        self.all
     }
 
     /// The exit code as a libpq client experiences each connection string: the code of the
     /// host it ends up on (the first that connects), or, when none connects, the largest of the
     /// string's hosts'; the largest over the strings.
-    pub fn exit_code_as_libpq(&self) -> Code {
-        let mut strings: std::collections::BTreeMap<usize, Vec<&TargetReport>> =
-            std::collections::BTreeMap::new();
-        for t in &self.targets {
-            strings.entry(t.conninfo).or_default().push(t);
-        }
-        strings
+    pub fn libpq(&self) -> Code {
+        self.strings
             .values()
-            .map(|hosts| match hosts.iter().find(|t| t.libpq_uses) {
-                Some(used) => used.exit_code,
-                None => hosts.iter().map(|t| t.exit_code).max().unwrap_or(Code::Ok),
-            })
+            .map(|(used, largest)| used.unwrap_or(*largest))
             .max()
             .unwrap_or(Code::Ok)
     }
@@ -366,15 +394,26 @@ fn targets_json<S: serde::Serializer>(
             seq.serialize_element(t)?;
             continue;
         }
-        let mut value = serde_json::to_value(t).map_err(S::Error::custom)?;
-        if let Some(object) = value.as_object_mut() {
-            for key in ["host", "port", "kind", "sslmode", "sslnegotiation"] {
-                object.insert(key.to_string(), serde_json::Value::Null);
-            }
-        }
-        seq.serialize_element(&value)?;
+        seq.serialize_element(&target_json(t).map_err(S::Error::custom)?)?;
     }
     seq.end()
+}
+
+/// One target as `targets[]` of the JSON document holds it (and as `--format jsonl` writes it):
+/// a string that was refused has `null` for what it never named.
+///
+/// # Errors
+/// A report serde cannot write (none in practice).
+pub fn target_json(t: &TargetReport) -> Result<serde_json::Value, serde_json::Error> {
+    let mut value = serde_json::to_value(t)?;
+    if t.port == 0
+        && let Some(object) = value.as_object_mut()
+    {
+        for key in ["host", "port", "kind", "sslmode", "sslnegotiation"] {
+            object.insert(key.to_string(), serde_json::Value::Null);
+        }
+    }
+    Ok(value)
 }
 
 /// `client` as the JSON document shows it.

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::cli::{CheckArgs, CheckFormat};
+use crate::cli::{CheckArgs, CheckFormat, OrderArg};
 use crate::clients::ClientChoice;
 use crate::clock::Clock;
 use crate::config::Environment;
@@ -13,6 +13,7 @@ use crate::exit::Code;
 use crate::fleet::{self, Input};
 use crate::inspect;
 use crate::render;
+use crate::report::{Report, Tally, TargetReport};
 
 /// `check --save-chain FILE`: every target's presented chain, as PEM, in report order. When no
 /// server presented a certificate the file is left as it was; returns whether it was written.
@@ -108,6 +109,31 @@ fn argument(
     }
 }
 
+/// The order targets are passed on in: `--order`, else input for text and finish for jsonl.
+///
+/// # Errors
+/// `--order finish` with a document format, which is always in input order.
+fn order(args: &CheckArgs) -> Result<fleet::Order, Error> {
+    Ok(match (args.order, args.format) {
+        (Some(OrderArg::Finish), CheckFormat::Text | CheckFormat::Jsonl) => fleet::Order::Finish,
+        (Some(OrderArg::Finish), _) => {
+            return Err(Error::Usage(
+                "--order finish applies to --format text and jsonl; json, prometheus and junit documents are in input order".into(),
+            ));
+        }
+        (None, CheckFormat::Jsonl) => fleet::Order::Finish,
+        _ => fleet::Order::Input,
+    })
+}
+
+/// One target as a line of `--format jsonl`, flushed so that a reader sees it at once.
+fn jsonl(t: &TargetReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let value = crate::report::target_json(t).map_err(std::io::Error::other)?;
+    serde_json::to_writer(&mut *out, &value)?;
+    writeln!(out)?;
+    out.flush()
+}
+
 /// `pgtls check`.
 ///
 /// # Errors
@@ -120,17 +146,23 @@ pub fn check(
     clock: Clock,
     out: &mut dyn Write,
 ) -> Result<Code, Error> {
-    let document = args.format != CheckFormat::Text;
+    // Machine formats report a string that cannot be used as a failed target.
+    let machine = args.format != CheckFormat::Text;
+    // Documents are written whole at the end, in input order.
+    let document = matches!(
+        args.format,
+        CheckFormat::Json | CheckFormat::Prometheus | CheckFormat::Junit
+    );
     let mut inputs = Vec::new();
     for (n, conninfo) in args.conninfo.iter().enumerate() {
-        inputs.push(argument(n + 1, conninfo, env, document, args.client)?);
+        inputs.push(argument(n + 1, conninfo, env, machine, args.client)?);
     }
     // A targets file that cannot be read stops a text run; in a document it is a failed target
     // named by the file, so that CI still gets a complete report with exit code 2.
     let from_file = match &args.targets {
         Some(path) => match targets_file(path, env, args.client) {
             Ok(lines) => Some(lines),
-            Err(e) if document => {
+            Err(e) if machine => {
                 inputs.push(Input::Invalid {
                     origin: path.display().to_string(),
                     message: e.to_string(),
@@ -142,7 +174,7 @@ pub fn check(
         None => None,
     };
     if args.targets.is_none() && inputs.is_empty() {
-        inputs.push(argument(1, "", env, document, args.client)?);
+        inputs.push(argument(1, "", env, machine, args.client)?);
     }
     let run = crate::probe::CheckOptions {
         default_timeout: std::time::Duration::from_secs(args.timeout),
@@ -155,17 +187,48 @@ pub fn check(
             crate::cli::FailOn::Error => crate::report::Severity::Error,
         }),
     };
+    let order = order(args)?;
     let inputs = inputs.into_iter().chain(from_file.into_iter().flatten());
-    let report = fleet::check_all(inputs, run, args.concurrency as usize, clock)?;
-    let code = match args.exit_on {
-        crate::cli::ExitOn::All => report.exit_code(),
-        crate::cli::ExitOn::Libpq => report.exit_code_as_libpq(),
+    let mut tally = Tally::default();
+    let mut text = render::TextStream::default();
+    let mut kept: Vec<TargetReport> = Vec::new();
+    let mut written: std::io::Result<()> = Ok(());
+    let keep = document || args.save_chain.is_some();
+    let finished = {
+        let sink = |position: usize, t: TargetReport| {
+            tally.add(&t);
+            if written.is_ok() {
+                written = match args.format {
+                    CheckFormat::Text => text.target(position, t.clone(), out),
+                    CheckFormat::Jsonl => jsonl(&t, out),
+                    _ => Ok(()),
+                };
+            }
+            if keep {
+                kept.push(t);
+            }
+        };
+        let stream = fleet::Stream {
+            order,
+            sink,
+            progress: fleet::progress_wanted(args.quiet),
+        };
+        fleet::check_all(inputs, run, args.concurrency as usize, clock, stream)?
     };
-    let written = match args.format {
-        CheckFormat::Text => render::check_text(&report, out),
-        CheckFormat::Json => render::json(&report, clock.unix(), out),
-        CheckFormat::Prometheus => render::prometheus(&report, clock.unix(), out),
-        CheckFormat::Junit => render::junit(&report, out),
+    let report = Report { targets: kept };
+    if written.is_ok() {
+        written = match args.format {
+            CheckFormat::Text => text.finish(out),
+            CheckFormat::Jsonl => Ok(()),
+            CheckFormat::Json => render::json(&report, clock.unix(), out),
+            CheckFormat::Prometheus => render::prometheus(&report, clock.unix(), out),
+            CheckFormat::Junit => render::junit(&report, out),
+        };
+    }
+    let code = match (finished, args.exit_on) {
+        (fleet::Finished::Interrupted, _) => Code::Interrupted,
+        (_, crate::cli::ExitOn::All) => tally.all(),
+        (_, crate::cli::ExitOn::Libpq) => tally.libpq(),
     };
     let code = crate::error::after_output(
         code,

@@ -6,71 +6,102 @@ use std::io::{self, Write};
 use crate::certinfo::CertificateInfo;
 use crate::config::HostKind;
 use crate::exit::Code;
-use crate::report::{AnswerKind, Report, Severity, TargetReport};
+use crate::report::{AnswerKind, Severity, TargetReport};
 use crate::sanitize::clean;
 use crate::tls::hostname::NameCheck;
 
-/// Writes the report for people.
-///
-/// # Errors
-/// Whatever writing to `out` returns.
-pub fn check_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    match report.targets.as_slice() {
-        [one] => write_target(one, out)?,
-        targets => {
-            for (n, target) in targets.iter().enumerate() {
-                write_line(n + 1, target, out)?;
+/// Text for a run, written as its targets are passed on: a target alone gets the full report
+/// (written at the end, once it is known to be alone); several get one line each as they come,
+/// numbered by input position, then a summary and, for strings of several hosts, the host a
+/// libpq client ends up on.
+#[derive(Default)]
+pub struct TextStream {
+    first: Option<(usize, TargetReport)>,
+    count: usize,
+    failed: usize,
+    worst: Code,
+    /// Per connection string: each host's line number, whether libpq uses it, and where it is.
+    hosts: std::collections::BTreeMap<usize, Vec<(usize, bool, String)>>,
+}
+
+impl TextStream {
+    /// One target, at `position` in input order (from 0).
+    ///
+    /// # Errors
+    /// Whatever writing to `out` returns.
+    pub fn target(
+        &mut self,
+        position: usize,
+        t: TargetReport,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.count += 1;
+        if t.exit_code != Code::Ok {
+            self.failed += 1;
+        }
+        self.worst = self.worst.max(t.exit_code);
+        self.hosts
+            .entry(t.conninfo)
+            .or_default()
+            .push((position + 1, t.libpq_uses, place(&t)));
+        match self.count {
+            1 => {
+                self.first = Some((position, t));
+                Ok(())
             }
-            let failed = targets.iter().filter(|t| t.exit_code != Code::Ok).count();
-            let code = targets
-                .iter()
-                .map(|t| t.exit_code)
-                .max()
-                .unwrap_or(Code::Ok);
+            2 => {
+                if let Some((p, first)) = self.first.take() {
+                    write_line(p + 1, &first, out)?;
+                }
+                write_line(position + 1, &t, out)
+            }
+            _ => write_line(position + 1, &t, out),
+        }
+    }
+
+    /// The end of the run.
+    ///
+    /// # Errors
+    /// Whatever writing to `out` returns.
+    pub fn finish(mut self, out: &mut dyn Write) -> io::Result<()> {
+        if let Some((_, one)) = self.first.take() {
+            write_target(&one, out)?;
+        }
+        if self.count > 1 {
             writeln!(
                 out,
-                "\n{} targets: {} OK, {failed} failed (exit code {code}); check one alone for the full report",
-                targets.len(),
-                targets.len() - failed
+                "\n{} targets: {} OK, {} failed (exit code {}); check one alone for the full report",
+                self.count,
+                self.count - self.failed,
+                self.failed,
+                self.worst
             )?;
         }
-    }
-    let strings = report
-        .targets
-        .iter()
-        .map(|t| t.conninfo)
-        .max()
-        .map_or(0, |m| m + 1);
-    for string in 0..strings {
-        let hosts: Vec<(usize, &TargetReport)> = report
-            .targets
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.conninfo == string)
-            .collect();
-        if hosts.len() < 2 {
-            continue;
+        let strings = self.hosts.keys().max().map_or(0, |m| m + 1);
+        for (string, hosts) in &mut self.hosts {
+            if hosts.len() < 2 {
+                continue;
+            }
+            hosts.sort();
+            let which = if strings > 1 {
+                format!("connection string {}", string + 1)
+            } else {
+                "this string".to_string()
+            };
+            writeln!(out)?;
+            match hosts.iter().find(|(_, uses, _)| *uses) {
+                Some((n, _, place)) => writeln!(
+                    out,
+                    "A libpq client with {which} connects to target {n} ({place})."
+                )?,
+                None => writeln!(
+                    out,
+                    "A libpq client with {which} connects to none of its hosts."
+                )?,
+            }
         }
-        let which = if strings > 1 {
-            format!("connection string {}", string + 1)
-        } else {
-            "this string".to_string()
-        };
-        writeln!(out)?;
-        match hosts.iter().find(|(_, t)| t.libpq_uses) {
-            Some((i, t)) => writeln!(
-                out,
-                "A libpq client with {which} connects to target {} ({}).",
-                i + 1,
-                place(t)
-            )?,
-            None => writeln!(
-                out,
-                "A libpq client with {which} connects to none of its hosts."
-            )?,
-        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// One line for one of several targets.

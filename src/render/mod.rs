@@ -9,7 +9,7 @@ mod junit;
 mod prometheus;
 
 pub use certs::{inspect_text, roots_text};
-pub use check::check_text;
+pub use check::TextStream;
 pub use explain::{clients_text, explain_text};
 pub use junit::{junit, xml as markup};
 pub use prometheus::{probe as prometheus_probe, prometheus};

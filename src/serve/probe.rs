@@ -197,7 +197,7 @@ pub async fn run(request: &Request, env: &Environment, limit: Duration) -> Outco
     };
     let checked = tokio::time::timeout(
         limit,
-        fleet::check_inputs([input], run, 64, Clock::system(), false),
+        fleet::check_inputs([input], run, 64, Clock::system()),
     )
     .await;
     let duration = started.elapsed();

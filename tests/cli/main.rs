@@ -23,5 +23,6 @@ mod schema;
 mod secrets;
 mod serve;
 mod server;
+mod stream;
 mod troubleshooting;
 mod trust;

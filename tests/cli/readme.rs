@@ -759,8 +759,8 @@ fn the_manuals_exit_code_table_is_the_one_the_help_prints() {
         .collect();
     assert_eq!(
         table.len(),
-        10,
-        "the README's exit-code table has codes 0 to 9"
+        11,
+        "the exit-code table has codes 0 to 9 and 130"
     );
     let help = crate::harness::pgtls(Path::new("/nonexistent"))
         .args(["check", "--help"])

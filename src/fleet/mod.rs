@@ -2,13 +2,15 @@
 //! limit, each with its own deadline, reported in input order. Each target is gathered by `probe`
 //! and judged by `judge`. Trust files are loaded once per distinct setting, before any connection.
 
+mod progress;
+mod runner;
+
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::sync::Arc;
 
-use tokio::task::JoinSet;
+pub use progress::progress_wanted;
 
-use crate::clients::{Client, ClientChoice, Order, Policy, Roots};
+use crate::clients::{self as drivers, Client, ClientChoice, Policy, Roots};
 use crate::clock::Clock;
 use crate::config::{Environment, HostKind, Options, Resolved, SslMode};
 use crate::error::Error;
@@ -18,6 +20,25 @@ use crate::probe::{self, CheckOptions, WireNeeds};
 use crate::report::{Report, TargetReport};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::{self, RootError, TlsSetupError, TrustStore};
+
+/// In which order finished targets are passed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Input order: a target waits for those before it (a bounded number are held).
+    Input,
+    /// As they finish (the hosts of one connection string together).
+    Finish,
+}
+
+/// Where a run's targets go: each report with its position in input order (from 0).
+pub struct Stream<F: FnMut(usize, TargetReport)> {
+    /// The order they are passed on in.
+    pub order: Order,
+    /// Receives each target.
+    pub sink: F,
+    /// Whether to draw a progress line on stderr.
+    pub progress: bool,
+}
 
 /// The other clients asked for on one connection string: their policies (roots not loaded
 /// yet) and the libpq string with the same settings.
@@ -204,9 +225,12 @@ fn wire_needs(asked: &Asked) -> WireNeeds {
         if policy.refused.is_some() {
             continue;
         }
-        needs.tls |= policy.order != Order::Plain;
+        needs.tls |= policy.order != drivers::Order::Plain;
         // Clients that start with TLS need plaintext only if TLS fails them: asked later.
-        needs.plain |= matches!(policy.order, Order::Plain | Order::PlainThenTls);
+        needs.plain |= matches!(
+            policy.order,
+            drivers::Order::Plain | drivers::Order::PlainThenTls
+        );
         needs.direct |= policy.direct;
     }
     needs
@@ -255,8 +279,7 @@ fn store_for(
 }
 
 /// One host of one connection string, ready to check.
-struct Job {
-    slot: usize,
+pub(crate) struct Job {
     index: usize,
     resolved: Arc<Resolved>,
     target: usize,
@@ -270,16 +293,12 @@ struct Job {
 ///
 /// # Errors
 /// Local files that cannot be used, for a string given on the command line.
-fn prepare(
-    index: usize,
-    input: Input,
-    loaded: &mut Loaded,
-    reports: &mut Vec<Option<TargetReport>>,
-) -> Result<Vec<Job>, Error> {
+fn prepare(index: usize, input: Input, loaded: &mut Loaded) -> Result<Prepared, Error> {
     let (resolved, origin, clients) = match input {
         Input::Invalid { origin, message } => {
-            reports.push(Some(judge::invalid(index, &origin, &message)));
-            return Ok(Vec::new());
+            return Ok(Prepared::Done(vec![judge::invalid(
+                index, &origin, &message,
+            )]));
         }
         Input::Resolved {
             resolved,
@@ -313,43 +332,49 @@ fn prepare(
     let (store, identity) = match (prepared, origin) {
         (Ok(prepared), _) => prepared,
         (Err(e), Some(origin)) => {
-            for target in &resolved.targets {
-                reports.push(Some(judge::local_files_refused(
-                    index,
-                    target,
-                    &resolved.options,
-                    &origin,
-                    &e.to_string(),
-                )));
-            }
-            return Ok(Vec::new());
+            let refused = resolved
+                .targets
+                .iter()
+                .map(|target| {
+                    judge::local_files_refused(
+                        index,
+                        target,
+                        &resolved.options,
+                        &origin,
+                        &e.to_string(),
+                    )
+                })
+                .collect();
+            return Ok(Prepared::Done(refused));
         }
         (Err(e), None) => return Err(e),
     };
     let resolved: Arc<Resolved> = Arc::from(resolved);
     let jobs = (0..resolved.targets.len())
-        .map(|target| {
-            reports.push(None);
-            Job {
-                slot: reports.len() - 1,
-                index,
-                resolved: resolved.clone(),
-                target,
-                store: store.clone(),
-                identity: identity.clone(),
-                asked: asked.clone(),
-            }
+        .map(|target| Job {
+            index,
+            resolved: resolved.clone(),
+            target,
+            store: store.clone(),
+            identity: identity.clone(),
+            asked: asked.clone(),
         })
         .collect();
-    Ok(jobs)
+    Ok(Prepared::Jobs(jobs))
+}
+
+/// One input, prepared: reports already decided (a refused string, unusable local files of a
+/// targets-file line), or one job per host.
+pub(crate) enum Prepared {
+    /// Decided without connecting.
+    Done(Vec<TargetReport>),
+    /// To check.
+    Jobs(Vec<Job>),
 }
 
 /// Descriptors kept back for standard streams, the runtime and files read while checking.
 const RESERVED_DESCRIPTORS: u64 = 64;
 
-/// Raises the soft open-files limit to the hard one, and fits `concurrency` within it: each target
-/// under way holds a socket, and under `--audit` up to a few more. Returns the concurrency to use
-/// and, when it had to be lowered, a warning that says why.
 /// Raises the open-files limit to its hard limit where it is lower; returns the limit now in
 /// force, if it can be read.
 pub fn raise_descriptor_limit() -> Option<u64> {
@@ -364,6 +389,9 @@ pub fn raise_descriptor_limit() -> Option<u64> {
     )
 }
 
+/// Raises the soft open-files limit to the hard one, and fits `concurrency` within it: each target
+/// under way holds a socket, and under `--audit` up to a few more. Returns the concurrency to use
+/// and, when it had to be lowered, a warning that says why.
 fn fit_concurrency(concurrency: usize, audit: bool) -> (usize, Option<String>) {
     let Some(limit) = raise_descriptor_limit() else {
         return (concurrency, None);
@@ -384,8 +412,10 @@ fn fit_concurrency(concurrency: usize, audit: bool) -> (usize, Option<String>) {
     (fits, Some(warning))
 }
 
-/// Checks every target of every input, at most `concurrency` at a time, reported in input order.
-/// Inputs are taken as they are needed, so that only the targets under way are held resolved.
+/// Checks every target of every input, at most `concurrency` at a time, on a runtime of its own,
+/// passing each target on to `stream` as the run decides it. Inputs are taken as they are
+/// needed, so that only the targets under way (and, in input order, those finished early) are
+/// held. Ctrl-C stops the run: the targets that finished are passed on, and the run says so.
 ///
 /// # Errors
 /// A trust source or protocol range that cannot be used, found before that string's hosts are
@@ -395,7 +425,8 @@ pub fn check_all(
     run: CheckOptions,
     concurrency: usize,
     clock: Clock,
-) -> Result<Report, Error> {
+    stream: Stream<impl FnMut(usize, TargetReport)>,
+) -> Result<Finished, Error> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
@@ -408,15 +439,30 @@ pub fn check_all(
     if let Some(warning) = warning {
         eprintln!("pgtls: warning: {warning}");
     }
-    let progress = std::io::stderr().is_terminal();
-    let report = runtime.block_on(check_inputs(inputs, run, concurrency, clock, progress));
+    let mut runner = runner::Runner::new(stream, concurrency);
+    let finished = runtime.block_on(async {
+        tokio::select! {
+            ran = runner.run(inputs, run, clock) => ran.map(|()| Finished::Complete),
+            _ = tokio::signal::ctrl_c() => Ok(Finished::Interrupted),
+        }
+    });
     // Tasks still blocked in the resolver must not hold the process after the report.
     runtime.shutdown_background();
-    report
+    runner.end(finished.as_ref().is_ok_and(|f| *f == Finished::Interrupted));
+    finished
 }
 
-/// Checks every target of `inputs` on the runtime this runs on, up to `concurrency` at once,
-/// with a progress line on stderr if asked. Dropping the future cancels the checks under way.
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// Every target was checked.
+    Complete,
+    /// Ctrl-C stopped it; the targets that finished were passed on.
+    Interrupted,
+}
+
+/// Checks every target of `inputs` on the runtime this runs on, up to `concurrency` at once, and
+/// returns them in input order. Dropping the future cancels the checks under way.
 ///
 /// # Errors
 /// A local trust file that cannot be used, for a string without an origin.
@@ -425,93 +471,22 @@ pub async fn check_inputs(
     run: CheckOptions,
     concurrency: usize,
     clock: Clock,
-    progress: bool,
 ) -> Result<Report, Error> {
-    let mut runner = Runner {
-        reports: Vec::new(),
-        slots: HashMap::new(),
-        done: 0,
-        progress,
+    let mut targets = Vec::new();
+    let stream = Stream {
+        order: Order::Input,
+        sink: |_: usize, t: TargetReport| targets.push(t),
+        progress: false,
     };
-    runner.run(inputs, run, concurrency.max(1), clock).await?;
-    let mut targets: Vec<TargetReport> = runner.reports.into_iter().flatten().collect();
-    let mut chosen = std::collections::HashSet::new();
-    for t in &mut targets {
-        t.libpq_uses = t.libpq_connects && chosen.insert(t.conninfo);
-    }
+    let mut runner = runner::Runner::new(stream, concurrency.max(1));
+    runner.run(inputs, run, clock).await?;
+    runner.end(false);
+    drop(runner);
     Ok(Report { targets })
 }
 
-/// Schedules the targets: a report slot per target in input order, at most `concurrency` checks
-/// under way, progress on a terminal.
-struct Runner {
-    reports: Vec<Option<TargetReport>>,
-    /// The slot and input index of each task under way.
-    slots: HashMap<tokio::task::Id, (usize, usize)>,
-    done: usize,
-    progress: bool,
-}
-
-type Joined = Result<(tokio::task::Id, TargetReport), tokio::task::JoinError>;
-
-impl Runner {
-    async fn run(
-        &mut self,
-        inputs: impl IntoIterator<Item = Input>,
-        run: CheckOptions,
-        concurrency: usize,
-        clock: Clock,
-    ) -> Result<(), Error> {
-        let mut loaded = Loaded::default();
-        let mut set = JoinSet::new();
-        for (index, input) in inputs.into_iter().enumerate() {
-            for job in prepare(index, input, &mut loaded, &mut self.reports)? {
-                while set.len() >= concurrency {
-                    if let Some(joined) = set.join_next_with_id().await {
-                        self.finish(joined);
-                    }
-                }
-                let (slot, index) = (job.slot, job.index);
-                let task = set.spawn(check(job, run, clock));
-                self.slots.insert(task.id(), (slot, index));
-            }
-        }
-        while let Some(joined) = set.join_next_with_id().await {
-            self.finish(joined);
-        }
-        if self.progress && self.reports.len() > 1 {
-            eprintln!();
-        }
-        Ok(())
-    }
-
-    /// Puts a finished check in its slot (a task that panicked is an internal error).
-    fn finish(&mut self, joined: Joined) {
-        match joined {
-            Ok((id, report)) => {
-                if let Some((slot, _)) = self.slots.remove(&id) {
-                    self.reports[slot] = Some(report);
-                }
-            }
-            Err(e) => {
-                if let Some((slot, index)) = self.slots.remove(&e.id()) {
-                    self.reports[slot] = Some(judge::internal(index, &e.to_string()));
-                }
-            }
-        }
-        self.done += 1;
-        if self.progress && self.reports.len() > 1 {
-            eprint!(
-                "\rpgtls: checked {} of {} targets",
-                self.done,
-                self.reports.len()
-            );
-        }
-    }
-}
-
 /// One target: gathered by the probe, then judged.
-async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetReport {
+pub(crate) async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetReport {
     let store = job.store.as_ref().as_ref().map(Option::as_ref);
     let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
     let target = &job.resolved.targets[job.target];
