@@ -267,6 +267,10 @@ pub struct CheckArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
+    /// More detail in the text report: the round trips each check took.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+
     /// Write the certificate chain the server presented (each target's, in order) as PEM.
     #[arg(long, value_name = "FILE")]
     pub save_chain: Option<std::path::PathBuf>,

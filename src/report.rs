@@ -235,6 +235,9 @@ pub struct Timings {
     pub startup_ms: Option<f64>,
     /// The whole attempt.
     pub total_ms: f64,
+    /// Round trips to the server: the TCP handshake, then each answer the client waited for
+    /// after writing (SSLRequest, TLS, startup, each login step, the server-view query).
+    pub round_trips: u32,
 }
 
 /// The negotiated TLS parameters.

@@ -190,7 +190,7 @@ pub fn check(
     let order = order(args)?;
     let inputs = inputs.into_iter().chain(from_file.into_iter().flatten());
     let mut tally = Tally::default();
-    let mut text = render::TextStream::default();
+    let mut text = render::TextStream::new(args.verbose);
     let mut kept: Vec<TargetReport> = Vec::new();
     let mut written: std::io::Result<()> = Ok(());
     let keep = document || args.save_chain.is_some();

@@ -96,7 +96,9 @@ pub async fn run(plan: &Plan<'_>, tls: bool, deadline: tokio::time::Instant) -> 
         ..AttemptResult::default()
     };
     let record = Record::default();
-    let finished = tokio::time::timeout_at(deadline, steps(plan, &mut result, &record)).await;
+    let trips = std::sync::Arc::<std::sync::atomic::AtomicU32>::default();
+    let finished =
+        tokio::time::timeout_at(deadline, steps(plan, &mut result, &record, trips.clone())).await;
     if finished.is_err() {
         result.timed_out = true;
         let message = if result.resolving {
@@ -113,16 +115,22 @@ pub async fn run(plan: &Plan<'_>, tls: bool, deadline: tokio::time::Instant) -> 
         result.seen = seen.clone();
     }
     result.timings.total_ms = ms(start);
+    result.timings.round_trips = trips.load(std::sync::atomic::Ordering::Relaxed);
     result
 }
 
-async fn steps(plan: &Plan<'_>, r: &mut AttemptResult, record: &Record) {
+async fn steps(
+    plan: &Plan<'_>,
+    r: &mut AttemptResult,
+    record: &Record,
+    trips: std::sync::Arc<std::sync::atomic::AtomicU32>,
+) {
     let start = Instant::now();
     r.resolving = true;
     let place = transport::resolve(plan.target).await;
     r.resolving = false;
     let connection = match place {
-        Ok(place) => transport::connect(plan.target, &place).await,
+        Ok(place) => transport::connect_counted(plan.target, &place, trips).await,
         Err(e) => Err(ConnectError::Server(e)),
     };
     let connection = match connection {

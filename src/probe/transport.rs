@@ -3,7 +3,12 @@
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::config::{HostKind, Target};
@@ -93,15 +98,85 @@ fn local(e: &std::io::Error) -> ConnectError {
 /// # Errors
 /// libpq's message for addresses that refuse; running out of descriptors apart.
 pub async fn connect(target: &Target, place: &Place) -> Result<Connection, ConnectError> {
-    match place {
-        Place::Unix => unix(&target.host, target.port).await,
+    connect_counted(target, place, Arc::default()).await
+}
+
+/// As [`connect`], counting the connection's round trips in `trips`: one for the TCP handshake,
+/// then one each time the client reads after it has written (a Unix socket's connect is local
+/// and does not count).
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_counted(
+    target: &Target,
+    place: &Place,
+    trips: Arc<AtomicU32>,
+) -> Result<Connection, ConnectError> {
+    let mut connection = match place {
+        Place::Unix => unix(&target.host, target.port).await?,
         Place::Tcp(addrs) => {
             let shown = match target.kind {
                 HostKind::Address => target.hostaddr.as_deref().unwrap_or_default(),
                 _ => target.host.as_str(),
             };
-            tcp(addrs, shown, target.port).await
+            let connection = tcp(addrs, shown, target.port).await?;
+            trips.fetch_add(1, Ordering::Relaxed);
+            connection
         }
+    };
+    connection.stream = Box::new(Counted {
+        inner: connection.stream,
+        wrote: false,
+        trips,
+    });
+    Ok(connection)
+}
+
+/// A stream that counts round trips: the first read that returns data after the client wrote.
+/// The rest of a flight, however the reads cut it, is the same round trip. (A client write that
+/// asks nothing, followed by a read, would count too; the protocol's flows have none: what the
+/// client writes unasked, Terminate, comes last.)
+struct Counted {
+    inner: Box<dyn Stream>,
+    wrote: bool,
+    trips: Arc<AtomicU32>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before && self.wrote {
+            self.wrote = false;
+            self.trips.fetch_add(1, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.wrote = true;
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -16,6 +16,8 @@ use crate::tls::hostname::NameCheck;
 /// libpq client ends up on.
 #[derive(Default)]
 pub struct TextStream {
+    /// `--verbose`: the round trips on the timings line.
+    verbose: bool,
     first: Option<(usize, TargetReport)>,
     count: usize,
     failed: usize,
@@ -25,6 +27,14 @@ pub struct TextStream {
 }
 
 impl TextStream {
+    /// Text for a run; `verbose` adds the round trips to a lone target's timings.
+    pub fn new(verbose: bool) -> Self {
+        TextStream {
+            verbose,
+            ..TextStream::default()
+        }
+    }
+
     /// One target, at `position` in input order (from 0).
     ///
     /// # Errors
@@ -65,7 +75,7 @@ impl TextStream {
     /// Whatever writing to `out` returns.
     pub fn finish(mut self, out: &mut dyn Write) -> io::Result<()> {
         if let Some((_, one)) = self.first.take() {
-            write_target(&one, out)?;
+            write_target(&one, self.verbose, out)?;
         }
         if self.count > 1 {
             writeln!(
@@ -178,7 +188,7 @@ fn place(t: &TargetReport) -> String {
     }
 }
 
-fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+fn write_target(t: &TargetReport, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
     write_heading(t, out)?;
     write_attempts(t, out)?;
     if !t.certificates.is_empty() {
@@ -190,7 +200,7 @@ fn write_target(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     write_trust(t, out)?;
     write_host_name(t, out)?;
     write_login(t, out)?;
-    write_timings(t, out)?;
+    write_timings(t, verbose, out)?;
     if let Some(audit) = &t.audit {
         super::audit::write_audit(audit, out)?;
     }
@@ -377,7 +387,7 @@ fn write_server_view(
     Ok(())
 }
 
-fn write_timings(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+fn write_timings(t: &TargetReport, verbose: bool, out: &mut dyn Write) -> io::Result<()> {
     let Some(a) = t.attempts.last() else {
         return Ok(());
     };
@@ -389,6 +399,18 @@ fn write_timings(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         parts.push(format!("startup {startup:.1} ms"));
     }
     parts.push(format!("total {:.1} ms", a.timings.total_ms));
+    if verbose {
+        let trips = t
+            .attempts
+            .iter()
+            .map(|a| a.timings.round_trips)
+            .sum::<u32>();
+        let plural = if trips == 1 { "" } else { "s" };
+        parts.push(match t.attempts.len() {
+            1 => format!("{trips} round trip{plural}"),
+            n => format!("{trips} round trip{plural} over {n} attempts"),
+        });
+    }
     writeln!(out, "  timings      {}", parts.join(", "))
 }
 

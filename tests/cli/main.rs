@@ -19,6 +19,7 @@ mod login;
 mod pki;
 mod readme;
 mod report;
+mod round_trips;
 mod schema;
 mod secrets;
 mod serve;
