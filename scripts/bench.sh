@@ -8,9 +8,14 @@
 #  4. peak memory (RSS) of one pgtls run over 1,000 targets;
 #  5. `check --client all` (every driver's verdict) against a plain check of the same target, for
 #     verify-full (one connection serves every client) and prefer (drivers also need plaintext);
-#  6. `pgtls serve`: one /probe (curl) against the same `pgtls check`, and an exporter with 1,000
+#  6. `pgtls serve`: one /probe against the same `pgtls check`, and an exporter with 1,000
 #     configured targets probed once, as Prometheus would each minute: how long the round takes,
-#     the exporter's peak RSS and the CPU it uses between rounds.
+#     the exporter's peak RSS and the CPU it uses between rounds;
+#  7. fleets at a distance, through fleet-lab's proxy (50 ms each way): LATENCY_TARGETS (10,000)
+#     targets on fleet-lab's stand-in endpoint at --concurrency 1000, against the ideal
+#     (targets / concurrency) x round trips x 100 ms, with peak RSS and every result present
+#     once; then 1,000 targets on the real server at --concurrency 90 (its max_connections is
+#     100), whose verdicts must equal a serial run's.
 # Installs hyperfine and PostgreSQL if missing. RUNS sets hyperfine's run count (default 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -106,7 +111,6 @@ serve_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 
 } > "$work/serve.toml"
 HOME=/nonexistent "$pgtls" serve --config "$work/serve.toml" --listen "127.0.0.1:$serve_port" 2>"$work/serve.log" &
 serve_pid=$!
-trap 'kill $serve_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$serve_port/-/ready" >/dev/null && break
     sleep 0.1
@@ -156,3 +160,66 @@ print(f"  1,000 probes in {elapsed:.1f} s, {used:.1f} s of CPU: {used / 60 * 100
 print(f"  between rounds: {idle * 100:.2f}% of one core; peak RSS {rss / 1024:.1f} MB")
 PY
 kill "$serve_pid"
+
+echo "== fleets at a distance: 100 ms round trips (fleet-lab proxy, 50 ms each way)"
+cargo build --locked --release --quiet --example fleet-lab
+lab=$PWD/target/release/examples/fleet-lab
+(
+    cd "$work"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+        -keyout lab-ca.key -out lab-root.crt -subj "/CN=fleet-lab root" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -keyout lab.key -out lab.csr -subj "/CN=localhost" 2>/dev/null
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > lab-ext.cnf
+    openssl x509 -req -in lab.csr -CA lab-root.crt -CAkey lab-ca.key -CAcreateserial -days 20 \
+        -extfile lab-ext.cnf -out lab.crt 2>/dev/null
+)
+"$lab" endpoint --cert "$work/lab.crt" --key "$work/lab.key" > "$work/endpoint.addr" &
+endpoint_pid=$!
+python3 "$PWD/scripts/wait_for_line.py" "$work/endpoint.addr"
+"$lab" proxy --to "$(cut -d' ' -f2 "$work/endpoint.addr")" --delay-ms 50 > "$work/proxy.addr" &
+proxy_pid=$!
+"$lab" proxy --to "127.0.0.1:$PGTLS_PORT" --delay-ms 50 > "$work/pg-proxy.addr" &
+pg_proxy_pid=$!
+python3 "$PWD/scripts/wait_for_line.py" "$work/proxy.addr" "$work/pg-proxy.addr"
+python3 - "$pgtls" "$work" "${LATENCY_TARGETS:-10000}" "$PGTLS_PORT" "$PGTLS_ROOT" <<'PY'
+import json, resource, subprocess, sys, time
+pgtls, work, targets, pg_port, pg_root = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+def port(name):
+    return open(f"{work}/{name}").read().split()[1].rsplit(":", 1)[1]
+
+def run(lines, concurrency, name):
+    path = f"{work}/{name}.txt"
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    out = subprocess.run([pgtls, "check", "--format", "jsonl", "--order", "input", "--concurrency", str(concurrency), "--targets", path],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={"HOME": "/nonexistent"})
+    elapsed = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    results = [json.loads(l) for l in out.stdout.decode().splitlines()]
+    assert sorted(r["conninfo"] for r in results) == list(range(len(lines))), "every result exactly once"
+    return results, elapsed, cpu, after.ru_maxrss
+
+line = f"host=localhost port={port('proxy.addr')} user=bench sslmode=verify-full sslrootcert={work}/lab-root.crt"
+results, elapsed, cpu, rss = run([line] * targets, 1000, "distance")
+trips = results[0]["attempts"][0]["timings"]["round_trips"]
+ideal = -(-targets // 1000) * trips * 0.1
+ok = sum(r["exit_code"] == 0 for r in results)
+print(f"  {targets} targets on the stand-in, --concurrency 1000: {elapsed:.2f} s, {ok} OK")
+print(f"  ideal ({targets} / 1000) x {trips} round trips x 100 ms = {ideal:.2f} s: {elapsed / ideal:.2f}x")
+print(f"  pgtls used {cpu:.1f} s of CPU ({cpu / targets * 1000:.2f} ms per check); peak RSS {rss / 1024:.1f} MB")
+line = f"host=localhost port={port('pg-proxy.addr')} user=postgres dbname=postgres sslmode=verify-full sslrootcert={pg_root}"
+near = f"host=localhost port={pg_port} user=postgres dbname=postgres sslmode=verify-full sslrootcert={pg_root}"
+far, elapsed, _, _ = run([line] * 1000, 90, "far")
+serial, _, _, _ = run([near] * 1000, 1, "serial")
+trips = far[0]["attempts"][0]["timings"]["round_trips"]
+ideal = -(-1000 // 90) * trips * 0.1
+same = all(a["exit_code"] == b["exit_code"] and a["summary"] == b["summary"] for a, b in zip(far, serial))
+print(f"  1000 targets on PostgreSQL, --concurrency 90: {elapsed:.2f} s; ideal {ideal:.2f} s ({trips} round trips): {elapsed / ideal:.2f}x")
+print(f"  verdicts equal to a serial run's: {same}")
+assert same, "verdicts at a distance differ from a serial run's"
+PY
+kill "$endpoint_pid" "$proxy_pid" "$pg_proxy_pid"

@@ -1,0 +1,252 @@
+//! The fleet lab, for benchmarks at a distance (scripts/bench.sh):
+//!
+//! - `fleet-lab proxy --to HOST:PORT --delay-ms N`: a loopback TCP proxy that holds every chunk
+//!   N ms in each direction, so that a local server looks 2N ms of round trip away;
+//! - `fleet-lab endpoint --cert FILE --key FILE`: a light stand-in for PostgreSQL that holds
+//!   thousands of connections on two cores: it answers SSLRequest with `S`, completes the TLS
+//!   handshake (rustls), accepts the startup message (AuthenticationOk, `server_version`,
+//!   ReadyForQuery) and answers the server-view query with its own session. Real PostgreSQL
+//!   stays the reference for verdicts; this only serves scale.
+//!
+//! Each prints `listening ADDRESS` on stdout once it accepts connections, and runs until killed.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: fleet-lab proxy --to HOST:PORT --delay-ms N\n       fleet-lab endpoint --cert FILE --key FILE"
+    );
+    std::process::exit(2)
+}
+
+fn flag(args: &[String], name: &str) -> String {
+    args.windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| w[1].clone())
+        .unwrap_or_else(|| usage())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    match args.first().map(String::as_str) {
+        Some("proxy") => {
+            let to: SocketAddr = flag(&args, "--to").parse().unwrap_or_else(|_| usage());
+            let delay = Duration::from_millis(
+                flag(&args, "--delay-ms")
+                    .parse()
+                    .unwrap_or_else(|_| usage()),
+            );
+            runtime.block_on(proxy(to, delay));
+        }
+        Some("endpoint") => {
+            let cert = std::fs::read(flag(&args, "--cert")).expect("the certificate file");
+            let key = std::fs::read(flag(&args, "--key")).expect("the key file");
+            runtime.block_on(endpoint(&cert, &key));
+        }
+        _ => usage(),
+    }
+}
+
+async fn listen() -> TcpListener {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    println!("listening {}", listener.local_addr().unwrap());
+    use std::io::Write;
+    std::io::stdout().flush().unwrap();
+    listener
+}
+
+async fn proxy(to: SocketAddr, delay: Duration) {
+    let listener = listen().await;
+    loop {
+        let Ok((client, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await; // the SYN on its way
+            let Ok(server) = TcpStream::connect(to).await else {
+                return;
+            };
+            tokio::time::sleep(delay).await; // the SYN-ACK on its way back
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
+            let (client_read, client_write) = client.into_split();
+            let (server_read, server_write) = server.into_split();
+            tokio::spawn(carry(client_read, server_write, delay));
+            carry(server_read, client_write, delay).await;
+        });
+    }
+}
+
+/// Copies one direction, each chunk arriving `delay` after it was read, in order.
+async fn carry(
+    mut from: impl AsyncRead + Unpin + Send + 'static,
+    mut to: impl AsyncWrite + Unpin + Send + 'static,
+    delay: Duration,
+) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
+    let writer = tokio::spawn(async move {
+        while let Some((due, chunk)) = rx.recv().await {
+            tokio::time::sleep_until(due).await;
+            if to.write_all(&chunk).await.is_err() {
+                return;
+            }
+        }
+        let _ = to.shutdown().await;
+    });
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let due = tokio::time::Instant::now() + delay;
+                if tx.send((due, buf[..n].to_vec())).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
+async fn endpoint(cert: &[u8], key: &[u8]) {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert)
+        .collect::<Result<_, _>>()
+        .expect("PEM certificates");
+    let key = PrivateKeyDer::from_pem_slice(key).expect("a PEM key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .expect("the certificate and key fit");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = listen().await;
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let _ = session(stream, acceptor).await;
+        });
+    }
+}
+
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![kind];
+    out.extend(((body.len() + 4) as u32).to_be_bytes());
+    out.extend(body);
+    out
+}
+
+async fn session(
+    mut stream: TcpStream,
+    acceptor: tokio_rustls::TlsAcceptor,
+) -> std::io::Result<()> {
+    let mut request = [0u8; 8];
+    stream.read_exact(&mut request).await?;
+    if request[4..] != [0x04, 0xd2, 0x16, 0x2f] {
+        return Ok(());
+    }
+    stream.write_all(b"S").await?;
+    let mut tls = acceptor.accept(stream).await?;
+    let (version, cipher) = {
+        let (_, connection) = tls.get_ref();
+        let version = match connection.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",
+            _ => "TLSv1.3",
+        };
+        let cipher = connection
+            .negotiated_cipher_suite()
+            .and_then(|s| s.suite().as_str())
+            .unwrap_or("")
+            .replace("TLS13_", "TLS_");
+        (version, cipher)
+    };
+    let mut length = [0u8; 4];
+    tls.read_exact(&mut length).await?;
+    let mut startup = vec![
+        0u8;
+        (u32::from_be_bytes(length) as usize)
+            .saturating_sub(4)
+            .min(10_000)
+    ];
+    tls.read_exact(&mut startup).await?;
+    let mut answer = message(b'R', &0u32.to_be_bytes());
+    answer.extend(message(b'S', b"server_version\x0018.0 (fleet-lab)\0"));
+    answer.extend(message(b'K', &[0, 0, 0, 1, 0, 0, 0, 2]));
+    answer.extend(message(b'Z', b"I"));
+    tls.write_all(&answer).await?;
+    loop {
+        let mut header = [0u8; 5];
+        if tls.read_exact(&mut header).await.is_err() {
+            return Ok(());
+        }
+        let len = (u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize)
+            .saturating_sub(4);
+        let mut body = vec![0u8; len.min(1 << 20)];
+        tls.read_exact(&mut body).await?;
+        match header[0] {
+            b'Q' => {
+                let columns = [
+                    "ssl",
+                    "version",
+                    "cipher",
+                    "bits",
+                    "client_dn",
+                    "client_serial",
+                    "issuer_dn",
+                ];
+                let mut description = (columns.len() as u16).to_be_bytes().to_vec();
+                for name in columns {
+                    description.extend(name.as_bytes());
+                    description.push(0);
+                    description.extend([
+                        0, 0, 0, 0, 0, 0, 0, 0, 0, 25, 255, 255, 255, 255, 255, 255, 0, 0,
+                    ]);
+                }
+                let values: [Option<&str>; 7] = [
+                    Some("true"),
+                    Some(version),
+                    Some(&cipher),
+                    Some("256"),
+                    None,
+                    None,
+                    None,
+                ];
+                let mut row = (values.len() as u16).to_be_bytes().to_vec();
+                for value in values {
+                    match value {
+                        Some(v) => {
+                            row.extend((v.len() as i32).to_be_bytes());
+                            row.extend(v.as_bytes());
+                        }
+                        None => row.extend((-1i32).to_be_bytes()),
+                    }
+                }
+                let mut out = message(b'T', &description);
+                out.extend(message(b'D', &row));
+                out.extend(message(b'C', b"SELECT 1\0"));
+                out.extend(message(b'Z', b"I"));
+                tls.write_all(&out).await?;
+            }
+            b'X' => return Ok(()),
+            _ => {}
+        }
+    }
+}
