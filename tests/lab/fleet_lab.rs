@@ -34,6 +34,11 @@ fn flag(args: &[String], name: &str) -> String {
 }
 
 fn main() {
+    // Thousands of connections (the proxy holds two descriptors for each).
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
