@@ -443,7 +443,8 @@ pub fn check_all(
     let finished = runtime.block_on(async {
         tokio::select! {
             ran = runner.run(inputs, run, clock) => ran.map(|()| Finished::Complete),
-            _ = tokio::signal::ctrl_c() => Ok(Finished::Interrupted),
+            // A handler that cannot be set up leaves the run alone.
+            Ok(()) = tokio::signal::ctrl_c() => Ok(Finished::Interrupted),
         }
     });
     // Tasks still blocked in the resolver must not hold the process after the report.

@@ -69,6 +69,19 @@ pub fn parse_query(query: Option<&str>) -> Result<(String, Option<String>), Refu
     }
 }
 
+/// The keywords that name files on the exporter's host; an ad hoc target may set none of them
+/// (but `sslrootcert=system`).
+const LOCAL_FILES: [&str; 8] = [
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslcrl",
+    "sslcrldir",
+    "passfile",
+    "service",
+    "sslkeylogfile",
+];
+
 /// Finds what a scrape asks for.
 ///
 /// # Errors
@@ -131,6 +144,18 @@ fn ad_hoc(
         return Err(Refusal::BadRequest(
             "an ad hoc target cannot carry a password; configure the target instead".into(),
         ));
+    }
+    // Nor make the exporter read files a scraper names (a file-existence oracle, or keys).
+    for keyword in LOCAL_FILES {
+        let named = resolved
+            .settings
+            .get(keyword)
+            .filter(|s| s.source == crate::config::Source::Conninfo);
+        if named.is_some_and(|s| !(keyword == "sslrootcert" && s.value == "system")) {
+            return Err(Refusal::BadRequest(format!(
+                "an ad hoc target cannot name local files ({keyword}); configure the target instead"
+            )));
+        }
     }
     for t in &resolved.targets {
         let address = match (&t.hostaddr, t.kind) {

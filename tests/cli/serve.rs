@@ -530,10 +530,13 @@ fn ad_hoc_targets_need_allow_any_target_and_an_allowed_address() {
         "[allow_any_target]\nhosts = [\"localhost\"]\n",
     );
     let exporter = Exporter::start(dir, &["--config", config.to_str().unwrap()], &[]);
+    // verify-full against the exporter's own ~/.postgresql/root.crt: an ad hoc string may not
+    // name files of its own.
+    std::fs::create_dir_all(dir.join(".postgresql")).unwrap();
+    std::fs::copy(&root, dir.join(".postgresql/root.crt")).unwrap();
     let allowed = format!(
-        "host%3Dlocalhost%20port%3D{}%20user%3Dpostgres%20sslmode%3Dverify-full%20sslrootcert%3D{}",
-        good.port,
-        root.display()
+        "host%3Dlocalhost%20port%3D{}%20user%3Dpostgres%20sslmode%3Dverify-full",
+        good.port
     );
     let (status, body) = get(exporter.port, &format!("/probe?target={allowed}"));
     assert_eq!(
@@ -558,6 +561,16 @@ fn ad_hoc_targets_need_allow_any_target_and_an_allowed_address() {
             "password",
         ),
         ("host%3D%2Ftmp".to_string(), 404, "does not allow"),
+        (
+            "host%3Dlocalhost%20sslrootcert%3D%2Fetc%2Fshadow".to_string(),
+            400,
+            "cannot name local files (sslrootcert)",
+        ),
+        (
+            "host%3Dlocalhost%20sslkey%3D%2Froot%2F.ssh%2Fid_ed25519".to_string(),
+            400,
+            "cannot name local files (sslkey)",
+        ),
     ];
     for (target, status, message) in &cases {
         let (got, body) = get(exporter.port, &format!("/probe?target={target}"));
