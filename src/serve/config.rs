@@ -118,15 +118,26 @@ impl Default for Module {
     }
 }
 
-/// One configured target.
+/// One target to probe: configured, or ad hoc.
 #[derive(Clone)]
 pub struct TargetSpec {
     /// The connection string, without a password.
     pub conninfo: String,
     /// Its module unless the scrape names another.
     pub module: String,
-    /// The password its configuration names, read when the configuration was loaded.
-    pub password: Option<Secret>,
+    /// Where its password comes from.
+    pub password: Password,
+}
+
+/// Where a target's password comes from.
+#[derive(Clone)]
+pub enum Password {
+    /// libpq's own sources (`PGPASSWORD`, the password file): a configured target that names none.
+    Libpq,
+    /// The one its configuration names, read when the configuration was loaded.
+    Given(Secret),
+    /// None at all, not even from the exporter's environment or password file: an ad hoc target.
+    Withheld,
 }
 
 impl std::fmt::Debug for TargetSpec {
@@ -134,7 +145,14 @@ impl std::fmt::Debug for TargetSpec {
         f.debug_struct("TargetSpec")
             .field("conninfo", &self.conninfo)
             .field("module", &self.module)
-            .field("password", &self.password.as_ref().map(|_| "(redacted)"))
+            .field(
+                "password",
+                &match self.password {
+                    Password::Libpq => "libpq",
+                    Password::Given(_) => "(redacted)",
+                    Password::Withheld => "withheld",
+                },
+            )
             .finish()
     }
 }
@@ -349,9 +367,23 @@ pub fn load(flags: &Flags, env: &Environment) -> Result<Config, ConfigError> {
             ))
         })?;
         // Read as a probe will read it: a string libpq (or the driver) refuses fails here.
-        let env = target_env(env, module, spec.password.as_ref());
-        crate::fleet::read_string(&spec.conninfo, &env, module.client)
+        let env = target_env(env, module, &spec.password);
+        let (resolved, _) = crate::fleet::read_string(&spec.conninfo, &env, module.client)
             .map_err(|e| target_error(name, &error(e.to_string())))?;
+        // A password in the string would travel in the file; the configuration names where it is.
+        let own_password = resolved.targets.iter().any(|t| {
+            t.password
+                .as_ref()
+                .is_some_and(|p| p.source == PasswordSource::Conninfo)
+        });
+        if own_password {
+            return Err(target_error(
+                name,
+                &error(
+                    "the connection string holds a password: give it with password_file or password_env",
+                ),
+            ));
+        }
     }
     let any_target = match &file.allow_any_target {
         None => None,
@@ -489,34 +521,18 @@ fn build_target(file: &TargetFile, env: &Environment) -> Result<TargetSpec, Conf
             if line.is_empty() {
                 return Err(error(format!("password_file {}: empty", path.display())));
             }
-            Some(Secret::new(line))
+            Password::Given(Secret::new(line))
         }
         (None, Some(name)) => match env.var(name) {
-            Some(value) if !value.is_empty() => Some(Secret::new(value.to_string())),
+            Some(value) if !value.is_empty() => Password::Given(Secret::new(value.to_string())),
             _ => {
                 return Err(error(format!(
                     "password_env: the environment variable {name} is not set"
                 )));
             }
         },
-        (None, None) => None,
+        (None, None) => Password::Libpq,
     };
-    // A password in the string would travel in the file; the configuration names where it is.
-    let probe = env.with_var("PGPASSWORD", "");
-    let has_own_password = crate::fleet::read_string(&file.conninfo, &probe, None)
-        .map(|(resolved, _)| {
-            resolved.targets.iter().any(|t| {
-                t.password
-                    .as_ref()
-                    .is_some_and(|p| p.source == PasswordSource::Conninfo)
-            })
-        })
-        .unwrap_or(false);
-    if has_own_password {
-        return Err(error(
-            "the connection string holds a password: give it with password_file or password_env",
-        ));
-    }
     Ok(TargetSpec {
         conninfo: file.conninfo.clone(),
         module: file
@@ -550,17 +566,21 @@ fn build_web(file: Option<WebFile>) -> Result<Web, ConfigError> {
     })
 }
 
-/// The environment a probe of this target runs in: the process's, with the module's default
-/// sslmode and the target's password where the configuration gives them.
-pub fn target_env(env: &Environment, module: &Module, password: Option<&Secret>) -> Environment {
-    let mut env = match &module.sslmode {
+/// The environment a target is read and probed in: the process's, with the module's default
+/// sslmode, and the password its configuration gives — or, for an ad hoc target, no password
+/// source at all (an empty `PGPASSWORD` and a password file with nothing in it).
+pub fn target_env(env: &Environment, module: &Module, password: &Password) -> Environment {
+    let env = match &module.sslmode {
         Some(sslmode) => env.with_var("PGSSLMODE", sslmode),
         None => env.clone(),
     };
-    if let Some(password) = password {
-        env = env.with_var("PGPASSWORD", password.expose());
+    match password {
+        Password::Libpq => env,
+        Password::Given(secret) => env.with_var("PGPASSWORD", secret.expose()),
+        Password::Withheld => env
+            .with_var("PGPASSWORD", "")
+            .with_var("PGPASSFILE", "/dev/null"),
     }
-    env
 }
 
 #[cfg(test)]
@@ -674,10 +694,10 @@ mod tests {
             ["billing", "orders"]
         );
         let orders = &config.targets["orders"];
-        assert_eq!(orders.password.as_ref().unwrap().expose(), "s3cret");
+        assert!(matches!(&orders.password, Password::Given(p) if p.expose() == "s3cret"));
         assert!(!format!("{orders:?}").contains("s3cret"));
         let module = &config.modules["strict"];
-        let env = target_env(&env, module, orders.password.as_ref());
+        let env = target_env(&env, module, &orders.password);
         assert_eq!(env.var("PGSSLMODE"), Some("verify-full"));
         assert_eq!(env.var("PGPASSWORD"), Some("s3cret"));
     }

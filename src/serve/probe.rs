@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::config::{Config, Module, TargetSpec};
+use super::config::{Config, Module, Password, TargetSpec};
 use crate::clock::Clock;
 use crate::config::{Environment, HostKind};
 use crate::exit::Code;
@@ -133,12 +133,11 @@ fn ad_hoc(
         return Err(unknown());
     }
     let module_name = module.unwrap_or(super::config::DEFAULT_MODULE);
-    let client = config.modules.get(module_name).and_then(|m| m.client);
-    // No password from anywhere: not in the string, not from the exporter's environment.
-    let env = env
-        .with_var("PGPASSWORD", "")
-        .with_var("PGPASSFILE", "/dev/null");
-    let (resolved, _) = fleet::read_string(target, &env, client)
+    let default = super::config::Module::default();
+    let settings = config.modules.get(module_name).unwrap_or(&default);
+    // Read as the probe will: with no password source at all.
+    let env = super::config::target_env(env, settings, &Password::Withheld);
+    let (resolved, _) = fleet::read_string(target, &env, settings.client)
         .map_err(|e| Refusal::BadRequest(format!("target: {e}")))?;
     if resolved.targets.iter().any(|t| t.password.is_some()) {
         return Err(Refusal::BadRequest(
@@ -175,7 +174,7 @@ fn ad_hoc(
     Ok(TargetSpec {
         conninfo: target.to_string(),
         module: module_name.to_string(),
-        password: None,
+        password: Password::Withheld,
     })
 }
 
@@ -206,7 +205,7 @@ pub struct Outcome {
 /// Runs the check within `limit`. Dropping the future cancels it.
 pub async fn run(request: &Request, env: &Environment, limit: Duration) -> Outcome {
     let started = Instant::now();
-    let env = super::config::target_env(env, &request.module, request.spec.password.as_ref());
+    let env = super::config::target_env(env, &request.module, &request.spec.password);
     let mut run = request.module.run;
     run.default_timeout = limit;
     let input = match fleet::read_string(&request.spec.conninfo, &env, request.module.client) {
