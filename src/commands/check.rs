@@ -197,13 +197,22 @@ pub fn check(
     let finished = {
         let sink = |position: usize, t: TargetReport| {
             tally.add(&t);
-            if written.is_ok() {
-                written = match args.format {
-                    CheckFormat::Text => text.target(position, t.clone(), out),
-                    CheckFormat::Jsonl => jsonl(&t, out),
-                    _ => Ok(()),
-                };
-            }
+            let t = match args.format {
+                CheckFormat::Jsonl if written.is_ok() => {
+                    written = jsonl(&t, out);
+                    t
+                }
+                CheckFormat::Text if written.is_ok() => {
+                    // The text stream takes the report; it is copied only to be kept as well.
+                    let copy = keep.then(|| t.clone());
+                    written = text.target(position, t, out);
+                    match copy {
+                        Some(copy) => copy,
+                        None => return,
+                    }
+                }
+                _ => t,
+            };
             if keep {
                 kept.push(t);
             }
