@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::fake::{fake, stay_silent};
 use crate::pki::{Ca, ServerCert};
-use crate::server::{Server, Setup, Version, shared_tempdir};
+use crate::server::{Server, Setup, Version, free_port, shared_tempdir};
 
 /// A running `pgtls serve`, stopped on drop; its log collected as it is written.
 pub struct Exporter {
@@ -129,14 +129,6 @@ fn sample(body: &str, line_start: &str) -> Option<f64> {
         .find(|l| l.starts_with(line_start))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {

@@ -148,7 +148,8 @@ pub struct Server {
     child: Child,
 }
 
-fn free_port() -> u16 {
+/// A port on 127.0.0.1 that nothing listens on (just now).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
