@@ -872,3 +872,46 @@ fn the_systemd_unit_passes_systemd_analyze() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_ad_hoc_target_never_logs_in_with_the_exporters_own_passwords() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let ca = Ca::root("pgtls ad hoc root");
+    let leaf = ca.server(&ServerCert::localhost());
+    let mut setup = Setup::tls(leaf.cert_pem, leaf.key_pem);
+    setup
+        .hba
+        .insert(0, "hostssl all app 127.0.0.1/32 scram-sha-256");
+    setup.settings.push(("log_connections", "on".to_string()));
+    let server = Server::start(Version::V15, &setup);
+    server.sql("CREATE ROLE app LOGIN PASSWORD 'exporter-pw'");
+    // Both of libpq's own sources hold the right password.
+    let pgpass = dir.join(".pgpass");
+    std::fs::write(&pgpass, "*:*:*:app:exporter-pw\n").unwrap();
+    std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let config = write(
+        dir,
+        "serve.toml",
+        "[allow_any_target]\nhosts = [\"localhost\"]\n",
+    );
+    let exporter = Exporter::start(
+        dir,
+        &["--config", config.to_str().unwrap()],
+        &[("PGPASSWORD", "exporter-pw")],
+    );
+    let (status, body) = get(
+        exporter.port,
+        &format!(
+            "/probe?target=host%3Dlocalhost%20port%3D{}%20user%3Dapp%20dbname%3Dpostgres%20sslmode%3Drequire",
+            server.port
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    std::thread::sleep(Duration::from_millis(200));
+    let log = server.log();
+    assert!(
+        !log.contains("connection authorized: user=app"),
+        "an ad hoc probe logged in with the exporter's password:\n{log}"
+    );
+}
