@@ -52,13 +52,25 @@ fn fleet() -> Fleet {
     }
 }
 
-/// A target's object without what differs between two runs.
+/// A target's object without what differs between two runs: timings, and days left, which
+/// two runs a second apart can see on either side of a day.
 fn steady(mut value: Value) -> Value {
-    if let Some(attempts) = value["attempts"].as_array_mut() {
-        for attempt in attempts {
-            attempt["timings"] = Value::Null;
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map.iter_mut() {
+                    if key == "timings" || key == "days_left" {
+                        *value = Value::Null;
+                    } else {
+                        strip(value);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
         }
     }
+    strip(&mut value);
     value
 }
 
