@@ -54,11 +54,16 @@ pub fn days(n: i64) -> String {
 
 /// Bytes as `AB:CD:...`.
 pub fn colon_hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len() * 3);
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(':');
+        }
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// The SHA-256 fingerprint of DER bytes.
@@ -203,7 +208,20 @@ pub fn check_names(der: &[u8]) -> Option<(Vec<CertName>, Option<Vec<u8>>)> {
 
 #[cfg(test)]
 mod tests {
-    use super::days;
+    use super::{colon_hex, days};
+
+    #[test]
+    fn fingerprints_are_upper_case_hex_pairs_joined_by_colons() {
+        let cases: [(&[u8], &str); 4] = [
+            (&[], ""),
+            (&[0x0a], "0A"),
+            (&[0x00, 0xff, 0x5c], "00:FF:5C"),
+            (&[0xde, 0xad, 0xbe, 0xef], "DE:AD:BE:EF"),
+        ];
+        for (bytes, hex) in cases {
+            assert_eq!(colon_hex(bytes), hex, "{bytes:?}");
+        }
+    }
 
     #[test]
     fn one_day_is_singular_and_others_plural() {

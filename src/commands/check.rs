@@ -128,8 +128,12 @@ fn order(args: &CheckArgs) -> Result<fleet::Order, Error> {
 
 /// One target as a line of `--format jsonl`, flushed so that a reader sees it at once.
 fn jsonl(t: &TargetReport, out: &mut dyn Write) -> std::io::Result<()> {
-    let value = crate::report::target_json(t).map_err(std::io::Error::other)?;
-    serde_json::to_writer(&mut *out, &value)?;
+    if t.port == 0 {
+        let value = crate::report::target_json(t).map_err(std::io::Error::other)?;
+        serde_json::to_writer(&mut *out, &value)?;
+    } else {
+        serde_json::to_writer(&mut *out, t)?;
+    }
     writeln!(out)?;
     out.flush()
 }

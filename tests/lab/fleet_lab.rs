@@ -10,13 +10,14 @@
 //!
 //! Each prints `listening ADDRESS` on stdout once it accepts connections, and runs until killed.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 fn usage() -> ! {
@@ -83,46 +84,82 @@ async fn proxy(to: SocketAddr, delay: Duration) {
                 return;
             };
             tokio::time::sleep(delay).await; // the SYN-ACK on its way back
-            let _ = client.set_nodelay(true);
-            let _ = server.set_nodelay(true);
-            let (client_read, client_write) = client.into_split();
-            let (server_read, server_write) = server.into_split();
-            tokio::spawn(carry(client_read, server_write, delay));
-            carry(server_read, client_write, delay).await;
+            relay(client, server, delay).await;
         });
     }
 }
 
-/// Copies one direction, each chunk arriving `delay` after it was read, in order.
-async fn carry(
-    mut from: impl AsyncRead + Unpin + Send + 'static,
-    mut to: impl AsyncWrite + Unpin + Send + 'static,
-    delay: Duration,
-) {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
-    let writer = tokio::spawn(async move {
-        while let Some((due, chunk)) = rx.recv().await {
-            tokio::time::sleep_until(due).await;
-            if to.write_all(&chunk).await.is_err() {
-                return;
+/// One direction of a relayed connection: chunks read and not yet delivered, each with the
+/// time it is due at the other end.
+#[derive(Default)]
+struct Lane {
+    queue: VecDeque<(tokio::time::Instant, Vec<u8>)>,
+    /// The sender closed its side: once the queue is empty, close the receiver's.
+    closed: bool,
+    shut: bool,
+}
+
+impl Lane {
+    fn due(&self) -> Option<tokio::time::Instant> {
+        self.queue.front().map(|(due, _)| *due)
+    }
+}
+
+/// Relays both directions of one connection in one task, each chunk delivered `delay` after
+/// it was read, in order; a side's end of stream is passed on once its chunks are delivered.
+async fn relay(mut client: TcpStream, mut server: TcpStream, delay: Duration) {
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
+    let (mut client_read, mut client_write) = client.split();
+    let (mut server_read, mut server_write) = server.split();
+    let (mut up, mut down) = (Lane::default(), Lane::default());
+    let mut up_buf = [0u8; 8192];
+    let mut down_buf = [0u8; 8192];
+    let far = tokio::time::Instant::now() + Duration::from_secs(86_400);
+    let timer = tokio::time::sleep_until(far);
+    tokio::pin!(timer);
+    loop {
+        let next = [up.due(), down.due()].into_iter().flatten().min();
+        if timer.deadline() != next.unwrap_or(far) {
+            timer.as_mut().reset(next.unwrap_or(far));
+        }
+        tokio::select! {
+            read = client_read.read(&mut up_buf), if !up.closed => match read {
+                Ok(0) | Err(_) => up.closed = true,
+                Ok(n) => up.queue.push_back((tokio::time::Instant::now() + delay, up_buf[..n].to_vec())),
+            },
+            read = server_read.read(&mut down_buf), if !down.closed => match read {
+                Ok(0) | Err(_) => down.closed = true,
+                Ok(n) => down.queue.push_back((tokio::time::Instant::now() + delay, down_buf[..n].to_vec())),
+            },
+            () = &mut timer, if next.is_some() => {
+                let now = tokio::time::Instant::now();
+                for (lane, to) in [(&mut up, &mut server_write as &mut (dyn AsyncWrite + Unpin + Send)), (&mut down, &mut client_write)] {
+                    while lane.due().is_some_and(|due| due <= now) {
+                        let (_, chunk) = lane.queue.pop_front().expect("a due chunk");
+                        if to.write_all(&chunk).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            },
+        }
+        for (lane, to) in [
+            (
+                &mut up,
+                &mut server_write as &mut (dyn AsyncWrite + Unpin + Send),
+            ),
+            (&mut down, &mut client_write),
+        ] {
+            if lane.closed && lane.queue.is_empty() && !lane.shut {
+                lane.shut = true;
+                let _ = to.shutdown().await;
             }
         }
-        let _ = to.shutdown().await;
-    });
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        match from.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                let due = tokio::time::Instant::now() + delay;
-                if tx.send((due, buf[..n].to_vec())).is_err() {
-                    break;
-                }
-            }
+        if up.shut && down.shut {
+            return;
         }
     }
-    drop(tx);
-    let _ = writer.await;
 }
 
 async fn endpoint(cert: &[u8], key: &[u8]) {
@@ -138,6 +175,11 @@ async fn endpoint(cert: &[u8], key: &[u8]) {
     .with_no_client_auth()
     .with_single_cert(chain, key)
     .expect("the certificate and key fit");
+    // As PostgreSQL: no session tickets and no session cache (SSL_OP_NO_TICKET,
+    // SSL_SESS_CACHE_OFF in be-secure-openssl.c).
+    let mut config = config;
+    config.send_tls13_tickets = 0;
+    config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = listen().await;
     loop {
