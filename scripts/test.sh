@@ -9,6 +9,7 @@
 # - node-postgres from npm (tests/drivers/node, pinned by its package-lock.json), and pgjdbc
 #   with a JDK from Debian, for the --client pgjdbc and node-postgres comparisons;
 # - Prometheus and promtool from Debian, which scrape and lint `pgtls serve`, and curl;
+# - PgBouncer from Debian, run in front of PostgreSQL 15 and 18 by the pooler tests;
 # - then the whole test suite, built from the committed Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,8 @@ command -v keytool >/dev/null || missing+=(default-jdk-headless)
 # Prometheus (the server and promtool) for the exporter's tests, and curl for its TLS endpoint.
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 command -v curl >/dev/null || missing+=(curl)
+# PgBouncer, a real pooler in front of PostgreSQL for tests/cli/pooler.rs.
+[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 # systemd-analyze checks contrib/pgtls-serve.service.
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then

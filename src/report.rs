@@ -298,6 +298,9 @@ pub struct Login {
     pub stopped: Option<String>,
     /// The server's `server_version`, once logged in.
     pub server_version: Option<String>,
+    /// The process ID in BackendKeyData (the cancel key), once logged in. PostgreSQL sends its
+    /// backend's; a pooler sends one of its own, which `server_tls.pid` then does not match.
+    pub key_pid: Option<i32>,
     /// The server's own view of the connection, once logged in.
     pub server_tls: Option<ServerTls>,
 }
@@ -319,6 +322,8 @@ pub struct ServerTls {
     pub client_serial: Option<String>,
     /// The client certificate's issuer.
     pub issuer_dn: Option<String>,
+    /// The backend's process ID (`pg_backend_pid()`).
+    pub pid: Option<i32>,
 }
 
 /// The client certificate side of the handshake.
@@ -357,6 +362,18 @@ pub struct ServerAnswer {
     pub message: Option<String>,
     /// The SQLSTATE of an error.
     pub sqlstate: Option<String>,
+    /// A pooler or proxy that answered for the server, when its answers show one.
+    pub pooler: Option<Pooler>,
+}
+
+/// A pooler or proxy in front of PostgreSQL (PgBouncer, pgcat, a cloud's proxy): what pgtls
+/// checks is then the client's leg to it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Pooler {
+    /// `PgBouncer` when its own error texts name it; `null` when only its behaviour shows it.
+    pub name: Option<String>,
+    /// What showed it, one sentence each.
+    pub evidence: Vec<String>,
 }
 
 /// Severity of a finding.

@@ -53,6 +53,10 @@ pub(crate) const FINDING_CODES: &[(&str, &str)] = &[
         "the server's pg_stat_ssl shows another session than the one negotiated",
     ),
     (
+        "pooler_in_front",
+        "a pooler or proxy answers for the server: pgtls checked the client's leg to it",
+    ),
+    (
         "cross_signed",
         "the chain holds a cross-signed copy of a known root",
     ),
@@ -163,6 +167,7 @@ mod tests {
             include_str!("expiry.rs"),
             include_str!("clients.rs"),
             include_str!("refused.rs"),
+            include_str!("pooler.rs"),
             include_str!("mod.rs"),
             include_str!("../inspect.rs"),
         ]

@@ -8,6 +8,7 @@ pub(crate) mod clients;
 pub(crate) mod codes;
 mod expiry;
 mod findings;
+mod pooler;
 mod refused;
 
 use crate::certinfo;
@@ -84,6 +85,7 @@ pub(crate) fn judge(
     let mut report = describe(options, target, store, &attempts, seen, run, clock);
     report.trust.roots_unusable = root_error.map(ToString::to_string);
     findings::add(options, &attempts, &mut report);
+    pooler::judge(options, &mut report, audit.is_some());
     if let Some(e) = root_error {
         findings::unusable_roots(options, &attempts, e, &mut report);
     }
@@ -262,18 +264,21 @@ fn server_answer(answer: &Answer) -> ServerAnswer {
             method: Some("trust".into()),
             message: None,
             sqlstate: None,
+            pooler: None,
         },
         Answer::Authentication(method) => ServerAnswer {
             answer: AnswerKind::AuthenticationRequest,
             method: Some(method.clone()),
             message: None,
             sqlstate: None,
+            pooler: None,
         },
         Answer::Error(err) => ServerAnswer {
             answer: AnswerKind::Error,
             method: None,
             message: Some(err.to_string()),
             sqlstate: Some(err.code.clone()),
+            pooler: None,
         },
     }
 }

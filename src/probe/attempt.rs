@@ -426,16 +426,19 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             method,
             stopped,
             server_version: None,
+            key_pid: None,
             server_tls: None,
         };
     match result {
         LoginResult::Authenticated {
             method,
             server_version,
+            key_pid,
             server_tls,
         } => {
             r.login = Some(crate::report::Login {
                 server_version,
+                key_pid,
                 server_tls,
                 ..report(true, Some(method), None)
             });

@@ -23,6 +23,8 @@ pub enum LoginResult {
         method: String,
         /// The server's `server_version`.
         server_version: Option<String>,
+        /// The process ID of BackendKeyData.
+        key_pid: Option<i32>,
         /// The server's view, when it could be read.
         server_tls: Option<ServerTls>,
     },
@@ -171,6 +173,7 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             Incoming::Parameter { .. } => return Err(unexpected(b'S')),
             Incoming::Row(_) => return Err(unexpected(b'D')),
             Incoming::Ready => return Err(unexpected(b'Z')),
+            Incoming::BackendKey(_) => return Err(unexpected(b'K')),
         };
         let answer = first
             .get_or_insert_with(|| match request {
@@ -247,9 +250,10 @@ impl<'c> Client<'c> {
             None => "trust".into(),
         };
         Ok(match server_view(stream).await? {
-            Ok((server_version, server_tls)) => LoginResult::Authenticated {
+            Ok((server_version, key_pid, server_tls)) => LoginResult::Authenticated {
                 method,
                 server_version,
+                key_pid,
                 server_tls,
             },
             // Authenticated, then refused: no such database, too many connections, ...
@@ -379,10 +383,11 @@ async fn start_scram<S: AsyncWrite + Unpin>(
 }
 
 /// The query for the server's view of this connection.
-const SERVER_TLS_QUERY: &str = "SELECT ssl::text, version, cipher, bits::text, client_dn, client_serial::text, issuer_dn \
+const SERVER_TLS_QUERY: &str = "SELECT ssl::text, version, cipher, bits::text, client_dn, client_serial::text, issuer_dn, pid::text \
      FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
 
-type View = (Option<String>, Option<ServerTls>);
+/// `server_version`, the process ID of BackendKeyData, and the server's view.
+type View = (Option<String>, Option<i32>, Option<ServerTls>);
 
 /// After AuthenticationOk: waits for ReadyForQuery (noting `server_version`), asks `pg_stat_ssl`
 /// for the server's view, and reads the answer. An error before ReadyForQuery is the server's
@@ -391,11 +396,13 @@ async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
 ) -> Result<Result<View, ServerError>, WireError> {
     let mut version = None;
+    let mut key_pid = None;
     loop {
         match wire::read_long_message(stream).await? {
             Incoming::Parameter { name, value } if name == "server_version" => {
                 version = Some(value);
             }
+            Incoming::BackendKey(pid) => key_pid = Some(pid),
             Incoming::Ready => break,
             Incoming::Error(err) => return Ok(Err(err)),
             _ => {}
@@ -424,7 +431,8 @@ async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
             client_dn: col(4),
             client_serial: col(5),
             issuer_dn: col(6),
+            pid: col(7).and_then(|p| p.parse().ok()),
         }
     });
-    Ok(Ok((version, view)))
+    Ok(Ok((version, key_pid, view)))
 }

@@ -164,8 +164,11 @@ pub enum Incoming {
     Row(Vec<Option<String>>),
     /// ReadyForQuery.
     Ready,
+    /// BackendKeyData's process ID: PostgreSQL's own `pg_backend_pid()`, or a number a pooler
+    /// made up for its own cancel keys.
+    BackendKey(i32),
     /// A message this check reads past: NoticeResponse, NegotiateProtocolVersion,
-    /// BackendKeyData, RowDescription, CommandComplete, ... by its type byte.
+    /// RowDescription, CommandComplete, ... by its type byte.
     Other(u8),
     /// A message after login longer than what is kept: read through and dropped, by its type
     /// byte (an ErrorResponse is kept as `Error` with the fields that fit).
@@ -298,6 +301,7 @@ fn decode(kind: u8, body: &[u8]) -> Result<Incoming, WireError> {
             Incoming::Row(columns)
         }
         Message::ReadyForQuery(_) => Incoming::Ready,
+        Message::BackendKeyData(body) => Incoming::BackendKey(body.process_id()),
         _ => Incoming::Other(kind),
     })
 }
@@ -418,7 +422,11 @@ mod tests {
 
     #[tokio::test]
     async fn the_servers_messages_are_decoded_as_the_check_uses_them() {
-        let cases: [(Vec<u8>, Incoming); 9] = [
+        let cases: [(Vec<u8>, Incoming); 10] = [
+            (
+                message(b'K', &[0, 0, 0x30, 0x39, 1, 2, 3, 4]),
+                Incoming::BackendKey(12345),
+            ),
             (message(b'R', &0u32.to_be_bytes()), Incoming::Auth(Auth::Ok)),
             (
                 message(b'R', &[&5u32.to_be_bytes()[..], &[1, 2, 3, 4]].concat()),

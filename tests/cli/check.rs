@@ -16,11 +16,12 @@ fn expected_code(libpq: &Value) -> u8 {
         return 0;
     }
     let error = libpq["error"].as_str().unwrap_or_default();
-    let table: [(&str, u8); 18] = [
+    let table: [(&str, u8); 19] = [
         ("weak sslmode", 2),
         ("could not read certificate file", 2),
         ("could not load private key file", 2),
         ("password authentication failed", 8),
+        ("SASL authentication failed", 8),
         ("channel binding required", 8),
         ("channel binding is required", 8),
         ("requires a valid client certificate", 8),

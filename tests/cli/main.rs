@@ -17,6 +17,7 @@ mod keystore;
 mod local;
 mod login;
 mod pki;
+mod pooler;
 mod readme;
 mod report;
 mod round_trips;

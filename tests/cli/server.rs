@@ -42,7 +42,7 @@ fn is_root() -> bool {
 }
 
 /// A command that runs as `postgres` when the tests run as root (PostgreSQL refuses root).
-fn as_server_user(program: &Path) -> Command {
+pub fn as_server_user(program: &Path) -> Command {
     if is_root() {
         let mut cmd = Command::new("setpriv");
         cmd.args(["--reuid=postgres", "--regid=postgres", "--init-groups"])

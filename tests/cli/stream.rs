@@ -52,14 +52,14 @@ fn fleet() -> Fleet {
     }
 }
 
-/// A target's object without what differs between two runs: timings, and days left, which
-/// two runs a second apart can see on either side of a day.
+/// A target's object without what differs between two runs: timings, the backend's process
+/// IDs, and days left, which two runs a second apart can see on either side of a day.
 fn steady(mut value: Value) -> Value {
     fn strip(value: &mut Value) {
         match value {
             Value::Object(map) => {
                 for (key, value) in map.iter_mut() {
-                    if key == "timings" || key == "days_left" {
+                    if ["timings", "days_left", "key_pid", "pid"].contains(&key.as_str()) {
                         *value = Value::Null;
                     } else {
                         strip(value);

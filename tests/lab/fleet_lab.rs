@@ -258,6 +258,7 @@ async fn session(
                     "client_dn",
                     "client_serial",
                     "issuer_dn",
+                    "pid",
                 ];
                 let mut description = (columns.len() as u16).to_be_bytes().to_vec();
                 for name in columns {
@@ -267,7 +268,8 @@ async fn session(
                         0, 0, 0, 0, 0, 0, 0, 0, 0, 25, 255, 255, 255, 255, 255, 255, 0, 0,
                     ]);
                 }
-                let values: [Option<&str>; 7] = [
+                // The pid is BackendKeyData's: no pooler in between.
+                let values: [Option<&str>; 8] = [
                     Some("true"),
                     Some(version),
                     Some(&cipher),
@@ -275,6 +277,7 @@ async fn session(
                     None,
                     None,
                     None,
+                    Some("1"),
                 ];
                 let mut row = (values.len() as u16).to_be_bytes().to_vec();
                 for value in values {
