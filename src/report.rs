@@ -296,6 +296,9 @@ pub struct Login {
     pub method: Option<String>,
     /// Why the login stopped short, when it did without an error (no password configured).
     pub stopped: Option<String>,
+    /// The protocol version of the session (`3.0`, `3.2`): what the startup message asked for
+    /// (`max_protocol_version`), or what the server negotiated it down to.
+    pub protocol_version: Option<String>,
     /// The server's `server_version`, once logged in.
     pub server_version: Option<String>,
     /// The process ID in BackendKeyData (the cancel key), once logged in. PostgreSQL sends its

@@ -71,6 +71,17 @@ pub struct Options {
     pub sslkey: Option<PathBuf>,
     /// The password of an encrypted client key.
     pub sslpassword: Option<super::Secret>,
+    /// `min_protocol_version` and `max_protocol_version`: what the startup message asks for.
+    pub protocol: ProtocolRange,
+}
+
+/// The protocol versions a connection may use, as minor versions of protocol 3 (0 or 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProtocolRange {
+    /// The oldest accepted.
+    pub min: u16,
+    /// The one the startup message asks for.
+    pub max: u16,
 }
 
 /// libpq's user, database and passfile defaults, applied after the host lists are split.
@@ -133,7 +144,7 @@ pub fn options(settings: &Settings, env: &Environment) -> Result<Options, Config
         .map_or(Ok(TargetSessionAttrs::Any), TargetSessionAttrs::parse)?;
     let load_balance_hosts =
         get("load_balance_hosts").map_or(Ok(LoadBalanceHosts::Disable), LoadBalanceHosts::parse)?;
-    protocol_versions(get("min_protocol_version"), get("max_protocol_version"))?;
+    let protocol = protocol_versions(get("min_protocol_version"), get("max_protocol_version"))?;
     scram_key("client", get("scram_client_key"))?;
     scram_key("server", get("scram_server_key"))?;
 
@@ -187,11 +198,14 @@ pub fn options(settings: &Settings, env: &Environment) -> Result<Options, Config
             .nonempty("sslpassword")
             .map(|p| super::Secret::new(p.to_string())),
         root_cert,
+        protocol,
     })
 }
 
-/// `min_protocol_version` and `max_protocol_version`: "3.0", "3.2" or "latest".
-fn protocol_versions(min: Option<&str>, max: Option<&str>) -> Result<(), ConfigError> {
+/// `min_protocol_version` and `max_protocol_version`: "3.0", "3.2" or "latest". As libpq 18:
+/// without `max_protocol_version` the startup message asks for 3.0, or for the minimum when that
+/// is higher.
+fn protocol_versions(min: Option<&str>, max: Option<&str>) -> Result<ProtocolRange, ConfigError> {
     let parse = |keyword: &'static str, value: &str| match value {
         "3.0" => Ok(0),
         "3.2" | "latest" => Ok(2),
@@ -205,7 +219,11 @@ fn protocol_versions(min: Option<&str>, max: Option<&str>) -> Result<(), ConfigE
     if min.unwrap_or(0) > max.unwrap_or(2) {
         return Err(ConfigError::ProtocolVersionRange);
     }
-    Ok(())
+    let min = min.unwrap_or(0);
+    Ok(ProtocolRange {
+        min,
+        max: max.unwrap_or(min),
+    })
 }
 
 /// A SCRAM key must be base64 for exactly 32 bytes.
@@ -284,8 +302,14 @@ mod tests {
 
     #[test]
     fn protocol_versions_accept_only_libpqs_spellings() {
-        assert!(protocol_versions(Some("3.0"), Some("latest")).is_ok());
-        assert!(protocol_versions(Some("3.2"), None).is_ok());
+        let range = |min, max| ProtocolRange { min, max };
+        assert_eq!(protocol_versions(None, None).unwrap(), range(0, 0));
+        assert_eq!(
+            protocol_versions(Some("3.0"), Some("latest")).unwrap(),
+            range(0, 2)
+        );
+        assert_eq!(protocol_versions(Some("3.2"), None).unwrap(), range(2, 2));
+        assert_eq!(protocol_versions(None, Some("3.2")).unwrap(), range(0, 2));
         assert_eq!(
             protocol_versions(Some("latest"), Some("3.0"))
                 .unwrap_err()

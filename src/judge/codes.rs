@@ -57,6 +57,10 @@ pub(crate) const FINDING_CODES: &[(&str, &str)] = &[
         "a pooler or proxy answers for the server: pgtls checked the client's leg to it",
     ),
     (
+        "protocol_version_refused",
+        "a pooler refuses the protocol version asked for instead of negotiating",
+    ),
+    (
         "cross_signed",
         "the chain holds a cross-signed copy of a known root",
     ),

@@ -20,7 +20,8 @@ server login has been failing, try again later
 unsupported startup parameter
 bouncer config error
 bouncer resources exhaustion
-client selected an invalid SASL authentication mechanism";
+client selected an invalid SASL authentication mechanism
+bad packet header";
 
 const SCRAM: &str = "SCRAM-SHA-256";
 const SCRAM_PLUS: &str = "SCRAM-SHA-256-PLUS";
@@ -94,6 +95,21 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
             "its own leg to PostgreSQL is set on it (PgBouncer: server_tls_sslmode, server_tls_ca_file) and cannot be seen from here",
         ));
     }
+    // PgBouncer before 1.23 does not negotiate: it refuses a protocol 3.2 startup outright.
+    let refused_3_2 = options.protocol.max > 0
+        && report
+            .attempts
+            .last()
+            .and_then(|a| a.error.as_deref())
+            .is_some_and(|e| e.contains("bad packet header"));
+    if refused_3_2 {
+        report.findings.push(finding(
+            Severity::Error,
+            "protocol_version_refused",
+            "the pooler refuses a startup message for protocol 3.2 instead of negotiating 3.0 (\"bad packet header\": PgBouncer before 1.23)".into(),
+            "connect through it with max_protocol_version=3.0 (libpq 18's default), or upgrade PgBouncer to 1.23 or later",
+        ));
+    }
     let asks = options.channel_binding == ChannelBinding::Require;
     if scram_without_plus(report) && (asks || audit) {
         report.findings.push(finding(
@@ -138,6 +154,7 @@ mod tests {
             authenticated: true,
             method: Some(SCRAM.into()),
             stopped: None,
+            protocol_version: Some("3.0".into()),
             server_version: Some("18.1".into()),
             key_pid: Some(key_pid),
             server_tls: Some(ServerTls {

@@ -392,7 +392,10 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    if let Err(e) = stream.write_all(&wire::startup(&params)).await {
+    if let Err(e) = stream
+        .write_all(&wire::startup(plan.options.protocol.max, &params))
+        .await
+    {
         return r.fail(
             Outcome::Unreachable,
             format!("could not send startup packet: {}", os_message(&e)),
@@ -410,14 +413,16 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             cert_sent: cert.sent,
         },
         server_cert,
+        protocol: plan.options.protocol,
     };
     let result = login::authenticate(stream, &ctx).await;
     r.timings.startup_ms = Some(ms(start));
     wire::terminate(stream).await;
-    let (answer, result) = match result {
+    let (answer, result, version) = match result {
         Ok(done) => done,
         Err(WireError::Closed(_)) => return r.fail(Outcome::Unreachable, CLOSED),
         Err(WireError::Protocol(message)) => return r.fail(Outcome::Unreachable, message),
+        Err(WireError::Refused(message)) => return r.fail(Outcome::Rejected, message),
     };
     r.answer = Some(answer);
     let report =
@@ -425,6 +430,7 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             authenticated,
             method,
             stopped,
+            protocol_version: Some(super::protocol::name(version)),
             server_version: None,
             key_pid: None,
             server_tls: None,

@@ -48,6 +48,8 @@ pub(crate) struct Context<'a> {
     pub rules: Rules<'a>,
     /// The server's certificate, when the connection is TLS.
     pub server_cert: Option<&'a [u8]>,
+    /// The protocol versions allowed; the startup message asked for the maximum.
+    pub protocol: crate::config::ProtocolRange,
 }
 
 async fn send<S: AsyncWrite + Unpin>(stream: &mut S, buf: &BytesMut) -> Result<(), WireError> {
@@ -143,15 +145,15 @@ fn scram_error(err: &std::io::Error) -> String {
 }
 
 /// Runs the authentication exchange from the server's first answer on, answering only what
-/// libpq answers under the same settings. Returns the first answer (for the report) and the
-/// outcome.
+/// libpq answers under the same settings. Returns the first answer (for the report), the
+/// outcome, and the protocol version of the session.
 ///
 /// # Errors
 /// A connection that closes or bytes that are not the protocol.
 pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     ctx: &Context<'_>,
-) -> Result<(Answer, LoginResult), WireError> {
+) -> Result<(Answer, LoginResult, i32), WireError> {
     let mut client = Client::new(ctx);
     let mut first: Option<Answer> = None;
     loop {
@@ -159,11 +161,15 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             Incoming::Error(err) => {
                 let err = hide_secrets(err, &client.sent);
                 let answer = first.unwrap_or_else(|| Answer::Error(err.clone()));
-                return Ok((answer, LoginResult::Rejected(err)));
+                return Ok((answer, LoginResult::Rejected(err), client.version));
             }
             Incoming::Auth(request) => request,
-            // NoticeResponse, NegotiateProtocolVersion: libpq reads past them.
-            Incoming::Other(b'N' | b'v') => continue,
+            // NoticeResponse: libpq reads past it.
+            Incoming::Other(b'N') => continue,
+            Incoming::Negotiate(newest, count, unsupported) => {
+                client.negotiate(newest, count, &unsupported)?;
+                continue;
+            }
             Incoming::Other(kind) | Incoming::Cut(kind) => {
                 return Err(WireError::Protocol(format!(
                     "expected authentication request from server, but received {}",
@@ -173,7 +179,7 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             Incoming::Parameter { .. } => return Err(unexpected(b'S')),
             Incoming::Row(_) => return Err(unexpected(b'D')),
             Incoming::Ready => return Err(unexpected(b'Z')),
-            Incoming::BackendKey(_) => return Err(unexpected(b'K')),
+            Incoming::BackendKey(..) => return Err(unexpected(b'K')),
         };
         let answer = first
             .get_or_insert_with(|| match request {
@@ -182,7 +188,7 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             })
             .clone();
         if let Err(message) = auth::check_request(&ctx.rules, request.request(), client.progress) {
-            return Ok((answer, LoginResult::ClientRefused(message)));
+            return Ok((answer, LoginResult::ClientRefused(message), client.version));
         }
         let step = match &request {
             Auth::Ok => Step::Done(client.finish(stream).await?),
@@ -197,7 +203,7 @@ pub(crate) async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
             Auth::Other(code) => Step::Done(LoginResult::ClientRefused(not_supported(*code))),
         };
         if let Step::Done(result) = step {
-            return Ok((answer, result));
+            return Ok((answer, result, client.version));
         }
     }
 }
@@ -225,9 +231,38 @@ struct Client<'c> {
     used: Option<&'static str>,
     /// What was sent that a server must not get to show back: the password, its MD5 hash.
     sent: Vec<String>,
+    /// The protocol version of the session: the one asked for, until the server negotiates.
+    version: i32,
+    /// Whether NegotiateProtocolVersion came (libpq takes it once).
+    negotiated: bool,
 }
 
 impl<'c> Client<'c> {
+    /// NegotiateProtocolVersion, as libpq 18 takes it: once, and only a real downgrade.
+    fn negotiate(
+        &mut self,
+        newest: i32,
+        count: i32,
+        unsupported: &[String],
+    ) -> Result<(), WireError> {
+        use super::protocol::{Refusal, negotiate};
+        if self.negotiated {
+            return Err(WireError::Protocol(
+                "received duplicate protocol negotiation message".into(),
+            ));
+        }
+        self.negotiated = true;
+        let range = self.ctx.protocol;
+        self.version =
+            negotiate(range.max, range.min, newest, count, unsupported).map_err(|refusal| {
+                match refusal {
+                    Refusal::Invalid(message) => WireError::Protocol(message),
+                    Refusal::BelowMinimum(message) => WireError::Refused(message),
+                }
+            })?;
+        Ok(())
+    }
+
     fn new(ctx: &'c Context<'c>) -> Self {
         let sent = ctx.password.map(|p| p.expose().to_string());
         Client {
@@ -236,6 +271,8 @@ impl<'c> Client<'c> {
             progress: Progress::default(),
             used: None,
             sent: sent.into_iter().collect(),
+            version: super::protocol::code(ctx.protocol.max),
+            negotiated: false,
         }
     }
 
@@ -249,7 +286,7 @@ impl<'c> Client<'c> {
             None if self.ctx.rules.cert_sent => "cert".into(),
             None => "trust".into(),
         };
-        Ok(match server_view(stream).await? {
+        Ok(match server_view(stream, self.version).await? {
             Ok((server_version, key_pid, server_tls)) => LoginResult::Authenticated {
                 method,
                 server_version,
@@ -394,6 +431,7 @@ type View = (Option<String>, Option<i32>, Option<ServerTls>);
 /// refusal; a failed query only leaves the view unknown.
 async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
+    protocol: i32,
 ) -> Result<Result<View, ServerError>, WireError> {
     let mut version = None;
     let mut key_pid = None;
@@ -402,7 +440,10 @@ async fn server_view<S: AsyncRead + AsyncWrite + Unpin>(
             Incoming::Parameter { name, value } if name == "server_version" => {
                 version = Some(value);
             }
-            Incoming::BackendKey(pid) => key_pid = Some(pid),
+            Incoming::BackendKey(pid, length) => {
+                super::protocol::check_cancel_key(protocol, length).map_err(WireError::Protocol)?;
+                key_pid = Some(pid);
+            }
             Incoming::Ready => break,
             Incoming::Error(err) => return Ok(Err(err)),
             _ => {}

@@ -6,6 +6,7 @@ mod attempt;
 pub(crate) mod audit;
 mod auth;
 mod login;
+pub(crate) mod protocol;
 pub(crate) mod transport;
 pub(crate) mod wire;
 

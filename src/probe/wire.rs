@@ -9,7 +9,6 @@ use crate::config::AuthRequest;
 /// The SSLRequest code.
 const SSL_REQUEST: u32 = 80_877_103;
 /// Protocol 3.0.
-const PROTOCOL_3_0: u32 = 196_608;
 /// The largest message accepted before the server is authenticated.
 const MAX_MESSAGE: usize = 64 * 1024;
 
@@ -22,8 +21,8 @@ pub fn ssl_request() -> [u8; 8] {
 }
 
 /// A StartupMessage with the given parameters.
-pub fn startup(params: &[(&str, &str)]) -> Vec<u8> {
-    let mut body = PROTOCOL_3_0.to_be_bytes().to_vec();
+pub fn startup(minor: u16, params: &[(&str, &str)]) -> Vec<u8> {
+    let mut body = super::protocol::code(minor).to_be_bytes().to_vec();
     for (k, v) in params {
         body.extend_from_slice(k.as_bytes());
         body.push(0);
@@ -82,6 +81,10 @@ pub enum WireError {
     /// The bytes are not the PostgreSQL protocol.
     #[error("{0}")]
     Protocol(String),
+    /// The server cannot give what the settings require (a protocol version below
+    /// `min_protocol_version`): libpq ends the connection with these words.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// An authentication request, decoded, with what answering it needs.
@@ -164,9 +167,12 @@ pub enum Incoming {
     Row(Vec<Option<String>>),
     /// ReadyForQuery.
     Ready,
-    /// BackendKeyData's process ID: PostgreSQL's own `pg_backend_pid()`, or a number a pooler
-    /// made up for its own cancel keys.
-    BackendKey(i32),
+    /// BackendKeyData: the process ID (PostgreSQL's own `pg_backend_pid()`, or a number a
+    /// pooler made up for its own cancel keys) and the cancel key's length.
+    BackendKey(i32, usize),
+    /// NegotiateProtocolVersion: the newest version the server speaks, the number of options
+    /// it says it does not know, and their names.
+    Negotiate(i32, i32, Vec<String>),
     /// A message this check reads past: NoticeResponse, NegotiateProtocolVersion,
     /// RowDescription, CommandComplete, ... by its type byte.
     Other(u8),
@@ -205,6 +211,31 @@ const DECODED_TYPES: [u8; 21] = {
     ]
 };
 
+/// libpq's words for a message whose body does not fit its type.
+fn malformed(kind: u8) -> WireError {
+    WireError::Protocol(format!(
+        "message contents do not agree with length in message type \"{}\"",
+        printable(kind)
+    ))
+}
+
+/// NegotiateProtocolVersion's body: the newest version, the count, and that many names.
+fn negotiate_message(body: &[u8]) -> Option<Incoming> {
+    let newest = i32::from_be_bytes(body.get(..4)?.try_into().ok()?);
+    let count = i32::from_be_bytes(body.get(4..8)?.try_into().ok()?);
+    let mut names = Vec::new();
+    let mut rest = &body[8..];
+    for _ in 0..count.max(0) {
+        let end = rest.iter().position(|b| *b == 0)?;
+        names.push(crate::sanitize::server_text(&String::from_utf8_lossy(
+            &rest[..end],
+        )));
+        rest = &rest[end + 1..];
+    }
+    rest.is_empty()
+        .then_some(Incoming::Negotiate(newest, count, names))
+}
+
 /// Decodes one whole message (type byte and body) with postgres-protocol's parser.
 ///
 /// # Errors
@@ -213,20 +244,25 @@ fn decode(kind: u8, body: &[u8]) -> Result<Incoming, WireError> {
     use fallible_iterator::FallibleIterator as _;
     use postgres_protocol::message::backend::Message;
 
-    // NegotiateProtocolVersion: postgres-protocol does not know it; libpq reads past it here.
+    // NegotiateProtocolVersion, which postgres-protocol does not know, and BackendKeyData,
+    // whose cancel key protocol 3.2 lets be longer than postgres-protocol's 4 bytes.
     if kind == b'v' {
-        return Ok(Incoming::Other(kind));
+        return negotiate_message(body).ok_or_else(|| malformed(kind));
+    }
+    if kind == b'K' {
+        return match body {
+            [a, b, c, d, key @ ..] => Ok(Incoming::BackendKey(
+                i32::from_be_bytes([*a, *b, *c, *d]),
+                key.len(),
+            )),
+            _ => Err(malformed(kind)),
+        };
     }
     let mut buf = bytes::BytesMut::with_capacity(body.len() + 5);
     buf.extend_from_slice(&[kind]);
     buf.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
     buf.extend_from_slice(body);
-    let malformed = || {
-        WireError::Protocol(format!(
-            "message contents do not agree with length in message type \"{}\"",
-            printable(kind)
-        ))
-    };
+    let malformed = || malformed(kind);
     let message = match Message::parse(&mut buf) {
         Ok(Some(message)) => message,
         // A code postgres-protocol does not decode: libpq refuses it by its number.
@@ -301,7 +337,6 @@ fn decode(kind: u8, body: &[u8]) -> Result<Incoming, WireError> {
             Incoming::Row(columns)
         }
         Message::ReadyForQuery(_) => Incoming::Ready,
-        Message::BackendKeyData(body) => Incoming::BackendKey(body.process_id()),
         _ => Incoming::Other(kind),
     })
 }
@@ -408,8 +443,9 @@ mod tests {
 
     #[test]
     fn startup_carries_length_version_and_parameters() {
-        let msg = startup(&[("user", "u")]);
+        let msg = startup(0, &[("user", "u")]);
         assert_eq!(msg, b"\0\0\0\x10\0\x03\0\0user\0u\0\0");
+        assert_eq!(&startup(2, &[])[4..8], b"\0\x03\0\x02");
     }
 
     /// One message on the wire: type byte, length, body.
@@ -422,10 +458,14 @@ mod tests {
 
     #[tokio::test]
     async fn the_servers_messages_are_decoded_as_the_check_uses_them() {
-        let cases: [(Vec<u8>, Incoming); 10] = [
+        let cases: [(Vec<u8>, Incoming); 11] = [
             (
                 message(b'K', &[0, 0, 0x30, 0x39, 1, 2, 3, 4]),
-                Incoming::BackendKey(12345),
+                Incoming::BackendKey(12345, 4),
+            ),
+            (
+                message(b'v', b"\0\x03\0\0\0\0\0\x01_pq_.x\0"),
+                Incoming::Negotiate(0x30000, 1, vec!["_pq_.x".into()]),
             ),
             (message(b'R', &0u32.to_be_bytes()), Incoming::Auth(Auth::Ok)),
             (

@@ -342,6 +342,9 @@ fn write_login(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
             _ => "not logged in".to_string(),
         };
         writeln!(out, "  login        {line}")?;
+        if let Some(version) = &login.protocol_version {
+            writeln!(out, "  protocol     version {version}")?;
+        }
         if let Some(server) = &login.server_tls {
             write_server_view(login.server_version.as_deref(), server, out)?;
         }

@@ -18,6 +18,7 @@ mod local;
 mod login;
 mod pki;
 mod pooler;
+mod protocol;
 mod readme;
 mod report;
 mod round_trips;

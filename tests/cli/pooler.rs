@@ -97,7 +97,7 @@ impl Bouncer {
 
 struct Fixture {
     home: tempfile::TempDir,
-    _server: Server,
+    server: Server,
     bouncer: Bouncer,
     root: PathBuf,
     other_root: PathBuf,
@@ -120,7 +120,7 @@ fn fixture(version: Version) -> Fixture {
     std::fs::write(&other_root, Ca::root("not the pooler's root").cert_pem).unwrap();
     Fixture {
         home,
-        _server: server,
+        server,
         bouncer,
         root: root_file,
         other_root,
@@ -144,6 +144,32 @@ fn codes(target: &Value) -> Vec<String> {
         .iter()
         .map(|f| f["code"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// pgtls's `login.protocol_version` (or its refusal) against libpq's on the same strings.
+fn compare_protocol_versions(home: &Path, strings: &[String]) {
+    let libpq = crate::harness::libpq_connect(home, strings);
+    let mut failures = Vec::new();
+    for (conninfo, theirs) in strings.iter().zip(&libpq) {
+        let (code, t) = check_json(home, conninfo);
+        let ours = t["login"]["protocol_version"].clone();
+        let agrees = if theirs["ok"] == true {
+            let full = theirs["protocol"].as_i64().unwrap_or_default();
+            code == 0 && ours == format!("{}.{}", full / 10_000, full % 10_000)
+        } else {
+            // Up to a quoted part: PgBouncer quotes the startup header, whose length differs.
+            let words = |e: &str| e.split('\'').next().unwrap_or_default().to_string();
+            let error = words(t["attempts"][0]["error"].as_str().unwrap_or("(none)"));
+            code != 0 && words(theirs["error"].as_str().unwrap_or_default()).ends_with(&error)
+        };
+        if !agrees {
+            failures.push(format!(
+                "{conninfo}\n    libpq: {theirs}\n    pgtls: exit {code}, protocol {ours}, {}",
+                t["attempts"][0]["error"]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
@@ -171,6 +197,18 @@ fn verdicts_through_pgbouncer_are_libpqs_and_the_pooler_is_named_in_the_report()
         }
         cases.push(base("password=wrong sslmode=require"));
         compare_with_libpq(f.home.path(), &cases);
+
+        // The protocol version, directly and through PgBouncer, as PQfullProtocolVersion says.
+        let mut strings = Vec::new();
+        for port in [f.server.port, port] {
+            for versions in ["", "max_protocol_version=3.2", "min_protocol_version=3.2"] {
+                strings.push(format!(
+                    "host=localhost port={port} dbname=postgres user=scram_user password=scram-pw sslmode=verify-full sslrootcert={} {versions}",
+                    f.root.display()
+                ));
+            }
+        }
+        compare_protocol_versions(f.home.path(), &strings);
 
         // Logged in through it: the cancel key is PgBouncer's, not the backend's, and the
         // server sees the pooler's plaintext leg.
@@ -208,6 +246,22 @@ fn verdicts_through_pgbouncer_are_libpqs_and_the_pooler_is_named_in_the_report()
         assert_ne!(code, 0, "{version:?}: {t:#}");
         assert!(
             codes(&t).contains(&"channel_binding_impossible".to_string()),
+            "{t:#}"
+        );
+
+        // PgBouncer 1.18 refuses a protocol 3.2 startup instead of negotiating (libpq fails the
+        // same way, compared above): named, with what to do.
+        let (code, t) = check_json(
+            f.home.path(),
+            &base(&format!(
+                "password=scram-pw sslmode=verify-full sslrootcert={} max_protocol_version=3.2",
+                f.root.display()
+            )),
+        );
+        assert_eq!(code, 8, "{version:?}: {t:#}");
+        assert_eq!(t["server"]["pooler"]["name"], "PgBouncer", "{t:#}");
+        assert!(
+            codes(&t).contains(&"protocol_version_refused".to_string()),
             "{t:#}"
         );
 

@@ -1,6 +1,7 @@
 """libpq as the reference for verdicts: reads connection strings (JSON lines) on stdin, connects
 with PQconnectdb for each, and prints (JSON lines) whether libpq connected, whether the connection
-is encrypted (PQsslInUse), and libpq's error message otherwise.
+is encrypted (PQsslInUse), the protocol version (PQfullProtocolVersion), and libpq's error
+message otherwise.
 
 Run it in the same controlled environment as the program under test.
 """
@@ -20,7 +21,8 @@ def main():
         conn = pq.PGconn.connect(conninfo.encode())
         try:
             if conn.status == pq.ConnStatus.OK:
-                result = {"ok": True, "ssl": bool(conn.ssl_in_use), "error": None}
+                result = {"ok": True, "ssl": bool(conn.ssl_in_use), "error": None,
+                          "protocol": conn.full_protocol_version}
             else:
                 message = conn.error_message.decode(errors="replace").strip()
                 result = {"ok": False, "ssl": None, "error": message}

@@ -119,7 +119,7 @@ async fn plaintext_probe(ctx: &Context) -> Option<(bool, String)> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    stream.write_all(&wire::startup(&params)).await.ok()?;
+    stream.write_all(&wire::startup(0, &params)).await.ok()?;
     let answer = wire::read_message(&mut stream).await.ok()?;
     wire::terminate(&mut stream).await;
     Some(match answer {
