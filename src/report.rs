@@ -546,7 +546,84 @@ pub struct Audit {
     pub plaintext: Option<bool>,
     /// The server's answer to that plaintext startup.
     pub plaintext_answer: Option<String>,
+    /// Startup messages for protocol 3.0, 3.2 and an unknown version with an unknown option
+    /// (GREASE), over TLS, and how the server answered each.
+    pub startup_versions: Vec<VersionProbe>,
+    /// Whether the server takes a cancel request over TLS (libpq 17 and later send it so);
+    /// `null` if not tested.
+    pub cancel_over_tls: Option<bool>,
+    /// What happened instead, when it did not.
+    pub cancel_answer: Option<String>,
+    /// The handshake and first answer with SNI and without, for a host name; `null` for an
+    /// address or when not tested.
+    pub sni: Option<SniProbe>,
     /// Why some probes were not run or did not finish, when that happened.
     #[serde(skip)]
     pub unfinished: Option<String>,
+}
+
+/// One startup message of the audit and the server's answer.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct VersionProbe {
+    /// The version asked for: `3.0`, `3.2`, or `3.9999` with the option `_pq_.pgtls_grease`.
+    pub asked: String,
+    /// The answer; `null` if not tested.
+    pub found: Option<VersionAnswer>,
+}
+
+/// The first answer to a startup message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum VersionAnswer {
+    /// The server went on to authentication without negotiating.
+    Accepted,
+    /// NegotiateProtocolVersion: the newest version it speaks, the options it did not know.
+    Negotiated {
+        /// The newest version, e.g. `3.0`.
+        newest: String,
+        /// The options named as unknown.
+        options: Vec<String>,
+    },
+    /// An error or a close instead.
+    Refused {
+        /// The server's words, or what happened.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for VersionAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Accepted => write!(f, "goes on to authentication"),
+            Self::Negotiated { newest, options } if options.is_empty() => {
+                write!(f, "negotiates {newest}")
+            }
+            Self::Negotiated { newest, options } => {
+                write!(f, "negotiates {newest} without {}", options.join(", "))
+            }
+            Self::Refused { message } => write!(f, "refuses: {message}"),
+        }
+    }
+}
+
+/// Handshakes with SNI and without.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SniProbe {
+    /// The name sent.
+    pub name: String,
+    /// With SNI; `null` if not tested.
+    pub with_sni: Option<SniAnswer>,
+    /// Without SNI; `null` if not tested.
+    pub without_sni: Option<SniAnswer>,
+}
+
+/// One handshake of the SNI probe.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SniAnswer {
+    /// The SHA-256 of the certificate presented; `null` when the handshake failed.
+    pub certificate_sha256: Option<String>,
+    /// The first answer to a startup message, or why there was none.
+    pub answer: String,
+    /// Whether the server went on (negotiated or asked to authenticate).
+    pub went_on: bool,
 }

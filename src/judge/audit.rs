@@ -108,5 +108,81 @@ pub(crate) fn findings(audit: &Audit) -> Vec<Finding> {
             "use hostssl instead of host lines in pg_hba.conf so that unencrypted connections are refused",
         ));
     }
+    out.extend(session_findings(audit));
+    out
+}
+
+/// Findings about what the server does after the handshake: protocol versions, cancel requests
+/// over TLS, SNI.
+fn session_findings(audit: &Audit) -> Vec<Finding> {
+    use crate::report::VersionAnswer;
+    let mut out = Vec::new();
+    for probe in &audit.startup_versions {
+        let grease = probe.asked.contains("_pq_.");
+        match (&probe.found, grease) {
+            (Some(VersionAnswer::Refused { message }), false) if probe.asked == "3.2" => {
+                out.push(finding(
+                    Severity::Warning,
+                    "protocol_version_refused",
+                    format!("the server refuses a startup message for protocol 3.2 instead of negotiating ({message})"),
+                    "libpq 18 clients with max_protocol_version=3.2 (or latest) fail here: a pooler must negotiate (PgBouncer 1.23 or later) or be left at 3.0",
+                ));
+            }
+            (Some(VersionAnswer::Accepted), true) => out.push(finding(
+                Severity::Warning,
+                "protocol_negotiation_broken",
+                format!("the server goes on with a startup message for protocol {} without NegotiateProtocolVersion, as if it spoke it", probe.asked),
+                "a server or pooler must answer an unknown minor version or `_pq_.` option with NegotiateProtocolVersion; upgrade it",
+            )),
+            (Some(VersionAnswer::Refused { message }), true) => out.push(finding(
+                Severity::Warning,
+                "protocol_negotiation_broken",
+                format!("the server refuses an unknown protocol version and option instead of negotiating ({message})"),
+                "clients that ask for newer versions or send GREASE fail here; upgrade the server or pooler to one that negotiates",
+            )),
+            (Some(VersionAnswer::Negotiated { options, .. }), true) if options.is_empty() => {
+                out.push(finding(
+                    Severity::Warning,
+                    "protocol_negotiation_broken",
+                    "the server negotiates the version but does not name the unknown `_pq_.` option".into(),
+                    "a client cannot tell the option was ignored; upgrade the server or pooler",
+                ));
+            }
+            _ => {}
+        }
+    }
+    if audit.cancel_over_tls == Some(false) {
+        out.push(finding(
+            Severity::Warning,
+            "cancel_over_tls_refused",
+            format!(
+                "a cancel request over TLS is not taken: {}",
+                audit.cancel_answer.clone().unwrap_or_default()
+            ),
+            "libpq 17 and later send cancel requests over TLS when the connection uses it: a cancelled query (Ctrl-C, a client-side timeout) keeps running; let the server or pooler take them",
+        ));
+    }
+    if let Some(sni) = &audit.sni
+        && let (Some(with), Some(without)) = (&sni.with_sni, &sni.without_sni)
+    {
+        if with.went_on && !without.went_on {
+            out.push(finding(
+                Severity::Warning,
+                "sni_required",
+                format!("without SNI the server answers otherwise: {}", without.answer),
+                "connect by host name, not an IP address, with sslsni=1 (libpq's default); for a client that cannot send SNI, SNI-routing proxies (Neon and others) take the endpoint in options=endpoint%3D<id>",
+            ));
+        }
+        if let (Some(a), Some(b)) = (&with.certificate_sha256, &without.certificate_sha256)
+            && a != b
+        {
+            out.push(finding(
+                Severity::Info,
+                "sni_certificate_differs",
+                format!("the server presents another certificate without SNI than with \"{}\"", sni.name),
+                "clients that send no SNI (an IP address, sslsni=0, some drivers) see the other certificate: check it verifies for them too",
+            ));
+        }
+    }
     out
 }

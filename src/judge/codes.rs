@@ -117,6 +117,22 @@ pub(crate) const FINDING_CODES: &[(&str, &str)] = &[
         "the server does not accept direct TLS (sslnegotiation=direct)",
     ),
     (
+        "protocol_negotiation_broken",
+        "the server does not negotiate an unknown protocol version or option (GREASE) as it must",
+    ),
+    (
+        "cancel_over_tls_refused",
+        "the server does not take a cancel request over TLS, as libpq 17 and later send it",
+    ),
+    (
+        "sni_required",
+        "the server answers otherwise without SNI (an SNI-routing proxy)",
+    ),
+    (
+        "sni_certificate_differs",
+        "the server presents another certificate without SNI",
+    ),
+    (
         "audit_incomplete",
         "some audit probes did not finish within the deadline",
     ),

@@ -42,6 +42,11 @@ fn scram_without_plus(report: &TargetReport) -> bool {
         && mechanisms(report).is_some_and(|m| m.contains(&SCRAM) && !m.contains(&SCRAM_PLUS))
 }
 
+/// The last attempt's error, in the server's words.
+fn said_last(report: &TargetReport) -> Option<&str> {
+    report.attempts.last().and_then(|a| a.error.as_deref())
+}
+
 /// What the facts show of a pooler or proxy in front of the server, if anything.
 pub(crate) fn detect(report: &TargetReport) -> Option<Pooler> {
     let mut evidence = Vec::new();
@@ -49,7 +54,7 @@ pub(crate) fn detect(report: &TargetReport) -> Option<Pooler> {
     // Its first answer, or what it said after the login (PgBouncer checks the database then).
     let said = [
         report.server.as_ref().and_then(|s| s.message.as_deref()),
-        report.attempts.last().and_then(|a| a.error.as_deref()),
+        said_last(report),
     ];
     if let Some(words) = PGBOUNCER_WORDS
         .lines()
@@ -97,17 +102,25 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
     }
     // PgBouncer before 1.23 does not negotiate: it refuses a protocol 3.2 startup outright.
     let refused_3_2 = options.protocol.max > 0
-        && report
-            .attempts
-            .last()
-            .and_then(|a| a.error.as_deref())
-            .is_some_and(|e| e.contains("bad packet header"));
+        && said_last(report).is_some_and(|e| e.contains("bad packet header"));
     if refused_3_2 {
         report.findings.push(finding(
             Severity::Error,
             "protocol_version_refused",
             "the pooler refuses a startup message for protocol 3.2 instead of negotiating 3.0 (\"bad packet header\": PgBouncer before 1.23)".into(),
             "connect through it with max_protocol_version=3.0 (libpq 18's default), or upgrade PgBouncer to 1.23 or later",
+        ));
+    }
+    // An SNI-routing proxy (Neon and kin) refuses a connection that came without SNI.
+    let no_sni = report.tls.as_ref().is_some_and(|t| t.sni.is_none());
+    let wants_sni = said_last(report)
+        .is_some_and(|e| e.contains("Endpoint ID is not specified") || e.contains("SNI"));
+    if no_sni && wants_sni {
+        report.findings.push(finding(
+            Severity::Error,
+            "sni_required",
+            "the server refuses a connection without SNI: it routes by the name the client sends".into(),
+            "connect by host name, not an IP address, with sslsni=1 (libpq's default); where SNI cannot be sent, SNI-routing proxies (Neon and others) take the endpoint in options=endpoint%3D<id>",
         ));
     }
     let asks = options.channel_binding == ChannelBinding::Require;

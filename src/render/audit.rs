@@ -54,5 +54,52 @@ pub(super) fn write_audit(a: &Audit, out: &mut dyn Write) -> io::Result<()> {
         yes_no(a.negotiation.postgres),
         yes_no(a.negotiation.direct),
         yes_no(a.plaintext)
-    )
+    )?;
+    for probe in &a.startup_versions {
+        let answer = probe
+            .found
+            .as_ref()
+            .map_or_else(|| "-".to_string(), ToString::to_string);
+        writeln!(
+            out,
+            "               protocol {}: {}",
+            probe.asked,
+            clean(&answer)
+        )?;
+    }
+    writeln!(
+        out,
+        "               cancel over TLS {}{}",
+        yes_no(a.cancel_over_tls),
+        a.cancel_answer
+            .as_deref()
+            .map(|why| format!(" ({})", clean(why)))
+            .unwrap_or_default()
+    )?;
+    if let Some(sni) = &a.sni {
+        let side = |answer: &Option<crate::report::SniAnswer>| match answer {
+            Some(a) => clean(&a.answer),
+            None => "-".to_string(),
+        };
+        let same = match (&sni.with_sni, &sni.without_sni) {
+            (Some(w), Some(wo)) if w.certificate_sha256 == wo.certificate_sha256 => {
+                ", same certificate"
+            }
+            (Some(_), Some(_)) => ", another certificate",
+            _ => "",
+        };
+        writeln!(
+            out,
+            "               SNI {}: {}; without SNI: {}{same}",
+            sni.name,
+            side(&sni.with_sni),
+            side(&sni.without_sni)
+        )?;
+    }
+    Ok(())
+}
+
+/// Server text on one line, as the rest of the report shows it.
+fn clean(text: &str) -> String {
+    crate::sanitize::server_text(text)
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the `pgtls` binary run as a user runs it, against libpq as the reference.
 
 mod audit;
+mod audit_session;
 mod auth;
 mod check;
 mod clients;

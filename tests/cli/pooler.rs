@@ -265,6 +265,63 @@ fn verdicts_through_pgbouncer_are_libpqs_and_the_pooler_is_named_in_the_report()
             "{t:#}"
         );
 
+        // --audit, directly and through PgBouncer: the startup versions, GREASE, cancel over TLS.
+        let newest = if version == Version::V18 {
+            "3.2"
+        } else {
+            "3.0"
+        };
+        for (port, through) in [(f.server.port, false), (port, true)] {
+            let out = pgtls(f.home.path())
+                .args(["check", "--audit", "--format", "json", "--timeout", "10"])
+                .arg(format!(
+                    "host=localhost port={port} dbname=postgres user=scram_user sslmode=verify-full sslrootcert={}",
+                    f.root.display()
+                ))
+                .output()
+                .unwrap();
+            let t = serde_json::from_slice::<Value>(&out.stdout).unwrap()["targets"][0].clone();
+            let audit = &t["audit"];
+            let versions = &audit["startup_versions"];
+            let found = codes(&t);
+            assert_eq!(versions[0]["found"]["answer"], "accepted", "{audit:#}");
+            assert_eq!(audit["cancel_over_tls"], true, "{audit:#}");
+            if through {
+                // PgBouncer 1.18 does not negotiate: it refuses 3.2 and GREASE alike.
+                assert_eq!(versions[1]["found"]["answer"], "refused", "{audit:#}");
+                assert_eq!(versions[2]["found"]["answer"], "refused", "{audit:#}");
+                for code in [
+                    "protocol_version_refused",
+                    "protocol_negotiation_broken",
+                    "channel_binding_impossible",
+                    "pooler_in_front",
+                ] {
+                    assert!(found.contains(&code.to_string()), "{code}: {found:?}");
+                }
+            } else {
+                let expected = if version == Version::V18 {
+                    "accepted"
+                } else {
+                    "negotiated"
+                };
+                assert_eq!(versions[1]["found"]["answer"], expected, "{audit:#}");
+                assert_eq!(versions[2]["found"]["newest"], newest, "{audit:#}");
+                assert_eq!(
+                    versions[2]["found"]["options"][0], "_pq_.pgtls_grease",
+                    "{audit:#}"
+                );
+                for code in [
+                    "protocol_version_refused",
+                    "protocol_negotiation_broken",
+                    "channel_binding_impossible",
+                    "pooler_in_front",
+                    "cancel_over_tls_refused",
+                ] {
+                    assert!(!found.contains(&code.to_string()), "{code}: {found:?}");
+                }
+            }
+        }
+
         // PgBouncer's own words name it.
         let (_, t) = check_json(
             f.home.path(),

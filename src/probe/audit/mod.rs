@@ -4,6 +4,7 @@
 //! negotiation styles and plaintext. Facts only: `judge::audit` turns them into findings.
 
 pub(crate) mod hello;
+mod session;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,6 +162,12 @@ enum Probe {
     Hello(Hello<'static>),
     /// A startup message without TLS.
     Plaintext,
+    /// A startup message over TLS for a protocol minor version, with the GREASE option or not.
+    Startup(u16, bool),
+    /// A cancel request over TLS.
+    Cancel,
+    /// A handshake with this SNI (or none) and a startup message.
+    Sni(Option<String>),
 }
 
 impl Probe {
@@ -182,6 +189,9 @@ enum Found {
     Handshake(Option<Negotiated>),
     Hello(Option<Reply>),
     Plaintext(Option<(bool, String)>),
+    Startup(Option<crate::report::VersionAnswer>),
+    Cancel(Option<Result<(), String>>),
+    Sni(Option<crate::report::SniAnswer>),
 }
 
 async fn probe(ctx: &Context, probe: Probe) -> Found {
@@ -193,6 +203,9 @@ async fn probe(ctx: &Context, probe: Probe) -> Found {
         } => Found::Handshake(handshake(ctx, negotiation, provider, versions).await),
         Probe::Hello(hello) => Found::Hello(hello_probe(ctx, &hello).await),
         Probe::Plaintext => Found::Plaintext(plaintext_probe(ctx).await),
+        Probe::Startup(minor, grease) => Found::Startup(session::startup(ctx, minor, grease).await),
+        Probe::Cancel => Found::Cancel(session::cancel(ctx).await),
+        Probe::Sni(name) => Found::Sni(session::sni(ctx, name.as_deref()).await),
     }
 }
 
@@ -315,14 +328,16 @@ pub async fn audit(
     audit.negotiation.postgres = Some(v13.is_some() || v12.is_some());
 
     // Everything else depends only on those two answers.
-    let probes = later_probes(v13.is_some());
+    // SNI can be sent only for a host name.
+    let sni_name = (target.host.parse::<std::net::IpAddr>().is_err()).then(|| target.host.clone());
+    let probes = later_probes(v13.is_some(), sni_name.clone());
     let total = probes.len() + 2;
     let found = run_all(&ctx, probes, deadline).await;
     let cut_short = found.iter().filter(|f| f.is_none()).count()
         + usize::from(audit.protocols.tls13.is_none())
         + usize::from(audit.protocols.tls12.is_none());
     let chosen_in_tls12 = v12.as_ref().and_then(|(_, _, group)| group.clone());
-    record(&mut audit, found, v13.is_some(), chosen_in_tls12);
+    record(&mut audit, found, v13.is_some(), chosen_in_tls12, sni_name);
     if cut_short > 0 {
         audit.unfinished = Some(format!(
             "{cut_short} of {total} probes did not finish within the {}s deadline",
@@ -332,10 +347,17 @@ pub async fn audit(
     audit
 }
 
+/// The startup messages of the audit: (what is asked, minor version, GREASE option).
+const STARTUP_VERSIONS: [(&str, u16, bool); 3] = [
+    ("3.0", 0, false),
+    ("3.2", 2, false),
+    ("3.9999 + _pq_.pgtls_grease", session::GREASE_MINOR, true),
+];
+
 /// The probes after the first two handshakes: old protocols, direct TLS, each suite, each group
-/// (with TLS 1.3 only), the post-quantum share, legacy suite families and plaintext, in the order
-/// [`record`] reads their results.
-fn later_probes(tls13: bool) -> Vec<Probe> {
+/// (with TLS 1.3 only), the post-quantum share, legacy suite families, plaintext, the startup
+/// versions, a cancel over TLS and the SNI pair, in the order [`record`] reads their results.
+fn later_probes(tls13: bool, sni_name: Option<String>) -> Vec<Probe> {
     let default = rustls::crypto::ring::default_provider;
     let pg = SslNegotiation::Postgres;
     let handshake_with = Probe::handshake;
@@ -384,6 +406,14 @@ fn later_probes(tls13: bool) -> Vec<Probe> {
         }));
     }
     probes.push(Probe::Plaintext);
+    for (_, minor, grease) in STARTUP_VERSIONS {
+        probes.push(Probe::Startup(minor, grease));
+    }
+    probes.push(Probe::Cancel);
+    if sni_name.is_some() {
+        probes.push(Probe::Sni(sni_name));
+        probes.push(Probe::Sni(None));
+    }
     probes
 }
 
@@ -393,6 +423,7 @@ fn record(
     found: Vec<Option<Found>>,
     tls13: bool,
     chosen_in_tls12: Option<String>,
+    sni_name: Option<String>,
 ) {
     let old_versions = [0x0302u16, 0x0301, 0x0300];
     let suite_list = rustls::crypto::ring::default_provider().cipher_suites;
@@ -458,6 +489,31 @@ fn record(
     if let Some(Found::Plaintext(Some((accepted, answer)))) = found.next().flatten() {
         audit.plaintext = Some(accepted);
         audit.plaintext_answer = Some(answer);
+    }
+    for (asked, _, _) in STARTUP_VERSIONS {
+        let answer = match found.next().flatten() {
+            Some(Found::Startup(answer)) => answer,
+            _ => None,
+        };
+        audit.startup_versions.push(crate::report::VersionProbe {
+            asked: asked.into(),
+            found: answer,
+        });
+    }
+    if let Some(Found::Cancel(Some(result))) = found.next().flatten() {
+        audit.cancel_over_tls = Some(result.is_ok());
+        audit.cancel_answer = result.err();
+    }
+    if let Some(name) = sni_name {
+        let mut answer = || match found.next().flatten() {
+            Some(Found::Sni(answer)) => answer,
+            _ => None,
+        };
+        audit.sni = Some(crate::report::SniProbe {
+            name,
+            with_sni: answer(),
+            without_sni: answer(),
+        });
     }
 }
 

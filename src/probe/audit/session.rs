@@ -1,0 +1,164 @@
+//! What the audit asks after a TLS handshake, as poolers and proxies get it wrong: a startup
+//! message for each protocol version (3.0, 3.2, and an unknown one with an unknown `_pq_.` option,
+//! as GREASE), a cancel request over TLS (as libpq 17 and later send it), and the handshake and
+//! first answer with SNI and without. Every probe verifies nothing: it is about the server's
+//! behaviour, not its certificate.
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::client::TlsStream;
+
+use super::{Context, open};
+use crate::config::SslNegotiation;
+use crate::probe::protocol;
+use crate::probe::transport::Stream;
+use crate::probe::wire::{self, Incoming};
+use crate::report::{SniAnswer, VersionAnswer};
+use crate::tls;
+
+/// The unknown minor version a GREASE probe asks for, with an option no server knows.
+pub(crate) const GREASE_MINOR: u16 = 9999;
+pub(crate) const GREASE_OPTION: &str = "_pq_.pgtls_grease";
+
+/// How long a server may take to close after a cancel request before the probe stops waiting.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A TLS session after SSLRequest, with `sni` or none, and the leaf certificate's SHA-256.
+async fn session(
+    ctx: &Context,
+    sni: Option<&str>,
+) -> Result<(TlsStream<Box<dyn Stream>>, Option<String>), String> {
+    let (config, name) =
+        tls::probe_config(rustls::crypto::ring::default_provider(), super::BOTH, sni)
+            .map_err(|e| e.to_string())?;
+    let stream = open(ctx, SslNegotiation::Postgres)
+        .await
+        .ok_or("the server did not start TLS")?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| crate::sanitize::server_text(&e.to_string()))?;
+    let leaf = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| crate::certinfo::sha256(c));
+    Ok((tls, leaf))
+}
+
+/// The first answer to a startup message: NegotiateProtocolVersion, an authentication
+/// request or AuthenticationOk (the server went on), or an error or a close.
+async fn first_answer<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> VersionAnswer {
+    loop {
+        return match wire::read_message(stream).await {
+            Ok(Incoming::Negotiate(newest, _, options)) => VersionAnswer::Negotiated {
+                newest: protocol::name(newest),
+                options,
+            },
+            Ok(Incoming::Auth(_)) => VersionAnswer::Accepted,
+            Ok(Incoming::Error(err)) => VersionAnswer::Refused {
+                message: err.to_string(),
+            },
+            Ok(Incoming::Other(b'N')) => continue,
+            Ok(_) => VersionAnswer::Refused {
+                message: "an unexpected message".into(),
+            },
+            Err(e) => VersionAnswer::Refused {
+                message: e.to_string(),
+            },
+        };
+    }
+}
+
+/// A startup message for `minor` (with the GREASE option when `grease`), and the first answer.
+pub(crate) async fn startup(ctx: &Context, minor: u16, grease: bool) -> Option<VersionAnswer> {
+    let (mut tls, _) = session(
+        ctx,
+        tls::sni_name(&ctx.options, &ctx.target.host).as_deref(),
+    )
+    .await
+    .ok()?;
+    let mut params: Vec<(&str, &str)> = ctx
+        .startup
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if grease {
+        params.push((GREASE_OPTION, "1"));
+    }
+    tls.write_all(&wire::startup(minor, &params)).await.ok()?;
+    let answer = first_answer(&mut tls).await;
+    wire::terminate(&mut tls).await;
+    Some(answer)
+}
+
+/// A CancelRequest over TLS for a process and key that do not exist (nothing is cancelled):
+/// `Ok` when the server read it and closed, as PostgreSQL does, else what happened instead.
+pub(crate) async fn cancel(ctx: &Context) -> Option<Result<(), String>> {
+    let (mut tls, _) = match session(
+        ctx,
+        tls::sni_name(&ctx.options, &ctx.target.host).as_deref(),
+    )
+    .await
+    {
+        Ok(session) => session,
+        Err(e) => return Some(Err(format!("the TLS handshake failed: {e}"))),
+    };
+    let mut request = 16u32.to_be_bytes().to_vec();
+    request.extend(80_877_102u32.to_be_bytes());
+    let mut random = [0u8; 8];
+    rustls::crypto::ring::default_provider()
+        .secure_random
+        .fill(&mut random)
+        .ok()?;
+    request.extend(random);
+    if tls.write_all(&request).await.is_err() || tls.flush().await.is_err() {
+        return Some(Err(
+            "the connection closed before the request was sent".into()
+        ));
+    }
+    let mut buf = [0u8; 1024];
+    Some(
+        match tokio::time::timeout(CANCEL_WAIT, tls.read(&mut buf)).await {
+            // A close, with or without close_notify, is PostgreSQL's answer.
+            Ok(Ok(0)) | Ok(Err(_)) => Ok(()),
+            Ok(Ok(n)) => match wire::read_message(&mut &buf[..n]).await {
+                Ok(Incoming::Error(err)) => Err(err.to_string()),
+                _ => Err("the server answered the cancel request".into()),
+            },
+            Err(_) => Err(format!(
+                "the connection stayed open {} s after the request",
+                CANCEL_WAIT.as_secs()
+            )),
+        },
+    )
+}
+
+/// A handshake with `sni` (or none), the leaf certificate, and the first answer to a 3.0
+/// startup message.
+pub(crate) async fn sni(ctx: &Context, sni: Option<&str>) -> Option<SniAnswer> {
+    let (mut tls, leaf) = match session(ctx, sni).await {
+        Ok(session) => session,
+        Err(e) => {
+            return Some(SniAnswer {
+                certificate_sha256: None,
+                answer: format!("the TLS handshake failed: {e}"),
+                went_on: false,
+            });
+        }
+    };
+    let params: Vec<(&str, &str)> = ctx
+        .startup
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    tls.write_all(&wire::startup(0, &params)).await.ok()?;
+    let answer = first_answer(&mut tls).await;
+    wire::terminate(&mut tls).await;
+    let went_on = !matches!(answer, VersionAnswer::Refused { .. });
+    Some(SniAnswer {
+        certificate_sha256: leaf,
+        answer: answer.to_string(),
+        went_on,
+    })
+}

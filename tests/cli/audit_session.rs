@@ -1,0 +1,307 @@
+//! `--audit` after the handshake, against servers that do what a real PostgreSQL cannot: one
+//! that goes on with an unknown protocol version without negotiating, an SNI-routing proxy that
+//! refuses a connection without SNI (Neon's words), one whose certificate differs by SNI, and
+//! one that answers a cancel request over TLS with an error. (Real PostgreSQL and PgBouncer:
+//! tests/cli/pooler.rs.)
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::harness::pgtls;
+use crate::pki::{Ca, Issued, ServerCert};
+use crate::server::shared_tempdir;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Behaviour {
+    /// Goes on with any startup message, whatever version or option it asks for.
+    AcceptsAnyVersion,
+    /// Refuses a startup message that came without SNI, as Neon's proxy does.
+    NeedsSni,
+    /// Another certificate when no SNI comes.
+    CertificateBySni,
+    /// Answers a cancel request over TLS with an error.
+    RefusesCancel,
+}
+
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![kind];
+    out.extend(((body.len() + 4) as u32).to_be_bytes());
+    out.extend(body);
+    out
+}
+
+fn error(text: &str) -> Vec<u8> {
+    message(
+        b'E',
+        format!("SFATAL\0VFATAL\0C08P01\0M{text}\0\0").as_bytes(),
+    )
+}
+
+/// With SNI the first certificate, without it the second.
+#[derive(Debug)]
+struct BySni(
+    Arc<rustls::sign::CertifiedKey>,
+    Arc<rustls::sign::CertifiedKey>,
+);
+
+impl rustls::server::ResolvesServerCert for BySni {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(if hello.server_name().is_some() {
+            self.0.clone()
+        } else {
+            self.1.clone()
+        })
+    }
+}
+
+fn certified(
+    issued: &Issued,
+    provider: &rustls::crypto::CryptoProvider,
+) -> Arc<rustls::sign::CertifiedKey> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = vec![CertificateDer::from_pem_slice(issued.cert_pem.as_bytes()).unwrap()];
+    let key = PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes()).unwrap();
+    Arc::new(rustls::sign::CertifiedKey::from_der(certs, key, provider).unwrap())
+}
+
+fn start(behaviour: Behaviour, with: &Issued, without: &Issued) -> u16 {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let resolver = BySni(certified(with, &provider), certified(without, &provider));
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(resolver)),
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let config = config.clone();
+            std::thread::spawn(move || serve(stream, behaviour, config));
+        }
+    });
+    port
+}
+
+fn serve(mut tcp: TcpStream, behaviour: Behaviour, config: Arc<rustls::ServerConfig>) {
+    let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let mut request = [0u8; 8];
+    if tcp.read_exact(&mut request).is_err() || request[4..] != 80_877_103u32.to_be_bytes() {
+        return;
+    }
+    let _ = tcp.write_all(b"S");
+    let mut tls = rustls::StreamOwned::new(rustls::ServerConnection::new(config).unwrap(), tcp);
+    let mut header = [0u8; 8];
+    if tls.read_exact(&mut header).is_err() {
+        return;
+    }
+    let sni = tls.conn.server_name().is_some();
+    let length = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let code = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+    let mut rest = vec![0u8; length.saturating_sub(8)];
+    if tls.read_exact(&mut rest).is_err() {
+        return;
+    }
+    let out = if code == 80_877_102 {
+        // A cancel request: PostgreSQL reads it and closes.
+        if behaviour == Behaviour::RefusesCancel {
+            error("cancel requests are not supported over TLS")
+        } else {
+            Vec::new()
+        }
+    } else if behaviour == Behaviour::NeedsSni && !sni {
+        error(
+            "Endpoint ID is not specified. Either please upgrade the postgres client library (libpq) for SNI support or pass the endpoint ID (first part of the domain name) as a parameter: '?options=endpoint%3D<endpoint-id>'.",
+        )
+    } else {
+        let minor = code & 0xffff;
+        let options: Vec<&[u8]> = rest
+            .split(|b| *b == 0)
+            .step_by(2)
+            .filter(|name| name.starts_with(b"_pq_."))
+            .collect();
+        let mut out = Vec::new();
+        if behaviour != Behaviour::AcceptsAnyVersion && (minor > 0 || !options.is_empty()) {
+            let mut body = 0x30000u32.to_be_bytes().to_vec();
+            body.extend((options.len() as u32).to_be_bytes());
+            for option in options {
+                body.extend(option);
+                body.push(0);
+            }
+            out.extend(message(b'v', &body));
+        }
+        out.extend(message(b'R', &0u32.to_be_bytes()));
+        out.extend(message(b'K', &[0, 0, 0, 1, 0, 0, 0, 2]));
+        out.extend(message(b'Z', b"I"));
+        out
+    };
+    let went_on = out.ends_with(b"Z\0\0\0\x05I");
+    let _ = tls.write_all(&out);
+    let _ = tls.flush();
+    // Logged in: every query gets an empty answer until Terminate.
+    if went_on {
+        while serve_query(&mut tls) {}
+    }
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
+}
+
+/// Reads one message and answers ReadyForQuery; `false` at Terminate or the end.
+fn serve_query(tls: &mut rustls::StreamOwned<rustls::ServerConnection, TcpStream>) -> bool {
+    let mut header = [0u8; 5];
+    if tls.read_exact(&mut header).is_err() || header[0] == b'X' {
+        return false;
+    }
+    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    let mut body = vec![0u8; len.saturating_sub(4)];
+    if tls.read_exact(&mut body).is_err() || tls.write_all(&message(b'Z', b"I")).is_err() {
+        return false;
+    }
+    tls.flush().is_ok()
+}
+
+fn audit(port: u16) -> (Value, Vec<String>) {
+    let home = shared_tempdir();
+    let out = pgtls(home.path())
+        .args([
+            "check",
+            "--audit",
+            "--format",
+            "json",
+            "--timeout",
+            "10",
+            &format!("host=localhost port={port} user=u dbname=d sslmode=require"),
+        ])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let target = doc["targets"][0].clone();
+    let codes = target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect();
+    (target["audit"].clone(), codes)
+}
+
+#[test]
+fn the_audit_finds_what_poolers_and_proxies_get_wrong_after_the_handshake() {
+    let ca = Ca::root("pgtls audit session root");
+    let first = ca.server(&ServerCert::localhost());
+    let second = ca.server(&ServerCert::localhost());
+    // (server, its certificates, findings expected, findings not expected)
+    let cases: [(Behaviour, bool, &[&str], &[&str]); 4] = [
+        (
+            Behaviour::AcceptsAnyVersion,
+            false,
+            &["protocol_negotiation_broken"],
+            &[
+                "sni_required",
+                "cancel_over_tls_refused",
+                "sni_certificate_differs",
+            ],
+        ),
+        (
+            Behaviour::NeedsSni,
+            false,
+            &["sni_required"],
+            &["protocol_negotiation_broken", "sni_certificate_differs"],
+        ),
+        (
+            Behaviour::CertificateBySni,
+            true,
+            &["sni_certificate_differs"],
+            &["sni_required", "protocol_negotiation_broken"],
+        ),
+        (
+            Behaviour::RefusesCancel,
+            false,
+            &["cancel_over_tls_refused"],
+            &["sni_required", "protocol_negotiation_broken"],
+        ),
+    ];
+    for (behaviour, two_certificates, expected, unexpected) in cases {
+        let without = if two_certificates { &second } else { &first };
+        let (audit, codes) = audit(start(behaviour, &first, without));
+        for code in expected {
+            assert!(
+                codes.contains(&code.to_string()),
+                "{code} missing: {codes:?}\n{audit:#}"
+            );
+        }
+        for code in unexpected {
+            assert!(
+                !codes.contains(&code.to_string()),
+                "{code} found: {codes:?}\n{audit:#}"
+            );
+        }
+        match behaviour {
+            Behaviour::AcceptsAnyVersion => {
+                assert_eq!(
+                    audit["startup_versions"][2]["found"]["answer"], "accepted",
+                    "{audit:#}"
+                );
+            }
+            Behaviour::NeedsSni => {
+                let answer = audit["sni"]["without_sni"]["answer"].as_str().unwrap();
+                assert!(answer.contains("Endpoint ID is not specified"), "{audit:#}");
+                assert_eq!(audit["sni"]["with_sni"]["went_on"], true, "{audit:#}");
+            }
+            Behaviour::CertificateBySni => assert_ne!(
+                audit["sni"]["with_sni"]["certificate_sha256"],
+                audit["sni"]["without_sni"]["certificate_sha256"]
+            ),
+            Behaviour::RefusesCancel => {
+                assert_eq!(audit["cancel_over_tls"], false, "{audit:#}");
+                let answer = audit["cancel_answer"].as_str().unwrap();
+                assert!(answer.contains("not supported over TLS"), "{audit:#}");
+            }
+        }
+        // The GREASE probe of a server that negotiates names the option it did not know.
+        if behaviour != Behaviour::AcceptsAnyVersion {
+            assert_eq!(
+                audit["startup_versions"][2]["found"]["options"][0], "_pq_.pgtls_grease",
+                "{audit:#}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_check_by_address_through_an_sni_routing_proxy_is_refused_as_libpq_is_and_says_why() {
+    let ca = Ca::root("pgtls sni proxy root");
+    let leaf = ca.server(&ServerCert::localhost());
+    let port = start(Behaviour::NeedsSni, &leaf, &leaf);
+    let home = shared_tempdir();
+    let by = |host: &str| format!("host={host} port={port} user=u dbname=d sslmode=require");
+    let libpq = crate::harness::libpq_connect(home.path(), &[by("127.0.0.1"), by("localhost")]);
+    assert_eq!(libpq[0]["ok"], false, "{}", libpq[0]);
+    assert_eq!(libpq[1]["ok"], true, "{}", libpq[1]);
+    for (host, code) in [("127.0.0.1", 8), ("localhost", 0)] {
+        let out = pgtls(home.path())
+            .args(["check", "--format", "json", &by(host)])
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let target = &doc["targets"][0];
+        assert_eq!(out.status.code(), Some(code), "{target:#}");
+        let sni_required = target["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "sni_required");
+        assert_eq!(sni_required, code != 0, "{host}: {target:#}");
+    }
+    let words = libpq[0]["error"].as_str().unwrap();
+    assert!(words.contains("Endpoint ID is not specified"), "{words}");
+}
