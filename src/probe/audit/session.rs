@@ -22,15 +22,17 @@ pub(crate) const GREASE_OPTION: &str = "_pq_.pgtls_grease";
 /// How long a server may take to close after a cancel request before the probe stops waiting.
 const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// A TLS session after SSLRequest, with `sni` or none, and the leaf certificate's SHA-256.
+/// A TLS session (after SSLRequest, or direct), with `sni` or none, and the leaf certificate's
+/// SHA-256.
 async fn session(
     ctx: &Context,
     sni: Option<&str>,
+    negotiation: SslNegotiation,
 ) -> Result<(TlsStream<Box<dyn Stream>>, Option<String>), String> {
     let (config, name) =
         tls::probe_config(rustls::crypto::ring::default_provider(), super::BOTH, sni)
             .map_err(|e| e.to_string())?;
-    let stream = open(ctx, SslNegotiation::Postgres)
+    let stream = open(ctx, negotiation)
         .await
         .ok_or("the server did not start TLS")?;
     let tls = tokio_rustls::TlsConnector::from(config)
@@ -72,12 +74,10 @@ async fn first_answer<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Versio
 
 /// A startup message for `minor` (with the GREASE option when `grease`), and the first answer.
 pub(crate) async fn startup(ctx: &Context, minor: u16, grease: bool) -> Option<VersionAnswer> {
-    let (mut tls, _) = session(
-        ctx,
-        tls::sni_name(&ctx.options, &ctx.target.host).as_deref(),
-    )
-    .await
-    .ok()?;
+    let sni = tls::sni_name(&ctx.options, &ctx.target.host);
+    let (mut tls, _) = session(ctx, sni.as_deref(), SslNegotiation::Postgres)
+        .await
+        .ok()?;
     let mut params: Vec<(&str, &str)> = ctx
         .startup
         .iter()
@@ -92,15 +92,12 @@ pub(crate) async fn startup(ctx: &Context, minor: u16, grease: bool) -> Option<V
     Some(answer)
 }
 
-/// A CancelRequest over TLS for a process and key that do not exist (nothing is cancelled):
-/// `Ok` when the server read it and closed, as PostgreSQL does, else what happened instead.
+/// A CancelRequest over TLS for a process and key that do not exist (nothing is cancelled),
+/// negotiated as the string's `sslnegotiation` says, as libpq 17 and later send it: `Ok` when
+/// the server read it and closed, as PostgreSQL does, else what happened instead.
 pub(crate) async fn cancel(ctx: &Context) -> Option<Result<(), String>> {
-    let (mut tls, _) = match session(
-        ctx,
-        tls::sni_name(&ctx.options, &ctx.target.host).as_deref(),
-    )
-    .await
-    {
+    let sni = tls::sni_name(&ctx.options, &ctx.target.host);
+    let (mut tls, _) = match session(ctx, sni.as_deref(), ctx.options.sslnegotiation).await {
         Ok(session) => session,
         Err(e) => return Some(Err(format!("the TLS handshake failed: {e}"))),
     };
@@ -137,7 +134,7 @@ pub(crate) async fn cancel(ctx: &Context) -> Option<Result<(), String>> {
 /// A handshake with `sni` (or none), the leaf certificate, and the first answer to a 3.0
 /// startup message.
 pub(crate) async fn sni(ctx: &Context, sni: Option<&str>) -> Option<SniAnswer> {
-    let (mut tls, leaf) = match session(ctx, sni).await {
+    let (mut tls, leaf) = match session(ctx, sni, SslNegotiation::Postgres).await {
         Ok(session) => session,
         Err(e) => {
             return Some(SniAnswer {
