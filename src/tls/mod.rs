@@ -7,6 +7,7 @@ mod danger;
 pub(crate) mod diagnose;
 pub mod hostname;
 pub mod names;
+mod p521;
 pub(crate) mod pem;
 pub mod roots;
 pub(crate) mod suites;
@@ -56,9 +57,18 @@ pub enum TlsSetupError {
     },
 }
 
-/// The crypto provider every configuration is built with.
+/// The crypto provider every configuration is built with: ring's, with P-521 signatures
+/// (`p521.rs`), which OpenSSL verifies and ring does not.
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(base_provider())
+}
+
+/// The same provider, owned, for the audit's probes to narrow.
+pub(crate) fn base_provider() -> CryptoProvider {
+    CryptoProvider {
+        signature_verification_algorithms: p521::algorithms(),
+        ..rustls::crypto::ring::default_provider()
+    }
 }
 
 /// The trust store the chain is verified against, loaded as libpq loads it; `None` when this

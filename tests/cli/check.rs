@@ -325,7 +325,96 @@ fn cert_cases() -> Vec<CertCase> {
             key: valid.key_pem,
             root_file: format!("{}{}", inter.cert_pem, root.cert_pem),
         },
+        p521_case(
+            "P-521 root and leaf, SHA-256 signatures (OpenSSL's default)",
+            "-sha256",
+        ),
+        p521_case("P-521 root and leaf, SHA-512 signatures", "-sha512"),
     ]
+}
+
+/// A P-521 root and a P-521 leaf for localhost signed with `digest`, made by OpenSSL (the
+/// certificate library here cannot make P-521 keys): OpenSSL verifies them, ring alone does not.
+fn p521_case(name: &'static str, digest: &str) -> CertCase {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-521",
+        "-nodes",
+    ];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=pgtls P-521 root",
+            digest,
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+    ]
+    .concat());
+    std::fs::write(
+        dir.path().join("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "20",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "leaf.crt",
+        digest,
+    ]);
+    let read = |file: &str| std::fs::read_to_string(dir.path().join(file)).unwrap();
+    CertCase {
+        name,
+        chain: read("leaf.crt"),
+        key: read("leaf.key"),
+        root_file: read("ca.crt"),
+    }
 }
 
 fn host_forms(port: u16) -> [String; 4] {

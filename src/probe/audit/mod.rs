@@ -134,14 +134,14 @@ async fn plaintext_probe(ctx: &Context) -> Option<(bool, String)> {
 fn only(suite: rustls::SupportedCipherSuite) -> CryptoProvider {
     CryptoProvider {
         cipher_suites: vec![suite],
-        ..rustls::crypto::ring::default_provider()
+        ..crate::tls::base_provider()
     }
 }
 
 fn group(group: &'static dyn rustls::crypto::SupportedKxGroup) -> CryptoProvider {
     CryptoProvider {
         kx_groups: vec![group],
-        ..rustls::crypto::ring::default_provider()
+        ..crate::tls::base_provider()
     }
 }
 
@@ -307,7 +307,7 @@ pub async fn audit(
             return audit;
         }
     };
-    let default = rustls::crypto::ring::default_provider;
+    let default = crate::tls::base_provider;
     let pg = SslNegotiation::Postgres;
     let handshake_with = Probe::handshake;
     let first = run_all(
@@ -358,7 +358,7 @@ const STARTUP_VERSIONS: [(&str, u16, bool); 3] = [
 /// (with TLS 1.3 only), the post-quantum share, legacy suite families, plaintext, the startup
 /// versions, a cancel over TLS and the SNI pair, in the order [`record`] reads their results.
 fn later_probes(tls13: bool, sni_name: Option<String>) -> Vec<Probe> {
-    let default = rustls::crypto::ring::default_provider;
+    let default = crate::tls::base_provider;
     let pg = SslNegotiation::Postgres;
     let handshake_with = Probe::handshake;
     let old_versions = [0x0302u16, 0x0301, 0x0300];
@@ -426,8 +426,8 @@ fn record(
     sni_name: Option<String>,
 ) {
     let old_versions = [0x0302u16, 0x0301, 0x0300];
-    let suite_list = rustls::crypto::ring::default_provider().cipher_suites;
-    let group_list = rustls::crypto::ring::default_provider().kx_groups;
+    let suite_list = crate::tls::base_provider().cipher_suites;
+    let group_list = crate::tls::base_provider().kx_groups;
     let mut found = found.into_iter();
     for (version, slot) in old_versions.into_iter().zip([
         &mut audit.protocols.tls11,

@@ -29,9 +29,8 @@ async fn session(
     sni: Option<&str>,
     negotiation: SslNegotiation,
 ) -> Result<(TlsStream<Box<dyn Stream>>, Option<String>), String> {
-    let (config, name) =
-        tls::probe_config(rustls::crypto::ring::default_provider(), super::BOTH, sni)
-            .map_err(|e| e.to_string())?;
+    let (config, name) = tls::probe_config(crate::tls::base_provider(), super::BOTH, sni)
+        .map_err(|e| e.to_string())?;
     let stream = open(ctx, negotiation)
         .await
         .ok_or("the server did not start TLS")?;
@@ -104,7 +103,7 @@ pub(crate) async fn cancel(ctx: &Context) -> Option<Result<(), String>> {
     let mut request = 16u32.to_be_bytes().to_vec();
     request.extend(80_877_102u32.to_be_bytes());
     let mut random = [0u8; 8];
-    rustls::crypto::ring::default_provider()
+    crate::tls::base_provider()
         .secure_random
         .fill(&mut random)
         .ok()?;
