@@ -51,6 +51,16 @@ struct Context {
     place: Place,
 }
 
+impl Context {
+    /// The startup message's parameters.
+    fn params(&self) -> Vec<(&str, &str)> {
+        self.startup
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
 /// Connects and, with SSLRequest, gets `S`; `None` when the server cannot start TLS.
 async fn open(ctx: &Context, negotiation: SslNegotiation) -> Option<Box<dyn Stream>> {
     let mut stream = transport::connect(&ctx.target, &ctx.place)
@@ -115,12 +125,10 @@ async fn plaintext_probe(ctx: &Context) -> Option<(bool, String)> {
         .await
         .ok()?
         .stream;
-    let params: Vec<(&str, &str)> = ctx
-        .startup
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    stream.write_all(&wire::startup(0, &params)).await.ok()?;
+    stream
+        .write_all(&wire::startup(0, &ctx.params()))
+        .await
+        .ok()?;
     let answer = wire::read_message(&mut stream).await.ok()?;
     wire::terminate(&mut stream).await;
     Some(match answer {

@@ -77,11 +77,7 @@ pub(crate) async fn startup(ctx: &Context, minor: u16, grease: bool) -> Option<V
     let (mut tls, _) = session(ctx, sni.as_deref(), SslNegotiation::Postgres)
         .await
         .ok()?;
-    let mut params: Vec<(&str, &str)> = ctx
-        .startup
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut params = ctx.params();
     if grease {
         params.push((GREASE_OPTION, "1"));
     }
@@ -143,12 +139,7 @@ pub(crate) async fn sni(ctx: &Context, sni: Option<&str>) -> Option<SniAnswer> {
             });
         }
     };
-    let params: Vec<(&str, &str)> = ctx
-        .startup
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    tls.write_all(&wire::startup(0, &params)).await.ok()?;
+    tls.write_all(&wire::startup(0, &ctx.params())).await.ok()?;
     let answer = first_answer(&mut tls).await;
     wire::terminate(&mut tls).await;
     let went_on = !matches!(answer, VersionAnswer::Refused { .. });
