@@ -387,13 +387,8 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
 ) {
     use super::login::{self, LoginResult};
     let start = Instant::now();
-    let params: Vec<(&str, &str)> = plan
-        .startup
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     if let Err(e) = stream
-        .write_all(&wire::startup(plan.options.protocol.max, &params))
+        .write_all(&wire::startup(plan.options.protocol.max, plan.startup))
         .await
     {
         return r.fail(

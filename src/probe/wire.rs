@@ -8,7 +8,6 @@ use crate::config::AuthRequest;
 
 /// The SSLRequest code.
 const SSL_REQUEST: u32 = 80_877_103;
-/// Protocol 3.0.
 /// The largest message accepted before the server is authenticated.
 const MAX_MESSAGE: usize = 64 * 1024;
 
@@ -20,13 +19,14 @@ pub fn ssl_request() -> [u8; 8] {
     buf
 }
 
-/// A StartupMessage with the given parameters.
-pub fn startup(minor: u16, params: &[(&str, &str)]) -> Vec<u8> {
+/// A StartupMessage for protocol 3.`minor` with the given parameters (postgres-protocol's
+/// writer asks for 3.0 only).
+pub fn startup<K: AsRef<str>, V: AsRef<str>>(minor: u16, params: &[(K, V)]) -> Vec<u8> {
     let mut body = super::protocol::code(minor).to_be_bytes().to_vec();
     for (k, v) in params {
-        body.extend_from_slice(k.as_bytes());
+        body.extend_from_slice(k.as_ref().as_bytes());
         body.push(0);
-        body.extend_from_slice(v.as_bytes());
+        body.extend_from_slice(v.as_ref().as_bytes());
         body.push(0);
     }
     body.push(0);
@@ -173,8 +173,8 @@ pub enum Incoming {
     /// NegotiateProtocolVersion: the newest version the server speaks, the number of options
     /// it says it does not know, and their names.
     Negotiate(i32, i32, Vec<String>),
-    /// A message this check reads past: NoticeResponse, NegotiateProtocolVersion,
-    /// RowDescription, CommandComplete, ... by its type byte.
+    /// A message this check reads past: NoticeResponse, RowDescription, CommandComplete, ...
+    /// by its type byte.
     Other(u8),
     /// A message after login longer than what is kept: read through and dropped, by its type
     /// byte (an ErrorResponse is kept as `Error` with the fields that fit).
@@ -445,7 +445,7 @@ mod tests {
     fn startup_carries_length_version_and_parameters() {
         let msg = startup(0, &[("user", "u")]);
         assert_eq!(msg, b"\0\0\0\x10\0\x03\0\0user\0u\0\0");
-        assert_eq!(&startup(2, &[])[4..8], b"\0\x03\0\x02");
+        assert_eq!(&startup::<&str, &str>(2, &[])[4..8], b"\0\x03\0\x02");
     }
 
     /// One message on the wire: type byte, length, body.

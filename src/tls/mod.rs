@@ -127,8 +127,13 @@ pub fn check_crl_files(options: &Options) -> Result<(), TlsSetupError> {
 /// libpq's SNI rule: the host, unless `sslsni` is off or the host looks like an IP address
 /// (only digits and dots, or any colon).
 pub fn sni_name(options: &Options, host: &str) -> Option<String> {
+    sni_host(host).filter(|_| options.sslsni)
+}
+
+/// The host as SNI, unless libpq's lexical rule takes it for an address (or it is empty).
+pub(crate) fn sni_host(host: &str) -> Option<String> {
     let ip_like = host.bytes().all(|b| b.is_ascii_digit() || b == b'.') || host.contains(':');
-    (options.sslsni && !host.is_empty() && !ip_like).then(|| host.to_string())
+    (!host.is_empty() && !ip_like).then(|| host.to_string())
 }
 
 /// The protocol versions allowed by `ssl_min_protocol_version` and `ssl_max_protocol_version`

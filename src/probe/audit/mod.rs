@@ -51,16 +51,6 @@ struct Context {
     place: Place,
 }
 
-impl Context {
-    /// The startup message's parameters.
-    fn params(&self) -> Vec<(&str, &str)> {
-        self.startup
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect()
-    }
-}
-
 /// Connects and, with SSLRequest, gets `S`; `None` when the server cannot start TLS.
 async fn open(ctx: &Context, negotiation: SslNegotiation) -> Option<Box<dyn Stream>> {
     let mut stream = transport::connect(&ctx.target, &ctx.place)
@@ -126,7 +116,7 @@ async fn plaintext_probe(ctx: &Context) -> Option<(bool, String)> {
         .ok()?
         .stream;
     stream
-        .write_all(&wire::startup(0, &ctx.params()))
+        .write_all(&wire::startup(0, &ctx.startup))
         .await
         .ok()?;
     let answer = wire::read_message(&mut stream).await.ok()?;
@@ -142,14 +132,14 @@ async fn plaintext_probe(ctx: &Context) -> Option<(bool, String)> {
 fn only(suite: rustls::SupportedCipherSuite) -> CryptoProvider {
     CryptoProvider {
         cipher_suites: vec![suite],
-        ..crate::tls::base_provider()
+        ..tls::base_provider()
     }
 }
 
 fn group(group: &'static dyn rustls::crypto::SupportedKxGroup) -> CryptoProvider {
     CryptoProvider {
         kx_groups: vec![group],
-        ..crate::tls::base_provider()
+        ..tls::base_provider()
     }
 }
 
@@ -315,7 +305,7 @@ pub async fn audit(
             return audit;
         }
     };
-    let default = crate::tls::base_provider;
+    let default = tls::base_provider;
     let pg = SslNegotiation::Postgres;
     let handshake_with = Probe::handshake;
     let first = run_all(
@@ -336,8 +326,8 @@ pub async fn audit(
     audit.negotiation.postgres = Some(v13.is_some() || v12.is_some());
 
     // Everything else depends only on those two answers.
-    // SNI can be sent only for a host name.
-    let sni_name = (target.host.parse::<std::net::IpAddr>().is_err()).then(|| target.host.clone());
+    // SNI can be sent only for a host name (libpq's rule), whatever sslsni says.
+    let sni_name = tls::sni_host(&target.host);
     let probes = later_probes(v13.is_some(), sni_name.clone());
     let total = probes.len() + 2;
     let found = run_all(&ctx, probes, deadline).await;
@@ -366,7 +356,7 @@ const STARTUP_VERSIONS: [(&str, u16, bool); 3] = [
 /// (with TLS 1.3 only), the post-quantum share, legacy suite families, plaintext, the startup
 /// versions, a cancel over TLS and the SNI pair, in the order [`record`] reads their results.
 fn later_probes(tls13: bool, sni_name: Option<String>) -> Vec<Probe> {
-    let default = crate::tls::base_provider;
+    let default = tls::base_provider;
     let pg = SslNegotiation::Postgres;
     let handshake_with = Probe::handshake;
     let old_versions = [0x0302u16, 0x0301, 0x0300];
@@ -434,8 +424,8 @@ fn record(
     sni_name: Option<String>,
 ) {
     let old_versions = [0x0302u16, 0x0301, 0x0300];
-    let suite_list = crate::tls::base_provider().cipher_suites;
-    let group_list = crate::tls::base_provider().kx_groups;
+    let suite_list = tls::base_provider().cipher_suites;
+    let group_list = tls::base_provider().kx_groups;
     let mut found = found.into_iter();
     for (version, slot) in old_versions.into_iter().zip([
         &mut audit.protocols.tls11,

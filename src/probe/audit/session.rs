@@ -29,8 +29,8 @@ async fn session(
     sni: Option<&str>,
     negotiation: SslNegotiation,
 ) -> Result<(TlsStream<Box<dyn Stream>>, Option<String>), String> {
-    let (config, name) = tls::probe_config(crate::tls::base_provider(), super::BOTH, sni)
-        .map_err(|e| e.to_string())?;
+    let (config, name) =
+        tls::probe_config(tls::base_provider(), super::BOTH, sni).map_err(|e| e.to_string())?;
     let stream = open(ctx, negotiation)
         .await
         .ok_or("the server did not start TLS")?;
@@ -51,7 +51,7 @@ async fn session(
 /// request or AuthenticationOk (the server went on), or an error or a close.
 async fn first_answer<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> VersionAnswer {
     loop {
-        return match wire::read_message(stream).await {
+        break match wire::read_message(stream).await {
             Ok(Incoming::Negotiate(newest, _, options)) => VersionAnswer::Negotiated {
                 newest: protocol::name(newest),
                 options,
@@ -77,9 +77,9 @@ pub(crate) async fn startup(ctx: &Context, minor: u16, grease: bool) -> Option<V
     let (mut tls, _) = session(ctx, sni.as_deref(), SslNegotiation::Postgres)
         .await
         .ok()?;
-    let mut params = ctx.params();
+    let mut params = ctx.startup.clone();
     if grease {
-        params.push((GREASE_OPTION, "1"));
+        params.push((GREASE_OPTION.into(), "1".into()));
     }
     tls.write_all(&wire::startup(minor, &params)).await.ok()?;
     let answer = first_answer(&mut tls).await;
@@ -96,14 +96,12 @@ pub(crate) async fn cancel(ctx: &Context) -> Option<Result<(), String>> {
         Ok(session) => session,
         Err(e) => return Some(Err(format!("the TLS handshake failed: {e}"))),
     };
-    let mut request = 16u32.to_be_bytes().to_vec();
-    request.extend(80_877_102u32.to_be_bytes());
     let mut random = [0u8; 8];
-    crate::tls::base_provider()
-        .secure_random
-        .fill(&mut random)
-        .ok()?;
-    request.extend(random);
+    tls::base_provider().secure_random.fill(&mut random).ok()?;
+    let [pid, key] = [&random[..4], &random[4..]]
+        .map(|half| i32::from_be_bytes(half.try_into().expect("four bytes")));
+    let mut request = bytes::BytesMut::new();
+    postgres_protocol::message::frontend::cancel_request(pid, key, &mut request);
     if tls.write_all(&request).await.is_err() || tls.flush().await.is_err() {
         return Some(Err(
             "the connection closed before the request was sent".into()
@@ -139,7 +137,7 @@ pub(crate) async fn sni(ctx: &Context, sni: Option<&str>) -> Option<SniAnswer> {
             });
         }
     };
-    tls.write_all(&wire::startup(0, &ctx.params())).await.ok()?;
+    tls.write_all(&wire::startup(0, &ctx.startup)).await.ok()?;
     let answer = first_answer(&mut tls).await;
     wire::terminate(&mut tls).await;
     let went_on = !matches!(answer, VersionAnswer::Refused { .. });
