@@ -121,11 +121,9 @@ fn session_findings(audit: &Audit) -> Vec<Finding> {
         let grease = probe.asked.contains("_pq_.");
         match (&probe.found, grease) {
             (Some(VersionAnswer::Refused { message }), false) if probe.asked == "3.2" => {
-                out.push(finding(
+                out.push(super::pooler::protocol_version_refused(
                     Severity::Warning,
-                    "protocol_version_refused",
                     format!("the server refuses a startup message for protocol 3.2 instead of negotiating ({message})"),
-                    "libpq 18 clients with max_protocol_version=3.2 (or latest) fail here: a pooler must negotiate (PgBouncer 1.23 or later) or be left at 3.0",
                 ));
             }
             (Some(VersionAnswer::Accepted), true) => out.push(finding(
@@ -166,11 +164,12 @@ fn session_findings(audit: &Audit) -> Vec<Finding> {
         && let (Some(with), Some(without)) = (&sni.with_sni, &sni.without_sni)
     {
         if with.went_on && !without.went_on {
-            out.push(finding(
+            out.push(super::pooler::sni_required(
                 Severity::Warning,
-                "sni_required",
-                format!("without SNI the server answers otherwise: {}", without.answer),
-                "connect by host name, not an IP address, with sslsni=1 (libpq's default); for a client that cannot send SNI, SNI-routing proxies (Neon and others) take the endpoint in options=endpoint%3D<id>",
+                format!(
+                    "without SNI the server answers otherwise: {}",
+                    without.answer
+                ),
             ));
         }
         if let (Some(a), Some(b)) = (&with.certificate_sha256, &without.certificate_sha256)

@@ -4,6 +4,7 @@
 //! What pgtls checks is always the client's leg; the leg from a pooler to PostgreSQL has its own
 //! TLS settings (PgBouncer's `server_tls_sslmode`) and cannot be seen from the client.
 
+use super::audit::finding;
 use crate::config::{ChannelBinding, Options};
 use crate::report::{AnswerKind, Finding, Pooler, Severity, TargetReport};
 
@@ -63,7 +64,7 @@ pub(crate) fn detect(report: &TargetReport) -> Option<Pooler> {
         name = Some("PgBouncer".to_string());
         evidence.push(format!(
             "its error \"{}\" is PgBouncer's",
-            words.trim_end_matches(": ")
+            words.trim_end_matches(':')
         ));
     }
     if scram_without_plus(report) {
@@ -104,11 +105,9 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
     let refused_3_2 = options.protocol.max > 0
         && said_last(report).is_some_and(|e| e.contains("bad packet header"));
     if refused_3_2 {
-        report.findings.push(finding(
+        report.findings.push(protocol_version_refused(
             Severity::Error,
-            "protocol_version_refused",
             "the pooler refuses a startup message for protocol 3.2 instead of negotiating 3.0 (\"bad packet header\": PgBouncer before 1.23)".into(),
-            "connect through it with max_protocol_version=3.0 (libpq 18's default), or upgrade PgBouncer to 1.23 or later",
         ));
     }
     // An SNI-routing proxy (Neon and kin) refuses a connection that came without SNI.
@@ -116,11 +115,10 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
     let wants_sni = said_last(report)
         .is_some_and(|e| e.contains("Endpoint ID is not specified") || e.contains("SNI"));
     if no_sni && wants_sni {
-        report.findings.push(finding(
+        report.findings.push(sni_required(
             Severity::Error,
-            "sni_required",
-            "the server refuses a connection without SNI: it routes by the name the client sends".into(),
-            "connect by host name, not an IP address, with sslsni=1 (libpq's default); where SNI cannot be sent, SNI-routing proxies (Neon and others) take the endpoint in options=endpoint%3D<id>",
+            "the server refuses a connection without SNI: it routes by the name the client sends"
+                .into(),
         ));
     }
     let asks = options.channel_binding == ChannelBinding::Require;
@@ -139,8 +137,26 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
     }
 }
 
-fn finding(severity: Severity, code: &'static str, message: String, hint: &str) -> Finding {
-    super::audit::finding(severity, code, message, hint)
+/// `protocol_version_refused`: a server or pooler that refuses protocol 3.2 instead of
+/// negotiating (in `check` when the string asks for 3.2, and in `--audit`).
+pub(super) fn protocol_version_refused(severity: Severity, message: String) -> Finding {
+    finding(
+        severity,
+        "protocol_version_refused",
+        message,
+        "clients that ask for protocol 3.2 (libpq 18 with max_protocol_version=3.2 or latest) fail here: connect through it with max_protocol_version=3.0, or upgrade it to one that negotiates (PgBouncer 1.23 or later)",
+    )
+}
+
+/// `sni_required`: a server that answers otherwise without SNI (in `check` when it refused a
+/// connection that sent none, and in `--audit`).
+pub(super) fn sni_required(severity: Severity, message: String) -> Finding {
+    finding(
+        severity,
+        "sni_required",
+        message,
+        "connect by host name, not an IP address, with sslsni=1 (libpq's default); where SNI cannot be sent, SNI-routing proxies (Neon and others) take the endpoint in options=endpoint%3D<id>",
+    )
 }
 
 #[cfg(test)]
