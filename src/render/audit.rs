@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use crate::report::{Accepted, Audit};
+use crate::sanitize::clean;
 
 fn yes_no(value: Option<bool>) -> &'static str {
     match value {
@@ -78,7 +79,7 @@ pub(super) fn write_audit(a: &Audit, out: &mut dyn Write) -> io::Result<()> {
     )?;
     if let Some(sni) = &a.sni {
         let side = |answer: &Option<crate::report::SniAnswer>| match answer {
-            Some(a) => clean(&a.answer),
+            Some(a) => clean(&a.answer).into_owned(),
             None => "-".to_string(),
         };
         let same = match (&sni.with_sni, &sni.without_sni) {
@@ -97,9 +98,4 @@ pub(super) fn write_audit(a: &Audit, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// Server text on one line, as the rest of the report shows it.
-fn clean(text: &str) -> String {
-    crate::sanitize::server_text(text)
 }
