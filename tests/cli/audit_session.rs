@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::fake::{answer_queries, message};
 use crate::harness::pgtls;
 use crate::pki::{Ca, Issued, ServerCert};
 use crate::server::shared_tempdir;
@@ -24,13 +25,6 @@ enum Behaviour {
     CertificateBySni,
     /// Answers a cancel request over TLS with an error.
     RefusesCancel,
-}
-
-fn message(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![kind];
-    out.extend(((body.len() + 4) as u32).to_be_bytes());
-    out.extend(body);
-    out
 }
 
 fn error(text: &str) -> Vec<u8> {
@@ -149,24 +143,10 @@ fn serve(mut tcp: TcpStream, behaviour: Behaviour, config: Arc<rustls::ServerCon
     let _ = tls.flush();
     // Logged in: every query gets an empty answer until Terminate.
     if went_on {
-        while serve_query(&mut tls) {}
+        answer_queries(&mut tls);
     }
     tls.conn.send_close_notify();
     let _ = tls.flush();
-}
-
-/// Reads one message and answers ReadyForQuery; `false` at Terminate or the end.
-fn serve_query(tls: &mut rustls::StreamOwned<rustls::ServerConnection, TcpStream>) -> bool {
-    let mut header = [0u8; 5];
-    if tls.read_exact(&mut header).is_err() || header[0] == b'X' {
-        return false;
-    }
-    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    let mut body = vec![0u8; len.saturating_sub(4)];
-    if tls.read_exact(&mut body).is_err() || tls.write_all(&message(b'Z', b"I")).is_err() {
-        return false;
-    }
-    tls.flush().is_ok()
 }
 
 fn audit(port: u16) -> (Value, Vec<String>) {

@@ -15,6 +15,7 @@ use hmac::{KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
+use crate::fake::{message, read_message};
 use crate::harness::{libpq_connect, pgtls};
 use crate::pki::{Issued, ServerCert};
 use crate::server::shared_tempdir;
@@ -65,26 +66,10 @@ fn salted_password() -> Vec<u8> {
     out
 }
 
-fn message(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut m = vec![kind];
-    m.extend(((body.len() + 4) as u32).to_be_bytes());
-    m.extend(body);
-    m
-}
-
 fn auth(code: u32, data: &[u8]) -> Vec<u8> {
     let mut body = code.to_be_bytes().to_vec();
     body.extend(data);
     message(b'R', &body)
-}
-
-fn read_message(s: &mut (impl Read + ?Sized)) -> Option<(u8, Vec<u8>)> {
-    let mut header = [0u8; 5];
-    s.read_exact(&mut header).ok()?;
-    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-    let mut body = vec![0u8; len.checked_sub(4)?];
-    s.read_exact(&mut body).ok()?;
-    Some((header[0], body))
 }
 
 /// Reads the startup message and returns the user name.

@@ -337,18 +337,7 @@ fn cert_cases() -> Vec<CertCase> {
 /// certificate library here cannot make P-521 keys): OpenSSL verifies them, ring alone does not.
 fn p521_case(name: &'static str, digest: &str) -> CertCase {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| crate::pki::openssl(dir.path(), args);
     let ec = [
         "-newkey",
         "ec",

@@ -232,11 +232,36 @@ fn server_text_cannot_add_lines_or_reorder_the_text_report() {
     assert!(verdicts[0].contains("tixe"), "{text}");
 }
 
-fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+/// One protocol message: type byte, length, body.
+pub fn message(kind: u8, body: &[u8]) -> Vec<u8> {
     let mut msg = vec![kind];
     msg.extend(((body.len() + 4) as u32).to_be_bytes());
     msg.extend(body);
     msg
+}
+
+/// Reads one message from the client: its type byte and body.
+pub fn read_message(s: &mut (impl Read + ?Sized)) -> Option<(u8, Vec<u8>)> {
+    let mut header = [0u8; 5];
+    s.read_exact(&mut header).ok()?;
+    let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+    let mut body = vec![0u8; len.checked_sub(4)?];
+    s.read_exact(&mut body).ok()?;
+    Some((header[0], body))
+}
+
+/// After a login: answers each message with ReadyForQuery alone (an empty result) until
+/// Terminate or the end of the connection.
+pub fn answer_queries(s: &mut (impl Read + Write)) {
+    while let Some((kind, _)) = read_message(s) {
+        if kind == b'X'
+            || s.write_all(&message(b'Z', b"I"))
+                .and_then(|()| s.flush())
+                .is_err()
+        {
+            return;
+        }
+    }
 }
 
 /// Answers `N`, lets the client in without a password, then sends what a login event trigger

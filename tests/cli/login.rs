@@ -315,18 +315,7 @@ fn key_files_follow_libpqs_rules() {
 fn client_keys_load_in_every_format_libpq_reads() {
     let f = fixture(Version::V15);
     let dir = f.home.path();
-    let openssl = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let openssl = |args: &[&str]| crate::pki::openssl(dir, args);
     let key = f.key.display().to_string();
     openssl(&["ec", "-in", &key, "-out", "sec1.key"]);
     openssl(&[

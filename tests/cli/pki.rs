@@ -257,6 +257,20 @@ impl ServerCert {
     }
 }
 
+/// Runs `openssl` with `args` in `dir`, and fails the test with its stderr if it fails.
+pub fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A 2048-bit RSA key from `openssl genpkey` (ring signs with RSA keys but cannot make them).
 pub fn rsa_key() -> KeyPair {
     let out = std::process::Command::new("openssl")

@@ -7,16 +7,9 @@ use std::net::TcpStream;
 
 use serde_json::Value;
 
-use crate::fake::fake;
+use crate::fake::{answer_queries, fake, message};
 use crate::harness::{libpq_connect, pgtls};
 use crate::server::shared_tempdir;
-
-fn message(kind: u8, body: &[u8]) -> Vec<u8> {
-    let mut out = vec![kind];
-    out.extend(((body.len() + 4) as u32).to_be_bytes());
-    out.extend(body);
-    out
-}
 
 /// NegotiateProtocolVersion: the newest minor version of protocol 3 (or a whole code when
 /// `major` is not 3) and the options named.
@@ -50,18 +43,8 @@ fn serve(mut s: TcpStream, first: &[u8], key_len: usize) {
     key.extend(std::iter::repeat_n(7u8, key_len));
     out.extend(message(b'K', &key));
     out.extend(message(b'Z', b"I"));
-    let _ = s.write_all(&out);
-    loop {
-        let mut header = [0u8; 5];
-        if s.read_exact(&mut header).is_err() {
-            return;
-        }
-        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
-        let mut body = vec![0u8; len.saturating_sub(4)];
-        if s.read_exact(&mut body).is_err() || header[0] == b'X' {
-            return;
-        }
-        let _ = s.write_all(&message(b'Z', b"I"));
+    if s.write_all(&out).is_ok() {
+        answer_queries(&mut s);
     }
 }
 
