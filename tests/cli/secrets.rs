@@ -252,7 +252,8 @@ fn no_secret_appears_in_what_the_exporter_serves_or_logs() {
         seen.contains("probe_success 1"),
         "the file's password logs in: {seen}"
     );
-    let all = format!("{seen}\n{}", exporter.log());
+    // Five probes and one refusal, logged in order: the last probe's line comes last.
+    let all = format!("{seen}\n{}", exporter.log_with("msg=probe ", 5));
     for secret in [
         "file-secret-9",
         "wrong-secret-10",
