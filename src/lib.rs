@@ -4,7 +4,6 @@
 
 #![forbid(unsafe_code)]
 
-pub(crate) mod bundled;
 pub mod certinfo;
 pub mod cli;
 pub mod clients;
@@ -22,6 +21,7 @@ pub(crate) mod judge;
 pub mod keystore;
 pub(crate) mod net;
 pub(crate) mod probe;
+pub mod profiles;
 pub(crate) mod render;
 pub(crate) mod report;
 pub(crate) mod sanitize;

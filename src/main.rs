@@ -28,6 +28,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<Code, Error> {
     let env = config::Environment::from_process();
     let clock = Clock::system();
+    commands::load_profiles(cli.command.profile_files(), &env)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = match cli.command {

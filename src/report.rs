@@ -128,6 +128,8 @@ pub struct TargetReport {
     pub trust: Trust,
     /// The host-name decision, when verify-full asked for one.
     pub host_name: Option<NameCheck>,
+    /// The managed service this host belongs to, when a provider profile recognises it.
+    pub provider: Option<Provider>,
     /// What the server answered to the startup message, if it got that far.
     pub server: Option<ServerAnswer>,
     /// The login, when the server got that far.
@@ -151,6 +153,18 @@ pub struct TargetReport {
     /// The presented certificates as DER, for `--save-chain`; not part of the JSON document.
     #[serde(skip)]
     pub presented: Vec<Vec<u8>>,
+}
+
+/// The provider a profile recognised.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Provider {
+    /// The profile's name (`pgtls roots --profile NAME`).
+    pub profile: String,
+    /// The service.
+    pub description: String,
+    /// How it was recognised: `host name under .rds.amazonaws.com`, `certificate issuer Google
+    /// Cloud SQL Server CA`, or `server error "..."`.
+    pub recognised_by: String,
 }
 
 /// One client's verdict on a target.

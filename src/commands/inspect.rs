@@ -16,6 +16,16 @@ use crate::{inspect, render};
 /// # Errors
 /// A file that holds no certificate, an unknown profile, or an output file that cannot be written.
 pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<Code, Error> {
+    // An unknown profile is the mistake to report, before any file is read.
+    if let Some(name) = &args.profile
+        && crate::profiles::find(name).is_none()
+    {
+        return Err(inspect::InspectError::UnknownProfile {
+            name: name.clone(),
+            known: crate::profiles::names(),
+        }
+        .into());
+    }
     let files = args
         .files
         .iter()
@@ -41,7 +51,12 @@ pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<
     let mut report = inspect::describe(&files, clock.unix());
     let mut code = Code::Ok;
     if args.lint {
-        let findings = inspect::lint(&report, args.profile.as_deref(), i64::from(args.warn_days))?;
+        let findings = inspect::lint(
+            &report,
+            args.profile.as_deref(),
+            i64::from(args.warn_days),
+            &clock.date(),
+        )?;
         // Information (a recommended root the file lacks) does not fail the lint.
         if findings.iter().any(|f| f.severity > Severity::Info) {
             code = Code::PolicyFailed;

@@ -20,6 +20,30 @@ pub use roots::roots;
 pub use schema::{schema, schema_text};
 pub use serve::serve;
 
+/// Reads the user's provider profiles (`--profile-file`, then the config directory's
+/// `pgtls/profiles/*.toml`: `$XDG_CONFIG_HOME`, else `~/.config`) and adds them to the bundled
+/// ones.
+///
+/// # Errors
+/// A profile file that cannot be read or holds a mistake (exit 2, with the file and line).
+pub fn load_profiles(
+    files: &[std::path::PathBuf],
+    env: &crate::config::Environment,
+) -> Result<(), Error> {
+    let config = env
+        .var("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| env.home().map(|h| h.join(".config")));
+    let dir = config.map(|c| c.join("pgtls").join("profiles"));
+    let user = crate::profiles::load(files, dir.as_deref())?;
+    if user.is_empty() {
+        return Ok(());
+    }
+    crate::profiles::install(user)?;
+    Ok(())
+}
+
 use rustls::pki_types::CertificateDer;
 
 use crate::error::Error;
@@ -95,6 +119,21 @@ pub(crate) fn write_to(
     if path == Path::new("-") {
         out.write_all(contents)?;
         return Ok(());
+    }
+    // libpq's own directory (~/.postgresql), where the hints send root files, is made when it
+    // is missing, as private as ssh makes ~/.ssh; any other directory must be there.
+    if let Some(parent) = path.parent()
+        && parent.file_name().is_some_and(|n| n == ".postgresql")
+        && !parent.exists()
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| Error::Write {
+                path: path.to_path_buf(),
+                source: e.into(),
+            })?;
     }
     let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     if mode == Mode::Create && !link && path.exists() {

@@ -11,36 +11,47 @@ use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Code;
 use crate::inspect::InspectError;
-use crate::{bundled, render};
+use crate::profiles::{self, Profile};
+use crate::render;
 
 /// `pgtls roots`.
 ///
 /// # Errors
 /// An unknown profile, or an output file that cannot be written.
 pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code, Error> {
-    let profiles = match &args.profile {
+    let chosen: Vec<&Profile> = match &args.profile {
         Some(name) => vec![
-            bundled::profile(name).ok_or_else(|| InspectError::UnknownProfile {
+            profiles::find(name).ok_or_else(|| InspectError::UnknownProfile {
                 name: name.to_string(),
-                known: bundled::names(),
+                known: profiles::names(),
             })?,
         ],
-        None => bundled::profiles(),
+        None => profiles::all().iter().collect(),
     };
     let Some(path) = &args.output else {
-        let listing = bundled::listing(&profiles, clock.unix());
+        let listing = profiles::listing(&chosen, clock.unix());
         match args.format {
-            RootsFormat::Text => render::roots_text(&listing, out)?,
+            RootsFormat::Text => render::roots_text(&listing, args.profile.is_some(), out)?,
             RootsFormat::Json => render::json(&listing, clock.unix(), out)?,
             RootsFormat::Pkcs12 => return Err(Error::BinaryNeedsFile),
         }
         return Ok(Code::Ok);
     };
-    let mut roots: Vec<&bundled::Root> = Vec::new();
-    for root in profiles.iter().flat_map(|p| &p.roots) {
+    let mut roots: Vec<&profiles::Root> = Vec::new();
+    for root in chosen.iter().flat_map(|p| &p.roots) {
         if !roots.iter().any(|r| r.der == root.der) {
             roots.push(root);
         }
+    }
+    if roots.is_empty() {
+        let profile = chosen
+            .first()
+            .expect("only a named profile can have no roots");
+        return Err(Error::Usage(format!(
+            "profile {} bundles no roots: get its CA this way: {}",
+            profile.name,
+            profile.download.as_deref().unwrap_or("ask the provider")
+        )));
     }
     let mode = Mode::from_flags(args.force, args.append);
     let which = args

@@ -24,7 +24,7 @@ pub fn schema_text(document: SchemaDocument) -> String {
     let schema = match document {
         SchemaDocument::Check => schemars::schema_for!(Document<crate::report::Report>),
         SchemaDocument::Explain => schemars::schema_for!(Document<ExplainDocument>),
-        SchemaDocument::Roots => schemars::schema_for!(Document<crate::bundled::Listing>),
+        SchemaDocument::Roots => schemars::schema_for!(Document<crate::profiles::Listing>),
         SchemaDocument::Inspect => schemars::schema_for!(Document<crate::inspect::Inspection>),
     };
     serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"

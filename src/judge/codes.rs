@@ -167,6 +167,10 @@ pub(crate) const FINDING_CODES: &[(&str, &str)] = &[
         "missing_recommended_root",
         "a root the profile recommends is missing from the file (info: the file works for most servers)",
     ),
+    (
+        "rotation_root_missing",
+        "a root the provider has announced for a rotation is missing from the root file (warning until the date, error from it)",
+    ),
 ];
 
 /// Whether `code` is listed: finding constructors assert it in debug builds.
@@ -188,6 +192,7 @@ mod tests {
             include_str!("clients.rs"),
             include_str!("refused.rs"),
             include_str!("pooler.rs"),
+            include_str!("provider.rs"),
             include_str!("mod.rs"),
             include_str!("../inspect.rs"),
         ]

@@ -137,6 +137,17 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
     exposure(options, report);
 }
 
+/// How a hint names a profile's roots, and the `pgtls roots` arguments that write them.
+fn profile_words(name: &str) -> (String, String) {
+    match crate::profiles::find(name) {
+        Some(p) => (p.roots_phrase(), p.selector()),
+        None => (
+            format!("profile {name}'s roots"),
+            format!("--profile {name}"),
+        ),
+    }
+}
+
 /// The trust sources of the diagnosis that verify the chain, in its order, each with the subject
 /// of the root it ended at.
 fn verifying(report: &TargetReport) -> Vec<(DiagnosisSource, String)> {
@@ -174,8 +185,9 @@ pub(super) fn unusable_roots(
     let hint = if let Some((DiagnosisSource::Profile(name), anchor)) =
         from(|s| matches!(s, DiagnosisSource::Profile(_)))
     {
+        let (phrase, selector) = profile_words(name);
         format!(
-            "the chain verifies against the bundled {name} roots (at \"{anchor}\"): pgtls roots --profile {name} {write}"
+            "the chain verifies against {phrase} (at \"{anchor}\"): pgtls roots {selector} {write}"
         )
     } else if let Some((_, anchor)) = from(|s| *s == DiagnosisSource::System) {
         format!(
@@ -230,10 +242,13 @@ fn untrusted(
     let top = report.certificates.last();
     let verifies = verifying(report);
     let fix = verifies.iter().find_map(|(source, anchor)| match source {
-        DiagnosisSource::Profile(profile) => Some(format!(
-            "the chain verifies against the bundled {profile} roots (at \"{anchor}\"): pgtls roots --profile {profile} --append -o {}",
-            root_file(options)
-        )),
+        DiagnosisSource::Profile(profile) => {
+            let (phrase, selector) = profile_words(profile);
+            Some(format!(
+                "the chain verifies against {phrase} (at \"{anchor}\"): pgtls roots {selector} --append -o {}",
+                root_file(options)
+            ))
+        }
         DiagnosisSource::System => Some(format!(
             "the chain verifies against the system trust store (at \"{anchor}\"): use sslrootcert=system, or add that root to {}",
             root_file(options)

@@ -9,6 +9,7 @@ pub(crate) mod codes;
 mod expiry;
 mod findings;
 mod pooler;
+mod provider;
 mod refused;
 
 use crate::certinfo;
@@ -20,6 +21,7 @@ use crate::report::{AnswerKind, Attempt, Outcome, ServerAnswer, TargetReport, Tr
 use crate::tls::TrustStore;
 
 pub(crate) use expiry::{Expiry, expired, expires_soon, expiry};
+pub(crate) use provider::rotation_root_missing;
 pub(crate) use refused::{internal, invalid, local_files_refused};
 
 /// The exit code of an attempt's outcome.
@@ -89,6 +91,7 @@ pub(crate) fn judge(
     if let Some(e) = root_error {
         findings::unusable_roots(options, &attempts, e, &mut report);
     }
+    provider::judge(options, &mut report, store, &clock.date());
     report.summary = findings::summary(&report);
     if let Some(asked) = asked {
         clients::apply(&mut report, asked, &target.host, &wire, clock.webpki());
@@ -194,6 +197,7 @@ fn describe(
         server: final_attempt.answer.as_ref().map(server_answer),
         login: final_attempt.login.clone(),
         client_certificate: tls_attempt.and_then(|a| a.client_cert.clone()),
+        provider: None,
         findings: Vec::new(),
         audit: None,
         client: crate::report::ClientChoice::Libpq,

@@ -60,6 +60,7 @@ fn without_connection(
         server: None,
         login: None,
         client_certificate: None,
+        provider: None,
         findings: vec![refusal(code, summary)],
         audit: None,
         client: crate::report::ClientChoice::Libpq,

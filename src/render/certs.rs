@@ -2,25 +2,66 @@
 
 use std::io::{self, Write};
 
-use crate::bundled::Listing;
 use crate::certinfo::CertificateInfo;
 use crate::inspect::Inspection;
+use crate::profiles::Listing;
 use crate::report::{Finding, Severity};
 use crate::sanitize::clean;
 
-/// Writes the bundled profiles and their roots.
+/// Writes the profiles and their roots. A set of roots of which a root file needs one (AWS's
+/// regional roots) is listed root by root only with `every_root`, else as one line.
 ///
 /// # Errors
 /// Whatever writing to `out` returns.
-pub fn roots_text(listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
+pub fn roots_text(listing: &Listing, every_root: bool, out: &mut dyn Write) -> io::Result<()> {
     for (n, profile) in listing.profiles.iter().enumerate() {
         if n > 0 {
             writeln!(out)?;
         }
-        writeln!(out, "{}  ({})", profile.name, profile.description)?;
+        writeln!(out, "{}  ({})", profile.name, clean(&profile.description))?;
+        if let Some(file) = &profile.file {
+            writeln!(out, "  file     {}", clean(file))?;
+        }
+        if !profile.suffixes.is_empty() {
+            let hosts: Vec<String> = profile.suffixes.iter().map(|s| format!("*{s}")).collect();
+            writeln!(out, "  hosts    {}", clean(&hosts.join(", ")))?;
+        }
+        if !profile.issuers.is_empty() {
+            writeln!(out, "  issuers  {}", clean(&profile.issuers.join(", ")))?;
+        }
+        if !profile.ports.is_empty() {
+            let ports: Vec<String> = profile.ports.iter().map(u16::to_string).collect();
+            writeln!(out, "  ports    {}", ports.join(", "))?;
+        }
+        if let Some(download) = &profile.download {
+            writeln!(out, "  CA       {}", clean(download))?;
+        }
+        if let Some(rule) = &profile.needs_sni {
+            writeln!(out, "  SNI      {}", clean(rule))?;
+        }
+        if let Some(rule) = &profile.cn_only {
+            writeln!(out, "  names    {}", clean(rule))?;
+        }
+        let one_of = profile.roots.iter().filter(|r| r.need == "one-of").count();
+        if one_of > 0 && !every_root {
+            let reason = profile
+                .roots
+                .iter()
+                .find_map(|r| r.reason.as_deref().filter(|_| r.need == "one-of"))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {one_of} roots, one of which a root file needs ({}): pgtls roots --profile {} lists each",
+                clean(reason),
+                profile.name
+            )?;
+        }
         for listed in &profile.roots {
+            if listed.need == "one-of" && !every_root {
+                continue;
+            }
             let root = &listed.certificate;
-            writeln!(out, "  {}", root.subject)?;
+            writeln!(out, "  {}", clean(&root.subject))?;
             writeln!(out, "    SHA-256  {}", root.sha256)?;
             writeln!(
                 out,
@@ -28,9 +69,14 @@ pub fn roots_text(listing: &Listing, out: &mut dyn Write) -> io::Result<()> {
                 &root.not_after[..10],
                 crate::certinfo::days(root.days_left)
             )?;
-            match &listed.reason {
-                None => writeln!(out, "    needed   required")?,
-                Some(reason) => writeln!(out, "    needed   recommended: {reason}")?,
+            let reason = listed.reason.as_deref().map(clean).unwrap_or_default();
+            match (listed.need.as_str(), &listed.date) {
+                ("required", _) => writeln!(out, "    needed   required")?,
+                ("rotation", Some(date)) => {
+                    writeln!(out, "    needed   from {date} (rotation): {reason}")?;
+                }
+                ("one-of", _) => writeln!(out, "    needed   one of the set: {reason}")?,
+                _ => writeln!(out, "    needed   recommended: {reason}")?,
             }
         }
     }

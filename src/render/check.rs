@@ -319,6 +319,15 @@ fn write_host_name(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
 
 /// The server's first answer, the login, the server's view and the client certificate.
 fn write_login(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(provider) = &t.provider {
+        writeln!(
+            out,
+            "  provider     {} ({}; {})",
+            provider.profile,
+            clean(&provider.description),
+            clean(&provider.recognised_by)
+        )?;
+    }
     if let Some(server) = &t.server {
         let line = match server.answer {
             AnswerKind::AuthenticationOk => "accepts without a password (trust)".to_string(),

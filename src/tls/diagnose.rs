@@ -1,5 +1,5 @@
 //! Trust diagnosis: the presented chain tried against every trust source pgtls knows (the
-//! system store, each bundled provider profile, Mozilla's roots), to say which would verify it,
+//! system store, each provider profile, Mozilla's roots), to say which would verify it,
 //! at which root and by which path, and whether the chain holds a cross-signed certificate that
 //! leads to another root. Chain checks only: the host name is libpq's concern, not the store's.
 
@@ -9,14 +9,14 @@ use x509_parser::prelude::FromDer;
 
 use super::chain;
 use super::roots::TrustStore;
-use crate::bundled;
+use crate::profiles;
 
 /// A trust source the diagnosis tries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiagnosisSource {
     /// The operating system's store.
     System,
-    /// A bundled provider profile.
+    /// A provider profile (bundled or the user's).
     Profile(String),
     /// Mozilla's roots (`webpki-roots`).
     Mozilla,
@@ -155,11 +155,16 @@ pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Dia
     if let Ok(system) = TrustStore::system() {
         out.push(try_store(DiagnosisSource::System, &system, presented, now));
     }
-    for profile in bundled::profiles() {
+    for profile in profiles::all() {
+        if profile.roots.is_empty() {
+            continue;
+        }
         let source = DiagnosisSource::Profile(profile.name.clone());
         let store = TrustStore::new(
-            super::roots::TrustSource::Profile { name: profile.name },
-            profile.roots.into_iter().map(|r| r.der).collect(),
+            super::roots::TrustSource::Profile {
+                name: profile.name.clone(),
+            },
+            profile.roots.iter().map(|r| r.der.clone()).collect(),
         );
         out.push(try_store(source, &store, presented, now));
     }
@@ -191,7 +196,7 @@ pub fn cross_signed(
                 .map(|a| a.subject.as_ref().to_vec()),
         );
     }
-    for profile in bundled::profiles() {
+    for profile in profiles::all() {
         roots.extend(
             profile
                 .roots

@@ -20,7 +20,7 @@ pub enum TrustSource {
     },
     /// The operating system's trust store.
     System,
-    /// A bundled provider profile (tried by the trust diagnosis only).
+    /// A provider profile (tried by the trust diagnosis only).
     Profile {
         /// The profile's name.
         name: String,
@@ -32,7 +32,10 @@ impl std::fmt::Display for TrustSource {
         match self {
             TrustSource::File { path } => write!(f, "{}", path.display()),
             TrustSource::System => f.write_str("the system trust store"),
-            TrustSource::Profile { name } => write!(f, "the bundled {name} roots"),
+            TrustSource::Profile { name } => match crate::profiles::find(name) {
+                Some(profile) => f.write_str(&profile.roots_phrase()),
+                None => write!(f, "profile {name}'s roots"),
+            },
         }
     }
 }

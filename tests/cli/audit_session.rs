@@ -285,3 +285,64 @@ fn a_check_by_address_through_an_sni_routing_proxy_is_refused_as_libpq_is_and_sa
     let words = libpq[0]["error"].as_str().unwrap();
     assert!(words.contains("Endpoint ID is not specified"), "{words}");
 }
+
+const NEON_HOST: &str = "ep-cool-darkness-123456.us-east-2.aws.neon.tech";
+
+#[test]
+fn a_neon_endpoint_by_address_gets_neons_own_advice_and_by_its_name_connects() {
+    let ca = Ca::root("pgtls neon stand-in root");
+    let leaf = ca.server(&ServerCert {
+        cn: Some(NEON_HOST),
+        dns: vec![NEON_HOST],
+        ips: vec!["127.0.0.1".parse().unwrap()],
+        ..ServerCert::localhost()
+    });
+    let port = start(Behaviour::NeedsSni, &leaf, &leaf);
+    let home = shared_tempdir();
+    let dir = home.path();
+    let root = dir.join("root.pem");
+    std::fs::write(&root, &ca.cert_pem).unwrap();
+    let hosts = dir.join("hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1 localhost\n127.0.0.1 {NEON_HOST}\n"),
+    )
+    .unwrap();
+    let by = |host: &str| {
+        format!(
+            "host={host} port={port} user=u dbname=d sslmode=verify-full sslrootcert={}",
+            root.display()
+        )
+    };
+    let strings = [by("127.0.0.1"), by(NEON_HOST)];
+    let libpq = crate::harness::libpq_connect_with_hosts(dir, &hosts, &strings);
+    for ((conninfo, libpq), (code, recognised_by)) in strings.iter().zip(&libpq).zip([
+        (8, "server error \"Endpoint ID is not specified\""),
+        (0, "host name under .neon.tech"),
+    ]) {
+        assert_eq!(libpq["ok"], code == 0, "{conninfo}: {libpq}");
+        let out = crate::harness::pgtls_with_hosts(dir, &hosts)
+            .args(["check", "--format", "json", conninfo])
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let target = &doc["targets"][0];
+        assert_eq!(out.status.code(), Some(code), "{target:#}");
+        assert_eq!(target["provider"]["profile"], "neon", "{target:#}");
+        assert_eq!(target["provider"]["recognised_by"], recognised_by);
+        let sni = target["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "sni_required");
+        assert_eq!(sni.is_some(), code != 0, "{target:#}");
+        if let Some(sni) = sni {
+            let hint = sni["hint"].as_str().unwrap();
+            assert!(
+                hint.starts_with("Neon's proxy picks the endpoint from the TLS server name")
+                    && hint.contains("options=endpoint%3Dep-NAME-ID"),
+                "{hint}"
+            );
+        }
+    }
+}

@@ -19,6 +19,28 @@ pub fn pgtls(home: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// `pgtls` as `pgtls(home)` gives it, run in a mount namespace whose `/etc/hosts` is `hosts`: a
+/// provider's host names reach a local stand-in there, as in the README's Azure walkthrough.
+pub fn pgtls_with_hosts(home: &Path, hosts: &Path) -> assert_cmd::Command {
+    let bin = assert_cmd::cargo::cargo_bin("pgtls");
+    let mut cmd = with_hosts(hosts);
+    cmd.arg(bin)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("PGSYSCONFDIR", home.join("no-sysconfdir"));
+    cmd
+}
+
+/// `unshare` ready to run a program (the next argument) with `hosts` as its `/etc/hosts`.
+fn with_hosts(hosts: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new("unshare");
+    cmd.args(["--map-root-user", "--mount", "sh", "-c"])
+        .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
+        .arg(hosts);
+    cmd
+}
+
 /// Runs `command` with `input` on its standard input (written while its output is read, so
 /// that neither side blocks) and returns what it printed.
 pub fn feed(command: Command, input: impl Into<Vec<u8>>) -> std::process::Output {
@@ -71,7 +93,26 @@ pub fn libpq_connect_in(
         .iter()
         .map(|c| serde_json::to_string(c).unwrap() + "\n")
         .collect();
-    run_oracle("tests/oracle/libpq_connect.py", home, &input, vars)
+    run_oracle("tests/oracle/libpq_connect.py", home, &input, vars, None)
+}
+
+/// `libpq_connect`, with `hosts` as the oracle's `/etc/hosts` (see `pgtls_with_hosts`).
+pub fn libpq_connect_with_hosts(
+    home: &Path,
+    hosts: &Path,
+    conninfos: &[String],
+) -> Vec<serde_json::Value> {
+    let input: String = conninfos
+        .iter()
+        .map(|c| serde_json::to_string(c).unwrap() + "\n")
+        .collect();
+    run_oracle(
+        "tests/oracle/libpq_connect.py",
+        home,
+        &input,
+        &[],
+        Some(hosts),
+    )
 }
 
 /// Runs the libpq oracle over JSON-lines connection strings, in the same controlled environment
@@ -81,7 +122,13 @@ pub fn libpq_oracle(
     corpus: &str,
     extra_env: &[(&str, &str)],
 ) -> Vec<serde_json::Value> {
-    run_oracle("tests/oracle/libpq_oracle.py", home, corpus, extra_env)
+    run_oracle(
+        "tests/oracle/libpq_oracle.py",
+        home,
+        corpus,
+        extra_env,
+        None,
+    )
 }
 
 fn run_oracle(
@@ -89,9 +136,17 @@ fn run_oracle(
     home: &Path,
     input: &str,
     extra_env: &[(&str, &str)],
+    hosts: Option<&Path>,
 ) -> Vec<serde_json::Value> {
     let python = oracle_python();
-    let mut cmd = assert_cmd::Command::new(python);
+    let mut cmd = match hosts {
+        Some(hosts) => {
+            let mut cmd = with_hosts(hosts);
+            cmd.arg(python);
+            cmd
+        }
+        None => assert_cmd::Command::new(python),
+    };
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home)

@@ -20,6 +20,7 @@ mod login;
 mod pki;
 mod pooler;
 mod protocol;
+mod providers;
 mod readme;
 mod report;
 mod round_trips;

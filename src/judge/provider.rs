@@ -1,0 +1,146 @@
+//! The provider a target belongs to, from the profiles (its host-name suffix, its certificate's
+//! issuer, or the provider's own error words), and the findings that use it: the per-instance CA
+//! to download, Cloud SQL's CN-only certificates, an SNI-routing proxy reached without a name,
+//! and a root file that lacks a root the provider has announced for a rotation.
+
+use crate::config::{Options, RootCert};
+use crate::profiles::{self, Clue, Need, Profile};
+use crate::report::{Finding, Provider, Severity, TargetReport};
+use crate::tls::TrustStore;
+
+/// Names the provider in the report and adds what its profile knows to the findings.
+pub(super) fn judge(
+    options: &Options,
+    report: &mut TargetReport,
+    store: Option<&TrustStore>,
+    today: &str,
+) {
+    let Some((profile, clue)) = recognise(report) else {
+        return;
+    };
+    report.provider = Some(Provider {
+        profile: profile.name.clone(),
+        description: profile.description.clone(),
+        recognised_by: match clue {
+            Clue::Suffix(s) => format!("host name under {s}"),
+            Clue::Issuer(i) => format!("certificate issuer {i}"),
+            Clue::Error(e) => format!("server error \"{e}\""),
+        },
+    });
+    let leaf_has_no_names = report
+        .certificates
+        .first()
+        .is_some_and(|c| c.sans.is_empty());
+    let per_instance = profile.roots.is_empty();
+    for finding in &mut report.findings {
+        match finding.code {
+            "host_name_mismatch" if leaf_has_no_names => {
+                if let Some(rule) = &profile.cn_only {
+                    finding.hint = Some(rule.clone());
+                }
+            }
+            "sni_required" => {
+                if let Some(rule) = &profile.needs_sni {
+                    finding.hint = Some(rule.clone());
+                }
+            }
+            "untrusted_certificate" | "configuration" if per_instance && finding.hint.is_some() => {
+                if let Some(download) = &profile.download {
+                    finding.hint = Some(format!(
+                        "{} is recognised ({}); {download}; then set sslrootcert to that file",
+                        profile.description,
+                        report.provider.as_ref().map_or("", |p| &p.recognised_by),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    if report.trust.verified
+        && let (RootCert::File { path, .. }, Some(store)) = (&options.root_cert, store)
+    {
+        let fix = format!(
+            "pgtls roots {} --append -o {} adds it and keeps the rest",
+            profile.selector(),
+            path.display()
+        );
+        for root in &profile.roots {
+            let Need::Rotation { date, reason } = &root.need else {
+                continue;
+            };
+            if !store.anchors.contains(&root.der) {
+                let found =
+                    rotation_root_missing(&root.name, &profile.name, date, reason, today, &fix);
+                report.findings.push(found);
+            }
+        }
+    }
+}
+
+/// The profile that names this target: its host name first, then its certificate's issuer, then
+/// what the server said.
+fn recognise(report: &TargetReport) -> Option<(&'static Profile, Clue<'static>)> {
+    profiles::by_host(&report.host)
+        .or_else(|| {
+            report
+                .certificates
+                .first()
+                .and_then(|c| profiles::by_issuer(&c.issuer))
+        })
+        .or_else(|| {
+            report
+                .attempts
+                .iter()
+                .filter_map(|a| a.error.as_deref())
+                .find_map(profiles::by_error)
+        })
+}
+
+/// `rotation_root_missing`: a root file without the root a provider announced it will switch to:
+/// a warning until the date, an error from it.
+pub(crate) fn rotation_root_missing(
+    root: &str,
+    profile: &str,
+    date: &str,
+    reason: &str,
+    today: &str,
+    fix: &str,
+) -> Finding {
+    let (severity, when) = if today >= date {
+        (Severity::Error, format!("since {date}"))
+    } else {
+        (Severity::Warning, format!("from {date}"))
+    };
+    let why = if reason.is_empty() {
+        String::new()
+    } else {
+        format!(" ({reason})")
+    };
+    Finding {
+        severity,
+        code: "rotation_root_missing",
+        message: format!(
+            "the root file lacks \"{root}\", which profile {profile}'s servers chain to {when}{why}"
+        ),
+        hint: Some(fix.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_rotation_root_is_a_warning_before_its_date_and_an_error_from_it() {
+        let cases = [
+            ("2027-02-28", Severity::Warning, "from 2027-03-01"),
+            ("2027-03-01", Severity::Error, "since 2027-03-01"),
+            ("2028-01-01", Severity::Error, "since 2027-03-01"),
+        ];
+        for (today, severity, when) in cases {
+            let f = rotation_root_missing("Corp Root 2027", "corp", "2027-03-01", "", today, "fix");
+            assert_eq!(f.severity, severity, "{today}");
+            assert!(f.message.contains(when), "{today}: {}", f.message);
+        }
+    }
+}

@@ -1,0 +1,400 @@
+//! The profile file format (TOML), read for the bundled profiles and for `--profile-file`: every
+//! mistake is refused with the file, the line and the reason.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Need, Origin, Profile, Root};
+
+/// A profile file that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {reason}", path.display())]
+pub struct ProfileError {
+    /// The file.
+    pub path: PathBuf,
+    /// The line (1-based; 1 when the file as a whole is at fault).
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    #[serde(default)]
+    profile: Vec<Spanned<ProfileSpec>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileSpec {
+    name: Spanned<String>,
+    description: String,
+    #[serde(default)]
+    suffixes: Vec<Spanned<String>>,
+    #[serde(default)]
+    issuers: Vec<String>,
+    #[serde(default)]
+    errors: Vec<String>,
+    #[serde(default)]
+    ports: Vec<u16>,
+    download: Option<String>,
+    needs_sni: Option<String>,
+    cn_only: Option<String>,
+    #[serde(default)]
+    root: Vec<Spanned<RootSpec>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RootSpec {
+    file: String,
+    need: Spanned<String>,
+    reason: Option<String>,
+    date: Option<Spanned<String>>,
+}
+
+/// Reads the profiles of one file. `read_root` returns the bytes of a root file named by a
+/// `[[profile.root]]` entry (relative to the profile file's directory, or bundled).
+pub(crate) fn parse(
+    text: &str,
+    path: &Path,
+    origin: &Origin,
+    read_root: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Vec<Profile>, ProfileError> {
+    let fail = |span: Option<Range<usize>>, reason: String| ProfileError {
+        path: path.to_path_buf(),
+        line: span.map_or(1, |s| line_of(text, s.start)),
+        reason,
+    };
+    let spec: FileSpec = toml::from_str(text).map_err(|e| {
+        let reason = e.message().trim_end().replace('\n', " ");
+        fail(e.span(), reason)
+    })?;
+    if spec.profile.is_empty() {
+        return Err(fail(None, "no [[profile]] in the file".into()));
+    }
+    let mut profiles: Vec<Profile> = Vec::new();
+    for entry in spec.profile {
+        let span = entry.span();
+        let p = entry.into_inner();
+        let name = p.name.get_ref();
+        if !valid_name(name) {
+            return Err(fail(
+                Some(p.name.span()),
+                format!(
+                    "profile name \"{}\": use lower-case letters, digits and '-' (at most 40)",
+                    crate::sanitize::clean(name)
+                ),
+            ));
+        }
+        if profiles.iter().any(|q| &q.name == name) {
+            return Err(fail(
+                Some(p.name.span()),
+                format!("profile \"{name}\" is defined twice"),
+            ));
+        }
+        for suffix in &p.suffixes {
+            let s = suffix.get_ref();
+            if !s.starts_with('.') || s.len() < 3 || s.contains(|c: char| c.is_whitespace()) {
+                return Err(fail(
+                    Some(suffix.span()),
+                    format!(
+                        "host-name suffix \"{}\" must start with '.' (\".example.com\")",
+                        crate::sanitize::clean(s)
+                    ),
+                ));
+            }
+        }
+        let mut roots = Vec::new();
+        for root in &p.root {
+            let r = root.get_ref();
+            let need = match (r.need.get_ref().as_str(), &r.date) {
+                ("required", None) => Need::Required,
+                ("recommended", None) => Need::Recommended(r.reason.clone().unwrap_or_default()),
+                ("one-of", None) => Need::OneOf(r.reason.clone().unwrap_or_default()),
+                ("rotation", Some(date)) => {
+                    if !valid_date(date.get_ref()) {
+                        return Err(fail(
+                            Some(date.span()),
+                            format!(
+                                "date \"{}\" is not a date (YYYY-MM-DD)",
+                                crate::sanitize::clean(date.get_ref())
+                            ),
+                        ));
+                    }
+                    Need::Rotation {
+                        date: date.get_ref().clone(),
+                        reason: r.reason.clone().unwrap_or_default(),
+                    }
+                }
+                ("rotation", None) => {
+                    return Err(fail(
+                        Some(root.span()),
+                        "a rotation root needs the date the provider switches to it (date = \"YYYY-MM-DD\")".into(),
+                    ));
+                }
+                ("required" | "recommended" | "one-of", Some(date)) => {
+                    return Err(fail(
+                        Some(date.span()),
+                        "only a rotation root has a date".into(),
+                    ));
+                }
+                (other, _) => {
+                    return Err(fail(
+                        Some(r.need.span()),
+                        format!(
+                            "need \"{}\": expected required, recommended, one-of or rotation",
+                            crate::sanitize::clean(other)
+                        ),
+                    ));
+                }
+            };
+            let bytes = read_root(&r.file).map_err(|e| fail(Some(root.span()), e))?;
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
+                .collect::<Result<_, _>>()
+                .map_err(|e| fail(Some(root.span()), format!("{}: {e}", r.file)))?;
+            if certs.is_empty() {
+                return Err(fail(
+                    Some(root.span()),
+                    format!("{}: no PEM certificate in it", r.file),
+                ));
+            }
+            for der in certs {
+                let Some(info) = crate::certinfo::describe(&der, 0) else {
+                    return Err(fail(
+                        Some(root.span()),
+                        format!("{}: a certificate in it cannot be read", r.file),
+                    ));
+                };
+                if !info.self_signed || !info.is_ca {
+                    return Err(fail(
+                        Some(root.span()),
+                        format!(
+                            "{}: \"{}\" is not a root CA (a profile holds only self-signed CA certificates)",
+                            r.file, info.subject
+                        ),
+                    ));
+                }
+                roots.push(Root {
+                    name: common_name(&info.subject),
+                    der,
+                    need: need.clone(),
+                });
+            }
+        }
+        if roots.is_empty() && p.download.is_none() {
+            return Err(fail(
+                Some(span),
+                format!(
+                    "profile \"{name}\" has neither a [[profile.root]] nor download instructions"
+                ),
+            ));
+        }
+        profiles.push(Profile {
+            name: name.clone(),
+            description: p.description,
+            suffixes: p
+                .suffixes
+                .into_iter()
+                .map(|s| s.into_inner().to_ascii_lowercase())
+                .collect(),
+            issuers: p.issuers,
+            errors: p.errors,
+            ports: p.ports,
+            download: p.download,
+            needs_sni: p.needs_sni,
+            cn_only: p.cn_only,
+            roots,
+            origin: origin.clone(),
+        });
+    }
+    Ok(profiles)
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 40
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn valid_date(date: &str) -> bool {
+    let parts: Vec<&str> = date.split('-').collect();
+    let [year, month, day] = parts[..] else {
+        return false;
+    };
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(year, 4) && digits(month, 2) && digits(day, 2)) {
+        return false;
+    }
+    let (Ok(y), Ok(m), Ok(d)) = (year.parse::<i32>(), month.parse::<u8>(), day.parse::<u8>())
+    else {
+        return false;
+    };
+    time::Month::try_from(m).is_ok_and(|m| time::Date::from_calendar_date(y, m, d).is_ok())
+}
+
+/// The common name of a subject as `certinfo` writes it (`CN=..., O=...`), or the subject.
+fn common_name(subject: &str) -> String {
+    subject
+        .split(", ")
+        .find_map(|part| part.strip_prefix("CN="))
+        .unwrap_or(subject)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT: &str = include_str!("../../certs/digicert-global-root-g2.pem");
+
+    fn read(name: &str) -> Result<Vec<u8>, String> {
+        match name {
+            "root.pem" => Ok(ROOT.as_bytes().to_vec()),
+            "leaf.pem" => Ok(
+                rcgen::generate_simple_self_signed(vec!["db.corp.example".into()])
+                    .unwrap()
+                    .cert
+                    .pem()
+                    .into_bytes(),
+            ),
+            "empty.pem" => Ok(Vec::new()),
+            other => Err(format!("{other}: No such file or directory")),
+        }
+    }
+
+    fn parsed(text: &str) -> Result<Vec<Profile>, ProfileError> {
+        parse(
+            text,
+            Path::new("corp.toml"),
+            &Origin::File(PathBuf::from("corp.toml")),
+            &read,
+        )
+    }
+
+    const GOOD: &str = "[[profile]]\nname = \"corp\"\ndescription = \"Corp\"\nsuffixes = [\".DB.Corp.example\"]\n[[profile.root]]\nfile = \"root.pem\"\nneed = \"required\"\n[[profile.root]]\nfile = \"root.pem\"\nneed = \"rotation\"\ndate = \"2027-03-01\"\nreason = \"the 2027 root\"\n";
+
+    #[test]
+    fn a_good_file_gives_its_profile_with_lower_case_suffixes_and_named_roots() {
+        let profiles = parsed(GOOD).unwrap();
+        assert_eq!(profiles.len(), 1);
+        let corp = &profiles[0];
+        assert_eq!(corp.suffixes, [".db.corp.example"]);
+        assert_eq!(corp.roots[0].name, "DigiCert Global Root G2");
+        assert_eq!(corp.roots[0].need, Need::Required);
+        assert_eq!(
+            corp.roots[1].need,
+            Need::Rotation {
+                date: "2027-03-01".into(),
+                reason: "the 2027 root".into()
+            }
+        );
+    }
+
+    #[test]
+    fn each_mistake_is_refused_with_its_line_and_reason() {
+        let profile = "[[profile]]\nname = \"corp\"\ndescription = \"Corp\"\n";
+        let root = "[[profile.root]]\nfile = \"root.pem\"\n";
+        let cases: Vec<(String, usize, &str)> = vec![
+            ("[[profile]\n".into(), 1, "unclosed array table"),
+            (String::new(), 1, "no [[profile]]"),
+            (
+                format!("{profile}colour = \"red\"\n"),
+                4,
+                "unknown field `colour`",
+            ),
+            (
+                "[[profile]]\nname = \"corp\"\n".into(),
+                1,
+                "missing field `description`",
+            ),
+            (
+                "[[profile]]\nname = \"Corp!\"\ndescription = \"x\"\ndownload = \"x\"\n".into(),
+                2,
+                "profile name \"Corp!\"",
+            ),
+            (
+                format!("{profile}download = \"x\"\n{profile}download = \"x\"\n"),
+                6,
+                "defined twice",
+            ),
+            (
+                format!("{profile}suffixes = [\"corp.example\"]\ndownload = \"x\"\n"),
+                4,
+                "must start with '.'",
+            ),
+            (
+                format!("{profile}{root}need = \"always\"\n"),
+                6,
+                "need \"always\"",
+            ),
+            (
+                format!("{profile}{root}need = \"rotation\"\n"),
+                4,
+                "needs the date",
+            ),
+            (
+                format!("{profile}{root}need = \"rotation\"\ndate = \"next year\"\n"),
+                7,
+                "not a date",
+            ),
+            (
+                format!("{profile}{root}need = \"required\"\ndate = \"2027-01-01\"\n"),
+                7,
+                "only a rotation root",
+            ),
+            (
+                format!("{profile}[[profile.root]]\nfile = \"missing.pem\"\nneed = \"required\"\n"),
+                4,
+                "missing.pem: No such file",
+            ),
+            (
+                format!("{profile}[[profile.root]]\nfile = \"empty.pem\"\nneed = \"required\"\n"),
+                4,
+                "no PEM certificate",
+            ),
+            (
+                format!("{profile}[[profile.root]]\nfile = \"leaf.pem\"\nneed = \"required\"\n"),
+                4,
+                "is not a root CA",
+            ),
+            (
+                profile.to_string(),
+                1,
+                "neither a [[profile.root]] nor download",
+            ),
+            (
+                format!("{profile}ports = [\"x\"]\ndownload = \"x\"\n"),
+                4,
+                "invalid type",
+            ),
+        ];
+        for (text, line, reason) in cases {
+            let e = parsed(&text).expect_err(&text);
+            assert_eq!(e.line, line, "{text}: {e}");
+            assert!(e.reason.contains(reason), "{text}: {e}");
+            assert!(
+                e.to_string().starts_with(&format!("corp.toml:{line}: ")),
+                "{e}"
+            );
+        }
+    }
+}

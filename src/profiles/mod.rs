@@ -1,0 +1,664 @@
+//! Provider profiles: for each managed PostgreSQL, the roots its servers chain to (or how to get a
+//! per-instance CA), the host-name suffixes, certificate issuers and error texts that identify it,
+//! and its rules (needs SNI, certificates named by CN only). The bundled ones are compiled in from
+//! `certs/profiles.toml` and `certs/*.pem`; users add their own with `--profile-file FILE` and in
+//! `~/.config/pgtls/profiles/*.toml`, in the same format (`file.rs`).
+//!
+//! The set is fixed once per process: `install` adds the user's profiles before any command looks
+//! at them; without it, `all()` holds the bundled ones. Debug builds also accept a test profile
+//! from `PGTLS_TEST_PROFILE` (`name=FILE`), added or taking the place of the roots of the bundled
+//! profile of that name, so tests can stand in for a provider's real roots; release builds do not.
+
+mod file;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+pub use file::ProfileError;
+
+/// One root of a profile.
+#[derive(Debug, Clone)]
+pub struct Root {
+    /// The root's common name.
+    pub name: String,
+    /// The certificate.
+    pub der: CertificateDer<'static>,
+    /// Whether a root file for the profile must hold it.
+    pub need: Need,
+}
+
+/// How much a profile's root file needs a root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    /// The provider's servers chain to it today: a root file without it fails.
+    Required,
+    /// Kept for chains some servers may present (older chains, other regions), with the reason:
+    /// a root file without it works for most servers.
+    Recommended(String),
+    /// One of a set (one per region): a root file needs the one its servers chain to, so at
+    /// least one of them; with the reason.
+    OneOf(String),
+    /// A root the provider has announced its servers will chain to from `date` (YYYY-MM-DD): a
+    /// root file that lacks it stops working then.
+    Rotation {
+        /// The date of the switch.
+        date: String,
+        /// What the provider announced.
+        reason: String,
+    },
+}
+
+/// Where a profile comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled into pgtls.
+    Bundled,
+    /// A profile file.
+    File(PathBuf),
+}
+
+/// A provider profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The name used with `--profile`.
+    pub name: String,
+    /// Which service it is for.
+    pub description: String,
+    /// Host-name suffixes (lower case, with the leading dot) of the provider's servers.
+    pub suffixes: Vec<String>,
+    /// Texts the issuer of a server certificate starts with, naming the provider where its
+    /// servers are reached by address.
+    pub issuers: Vec<String>,
+    /// Texts in the provider's own error messages that name it.
+    pub errors: Vec<String>,
+    /// The ports its servers and poolers listen on.
+    pub ports: Vec<u16>,
+    /// How to get the CA where it is per instance or per project, with the provider's command.
+    pub download: Option<String>,
+    /// The provider routes by SNI: how to connect so that it gets a name.
+    pub needs_sni: Option<String>,
+    /// The provider's server certificates name the server by CN only: what works instead.
+    pub cn_only: Option<String>,
+    /// Its roots.
+    pub roots: Vec<Root>,
+    /// Where it was defined.
+    pub origin: Origin,
+}
+
+impl Profile {
+    /// How the report's words name its roots: "the bundled azure roots", "profile corp's roots".
+    pub fn roots_phrase(&self) -> String {
+        match self.origin {
+            Origin::Bundled => format!("the bundled {} roots", self.name),
+            Origin::File(_) => format!("profile {}'s roots", self.name),
+        }
+    }
+
+    /// The `pgtls roots` arguments that select it: `--profile azure`, or with the file that
+    /// defines a user's profile.
+    pub fn selector(&self) -> String {
+        match &self.origin {
+            Origin::Bundled => format!("--profile {}", self.name),
+            Origin::File(path) => {
+                format!("--profile-file {} --profile {}", path.display(), self.name)
+            }
+        }
+    }
+}
+
+/// The bundled profile file and the root files it names.
+const PROFILES: &str = include_str!("../../certs/profiles.toml");
+const FILES: &[(&str, &str)] = &[
+    (
+        "digicert-global-root-g2.pem",
+        include_str!("../../certs/digicert-global-root-g2.pem"),
+    ),
+    (
+        "digicert-global-root-ca.pem",
+        include_str!("../../certs/digicert-global-root-ca.pem"),
+    ),
+    (
+        "microsoft-rsa-root-ca-2017.pem",
+        include_str!("../../certs/microsoft-rsa-root-ca-2017.pem"),
+    ),
+    (
+        "microsoft-ecc-root-ca-2017.pem",
+        include_str!("../../certs/microsoft-ecc-root-ca-2017.pem"),
+    ),
+    (
+        "aws-rds-global-bundle.pem",
+        include_str!("../../certs/aws-rds-global-bundle.pem"),
+    ),
+    (
+        "amazon-root-ca-1.pem",
+        include_str!("../../certs/amazon-root-ca-1.pem"),
+    ),
+    (
+        "amazon-root-ca-2.pem",
+        include_str!("../../certs/amazon-root-ca-2.pem"),
+    ),
+    (
+        "amazon-root-ca-3.pem",
+        include_str!("../../certs/amazon-root-ca-3.pem"),
+    ),
+    (
+        "amazon-root-ca-4.pem",
+        include_str!("../../certs/amazon-root-ca-4.pem"),
+    ),
+    (
+        "starfield-services-root-g2.pem",
+        include_str!("../../certs/starfield-services-root-g2.pem"),
+    ),
+];
+
+/// The bundled profiles, read from the compiled-in file.
+fn bundled() -> Vec<Profile> {
+    let read = |name: &str| {
+        FILES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, pem)| pem.as_bytes().to_vec())
+            .ok_or_else(|| format!("{name}: not bundled"))
+    };
+    file::parse(
+        PROFILES,
+        Path::new("certs/profiles.toml"),
+        &Origin::Bundled,
+        &read,
+    )
+    .expect("the bundled profiles are valid (tested)")
+}
+
+static ALL: OnceLock<Vec<Profile>> = OnceLock::new();
+
+/// Every profile: the bundled ones, then the user's, in a fixed order.
+pub fn all() -> &'static [Profile] {
+    ALL.get_or_init(|| with_test_profile(bundled()))
+}
+
+/// Adds the user's profiles to the bundled ones, once, before anything looks at them.
+///
+/// # Errors
+/// A profile whose name is already taken.
+pub fn install(user: Vec<Profile>) -> Result<(), ProfileError> {
+    let mut profiles = bundled();
+    for p in user {
+        if let Some(taken) = profiles.iter().find(|q| q.name == p.name) {
+            let path = match &p.origin {
+                Origin::File(path) => path.clone(),
+                Origin::Bundled => PathBuf::from("certs/profiles.toml"),
+            };
+            let reason = match &taken.origin {
+                Origin::Bundled => format!(
+                    "profile \"{}\" is bundled with pgtls; give yours another name",
+                    p.name
+                ),
+                Origin::File(other) => format!(
+                    "profile \"{}\" is already defined in {}",
+                    p.name,
+                    other.display()
+                ),
+            };
+            return Err(ProfileError {
+                path,
+                line: 1,
+                reason,
+            });
+        }
+        profiles.push(p);
+    }
+    // A second call (tests running commands in one process) keeps the first set.
+    let _ = ALL.set(with_test_profile(profiles));
+    Ok(())
+}
+
+/// The profile of this name, if any.
+pub fn find(name: &str) -> Option<&'static Profile> {
+    all().iter().find(|p| p.name == name)
+}
+
+/// The names of all profiles, for messages.
+pub fn names() -> String {
+    all()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads the user's profile files: each `--profile-file`, then every `*.toml` in `dir` (the
+/// config directory's `pgtls/profiles`), in name order. A missing `dir` is no error.
+///
+/// # Errors
+/// The first file that cannot be read or holds a mistake.
+pub fn load(files: &[PathBuf], dir: Option<&Path>) -> Result<Vec<Profile>, ProfileError> {
+    let mut paths: Vec<PathBuf> = files.to_vec();
+    if let Some(dir) = dir
+        && let Ok(entries) = std::fs::read_dir(dir)
+    {
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        found.sort();
+        // A file given with --profile-file that lives there too is read once.
+        let given: Vec<PathBuf> = files.iter().filter_map(|f| f.canonicalize().ok()).collect();
+        found.retain(|f| f.canonicalize().map_or(true, |c| !given.contains(&c)));
+        paths.extend(found);
+    }
+    let mut profiles = Vec::new();
+    for path in paths {
+        let whole = |reason: String| ProfileError {
+            path: path.clone(),
+            line: 1,
+            reason,
+        };
+        let bytes =
+            crate::files::read(&path, crate::files::SETTINGS).map_err(|e| whole(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|_| whole("not UTF-8 text".into()))?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let read = |name: &str| {
+            let file = base.join(name);
+            crate::files::read(&file, crate::files::CERTIFICATES)
+                .map_err(|e| format!("{}: {e}", file.display()))
+        };
+        let found = file::parse(&text, &path, &Origin::File(path.clone()), &read)?;
+        for p in found {
+            if let Some(q) = profiles.iter().find(|q: &&Profile| q.name == p.name) {
+                let Origin::File(other) = &q.origin else {
+                    unreachable!("user profiles come from files")
+                };
+                return Err(whole(format!(
+                    "profile \"{}\" is already defined in {}",
+                    p.name,
+                    other.display()
+                )));
+            }
+            profiles.push(p);
+        }
+    }
+    Ok(profiles)
+}
+
+/// How a target was recognised as a provider's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clue<'a> {
+    /// The host name ends with this suffix.
+    Suffix(&'a str),
+    /// The server certificate's issuer starts with this text.
+    Issuer(&'a str),
+    /// The server said this.
+    Error(&'a str),
+}
+
+/// The profile whose host-name suffix the host ends with (case-insensitively), the longest
+/// suffix winning.
+pub fn by_host(host: &str) -> Option<(&'static Profile, Clue<'static>)> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    all()
+        .iter()
+        .flat_map(|p| p.suffixes.iter().map(move |s| (p, s)))
+        .filter(|(_, s)| host.ends_with(s.as_str()) && host.len() > s.len())
+        .max_by_key(|(_, s)| s.len())
+        .map(|(p, s)| (p, Clue::Suffix(s.as_str())))
+}
+
+/// The profile whose issuer text the certificate's issuer (its common name, or the whole
+/// subject text) starts with.
+pub fn by_issuer(issuer: &str) -> Option<(&'static Profile, Clue<'static>)> {
+    let cn = issuer
+        .split(", ")
+        .find_map(|part| part.strip_prefix("CN="))
+        .unwrap_or(issuer);
+    all().iter().find_map(|p| {
+        p.issuers
+            .iter()
+            .find(|i| cn.starts_with(i.as_str()))
+            .map(|i| (p, Clue::Issuer(i.as_str())))
+    })
+}
+
+/// The profile one of whose error texts the server's message holds.
+pub fn by_error(message: &str) -> Option<(&'static Profile, Clue<'static>)> {
+    all().iter().find_map(|p| {
+        p.errors
+            .iter()
+            .find(|e| message.contains(e.as_str()))
+            .map(|e| (p, Clue::Error(e.as_str())))
+    })
+}
+
+#[cfg(debug_assertions)]
+fn with_test_profile(mut profiles: Vec<Profile>) -> Vec<Profile> {
+    let Some(spec) = std::env::var("PGTLS_TEST_PROFILE").ok() else {
+        return profiles;
+    };
+    let Some((name, file)) = spec.split_once('=') else {
+        return profiles;
+    };
+    let Ok(bytes) = std::fs::read(file) else {
+        return profiles;
+    };
+    let roots: Vec<Root> = CertificateDer::pem_slice_iter(&bytes)
+        .filter_map(Result::ok)
+        .map(|der| Root {
+            name: crate::certinfo::describe(&der, 0)
+                .map_or_else(|| "test root".into(), |i| i.subject),
+            der,
+            need: Need::Required,
+        })
+        .collect();
+    match profiles.iter_mut().find(|p| p.name == name) {
+        Some(bundled) => bundled.roots = roots,
+        None => profiles.push(Profile {
+            name: name.to_string(),
+            description: "test profile".into(),
+            suffixes: Vec::new(),
+            issuers: Vec::new(),
+            errors: Vec::new(),
+            ports: Vec::new(),
+            download: None,
+            needs_sni: None,
+            cn_only: None,
+            roots,
+            origin: Origin::Bundled,
+        }),
+    }
+    profiles
+}
+
+#[cfg(not(debug_assertions))]
+fn with_test_profile(profiles: Vec<Profile>) -> Vec<Profile> {
+    profiles
+}
+
+/// The `roots` listing: profiles and their roots, described.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct Listing {
+    /// One entry per profile.
+    pub profiles: Vec<ProfileListing>,
+}
+
+/// One profile in the listing.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct ProfileListing {
+    /// Its name.
+    pub name: String,
+    /// What it is for.
+    pub description: String,
+    /// The profile file it comes from; `null` for a bundled profile.
+    pub file: Option<String>,
+    /// Host-name suffixes that name it.
+    pub suffixes: Vec<String>,
+    /// Certificate issuers that name it.
+    pub issuers: Vec<String>,
+    /// The ports its servers and poolers listen on.
+    pub ports: Vec<u16>,
+    /// How to get a per-instance or per-project CA.
+    pub download: Option<String>,
+    /// How to connect to a provider that routes by SNI.
+    pub needs_sni: Option<String>,
+    /// What works with server certificates named by CN only.
+    pub cn_only: Option<String>,
+    /// Its roots.
+    pub roots: Vec<ListedRoot>,
+}
+
+/// One root of a profile in the listing.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct ListedRoot {
+    /// The certificate.
+    #[serde(flatten)]
+    pub certificate: crate::certinfo::CertificateInfo,
+    /// Whether a root file for the profile must hold it (`false`: recommended, one of a set,
+    /// or announced for a rotation).
+    pub required: bool,
+    /// `required`, `recommended`, `one-of` or `rotation`.
+    pub need: String,
+    /// Why a root that is not required is kept; `null` for a required one.
+    pub reason: Option<String>,
+    /// For a rotation root, the date the provider switches to it (YYYY-MM-DD).
+    pub date: Option<String>,
+}
+
+/// Describes the given profiles.
+pub fn listing(profiles: &[&Profile], now: i64) -> Listing {
+    Listing {
+        profiles: profiles
+            .iter()
+            .map(|p| ProfileListing {
+                name: p.name.clone(),
+                description: p.description.clone(),
+                file: match &p.origin {
+                    Origin::Bundled => None,
+                    Origin::File(path) => Some(path.display().to_string()),
+                },
+                suffixes: p.suffixes.clone(),
+                issuers: p.issuers.clone(),
+                ports: p.ports.clone(),
+                download: p.download.clone(),
+                needs_sni: p.needs_sni.clone(),
+                cn_only: p.cn_only.clone(),
+                roots: p
+                    .roots
+                    .iter()
+                    .filter_map(|r| {
+                        let (need, reason, date) = match &r.need {
+                            Need::Required => ("required", None, None),
+                            Need::Recommended(why) => ("recommended", Some(why.clone()), None),
+                            Need::OneOf(why) => ("one-of", Some(why.clone()), None),
+                            Need::Rotation { date, reason } => {
+                                ("rotation", Some(reason.clone()), Some(date.clone()))
+                            }
+                        };
+                        Some(ListedRoot {
+                            certificate: crate::certinfo::describe(&r.der, now)?,
+                            required: r.need == Need::Required,
+                            need: need.into(),
+                            reason,
+                            date,
+                        })
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(name: &str) -> &'static Profile {
+        find(name).unwrap()
+    }
+
+    #[test]
+    fn the_bundled_profiles_are_these_in_this_order() {
+        let names: Vec<&str> = bundled_names();
+        assert_eq!(
+            names,
+            [
+                "azure",
+                "cosmos",
+                "aws-rds",
+                "gcp-cloudsql",
+                "neon",
+                "supabase",
+                "digitalocean",
+                "aiven"
+            ]
+        );
+    }
+
+    fn bundled_names() -> Vec<&'static str> {
+        all()
+            .iter()
+            .filter(|p| p.origin == Origin::Bundled && p.description != "test profile")
+            .map(|p| p.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn azure_roots_have_the_published_fingerprints_and_expiry_dates() {
+        let expected = [
+            (
+                "DigiCert Global Root G2",
+                "CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F",
+                "2038-01-15",
+            ),
+            (
+                "DigiCert Global Root CA",
+                "43:48:A0:E9:44:4C:78:CB:26:5E:05:8D:5E:89:44:B4:D8:4F:96:62:BD:26:DB:25:7F:89:34:A4:43:C7:01:61",
+                "2031-11-10",
+            ),
+            (
+                "Microsoft RSA Root Certificate Authority 2017",
+                "C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0",
+                "2042-07-18",
+            ),
+            (
+                "Microsoft ECC Root Certificate Authority 2017",
+                "35:8D:F3:9D:76:4A:F9:E1:B7:66:E9:C9:72:DF:35:2E:E1:5C:FA:C2:27:AF:6A:D1:D7:0E:8E:4A:6E:DC:BA:02",
+                "2042-07-18",
+            ),
+        ];
+        let azure = bundled().into_iter().find(|p| p.name == "azure").unwrap();
+        assert_eq!(azure.roots.len(), 4);
+        for ((name, sha256, expires), root) in expected.iter().zip(&azure.roots) {
+            let info = crate::certinfo::describe(&root.der, 0).unwrap();
+            assert_eq!(&root.name, name);
+            assert_eq!(info.sha256, *sha256, "{name}");
+            assert_eq!(&info.not_after[..10], *expires, "{name}");
+            assert!(info.self_signed && info.is_ca, "{name} is a root");
+        }
+        let required: Vec<_> = azure
+            .roots
+            .iter()
+            .filter(|r| r.need == Need::Required)
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(
+            required,
+            [
+                "DigiCert Global Root G2",
+                "Microsoft RSA Root Certificate Authority 2017"
+            ]
+        );
+    }
+
+    /// `certs/aws-rds.tsv` records each root of AWS's global bundle: subject, SHA-256, expiry.
+    #[test]
+    fn aws_rds_roots_are_the_ones_recorded_in_certs() {
+        let recorded: Vec<Vec<&str>> = include_str!("../../certs/aws-rds.tsv")
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split('\t').collect())
+            .collect();
+        let rds = bundled().into_iter().find(|p| p.name == "aws-rds").unwrap();
+        let regional: Vec<&Root> = rds
+            .roots
+            .iter()
+            .filter(|r| matches!(r.need, Need::OneOf(_)))
+            .collect();
+        assert_eq!(regional.len(), 108);
+        assert_eq!(recorded.len(), regional.len());
+        for (row, root) in recorded.iter().zip(&regional) {
+            let info = crate::certinfo::describe(&root.der, 0).unwrap();
+            assert_eq!(root.name, row[0]);
+            assert_eq!(info.sha256, row[1], "{}", row[0]);
+            assert_eq!(&info.not_after[..10], row[2], "{}", row[0]);
+            assert!(info.self_signed && info.is_ca, "{} is a root", row[0]);
+        }
+        let proxy: Vec<&str> = rds
+            .roots
+            .iter()
+            .filter(|r| matches!(r.need, Need::Recommended(_)))
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(
+            proxy,
+            [
+                "Amazon Root CA 1",
+                "Amazon Root CA 2",
+                "Amazon Root CA 3",
+                "Amazon Root CA 4",
+                "Starfield Services Root Certificate Authority - G2"
+            ]
+        );
+    }
+
+    #[test]
+    fn hosts_are_matched_by_their_longest_suffix() {
+        let cases = [
+            ("db1.postgres.database.azure.com", Some("azure")),
+            ("DB1.Postgres.Database.Azure.COM.", Some("azure")),
+            ("c-x.abc.postgres.cosmos.azure.com", Some("cosmos")),
+            (
+                "mydb.c9akciq32.us-east-1.rds.amazonaws.com",
+                Some("aws-rds"),
+            ),
+            (
+                "mydb.proxy-c9akciq32.cn-north-1.rds.amazonaws.com.cn",
+                Some("aws-rds"),
+            ),
+            (
+                "ep-cool-darkness-123456.us-east-2.aws.neon.tech",
+                Some("neon"),
+            ),
+            ("db.abcdefghijkl.supabase.co", Some("supabase")),
+            ("aws-0-eu-central-1.pooler.supabase.com", Some("supabase")),
+            (
+                "db-postgresql-nyc3-1234-do-user-1-0.b.db.ondigitalocean.com",
+                Some("digitalocean"),
+            ),
+            ("pg-1234-proj.aivencloud.com", Some("aiven")),
+            ("x.y.z.sql.goog", Some("gcp-cloudsql")),
+            // The suffix itself, or a look-alike, is no match.
+            ("rds.amazonaws.com", None),
+            ("evilrds.amazonaws.com", None),
+            ("neon.tech.example.com", None),
+            ("10.1.2.3", None),
+        ];
+        for (host, expected) in cases {
+            assert_eq!(
+                by_host(host).map(|(p, _)| p.name.as_str()),
+                expected,
+                "{host}"
+            );
+        }
+    }
+
+    #[test]
+    fn cloud_sql_is_named_by_its_issuer_and_neon_by_its_error() {
+        assert_eq!(
+            by_issuer("CN=Google Cloud SQL Server CA, O=Google, Inc, C=US")
+                .map(|(p, _)| p.name.as_str()),
+            Some("gcp-cloudsql")
+        );
+        assert!(by_issuer("CN=Some CA").is_none());
+        assert_eq!(
+            by_error(
+                "Endpoint ID is not specified. Either please upgrade the postgres client library"
+            )
+            .map(|(p, _)| p.name.as_str()),
+            Some("neon")
+        );
+        assert!(by_error("password authentication failed").is_none());
+    }
+
+    #[test]
+    fn per_instance_providers_say_how_to_download_their_ca() {
+        for name in ["gcp-cloudsql", "supabase", "digitalocean", "aiven", "neon"] {
+            let p = profile(name);
+            assert!(p.roots.is_empty(), "{name}");
+            assert!(p.download.is_some(), "{name}");
+        }
+        assert!(profile("gcp-cloudsql").cn_only.is_some());
+        assert!(profile("neon").needs_sni.is_some());
+    }
+}
