@@ -48,7 +48,7 @@ pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code
             .first()
             .expect("only a named profile can have no roots");
         return Err(Error::Usage(format!(
-            "profile {} bundles no roots: get its CA this way: {}",
+            "profile {} bundles no roots; {}",
             profile.name,
             profile.download.as_deref().unwrap_or("ask the provider")
         )));

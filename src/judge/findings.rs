@@ -148,16 +148,23 @@ fn profile_words(name: &str) -> (String, String) {
     }
 }
 
-/// The trust sources of the diagnosis that verify the chain, in its order, each with the subject
-/// of the root it ended at.
+/// The trust sources of the diagnosis that verify the chain, each with the subject of the root it
+/// ended at: the profile of the provider the host was recognised as first, then the diagnosis's
+/// order.
 fn verifying(report: &TargetReport) -> Vec<(DiagnosisSource, String)> {
-    report
+    let mut found: Vec<(DiagnosisSource, String)> = report
         .trust
         .diagnosis
         .iter()
         .filter(|d| d.verified)
         .map(|d| (d.source.clone(), d.anchor.clone().unwrap_or_default()))
-        .collect()
+        .collect();
+    if let Some(provider) = &report.provider {
+        found.sort_by_key(|(source, _)| {
+            !matches!(source, DiagnosisSource::Profile(name) if *name == provider.profile)
+        });
+    }
+    found
 }
 
 /// `configuration` for a root file that cannot be used under a mode that needs it: libpq's
@@ -499,4 +506,47 @@ pub(crate) fn failure(report: &TargetReport) -> String {
         .and_then(|a| a.error.clone())
         .unwrap_or_else(|| "connection failed".into());
     crate::sanitize::one_line(&error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Provider;
+    use crate::tls::diagnose::Diagnosis;
+
+    fn verified(source: DiagnosisSource) -> Diagnosis {
+        Diagnosis {
+            source,
+            verified: true,
+            anchor: Some("CN=DigiCert Global Root G2".into()),
+            path: Vec::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn the_recognised_providers_profile_comes_first_among_the_sources_that_verify() {
+        let cases = [
+            (None, "system"),
+            (Some("azure"), "profile:azure"),
+            (Some("cosmos"), "profile:cosmos"),
+            (Some("neon"), "system"),
+        ];
+        for (provider, first) in cases {
+            let mut report = crate::judge::invalid(0, "test", "unused");
+            report.trust.diagnosis = vec![
+                verified(DiagnosisSource::System),
+                verified(DiagnosisSource::Profile("azure".into())),
+                verified(DiagnosisSource::Profile("cosmos".into())),
+            ];
+            report.provider = provider.map(|name: &str| Provider {
+                profile: name.into(),
+                description: String::new(),
+                recognised_by: String::new(),
+            });
+            let order = verifying(&report);
+            assert_eq!(order[0].0.to_string(), first, "{provider:?}");
+            assert_eq!(order.len(), 3);
+        }
+    }
 }

@@ -86,6 +86,7 @@ pub(crate) fn judge(
     let seen = root_error.and(wire.tls.as_ref());
     let mut report = describe(options, target, store, &attempts, seen, run, clock);
     report.trust.roots_unusable = root_error.map(ToString::to_string);
+    report.provider = provider::recognise(&report);
     findings::add(options, &attempts, &mut report);
     pooler::judge(options, &mut report, audit.is_some());
     if let Some(e) = root_error {

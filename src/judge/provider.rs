@@ -4,21 +4,28 @@
 //! and a root file that lacks a root the provider has announced for a rotation.
 
 use crate::config::{Options, RootCert};
-use crate::profiles::{self, Clue, Need, Profile};
+use crate::profiles::{self, Clue, Need};
 use crate::report::{Finding, Provider, Severity, TargetReport};
 use crate::tls::TrustStore;
 
-/// Names the provider in the report and adds what its profile knows to the findings.
-pub(super) fn judge(
-    options: &Options,
-    report: &mut TargetReport,
-    store: Option<&TrustStore>,
-    today: &str,
-) {
-    let Some((profile, clue)) = recognise(report) else {
-        return;
-    };
-    report.provider = Some(Provider {
+/// The provider a profile recognises this target as: by its host name first, then its
+/// certificate's issuer, then what the server said.
+pub(super) fn recognise(report: &TargetReport) -> Option<Provider> {
+    let (profile, clue) = profiles::by_host(&report.host)
+        .or_else(|| {
+            report
+                .certificates
+                .first()
+                .and_then(|c| profiles::by_issuer(&c.issuer))
+        })
+        .or_else(|| {
+            report
+                .attempts
+                .iter()
+                .filter_map(|a| a.error.as_deref())
+                .find_map(profiles::by_error)
+        })?;
+    Some(Provider {
         profile: profile.name.clone(),
         description: profile.description.clone(),
         recognised_by: match clue {
@@ -26,12 +33,36 @@ pub(super) fn judge(
             Clue::Issuer(i) => format!("certificate issuer {i}"),
             Clue::Error(e) => format!("server error \"{e}\""),
         },
-    });
+    })
+}
+
+/// Gives the findings the recognised provider's words: its rules for CN-only certificates and
+/// SNI, where to get a per-instance CA when nothing pgtls knows verifies the chain, and a
+/// rotation root the root file lacks.
+pub(super) fn judge(
+    options: &Options,
+    report: &mut TargetReport,
+    store: Option<&TrustStore>,
+    today: &str,
+) {
+    let Some(provider) = &report.provider else {
+        return;
+    };
+    let Some(profile) = profiles::find(&provider.profile) else {
+        return;
+    };
+    let recognised = format!("{} ({})", profile.description, provider.recognised_by);
     let leaf_has_no_names = report
         .certificates
         .first()
         .is_some_and(|c| c.sans.is_empty());
-    let per_instance = profile.roots.is_empty();
+    // A per-instance CA is the fix only when no trust source pgtls knows verifies the chain.
+    let download = profile
+        .download
+        .as_ref()
+        .filter(|_| profile.roots.is_empty())
+        .filter(|_| !report.trust.diagnosis.iter().any(|d| d.verified));
+    let unusable = report.trust.roots_unusable.clone();
     for finding in &mut report.findings {
         match finding.code {
             "host_name_mismatch" if leaf_has_no_names => {
@@ -44,13 +75,18 @@ pub(super) fn judge(
                     finding.hint = Some(rule.clone());
                 }
             }
-            "untrusted_certificate" | "configuration" if per_instance && finding.hint.is_some() => {
-                if let Some(download) = &profile.download {
-                    finding.hint = Some(format!(
-                        "{} is recognised ({}); {download}; then set sslrootcert to that file",
-                        profile.description,
-                        report.provider.as_ref().map_or("", |p| &p.recognised_by),
-                    ));
+            "untrusted_certificate" => {
+                if let Some(download) = download {
+                    finding.hint = Some(format!("{recognised}: {download}"));
+                }
+            }
+            "configuration"
+                if unusable
+                    .as_deref()
+                    .is_some_and(|e| finding.message.starts_with(e)) =>
+            {
+                if let Some(download) = download {
+                    finding.hint = Some(format!("{recognised}: {download}"));
                 }
             }
             _ => {}
@@ -75,25 +111,6 @@ pub(super) fn judge(
             }
         }
     }
-}
-
-/// The profile that names this target: its host name first, then its certificate's issuer, then
-/// what the server said.
-fn recognise(report: &TargetReport) -> Option<(&'static Profile, Clue<'static>)> {
-    profiles::by_host(&report.host)
-        .or_else(|| {
-            report
-                .certificates
-                .first()
-                .and_then(|c| profiles::by_issuer(&c.issuer))
-        })
-        .or_else(|| {
-            report
-                .attempts
-                .iter()
-                .filter_map(|a| a.error.as_deref())
-                .find_map(profiles::by_error)
-        })
 }
 
 /// `rotation_root_missing`: a root file without the root a provider announced it will switch to:

@@ -478,32 +478,6 @@ mod tests {
     }
 
     #[test]
-    fn the_bundled_profiles_are_these_in_this_order() {
-        let names: Vec<&str> = bundled_names();
-        assert_eq!(
-            names,
-            [
-                "azure",
-                "cosmos",
-                "aws-rds",
-                "gcp-cloudsql",
-                "neon",
-                "supabase",
-                "digitalocean",
-                "aiven"
-            ]
-        );
-    }
-
-    fn bundled_names() -> Vec<&'static str> {
-        all()
-            .iter()
-            .filter(|p| p.origin == Origin::Bundled && p.description != "test profile")
-            .map(|p| p.name.as_str())
-            .collect()
-    }
-
-    #[test]
     fn azure_roots_have_the_published_fingerprints_and_expiry_dates() {
         let expected = [
             (

@@ -314,6 +314,50 @@ fn a_cloud_sql_cn_only_certificate_fails_verify_full_as_libpq_does_and_gets_the_
             );
         }
     }
+    // Another instance's CA, or none at all: the instance's own CA is the file to get.
+    let other = write(
+        dir,
+        "other-ca.pem",
+        &Ca::root("Google Cloud SQL Server CA").cert_pem,
+    );
+    let wrong = format!(
+        "host=127.0.0.1 port={} user=postgres sslmode=verify-ca sslrootcert={}",
+        server.port,
+        other.display()
+    );
+    let missing = format!(
+        "host=127.0.0.1 port={} user=postgres sslmode=verify-ca",
+        server.port
+    );
+    let libpq = libpq_connect(dir, &[wrong.clone(), missing.clone()]);
+    for ((conninfo, libpq), (expected, code)) in [wrong, missing]
+        .iter()
+        .zip(&libpq)
+        .zip([(6, "untrusted_certificate"), (2, "configuration")])
+    {
+        assert_eq!(libpq["ok"], false, "{conninfo}: {libpq}");
+        let (got, target) = check(dir, None, &[], &[conninfo]);
+        assert_eq!(got, expected, "{conninfo}: {target:#}");
+        let hint = finding(&target, code).unwrap()["hint"].as_str().unwrap();
+        assert!(
+            hint.starts_with(
+                "Google Cloud SQL for PostgreSQL (certificate issuer Google Cloud SQL Server CA): each instance has its own CA: gcloud sql instances describe INSTANCE"
+            ),
+            "{hint}"
+        );
+    }
+    let out = pgtls(dir)
+        .args(["roots", "--profile", "gcp-cloudsql", "-o", "ca.pem"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("profile gcp-cloudsql bundles no roots; each instance has its own CA"),
+        "{out:?}"
+    );
+    assert!(!dir.join("ca.pem").exists());
 }
 
 /// A company's own platform: `Corp Root 2024` signs its servers under `.db.corp.example`, and
