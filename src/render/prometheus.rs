@@ -289,6 +289,24 @@ fn families(report: &Report, now: i64, deprecated: bool, out: &mut dyn Write) ->
             )?;
         }
     }
+    // Only when a profile recognised some target: the provider, to group and route alerts by.
+    if report.targets.iter().any(|t| t.provider.is_some()) {
+        writeln!(
+            out,
+            "# HELP pgtls_provider_info The provider profile that recognised the target (always 1)."
+        )?;
+        writeln!(out, "# TYPE pgtls_provider_info gauge")?;
+        for (i, t) in report.targets.iter().enumerate() {
+            if let Some(provider) = &t.provider {
+                writeln!(
+                    out,
+                    "pgtls_provider_info{{{},profile=\"{}\"}} 1",
+                    labels(i),
+                    label(&provider.profile)
+                )?;
+            }
+        }
+    }
     let verdicts = report
         .targets
         .iter()

@@ -460,6 +460,27 @@ fn a_users_profile_file_names_its_hosts_and_warns_of_an_announced_rotation_in_ch
         )
     );
 
+    // In Prometheus's format, the provider is a family of its own.
+    let out = pgtls_with_hosts(dir, &corp.hosts)
+        .args([
+            "check",
+            "--format",
+            "prometheus",
+            "--profile-file",
+            profile,
+            &strings[0],
+        ])
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "pgtls_provider_info{{target=\"{CORP_HOST}\",port=\"{}\",sslmode=\"verify-full\",client=\"libpq\",profile=\"corp\"}} 1",
+            corp.server.port
+        )),
+        "{metrics}"
+    );
+
     // Against the system store: untrusted, and the profile's roots are the fix.
     let (code, target) = check(
         dir,
