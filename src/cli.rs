@@ -74,6 +74,10 @@ pub struct CompletionsArgs {
 /// Arguments of `pgtls roots`.
 #[derive(Debug, clap::Args)]
 pub struct RootsArgs {
+    /// List the profiles, their rules and their roots (what roots does without -o).
+    #[arg(long, conflicts_with = "output")]
+    pub list: bool,
+
     /// Only this provider profile (pgtls roots lists them).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,

@@ -570,7 +570,7 @@ fn a_users_profile_file_works_in_roots_and_lint_and_from_the_config_directory() 
         (0, vec![])
     );
     let out = pgtls(dir)
-        .args(["roots", "--format", "json"])
+        .args(["roots", "--list", "--format", "json"])
         .output()
         .unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
