@@ -176,6 +176,42 @@ fn the_aws_rds_bundle_is_the_roots_certs_records_and_the_packages_current_ones()
         let fp = fp.trim().rsplit('=').next().unwrap().to_string();
         assert!(written.iter().any(|(w, _)| *w == fp), "{name}");
     }
+    // A root file needs one regional root (its instance's), not all 108.
+    let bundle = std::fs::read_to_string(&file).unwrap();
+    let first = bundle.find("-----END CERTIFICATE-----\n").unwrap() + 26;
+    let one = write(home.path(), "one-region.pem", &bundle[..first]);
+    let none = write(
+        home.path(),
+        "no-region.pem",
+        &std::fs::read_to_string(root().join("certs/digicert-global-root-g2.pem")).unwrap(),
+    );
+    for (file, code, errors) in [(&one, 0, 0), (&none, 9, 1)] {
+        let out = pgtls(home.path())
+            .args([
+                "inspect",
+                "--lint",
+                "--profile",
+                "aws-rds",
+                "--format",
+                "json",
+            ])
+            .arg(file)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let lint = doc["lint"].as_array().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{lint:#?}");
+        let missing: Vec<&Value> = lint
+            .iter()
+            .filter(|f| f["code"] == "missing_root")
+            .collect();
+        assert_eq!(missing.len(), errors, "{lint:#?}");
+        let notes = lint
+            .iter()
+            .filter(|f| f["code"] == "missing_recommended_root")
+            .count();
+        assert_eq!(notes, 5, "RDS Proxy's roots: {lint:#?}");
+    }
 }
 
 #[test]
