@@ -18,13 +18,15 @@ pub struct Cli {
 }
 
 impl Command {
-    /// The `--profile-file` arguments of the commands that take them.
-    pub fn profile_files(&self) -> &[std::path::PathBuf] {
+    /// For the commands that use provider profiles, their `--profile-file` arguments (the
+    /// exporter takes none, but reads the config directory's profiles like the others).
+    pub fn profile_files(&self) -> Option<&[std::path::PathBuf]> {
         match self {
-            Command::Check(args) => &args.profile_file,
-            Command::Roots(args) => &args.profile_file,
-            Command::Inspect(args) => &args.profile_file,
-            _ => &[],
+            Command::Check(args) => Some(&args.profile_file),
+            Command::Roots(args) => Some(&args.profile_file),
+            Command::Inspect(args) => Some(&args.profile_file),
+            Command::Serve(_) => Some(&[]),
+            _ => None,
         }
     }
 }

@@ -28,7 +28,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<Code, Error> {
     let env = config::Environment::from_process();
     let clock = Clock::system();
-    commands::load_profiles(cli.command.profile_files(), &env)?;
+    if let Some(files) = cli.command.profile_files() {
+        commands::load_profiles(files, &env)?;
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = match cli.command {

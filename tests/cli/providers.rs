@@ -668,4 +668,23 @@ fn a_malformed_profile_file_is_exit_2_with_its_file_line_and_reason_in_every_com
             assert!(out.stdout.is_empty(), "{args:?}: nothing else is done");
         }
     }
+    // In the config directory, a broken file stops the commands that use profiles, and only
+    // them.
+    let profiles = dir.join(".config/pgtls/profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let broken = write(&profiles, "broken.toml", "[[profile]]\nname = 1\n");
+    let out = pgtls(dir).args(["roots"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("{}:2: ", broken.display())),
+        "{out:?}"
+    );
+    for args in [
+        &["explain", "host=db.example.com"][..],
+        &["completions", "bash"],
+        &["schema", "check"],
+    ] {
+        let out = pgtls(dir).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+    }
 }
