@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
 pub use file::ProfileError;
 
@@ -334,6 +333,7 @@ pub fn by_error(message: &str) -> Option<(&'static Profile, Clue<'static>)> {
 
 #[cfg(debug_assertions)]
 fn with_test_profile(mut profiles: Vec<Profile>) -> Vec<Profile> {
+    use rustls::pki_types::pem::PemObject;
     let Some(spec) = std::env::var("PGTLS_TEST_PROFILE").ok() else {
         return profiles;
     };
