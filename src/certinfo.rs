@@ -102,6 +102,22 @@ pub enum CertName {
     Ip(Vec<u8>),
 }
 
+/// What a root file's entry must be: a self-signed CA. Its subject as `describe` writes it, and
+/// whether it is a CA and self-issued; `None` when it cannot be parsed. Cheaper than `describe`.
+pub fn anchor_facts(der: &[u8]) -> Option<(String, bool, bool)> {
+    let (_, cert) = parse_x509_certificate(der).ok()?;
+    let is_ca = cert
+        .basic_constraints()
+        .ok()
+        .flatten()
+        .is_some_and(|bc| bc.value.ca);
+    Some((
+        crate::sanitize::server_text(&cert.subject().to_string()),
+        is_ca,
+        cert.subject().as_raw() == cert.issuer().as_raw(),
+    ))
+}
+
 /// Describes a DER certificate; `None` when it cannot be parsed.
 pub fn describe(der: &[u8], now_unix: i64) -> Option<CertificateInfo> {
     let (_, cert) = parse_x509_certificate(der).ok()?;

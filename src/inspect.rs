@@ -376,7 +376,7 @@ pub fn lint(
         };
         let mut one_of_held = false;
         let mut one_of_reason = None;
-        for root in &profile.roots {
+        for root in profile.roots() {
             let sha256 = certinfo::sha256(&root.der);
             let held = seen.contains(&sha256.as_str());
             if let Need::OneOf(reason) = &root.need {

@@ -38,7 +38,7 @@ pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code
         return Ok(Code::Ok);
     };
     let mut roots: Vec<&profiles::Root> = Vec::new();
-    for root in chosen.iter().flat_map(|p| &p.roots) {
+    for root in chosen.iter().flat_map(|p| p.roots()) {
         if !roots.iter().any(|r| r.der == root.der) {
             roots.push(root);
         }

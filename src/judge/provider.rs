@@ -60,7 +60,7 @@ pub(super) fn judge(
     let download = profile
         .download
         .as_ref()
-        .filter(|_| profile.roots.is_empty())
+        .filter(|_| profile.roots().is_empty())
         .filter(|_| !report.trust.diagnosis.iter().any(|d| d.verified));
     let unusable = report.trust.roots_unusable.clone();
     for finding in &mut report.findings {
@@ -100,7 +100,7 @@ pub(super) fn judge(
             profile.selector(),
             path.display()
         );
-        for root in &profile.roots {
+        for root in profile.roots() {
             let Need::Rotation { date, reason } = &root.need else {
                 continue;
             };

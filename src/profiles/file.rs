@@ -59,13 +59,17 @@ struct RootSpec {
     date: Option<Spanned<String>>,
 }
 
+/// Reads a root file named by a profile: its bytes, or why not.
+pub(crate) type ReadRoot<'a> = dyn Fn(&str) -> Result<Vec<u8>, String> + 'a;
+
 /// Reads the profiles of one file. `read_root` returns the bytes of a root file named by a
-/// `[[profile.root]]` entry (relative to the profile file's directory, or bundled).
+/// `[[profile.root]]` entry (relative to the profile file's directory), read and checked now;
+/// without it (the bundled file), root files are read when a profile's roots are first asked for.
 pub(crate) fn parse(
     text: &str,
     path: &Path,
     origin: &Origin,
-    read_root: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+    read_root: Option<&ReadRoot<'_>>,
 ) -> Result<Vec<Profile>, ProfileError> {
     let fail = |span: Option<Range<usize>>, reason: String| ProfileError {
         path: path.to_path_buf(),
@@ -112,6 +116,7 @@ pub(crate) fn parse(
             }
         }
         let mut roots = Vec::new();
+        let mut deferred = Vec::new();
         for root in &p.root {
             let r = root.get_ref();
             let need = match (r.need.get_ref().as_str(), &r.date) {
@@ -155,40 +160,17 @@ pub(crate) fn parse(
                     ));
                 }
             };
-            let bytes = read_root(&r.file).map_err(|e| fail(Some(root.span()), e))?;
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
-                .collect::<Result<_, _>>()
-                .map_err(|e| fail(Some(root.span()), format!("{}: {e}", r.file)))?;
-            if certs.is_empty() {
-                return Err(fail(
-                    Some(root.span()),
-                    format!("{}: no PEM certificate in it", r.file),
-                ));
-            }
-            for der in certs {
-                let Some(info) = crate::certinfo::describe(&der, 0) else {
-                    return Err(fail(
-                        Some(root.span()),
-                        format!("{}: a certificate in it cannot be read", r.file),
-                    ));
-                };
-                if !info.self_signed || !info.is_ca {
-                    return Err(fail(
-                        Some(root.span()),
-                        format!(
-                            "{}: \"{}\" is not a root CA (a profile holds only self-signed CA certificates)",
-                            r.file, info.subject
-                        ),
-                    ));
+            match read_root {
+                Some(read) => {
+                    let bytes = read(&r.file).map_err(|e| fail(Some(root.span()), e))?;
+                    let found =
+                        roots_of(&r.file, &bytes, &need).map_err(|e| fail(Some(root.span()), e))?;
+                    roots.extend(found);
                 }
-                roots.push(Root {
-                    name: common_name(&info.subject),
-                    der,
-                    need: need.clone(),
-                });
+                None => deferred.push((r.file.clone(), need)),
             }
         }
-        if roots.is_empty() && p.download.is_none() {
+        if p.root.is_empty() && p.download.is_none() {
             return Err(fail(
                 Some(span),
                 format!(
@@ -210,11 +192,42 @@ pub(crate) fn parse(
             download: p.download,
             needs_sni: p.needs_sni,
             cn_only: p.cn_only,
-            roots,
+            roots: match read_root {
+                Some(_) => std::sync::OnceLock::from(roots),
+                None => std::sync::OnceLock::new(),
+            },
+            deferred,
             origin: origin.clone(),
         });
     }
     Ok(profiles)
+}
+
+/// The roots of one root file: every certificate in it, each a self-signed CA.
+pub(crate) fn roots_of(file: &str, bytes: &[u8], need: &Need) -> Result<Vec<Root>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(bytes)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{file}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{file}: no PEM certificate in it"));
+    }
+    certs
+        .into_iter()
+        .map(|der| {
+            let (subject, is_ca, self_signed) = crate::certinfo::anchor_facts(&der)
+                .ok_or_else(|| format!("{file}: a certificate in it cannot be read"))?;
+            if !self_signed || !is_ca {
+                return Err(format!(
+                    "{file}: \"{subject}\" is not a root CA (a profile holds only self-signed CA certificates)"
+                ));
+            }
+            Ok(Root {
+                name: common_name(&subject),
+                der,
+                need: need.clone(),
+            })
+        })
+        .collect()
 }
 
 /// The 1-based line of a byte offset.
@@ -286,7 +299,7 @@ mod tests {
             text,
             Path::new("corp.toml"),
             &Origin::File(PathBuf::from("corp.toml")),
-            &read,
+            Some(&read),
         )
     }
 
@@ -298,10 +311,10 @@ mod tests {
         assert_eq!(profiles.len(), 1);
         let corp = &profiles[0];
         assert_eq!(corp.suffixes, [".db.corp.example"]);
-        assert_eq!(corp.roots[0].name, "DigiCert Global Root G2");
-        assert_eq!(corp.roots[0].need, Need::Required);
+        assert_eq!(corp.roots()[0].name, "DigiCert Global Root G2");
+        assert_eq!(corp.roots()[0].need, Need::Required);
         assert_eq!(
-            corp.roots[1].need,
+            corp.roots()[1].need,
             Need::Rotation {
                 date: "2027-03-01".into(),
                 reason: "the 2027 root".into()

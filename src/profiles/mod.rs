@@ -81,13 +81,33 @@ pub struct Profile {
     pub needs_sni: Option<String>,
     /// The provider's server certificates name the server by CN only: what works instead.
     pub cn_only: Option<String>,
-    /// Its roots.
-    pub roots: Vec<Root>,
+    /// Its roots, once read (see `roots`).
+    roots: OnceLock<Vec<Root>>,
+    /// Bundled root files not read yet, with their need.
+    deferred: Vec<(String, Need)>,
     /// Where it was defined.
     pub origin: Origin,
 }
 
 impl Profile {
+    /// Its roots. A bundled profile's are read on first use: most checks never need them.
+    pub fn roots(&self) -> &[Root] {
+        self.roots.get_or_init(|| {
+            self.deferred
+                .iter()
+                .flat_map(|(name, need)| {
+                    let pem = FILES
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, pem)| pem)
+                        .expect("the bundled profiles name bundled files (tested)");
+                    file::roots_of(name, pem.as_bytes(), need)
+                        .expect("the bundled roots are self-signed CAs (tested)")
+                })
+                .collect()
+        })
+    }
+
     /// How the report's words name its roots: "the bundled azure roots", "profile corp's roots".
     pub fn roots_phrase(&self) -> String {
         match self.origin {
@@ -153,20 +173,13 @@ const FILES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The bundled profiles, read from the compiled-in file.
+/// The bundled profiles, read from the compiled-in file; their roots when first asked for.
 fn bundled() -> Vec<Profile> {
-    let read = |name: &str| {
-        FILES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, pem)| pem.as_bytes().to_vec())
-            .ok_or_else(|| format!("{name}: not bundled"))
-    };
     file::parse(
         PROFILES,
         Path::new("certs/profiles.toml"),
         &Origin::Bundled,
-        &read,
+        None,
     )
     .expect("the bundled profiles are valid (tested)")
 }
@@ -265,7 +278,7 @@ pub fn load(files: &[PathBuf], dir: Option<&Path>) -> Result<Vec<Profile>, Profi
             crate::files::read(&file, crate::files::CERTIFICATES)
                 .map_err(|e| format!("{}: {e}", file.display()))
         };
-        let found = file::parse(&text, &path, &Origin::File(path.clone()), &read)?;
+        let found = file::parse(&text, &path, &Origin::File(path.clone()), Some(&read))?;
         for p in found {
             if let Some(q) = profiles.iter().find(|q: &&Profile| q.name == p.name) {
                 let Origin::File(other) = &q.origin else {
@@ -353,7 +366,10 @@ fn with_test_profile(mut profiles: Vec<Profile>) -> Vec<Profile> {
         })
         .collect();
     match profiles.iter_mut().find(|p| p.name == name) {
-        Some(bundled) => bundled.roots = roots,
+        Some(bundled) => {
+            bundled.roots = OnceLock::from(roots);
+            bundled.deferred.clear();
+        }
         None => profiles.push(Profile {
             name: name.to_string(),
             description: "test profile".into(),
@@ -364,7 +380,8 @@ fn with_test_profile(mut profiles: Vec<Profile>) -> Vec<Profile> {
             download: None,
             needs_sni: None,
             cn_only: None,
-            roots,
+            roots: OnceLock::from(roots),
+            deferred: Vec::new(),
             origin: Origin::Bundled,
         }),
     }
@@ -444,7 +461,7 @@ pub fn listing(profiles: &[&Profile], now: i64) -> Listing {
                 needs_sni: p.needs_sni.clone(),
                 cn_only: p.cn_only.clone(),
                 roots: p
-                    .roots
+                    .roots()
                     .iter()
                     .filter_map(|r| {
                         let (need, reason, date) = match &r.need {
@@ -478,6 +495,23 @@ mod tests {
     }
 
     #[test]
+    fn every_bundled_root_file_is_named_by_a_profile_and_reads_as_roots() {
+        let profiles = bundled();
+        for (file, _) in FILES {
+            assert!(
+                profiles
+                    .iter()
+                    .any(|p| p.deferred.iter().any(|(name, _)| name == file)),
+                "{file} is bundled but no profile names it"
+            );
+        }
+        for p in &profiles {
+            // Read and checked (self-signed CAs) here, as they are on first use.
+            assert_eq!(p.roots().is_empty(), p.deferred.is_empty(), "{}", p.name);
+        }
+    }
+
+    #[test]
     fn azure_roots_have_the_published_fingerprints_and_expiry_dates() {
         let expected = [
             (
@@ -502,8 +536,8 @@ mod tests {
             ),
         ];
         let azure = bundled().into_iter().find(|p| p.name == "azure").unwrap();
-        assert_eq!(azure.roots.len(), 4);
-        for ((name, sha256, expires), root) in expected.iter().zip(&azure.roots) {
+        assert_eq!(azure.roots().len(), 4);
+        for ((name, sha256, expires), root) in expected.iter().zip(azure.roots()) {
             let info = crate::certinfo::describe(&root.der, 0).unwrap();
             assert_eq!(&root.name, name);
             assert_eq!(info.sha256, *sha256, "{name}");
@@ -511,7 +545,7 @@ mod tests {
             assert!(info.self_signed && info.is_ca, "{name} is a root");
         }
         let required: Vec<_> = azure
-            .roots
+            .roots()
             .iter()
             .filter(|r| r.need == Need::Required)
             .map(|r| r.name.as_str())
@@ -535,7 +569,7 @@ mod tests {
             .collect();
         let rds = bundled().into_iter().find(|p| p.name == "aws-rds").unwrap();
         let regional: Vec<&Root> = rds
-            .roots
+            .roots()
             .iter()
             .filter(|r| matches!(r.need, Need::OneOf(_)))
             .collect();
@@ -549,7 +583,7 @@ mod tests {
             assert!(info.self_signed && info.is_ca, "{} is a root", row[0]);
         }
         let proxy: Vec<&str> = rds
-            .roots
+            .roots()
             .iter()
             .filter(|r| matches!(r.need, Need::Recommended(_)))
             .map(|r| r.name.as_str())
@@ -629,7 +663,7 @@ mod tests {
     fn per_instance_providers_say_how_to_download_their_ca() {
         for name in ["gcp-cloudsql", "supabase", "digitalocean", "aiven", "neon"] {
             let p = profile(name);
-            assert!(p.roots.is_empty(), "{name}");
+            assert!(p.roots().is_empty(), "{name}");
             assert!(p.download.is_some(), "{name}");
         }
         assert!(profile("gcp-cloudsql").cn_only.is_some());

@@ -156,7 +156,7 @@ pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Dia
         out.push(try_store(DiagnosisSource::System, &system, presented, now));
     }
     for profile in profiles::all() {
-        if profile.roots.is_empty() {
+        if profile.roots().is_empty() {
             continue;
         }
         let source = DiagnosisSource::Profile(profile.name.clone());
@@ -164,7 +164,7 @@ pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Dia
             super::roots::TrustSource::Profile {
                 name: profile.name.clone(),
             },
-            profile.roots.iter().map(|r| r.der.clone()).collect(),
+            profile.roots().iter().map(|r| r.der.clone()).collect(),
         );
         out.push(try_store(source, &store, presented, now));
     }
@@ -199,7 +199,7 @@ pub fn cross_signed(
     for profile in profiles::all() {
         roots.extend(
             profile
-                .roots
+                .roots()
                 .iter()
                 .filter_map(|r| webpki::anchor_from_trusted_cert(&r.der).ok())
                 .map(|a| a.subject.as_ref().to_vec()),
