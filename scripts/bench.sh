@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Measures pgtls against the tools it replaces, side by side in one run, on a local TLS PostgreSQL:
 #  1. one verify-full check: pgtls vs `openssl s_client -starttls postgres` (same verification)
-#     vs `psql -c 'select 1'`, as mean wall times and ratios (hyperfine);
+#     vs `psql -c 'select 1'`, as mean wall times and ratios (hyperfine); and pgtls on a chain
+#     its root file does not verify, which adds the trust diagnosis (the system store, every
+#     provider profile's roots, Mozilla's);
 #  2. throughput: 500 targets checked by one pgtls run vs the server's own connection capacity
 #     measured by `pgbench -C` (a new TLS connection per transaction), as a ratio;
 #  3. one `check --audit` of the server;
@@ -30,20 +32,25 @@ chmod 755 "$work"
 start_local_server "$work/server"
 pgtls=$PWD/target/release/pgtls
 conninfo="host=localhost port=$PGTLS_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$PGTLS_ROOT"
+untrusted="host=localhost port=$PGTLS_PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$PWD/certs/digicert-global-root-g2.pem"
 
 echo "== one verify-full check (${RUNS:-100} runs each)"
 HOME=/nonexistent hyperfine --warmup 10 --runs "${RUNS:-100}" -N --export-json "$work/one.json" \
     -n pgtls "$pgtls check '$conninfo'" \
     -n "openssl s_client" "openssl s_client -quiet -no_ign_eof -starttls postgres -connect 127.0.0.1:$PGTLS_PORT -servername localhost -verify_return_error -verify_hostname localhost -CAfile $PGTLS_ROOT" \
     -n psql "psql '$conninfo' -Atqc 'select 1'" >/dev/null
-python3 - "$work/one.json" <<'PY'
+# Its exit code 6 is the verdict, hence -i.
+HOME=/nonexistent hyperfine -i --warmup 10 --runs "${RUNS:-100}" -N --export-json "$work/untrusted.json" \
+    -n "pgtls, untrusted chain" "$pgtls check '$untrusted'" >/dev/null
+python3 - "$work/one.json" "$work/untrusted.json" <<'PY'
 import json, sys
-results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+results = {r["command"]: r for f in sys.argv[1:] for r in json.load(open(f))["results"]}
 for name, r in results.items():
-    print(f"  {name:18} mean {r['mean']*1000:7.2f} ms  (± {r['stddev']*1000:.2f}, median {r['median']*1000:.2f})")
+    print(f"  {name:22} mean {r['mean']*1000:7.2f} ms  (± {r['stddev']*1000:.2f}, median {r['median']*1000:.2f})")
 pgtls = results["pgtls"]["mean"]
 print(f"  pgtls / openssl s_client = {pgtls / results['openssl s_client']['mean']:.2f}")
 print(f"  pgtls / psql             = {pgtls / results['psql']['mean']:.2f}")
+print(f"  untrusted / verified     = {results['pgtls, untrusted chain']['mean'] / pgtls:.2f}  (the trust diagnosis)")
 PY
 
 echo "== throughput: 500 targets vs pgbench -C"
