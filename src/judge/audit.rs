@@ -1,6 +1,7 @@
 //! Findings about what an audit found the server accepts: old protocols, legacy suites, missing
 //! TLS 1.3, post-quantum groups and direct TLS, plaintext, and an audit the deadline cut short.
 
+use crate::profiles::Profile;
 use crate::report::{Audit, Finding, Severity};
 
 pub(crate) fn finding(
@@ -18,8 +19,8 @@ pub(crate) fn finding(
     }
 }
 
-/// Findings about what the server accepts.
-pub(crate) fn findings(audit: &Audit) -> Vec<Finding> {
+/// Findings about what the server accepts, for a target of `provider` if a profile recognised it.
+pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(why) = &audit.unfinished {
         out.push(finding(
@@ -108,13 +109,13 @@ pub(crate) fn findings(audit: &Audit) -> Vec<Finding> {
             "use hostssl instead of host lines in pg_hba.conf so that unencrypted connections are refused",
         ));
     }
-    out.extend(session_findings(audit));
+    out.extend(session_findings(audit, provider));
     out
 }
 
 /// Findings about what the server does after the handshake: protocol versions, cancel requests
 /// over TLS, SNI.
-fn session_findings(audit: &Audit) -> Vec<Finding> {
+fn session_findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding> {
     use crate::report::VersionAnswer;
     let mut out = Vec::new();
     for probe in &audit.startup_versions {
@@ -170,6 +171,7 @@ fn session_findings(audit: &Audit) -> Vec<Finding> {
                     "without SNI the server answers otherwise: {}",
                     without.answer
                 ),
+                provider,
             ));
         }
         if let (Some(a), Some(b)) = (&with.certificate_sha256, &without.certificate_sha256)

@@ -82,7 +82,10 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
             }
             Some(Outcome::NameMismatch) => {
                 let names = report.certificates.first().map(|c| c.sans.join(", ")).unwrap_or_default();
-                let hint = if names.is_empty() {
+                let cn_only = super::provider::profile_of(report).and_then(|p| p.cn_only.clone());
+                let hint = if let Some(rule) = cn_only.filter(|_| names.is_empty()) {
+                    rule
+                } else if names.is_empty() {
                     format!("the certificate has no subject alternative names; reissue it with a DNS SAN for \"{}\"", report.host)
                 } else {
                     let wildcard = if names.contains("*.") { " (a `*.` name covers one label)" } else { "" };
@@ -204,6 +207,8 @@ pub(super) fn unusable_roots(
         format!(
             "the chain is publicly trusted (Mozilla's root \"{anchor}\"): add that root to {path}, or use sslrootcert=system where this machine's store holds it"
         )
+    } else if let Some(download) = super::provider::download_hint(report) {
+        download
     } else if report.certificates.is_empty() {
         format!(
             "create {path} with the root CA that issued the server's certificate (pgtls roots --profile NAME {write} for a provider's roots; pgtls roots lists them)"
@@ -268,6 +273,8 @@ fn untrusted(
         .map(|(_, anchor)| anchor.clone());
     let hint = if let Some(fix) = fix {
         fix
+    } else if let Some(download) = super::provider::download_hint(report) {
+        download
     } else if matches!(reason, Some(ChainError::Expired | ChainError::NotYetValid)) {
         let which: Vec<String> = report
             .certificates

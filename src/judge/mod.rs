@@ -92,14 +92,15 @@ pub(crate) fn judge(
     if let Some(e) = root_error {
         findings::unusable_roots(options, &attempts, e, &mut report);
     }
-    provider::judge(options, &mut report, store, &clock.date());
+    provider::rotations(options, &mut report, store, &clock.date());
     report.summary = findings::summary(&report);
     if let Some(asked) = asked {
         clients::apply(&mut report, asked, &target.host, &wire, clock.webpki());
     }
     match &audit {
         Some(found) => {
-            report.findings.extend(audit::findings(found));
+            let provider = provider::profile_of(&report);
+            report.findings.extend(audit::findings(found, provider));
             let certificates = certs::certificate_findings(&report, run.warn_days);
             report.findings.extend(certificates);
         }

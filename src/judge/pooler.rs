@@ -6,6 +6,7 @@
 
 use super::audit::finding;
 use crate::config::{ChannelBinding, Options};
+use crate::profiles::Profile;
 use crate::report::{AnswerKind, Finding, Pooler, Severity, TargetReport};
 
 /// Error texts only PgBouncer sends (its `disconnect_client` reasons, src/client.c and
@@ -115,11 +116,13 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
     let wants_sni = said_last(report)
         .is_some_and(|e| e.contains("Endpoint ID is not specified") || e.contains("SNI"));
     if no_sni && wants_sni {
-        report.findings.push(sni_required(
+        let found = sni_required(
             Severity::Error,
             "the server refuses a connection without SNI: it routes by the name the client sends"
                 .into(),
-        ));
+            super::provider::profile_of(report),
+        );
+        report.findings.push(found);
     }
     let asks = options.channel_binding == ChannelBinding::Require;
     if scram_without_plus(report) && (asks || audit) {
@@ -149,13 +152,19 @@ pub(super) fn protocol_version_refused(severity: Severity, message: String) -> F
 }
 
 /// `sni_required`: a server that answers otherwise without SNI (in `check` when it refused a
-/// connection that sent none, and in `--audit`).
-pub(super) fn sni_required(severity: Severity, message: String) -> Finding {
+/// connection that sent none, and in `--audit`), with the recognised provider's own advice when
+/// its profile has some.
+pub(super) fn sni_required(
+    severity: Severity,
+    message: String,
+    provider: Option<&Profile>,
+) -> Finding {
+    let advice = provider.and_then(|p| p.needs_sni.as_deref());
     finding(
         severity,
         "sni_required",
         message,
-        "connect by host name, not an IP address, with sslsni=1 (libpq's default); where SNI cannot be sent, SNI-routing proxies (Neon and others) take the endpoint in options=endpoint%3D<id>",
+        advice.unwrap_or("connect by host name, not an IP address, with sslsni=1 (libpq's default); where SNI cannot be sent, SNI-routing proxies (Neon and others) take the endpoint in options=endpoint%3D<id>"),
     )
 }
 

@@ -1,10 +1,12 @@
 //! The provider a target belongs to, from the profiles (its host-name suffix, its certificate's
-//! issuer, or the provider's own error words), and the findings that use it: the per-instance CA
-//! to download, Cloud SQL's CN-only certificates, an SNI-routing proxy reached without a name,
-//! and a root file that lacks a root the provider has announced for a rotation.
+//! issuer, or the provider's own error words), recognised before any finding is made so that the
+//! constructors can use its profile: the per-instance CA to download (`findings.rs`), Cloud SQL's
+//! CN-only certificates (`findings.rs`), an SNI-routing proxy reached without a name
+//! (`pooler::sni_required`); and here, a root file that lacks a root the provider has announced
+//! for a rotation.
 
 use crate::config::{Options, RootCert};
-use crate::profiles::{self, Clue, Need};
+use crate::profiles::{self, Clue, Need, Profile};
 use crate::report::{Finding, Provider, Severity, TargetReport};
 use crate::tls::TrustStore;
 
@@ -36,79 +38,55 @@ pub(super) fn recognise(report: &TargetReport) -> Option<Provider> {
     })
 }
 
-/// Gives the findings the recognised provider's words: its rules for CN-only certificates and
-/// SNI, where to get a per-instance CA when nothing pgtls knows verifies the chain, and a
-/// rotation root the root file lacks.
-pub(super) fn judge(
+/// The profile of the provider the report names.
+pub(super) fn profile_of(report: &TargetReport) -> Option<&'static Profile> {
+    profiles::find(&report.provider.as_ref()?.profile)
+}
+
+/// Where the recognised provider's CA is per instance and nothing pgtls knows verifies the chain,
+/// how to get that CA: the trust hint for such a host.
+pub(super) fn download_hint(report: &TargetReport) -> Option<String> {
+    let provider = report.provider.as_ref()?;
+    let profile = profile_of(report)?;
+    if !profile.roots().is_empty() || report.trust.diagnosis.iter().any(|d| d.verified) {
+        return None;
+    }
+    let download = profile.download.as_deref()?;
+    Some(format!(
+        "{} ({}): {download}",
+        profile.description, provider.recognised_by
+    ))
+}
+
+/// `rotation_root_missing` for each root the recognised provider has announced for a rotation
+/// that the root file which verified the chain lacks.
+pub(super) fn rotations(
     options: &Options,
     report: &mut TargetReport,
     store: Option<&TrustStore>,
     today: &str,
 ) {
-    let Some(provider) = &report.provider else {
+    let Some(profile) = profile_of(report) else {
         return;
     };
-    let Some(profile) = profiles::find(&provider.profile) else {
+    if !report.trust.verified {
         return;
-    };
-    let recognised = format!("{} ({})", profile.description, provider.recognised_by);
-    let leaf_has_no_names = report
-        .certificates
-        .first()
-        .is_some_and(|c| c.sans.is_empty());
-    // A per-instance CA is the fix only when no trust source pgtls knows verifies the chain.
-    let download = profile
-        .download
-        .as_ref()
-        .filter(|_| profile.roots().is_empty())
-        .filter(|_| !report.trust.diagnosis.iter().any(|d| d.verified));
-    let unusable = report.trust.roots_unusable.clone();
-    for finding in &mut report.findings {
-        match finding.code {
-            "host_name_mismatch" if leaf_has_no_names => {
-                if let Some(rule) = &profile.cn_only {
-                    finding.hint = Some(rule.clone());
-                }
-            }
-            "sni_required" => {
-                if let Some(rule) = &profile.needs_sni {
-                    finding.hint = Some(rule.clone());
-                }
-            }
-            "untrusted_certificate" => {
-                if let Some(download) = download {
-                    finding.hint = Some(format!("{recognised}: {download}"));
-                }
-            }
-            "configuration"
-                if unusable
-                    .as_deref()
-                    .is_some_and(|e| finding.message.starts_with(e)) =>
-            {
-                if let Some(download) = download {
-                    finding.hint = Some(format!("{recognised}: {download}"));
-                }
-            }
-            _ => {}
-        }
     }
-    if report.trust.verified
-        && let (RootCert::File { path, .. }, Some(store)) = (&options.root_cert, store)
-    {
-        let fix = format!(
-            "pgtls roots {} --append -o {} adds it and keeps the rest",
-            profile.selector(),
-            path.display()
-        );
-        for root in profile.roots() {
-            let Need::Rotation { date, reason } = &root.need else {
-                continue;
-            };
-            if !store.anchors.contains(&root.der) {
-                let found =
-                    rotation_root_missing(&root.name, &profile.name, date, reason, today, &fix);
-                report.findings.push(found);
-            }
+    let (RootCert::File { path, .. }, Some(store)) = (&options.root_cert, store) else {
+        return;
+    };
+    let fix = format!(
+        "pgtls roots {} --append -o {} adds it and keeps the rest",
+        profile.selector(),
+        path.display()
+    );
+    for root in profile.roots() {
+        let Need::Rotation { date, reason } = &root.need else {
+            continue;
+        };
+        if !store.anchors.contains(&root.der) {
+            let found = rotation_root_missing(&root.name, &profile.name, date, reason, today, &fix);
+            report.findings.push(found);
         }
     }
 }
