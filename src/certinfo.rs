@@ -102,6 +102,14 @@ pub enum CertName {
     Ip(Vec<u8>),
 }
 
+/// The common name of a subject or issuer as `describe` writes it (`CN=..., O=...`), or the
+/// whole text when it has none.
+pub fn common_name(name: &str) -> &str {
+    name.split(", ")
+        .find_map(|part| part.strip_prefix("CN="))
+        .unwrap_or(name)
+}
+
 /// What a root file's entry must be: a self-signed CA. Its subject as `describe` writes it, and
 /// whether it is a CA and self-issued; `None` when it cannot be parsed. Cheaper than `describe`.
 pub fn anchor_facts(der: &[u8]) -> Option<(String, bool, bool)> {

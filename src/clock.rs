@@ -45,3 +45,21 @@ impl Clock {
         UnixTime::since_unix_epoch(std::time::Duration::from_secs(self.unix.max(0) as u64))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Clock;
+
+    #[test]
+    fn the_date_is_the_utc_day_as_year_month_day() {
+        let cases = [
+            (0, "1970-01-01"),
+            (1_796_169_599, "2026-12-01"),
+            (1_796_169_600, "2026-12-02"),
+            (1_803_945_600, "2027-03-02"),
+        ];
+        for (unix, date) in cases {
+            assert_eq!(Clock::at(unix).date(), date, "{unix}");
+        }
+    }
+}

@@ -222,7 +222,7 @@ pub(crate) fn roots_of(file: &str, bytes: &[u8], need: &Need) -> Result<Vec<Root
                 ));
             }
             Ok(Root {
-                name: common_name(&subject),
+                name: crate::certinfo::common_name(&subject).to_string(),
                 der,
                 need: need.clone(),
             })
@@ -249,28 +249,8 @@ fn valid_name(name: &str) -> bool {
 }
 
 fn valid_date(date: &str) -> bool {
-    let parts: Vec<&str> = date.split('-').collect();
-    let [year, month, day] = parts[..] else {
-        return false;
-    };
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    if !(digits(year, 4) && digits(month, 2) && digits(day, 2)) {
-        return false;
-    }
-    let (Ok(y), Ok(m), Ok(d)) = (year.parse::<i32>(), month.parse::<u8>(), day.parse::<u8>())
-    else {
-        return false;
-    };
-    time::Month::try_from(m).is_ok_and(|m| time::Date::from_calendar_date(y, m, d).is_ok())
-}
-
-/// The common name of a subject as `certinfo` writes it (`CN=..., O=...`), or the subject.
-fn common_name(subject: &str) -> String {
-    subject
-        .split(", ")
-        .find_map(|part| part.strip_prefix("CN="))
-        .unwrap_or(subject)
-        .to_string()
+    time::format_description::parse_borrowed::<2>("[year]-[month]-[day]")
+        .is_ok_and(|format| date.len() == 10 && time::Date::parse(date, &format).is_ok())
 }
 
 #[cfg(test)]

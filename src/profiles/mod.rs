@@ -322,10 +322,7 @@ pub fn by_host(host: &str) -> Option<(&'static Profile, Clue<'static>)> {
 /// The profile whose issuer text the certificate's issuer (its common name, or the whole
 /// subject text) starts with.
 pub fn by_issuer(issuer: &str) -> Option<(&'static Profile, Clue<'static>)> {
-    let cn = issuer
-        .split(", ")
-        .find_map(|part| part.strip_prefix("CN="))
-        .unwrap_or(issuer);
+    let cn = crate::certinfo::common_name(issuer);
     all().iter().find_map(|p| {
         p.issuers
             .iter()

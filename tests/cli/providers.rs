@@ -60,9 +60,9 @@ fn finding<'a>(target: &'a Value, code: &str) -> Option<&'a Value> {
         .find(|f| f["code"] == code)
 }
 
-/// Today, as `YYYY-MM-DD` in UTC.
-fn today() -> String {
-    let date = time::OffsetDateTime::now_utc().date();
+/// The UTC day `days` from today, as `YYYY-MM-DD`.
+fn day(days: i64) -> String {
+    let date = time::OffsetDateTime::now_utc().date() + time::Duration::days(days);
     format!(
         "{:04}-{:02}-{:02}",
         date.year(),
@@ -135,7 +135,7 @@ fn the_aws_rds_bundle_is_the_roots_certs_records_and_the_packages_current_ones()
         .output()
         .expect("node runs");
     assert!(node.status.success(), "{node:?}");
-    let today = today();
+    let today = day(0);
     let package: Vec<(String, String)> = String::from_utf8(node.stdout)
         .unwrap()
         .lines()
@@ -425,14 +425,7 @@ fn corp() -> Corp {
     std::fs::create_dir_all(&profiles).unwrap();
     let old_root = write(&profiles, "corp-2024.pem", &old.cert_pem);
     write(&profiles, "corp-2027.pem", &new.cert_pem);
-    let date = time::OffsetDateTime::now_utc().date() + time::Duration::days(90);
-    // The same format as today().
-    let rotation_date = format!(
-        "{:04}-{:02}-{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    );
+    let rotation_date = day(90);
     let profile = write(
         &profiles,
         "corp.toml",
