@@ -113,8 +113,11 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
     }
     // An SNI-routing proxy (Neon and kin) refuses a connection that came without SNI.
     let no_sni = report.tls.as_ref().is_some_and(|t| t.sni.is_none());
-    let wants_sni = said_last(report)
-        .is_some_and(|e| e.contains("Endpoint ID is not specified") || e.contains("SNI"));
+    // A refusal that names SNI, or the words of a provider whose profile says it routes by SNI.
+    let wants_sni = said_last(report).is_some_and(|e| {
+        e.contains("SNI")
+            || crate::profiles::by_error(e).is_some_and(|(p, _)| p.needs_sni.is_some())
+    });
     if no_sni && wants_sni {
         let found = sni_required(
             Severity::Error,

@@ -32,13 +32,18 @@ pub fn pgtls_with_hosts(home: &Path, hosts: &Path) -> assert_cmd::Command {
     cmd
 }
 
-/// `unshare` ready to run a program (the next argument) with `hosts` as its `/etc/hosts`.
-fn with_hosts(hosts: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new("unshare");
+/// `unshare` ready to run a program (the next argument) in a mount namespace with `hosts` as its
+/// `/etc/hosts`.
+pub fn in_hosts_namespace(hosts: &Path) -> Command {
+    let mut cmd = Command::new("unshare");
     cmd.args(["--map-root-user", "--mount", "sh", "-c"])
         .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
         .arg(hosts);
     cmd
+}
+
+fn with_hosts(hosts: &Path) -> assert_cmd::Command {
+    assert_cmd::Command::from_std(in_hosts_namespace(hosts))
 }
 
 /// Runs `command` with `input` on its standard input (written while its output is read, so

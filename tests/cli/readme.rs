@@ -323,11 +323,8 @@ impl World {
             bin.parent().unwrap().display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        let mut run = std::process::Command::new("unshare");
-        run.args(["--map-root-user", "--mount", "sh", "-c"])
-            .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
-            .arg(&self.hosts)
-            .arg(program)
+        let mut run = crate::harness::in_hosts_namespace(&self.hosts);
+        run.arg(program)
             .args(args)
             .current_dir(self.work.path())
             .env_clear()
