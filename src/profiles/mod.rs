@@ -194,7 +194,7 @@ pub fn all() -> &'static [Profile] {
 /// Adds the user's profiles to the bundled ones, once, before anything looks at them.
 ///
 /// # Errors
-/// A profile whose name is already taken.
+/// A profile whose name is already taken, by a bundled profile or an earlier file.
 pub fn install(user: Vec<Profile>) -> Result<(), ProfileError> {
     let mut profiles = bundled();
     for p in user {
@@ -242,7 +242,8 @@ pub fn names() -> String {
 }
 
 /// Reads the user's profile files: each `--profile-file`, then every `*.toml` in `dir` (the
-/// config directory's `pgtls/profiles`), in name order. A missing `dir` is no error.
+/// config directory's `pgtls/profiles`), in name order. A missing `dir` is no error; a name used
+/// twice is refused by `install`.
 ///
 /// # Errors
 /// The first file that cannot be read or holds a mistake.
@@ -278,20 +279,12 @@ pub fn load(files: &[PathBuf], dir: Option<&Path>) -> Result<Vec<Profile>, Profi
             crate::files::read(&file, crate::files::CERTIFICATES)
                 .map_err(|e| format!("{}: {e}", file.display()))
         };
-        let found = file::parse(&text, &path, &Origin::File(path.clone()), Some(&read))?;
-        for p in found {
-            if let Some(q) = profiles.iter().find(|q: &&Profile| q.name == p.name) {
-                let Origin::File(other) = &q.origin else {
-                    unreachable!("user profiles come from files")
-                };
-                return Err(whole(format!(
-                    "profile \"{}\" is already defined in {}",
-                    p.name,
-                    other.display()
-                )));
-            }
-            profiles.push(p);
-        }
+        profiles.extend(file::parse(
+            &text,
+            &path,
+            &Origin::File(path.clone()),
+            Some(&read),
+        )?);
     }
     Ok(profiles)
 }

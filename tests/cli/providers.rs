@@ -612,6 +612,33 @@ fn a_users_profile_file_works_in_roots_and_lint_and_from_the_config_directory() 
     assert_eq!(listed["file"], moved.to_str().unwrap());
     assert_eq!(listed["roots"][1]["need"], "rotation");
     assert_eq!(listed["roots"][1]["date"], corp.rotation_date.as_str());
+    // Another file that defines the same name is refused, naming both (--profile-file is read
+    // before the config directory).
+    let copy = dir.join("corp-copy.toml");
+    std::fs::copy(&moved, &copy).unwrap();
+    std::fs::copy(
+        config.join("profiles/corp-2024.pem"),
+        dir.join("corp-2024.pem"),
+    )
+    .unwrap();
+    std::fs::copy(
+        config.join("profiles/corp-2027.pem"),
+        dir.join("corp-2027.pem"),
+    )
+    .unwrap();
+    let out = pgtls(dir)
+        .args(["roots", "--profile-file", copy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "{}:1: profile \"corp\" is already defined in {}",
+            moved.display(),
+            copy.display()
+        )),
+        "{out:?}"
+    );
 }
 
 #[test]
