@@ -22,6 +22,9 @@ pub enum Error {
     /// A profile file cannot be used.
     #[error(transparent)]
     Profile(#[from] crate::profiles::ProfileError),
+    /// `--profile` names no profile.
+    #[error(transparent)]
+    UnknownProfile(#[from] crate::profiles::UnknownProfile),
     /// An output file cannot be written.
     #[error("could not write \"{}\": {source}", path.display())]
     Write {
@@ -84,6 +87,7 @@ impl Error {
             | Error::Tls(_)
             | Error::Inspect(_)
             | Error::Profile(_)
+            | Error::UnknownProfile(_)
             | Error::Write { .. }
             | Error::Targets { .. }
             | Error::ClientCert(_)

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::certinfo::{self, CertificateInfo};
 use crate::judge::{self, Expiry};
-use crate::profiles::{self, Need};
+use crate::profiles::{Need, Profile};
 use crate::report::{Finding, Severity};
 
 /// Why a file holds no certificate pgtls can read.
@@ -48,14 +48,6 @@ pub enum InspectError {
         path: PathBuf,
         /// Why.
         reason: String,
-    },
-    /// An unknown profile was named.
-    #[error("unknown profile \"{name}\" (expected {known})")]
-    UnknownProfile {
-        /// The name given.
-        name: String,
-        /// The profiles there are.
-        known: String,
     },
 }
 
@@ -286,26 +278,14 @@ fn finding(
     }
 }
 
-/// Judges the certificates of `report` as one root file for `sslrootcert`, on `today`
-/// (YYYY-MM-DD, for a profile's rotation dates).
-///
-/// # Errors
-/// [`InspectError::UnknownProfile`].
+/// Judges the certificates of `report` as one root file for `sslrootcert`, and for `profile`'s
+/// roots when one is given, on `today` (YYYY-MM-DD, for a profile's rotation dates).
 pub fn lint(
     report: &Inspection,
-    profile: Option<&str>,
+    profile: Option<&Profile>,
     warn_days: i64,
     today: &str,
-) -> Result<Vec<Finding>, InspectError> {
-    let profile = match profile {
-        Some(name) => Some(
-            profiles::find(name).ok_or_else(|| InspectError::UnknownProfile {
-                name: name.to_string(),
-                known: profiles::names(),
-            })?,
-        ),
-        None => None,
-    };
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for file in &report.files {
@@ -431,7 +411,7 @@ pub fn lint(
         }
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    Ok(findings)
+    findings
 }
 
 /// A PEM file's text with the certificates it lacks (by SHA-256) added at its end, and how many

@@ -17,15 +17,11 @@ use crate::{inspect, render};
 /// A file that holds no certificate, an unknown profile, or an output file that cannot be written.
 pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<Code, Error> {
     // An unknown profile is the mistake to report, before any file is read.
-    if let Some(name) = &args.profile
-        && crate::profiles::find(name).is_none()
-    {
-        return Err(inspect::InspectError::UnknownProfile {
-            name: name.clone(),
-            known: crate::profiles::names(),
-        }
-        .into());
-    }
+    let profile = args
+        .profile
+        .as_deref()
+        .map(crate::profiles::named)
+        .transpose()?;
     let files = args
         .files
         .iter()
@@ -51,12 +47,7 @@ pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<
     let mut report = inspect::describe(&files, clock.unix());
     let mut code = Code::Ok;
     if args.lint {
-        let findings = inspect::lint(
-            &report,
-            args.profile.as_deref(),
-            i64::from(args.warn_days),
-            &clock.date(),
-        )?;
+        let findings = inspect::lint(&report, profile, i64::from(args.warn_days), &clock.date());
         // Information (a recommended root the file lacks) does not fail the lint.
         if findings.iter().any(|f| f.severity > Severity::Info) {
             code = Code::PolicyFailed;

@@ -10,7 +10,6 @@ use crate::cli::{RootsArgs, RootsFormat};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Code;
-use crate::inspect::InspectError;
 use crate::profiles::{self, Profile};
 use crate::render;
 
@@ -20,12 +19,7 @@ use crate::render;
 /// An unknown profile, or an output file that cannot be written.
 pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code, Error> {
     let chosen: Vec<&Profile> = match &args.profile {
-        Some(name) => vec![
-            profiles::find(name).ok_or_else(|| InspectError::UnknownProfile {
-                name: name.to_string(),
-                known: profiles::names(),
-            })?,
-        ],
+        Some(name) => vec![profiles::named(name)?],
         None => profiles::all().iter().collect(),
     };
     let Some(path) = &args.output else {

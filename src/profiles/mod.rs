@@ -232,6 +232,27 @@ pub fn find(name: &str) -> Option<&'static Profile> {
     all().iter().find(|p| p.name == name)
 }
 
+/// A `--profile` name that no profile has.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown profile \"{name}\" (expected {known})")]
+pub struct UnknownProfile {
+    /// The name given.
+    pub name: String,
+    /// The profiles there are.
+    pub known: String,
+}
+
+/// The profile `--profile` names.
+///
+/// # Errors
+/// No profile has that name.
+pub fn named(name: &str) -> Result<&'static Profile, UnknownProfile> {
+    find(name).ok_or_else(|| UnknownProfile {
+        name: crate::sanitize::clean(name).into_owned(),
+        known: names(),
+    })
+}
+
 /// The names of all profiles, for messages.
 pub fn names() -> String {
     all()
