@@ -37,9 +37,6 @@ pub fn load_profiles(
         .or_else(|| env.home().map(|h| h.join(".config")));
     let dir = config.map(|c| c.join("pgtls").join("profiles"));
     let user = crate::profiles::load(files, dir.as_deref())?;
-    if user.is_empty() {
-        return Ok(());
-    }
     crate::profiles::install(user)?;
     Ok(())
 }

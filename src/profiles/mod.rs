@@ -446,11 +446,25 @@ pub struct ListedRoot {
     /// or announced for a rotation).
     pub required: bool,
     /// `required`, `recommended`, `one-of` or `rotation`.
-    pub need: String,
+    pub need: NeedKind,
     /// Why a root that is not required is kept; `null` for a required one.
     pub reason: Option<String>,
     /// For a rotation root, the date the provider switches to it (YYYY-MM-DD).
     pub date: Option<String>,
+}
+
+/// How much a root file needs a root, as the listing names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NeedKind {
+    /// A root file without it fails.
+    Required,
+    /// For chains some servers may present.
+    Recommended,
+    /// One of a set (one per region).
+    OneOf,
+    /// Announced for a rotation, from a date.
+    Rotation,
 }
 
 /// Describes the given profiles.
@@ -476,17 +490,19 @@ pub fn listing(profiles: &[&Profile], now: i64) -> Listing {
                     .iter()
                     .filter_map(|r| {
                         let (need, reason, date) = match &r.need {
-                            Need::Required => ("required", None, None),
-                            Need::Recommended(why) => ("recommended", Some(why.clone()), None),
-                            Need::OneOf(why) => ("one-of", Some(why.clone()), None),
+                            Need::Required => (NeedKind::Required, None, None),
+                            Need::Recommended(why) => {
+                                (NeedKind::Recommended, Some(why.clone()), None)
+                            }
+                            Need::OneOf(why) => (NeedKind::OneOf, Some(why.clone()), None),
                             Need::Rotation { date, reason } => {
-                                ("rotation", Some(reason.clone()), Some(date.clone()))
+                                (NeedKind::Rotation, Some(reason.clone()), Some(date.clone()))
                             }
                         };
                         Some(ListedRoot {
                             certificate: crate::certinfo::describe(&r.der, now)?,
                             required: r.need == Need::Required,
-                            need: need.into(),
+                            need,
                             reason,
                             date,
                         })

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use crate::certinfo::CertificateInfo;
 use crate::inspect::Inspection;
-use crate::profiles::Listing;
+use crate::profiles::{Listing, NeedKind};
 use crate::report::{Finding, Severity};
 use crate::sanitize::clean;
 
@@ -42,12 +42,16 @@ pub fn roots_text(listing: &Listing, every_root: bool, out: &mut dyn Write) -> i
         if let Some(rule) = &profile.cn_only {
             writeln!(out, "  names    {}", clean(rule))?;
         }
-        let one_of = profile.roots.iter().filter(|r| r.need == "one-of").count();
+        let one_of = profile
+            .roots
+            .iter()
+            .filter(|r| r.need == NeedKind::OneOf)
+            .count();
         if one_of > 0 && !every_root {
             let reason = profile
                 .roots
                 .iter()
-                .find_map(|r| r.reason.as_deref().filter(|_| r.need == "one-of"))
+                .find_map(|r| r.reason.as_deref().filter(|_| r.need == NeedKind::OneOf))
                 .unwrap_or_default();
             writeln!(
                 out,
@@ -57,7 +61,7 @@ pub fn roots_text(listing: &Listing, every_root: bool, out: &mut dyn Write) -> i
             )?;
         }
         for listed in &profile.roots {
-            if listed.need == "one-of" && !every_root {
+            if listed.need == NeedKind::OneOf && !every_root {
                 continue;
             }
             let root = &listed.certificate;
@@ -70,13 +74,14 @@ pub fn roots_text(listing: &Listing, every_root: bool, out: &mut dyn Write) -> i
                 crate::certinfo::days(root.days_left)
             )?;
             let reason = listed.reason.as_deref().map(clean).unwrap_or_default();
-            match (listed.need.as_str(), &listed.date) {
-                ("required", _) => writeln!(out, "    needed   required")?,
-                ("rotation", Some(date)) => {
+            let date = listed.date.as_deref().unwrap_or_default();
+            match listed.need {
+                NeedKind::Required => writeln!(out, "    needed   required")?,
+                NeedKind::Rotation => {
                     writeln!(out, "    needed   from {date} (rotation): {reason}")?;
                 }
-                ("one-of", _) => writeln!(out, "    needed   one of the set: {reason}")?,
-                _ => writeln!(out, "    needed   recommended: {reason}")?,
+                NeedKind::OneOf => writeln!(out, "    needed   one of the set: {reason}")?,
+                NeedKind::Recommended => writeln!(out, "    needed   recommended: {reason}")?,
             }
         }
     }
