@@ -31,6 +31,8 @@ command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(
 command -v curl >/dev/null || missing+=(curl)
 # PgBouncer, a real pooler in front of PostgreSQL for tests/cli/pooler.rs.
 [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+# Mozilla's roots as Debian ships them: the aws-rds profile's Amazon roots are checked against them.
+[ -f /usr/share/ca-certificates/mozilla/Amazon_Root_CA_1.crt ] || missing+=(ca-certificates)
 # systemd-analyze checks contrib/pgtls-serve.service.
 command -v systemd-analyze >/dev/null || missing+=(systemd)
 if [ ${#missing[@]} -gt 0 ]; then
