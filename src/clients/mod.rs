@@ -299,10 +299,7 @@ pub fn libpq_equivalent(driver: &DriverString) -> String {
     if let Some(user) = &driver.user {
         parts.push(format!("user={}", quote(user)));
     }
-    // An sslmode libpq knows; the drivers' own (node's no-verify, Npgsql's VerifyFull) are not.
-    if let Some(mode) = driver.param("sslmode")
-        && crate::config::SslMode::parse(mode).is_ok()
-    {
+    if let Some(mode) = driver.param("sslmode").and_then(libpq_mode) {
         parts.push(format!("sslmode={mode}"));
     }
     for key in ["sslrootcert", "sslcert", "sslkey"] {
@@ -324,6 +321,19 @@ pub fn libpq_equivalent(driver: &DriverString) -> String {
         parts.push(format!("connect_timeout={seconds}"));
     }
     parts.join(" ")
+}
+
+/// libpq's sslmode for a driver's spelling of one: libpq's own names, Npgsql's (`VerifyFull`,
+/// any case), and node-postgres's `no-verify` (TLS without verification: libpq's `require`).
+fn libpq_mode(mode: &str) -> Option<&'static str> {
+    let folded = mode.to_ascii_lowercase().replace(['-', '_'], "");
+    let libpq = match folded.as_str() {
+        "noverify" => "require",
+        "verifyca" => "verify-ca",
+        "verifyfull" => "verify-full",
+        other => crate::config::SslMode::parse(other).ok()?.as_str(),
+    };
+    Some(libpq)
 }
 
 /// Whose host-name rules apply (`tls::names` implements them).

@@ -497,7 +497,30 @@ pub(crate) async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetRe
     if job.store.is_err() && job.resolved.options.sslmode >= SslMode::Require {
         needs.tls = true;
     }
-    let mut facts = probe::gather(&job.resolved, target, store, identity, run, needs).await;
+    // A connection that gathers facts for the clients verifies nothing: it sends the password
+    // only where a client asked for would, after that client's own checks of the chain.
+    let now = clock.webpki();
+    let gate: probe::Gate = &|presented| {
+        job.asked.as_deref().is_some_and(|asked| {
+            clients::some_client_sends_password(asked, &target.host, presented, now)
+        })
+    };
+    let credentials = probe::Credentials {
+        libpq_judged: job
+            .asked
+            .as_ref()
+            .is_none_or(|a| a.libpq_equivalent.is_none()),
+        gate,
+    };
+    let mut facts = probe::gather(
+        &job.resolved,
+        target,
+        store,
+        identity,
+        run,
+        (needs, credentials),
+    )
+    .await;
     // A client that falls back from TLS to plaintext on this server needs a plaintext connection.
     if let Some(asked) = job.asked.as_deref()
         && facts.wire.plain.is_none()
@@ -513,7 +536,7 @@ pub(crate) async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetRe
             target,
             identity,
             &facts.attempts,
-            more,
+            (more, gate),
             timeout,
         )
         .await;

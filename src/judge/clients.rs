@@ -312,31 +312,60 @@ fn tls_step(
             a.error.clone().unwrap_or_default(),
         );
     }
-    let chain = match verify_chain(policy, trusted, &a.seen.presented, now) {
+    match certificate_checks(policy, trusted, host, &a.seen.presented, now) {
+        Ok((chain, name)) => answered(a, true, chain, name),
+        Err(step) => step,
+    }
+}
+
+/// The client's checks of the chain a server presented: its roots and anchors, then its
+/// host-name rules. Returns whether each was checked, or the step that ends the client there.
+fn certificate_checks(
+    policy: &Policy,
+    trusted: &Trusted,
+    host: &str,
+    presented: &[CertificateDer<'static>],
+    now: UnixTime,
+) -> Result<(bool, bool), Step> {
+    let chain = match verify_chain(policy, trusted, presented, now) {
         Ok(verified) => verified,
         Err(message) => {
             let code = match trusted {
                 Trusted::Unreadable(_) => Code::Usage,
                 _ => Code::Untrusted,
             };
-            return failed(code, message);
+            return Err(failed(code, message));
         }
     };
-    let names = policy.verify.as_ref().and_then(|v| v.names);
-    let mut name = false;
-    if let Some(rules) = names {
-        let leaf = a
-            .seen
-            .presented
-            .first()
-            .map(|c| c.as_ref())
-            .unwrap_or_default();
-        if let Err(message) = names::check(rules, host, leaf) {
-            return failed(Code::NameMismatch, message);
-        }
-        name = true;
-    }
-    answered(a, true, chain, name)
+    let Some(rules) = policy.verify.as_ref().and_then(|v| v.names) else {
+        return Ok((chain, false));
+    };
+    let leaf = presented.first().map(|c| c.as_ref()).unwrap_or_default();
+    names::check(rules, host, leaf).map_err(|message| failed(Code::NameMismatch, message))?;
+    Ok((chain, true))
+}
+
+/// Whether a client asked for would send the password on a connection to this server: over TLS
+/// (`presented`, the chain the server presented), one that reaches it over TLS and whose own
+/// checks pass that chain; in plaintext (`None`), one that may go on in plaintext. Connections
+/// that gather facts for the clients verify nothing themselves, and send the password only then.
+pub(crate) fn some_client_sends_password(
+    asked: &Asked,
+    host: &str,
+    presented: Option<&[CertificateDer<'static>]>,
+    now: UnixTime,
+) -> bool {
+    // A root file the client cannot read fails its checks here as it stops the client earlier.
+    asked.policies.iter().any(|(policy, trusted)| {
+        policy.refused.is_none()
+            && match presented {
+                Some(chain) => {
+                    policy.order != Order::Plain
+                        && certificate_checks(policy, trusted, host, chain, now).is_ok()
+                }
+                None => policy.order != Order::Tls,
+            }
+    })
 }
 
 fn retries(rule: Retry, sqlstate: Option<&str>) -> bool {

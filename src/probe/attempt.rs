@@ -29,7 +29,16 @@ pub struct Plan<'a> {
     pub identity: Result<Option<&'a ClientIdentity>, &'a ClientCertError>,
     /// The password to log in with, if any.
     pub password: Option<&'a Secret>,
+    /// For a connection that gathers facts for a client other than libpq: whether that client
+    /// would send the password on it. `None` where libpq is the client judged, whose own checks
+    /// have passed by the time it logs in.
+    pub password_gate: Option<Gate<'a>>,
 }
+
+/// Whether a client being judged would send the password on a connection: given the chain the
+/// server presented over TLS (the client's own checks of it passed), or `None` in plaintext.
+pub(crate) type Gate<'a> =
+    &'a (dyn Fn(Option<&[rustls::pki_types::CertificateDer<'static>]>) -> bool + Sync);
 
 /// Everything one attempt learned.
 #[derive(Debug, Clone, Default)]
@@ -232,7 +241,20 @@ async fn steps(
     let server_cert = leaf.as_ref().map(|c| c.to_vec());
     let sent = requested && identity.is_some();
     let cert = ClientCertState { requested, sent };
-    login(plan, r, &mut stream, server_cert.as_deref(), cert).await;
+    let presented = record
+        .lock()
+        .map(|seen| seen.presented.clone())
+        .unwrap_or_default();
+    let credentials = Credentials::passed(plan, Some(&presented));
+    login(
+        plan,
+        r,
+        &mut stream,
+        server_cert.as_deref(),
+        cert,
+        credentials,
+    )
+    .await;
 }
 
 /// Sends SSLRequest and reads the answer: `Some(true)` for 'S', `Some(false)` for 'N' where
@@ -367,7 +389,41 @@ async fn startup<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     r: &mut AttemptResult,
     stream: &mut S,
 ) {
-    login(plan, r, stream, None, ClientCertState::default()).await;
+    let credentials = Credentials::passed(plan, None);
+    login(
+        plan,
+        r,
+        stream,
+        None,
+        ClientCertState::default(),
+        credentials,
+    )
+    .await;
+}
+
+/// The password a login may use, and whether one was configured but held back.
+#[derive(Clone, Copy)]
+struct Credentials<'a> {
+    password: Option<&'a Secret>,
+    withheld: bool,
+}
+
+impl<'a> Credentials<'a> {
+    /// The plan's password, where its gate lets it through for this connection (`presented`:
+    /// the server's chain over TLS, `None` in plaintext).
+    fn passed(
+        plan: &Plan<'a>,
+        presented: Option<&[rustls::pki_types::CertificateDer<'static>]>,
+    ) -> Self {
+        let password = match plan.password_gate {
+            Some(gate) => plan.password.filter(|_| gate(presented)),
+            None => plan.password,
+        };
+        Credentials {
+            password,
+            withheld: plan.password.is_some() && password.is_none(),
+        }
+    }
 }
 
 /// Whether the server asked for a client certificate in the handshake, and whether one was sent.
@@ -384,6 +440,7 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     stream: &mut S,
     server_cert: Option<&[u8]>,
     cert: ClientCertState,
+    credentials: Credentials<'_>,
 ) {
     use super::login::{self, LoginResult};
     let start = Instant::now();
@@ -398,7 +455,7 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     }
     let ctx = login::Context {
         user: &plan.options.user,
-        password: plan.password,
+        password: credentials.password,
         rules: Rules {
             require_auth: plan.options.require_auth.as_ref(),
             channel_binding: plan.options.channel_binding,
@@ -446,8 +503,12 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             r.outcome = Some(Outcome::Accepted);
         }
         LoginResult::NeedsPassword(method) => {
-            let why =
-                "no password is configured (password, PGPASSWORD or the password file)".to_string();
+            let why = if credentials.withheld {
+                "the password was withheld: no client being judged would send it on this connection"
+                    .to_string()
+            } else {
+                "no password is configured (password, PGPASSWORD or the password file)".to_string()
+            };
             r.login = Some(report(false, Some(method), Some(why)));
             r.outcome = Some(Outcome::Accepted);
         }

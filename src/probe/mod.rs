@@ -19,7 +19,7 @@ use crate::report::{Audit, Outcome};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::{RootError, TrustStore};
 
-pub(crate) use attempt::AttemptResult;
+pub(crate) use attempt::{AttemptResult, Gate};
 pub(crate) use wire::Answer;
 
 /// Whether a failed TLS attempt under `prefer` makes libpq try again without TLS.
@@ -127,13 +127,15 @@ fn serves_as_plain(a: &AttemptResult) -> bool {
 }
 
 /// The connections `needs` asks for: libpq's attempts where they serve, new ones (made at the
-/// same time) where they do not.
+/// same time) where they do not. They verify nothing themselves, so they send the password only
+/// where `gate` says a client being judged would have sent it on that connection, after its own
+/// checks of the chain the server presented.
 pub(crate) async fn gather_wire(
     resolved: &Resolved,
     target: &Target,
     identity: Result<Option<&ClientIdentity>, &ClientCertError>,
     attempts: &[AttemptResult],
-    needs: WireNeeds,
+    (needs, gate): (WireNeeds, Gate<'_>),
     timeout: Duration,
 ) -> Wire {
     if !needs.tls && !needs.plain {
@@ -154,15 +156,16 @@ pub(crate) async fn gather_wire(
     let mut plaintext = options.clone();
     plaintext.sslmode = SslMode::Disable;
     let startup = startup_params(resolved);
-    let plan = |options| Plan {
+    let plan = |options, password_gate| Plan {
         options,
         target,
         store: Ok(None),
         startup: &startup,
         identity,
         password: target.password.as_ref().map(|p| &p.secret),
+        password_gate,
     };
-    let (tls_plan, plain_plan) = (plan(&open), plan(&plaintext));
+    let (tls_plan, plain_plan) = (plan(&open, Some(gate)), plan(&plaintext, Some(gate)));
     let deadline = tokio::time::Instant::now() + timeout;
     let run_tls = needs.tls && tls_index.is_none();
     let run_plain = needs.plain && plain_index.is_none();
@@ -188,16 +191,28 @@ pub(crate) async fn gather_wire(
     }
 }
 
+/// Who may be sent the password, on which connection.
+#[derive(Clone, Copy)]
+pub(crate) struct Credentials<'a> {
+    /// Whether libpq's verdict is the one judged (a libpq string), so that its attempts log in
+    /// as libpq would. For a driver's string, libpq's attempts (on the libpq string with the same
+    /// settings) gather facts like the others, and pass `gate` too.
+    pub libpq_judged: bool,
+    /// Whether a client being judged would send the password on a connection (see [`Gate`]).
+    pub gate: Gate<'a>,
+}
+
 /// Connects to one target as libpq would: the attempt order of its sslmode, with libpq's
-/// fallbacks; then, with `--audit`, the audit's probes.
+/// fallbacks; then, with `--audit`, the audit's probes; and the connections `needs` asks for.
 pub(crate) async fn gather(
     resolved: &Resolved,
     target: &Target,
     store: Result<Option<&TrustStore>, &RootError>,
     identity: Result<Option<&ClientIdentity>, &ClientCertError>,
     run: CheckOptions,
-    needs: WireNeeds,
+    (needs, credentials): (WireNeeds, Credentials<'_>),
 ) -> Facts {
+    let gate = credentials.gate;
     let options = &resolved.options;
     let startup = startup_params(resolved);
     let plan = Plan {
@@ -207,6 +222,7 @@ pub(crate) async fn gather(
         startup: &startup,
         identity,
         password: target.password.as_ref().map(|p| &p.secret),
+        password_gate: (!credentials.libpq_judged).then_some(gate),
     };
     let timeout = run.timeout(options);
     let deadline = tokio::time::Instant::now() + timeout;
@@ -251,7 +267,7 @@ pub(crate) async fn gather(
     };
     let (attempts, early) = tokio::join!(
         libpq,
-        gather_wire(resolved, target, identity, &[], early, timeout)
+        gather_wire(resolved, target, identity, &[], (early, gate), timeout)
     );
     // The rest from libpq's attempts, or made now.
     let rest = WireNeeds {
@@ -259,7 +275,7 @@ pub(crate) async fn gather(
         plain: needs.plain && early.plain.is_none(),
         direct: needs.direct,
     };
-    let later = gather_wire(resolved, target, identity, &attempts, rest, timeout).await;
+    let later = gather_wire(resolved, target, identity, &attempts, (rest, gate), timeout).await;
     let wire = Wire {
         tls: early.tls.or(later.tls),
         plain: early.plain.or(later.plain),

@@ -43,8 +43,8 @@ pub enum Behaviour {
     SaslUnknown,
 }
 
-/// What each connection (by its user name) sent after the startup message: message kinds, and
-/// the SASL mechanism named.
+/// What each connection (by its user name) sent: `startup`, then the messages after it (their
+/// kinds, and the SASL mechanism named).
 pub type Sent = Arc<Mutex<HashMap<String, Vec<String>>>>;
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
@@ -144,6 +144,7 @@ fn converse(s: &mut (impl Read + Write), behaviour: Behaviour, tls: bool, sent: 
             .or_default()
             .push(what)
     };
+    record("startup".to_string());
     let mut expect = |s: &mut dyn ReadWrite| -> Option<Vec<u8>> {
         let (kind, body) = read_message(s)?;
         if kind == b'X' {

@@ -14,6 +14,7 @@ mod fake;
 mod fleet;
 mod harness;
 mod hostile;
+mod impostor;
 mod keystore;
 mod local;
 mod login;
