@@ -10,7 +10,8 @@
 use std::borrow::Cow;
 
 /// Characters that change how text around them is displayed without showing themselves:
-/// bidirectional marks, embeddings, overrides and isolates, zero-width characters, the
+/// bidirectional marks, embeddings, overrides and isolates, zero-width characters, the line and
+/// paragraph separators (U+2028, U+2029, line breaks to JavaScript and many viewers), the
 /// byte-order mark and other invisible format characters.
 fn invisible(c: char) -> bool {
     matches!(
@@ -21,7 +22,7 @@ fn invisible(c: char) -> bool {
             | '\u{1160}'
             | '\u{180e}'
             | '\u{200b}'..='\u{200f}'
-            | '\u{202a}'..='\u{202e}'
+            | '\u{2028}'..='\u{202e}'
             | '\u{2060}'..='\u{206f}'
             | '\u{3164}'
             | '\u{fe00}'..='\u{fe0f}'
@@ -31,7 +32,9 @@ fn invisible(c: char) -> bool {
     )
 }
 
-fn needs_escape(c: char) -> bool {
+/// Whether a character is shown as an escape: a control character (C0 or C1), or one of the
+/// invisible ones above (line and paragraph separators among them).
+pub fn needs_escape(c: char) -> bool {
     c.is_control() || invisible(c)
 }
 
@@ -105,6 +108,7 @@ mod tests {
         assert_eq!(clean("a\u{2066}b\u{2069}"), "a\\u{2066}b\\u{2069}");
         assert_eq!(clean("db\u{200b}.example.com"), "db\\u{200b}.example.com");
         assert_eq!(clean("\u{feff}x"), "\\u{feff}x");
+        assert_eq!(clean("a\u{2028}b\u{2029}"), "a\\u{2028}b\\u{2029}");
     }
 
     #[test]

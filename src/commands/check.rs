@@ -130,9 +130,9 @@ fn order(args: &CheckArgs) -> Result<fleet::Order, Error> {
 fn jsonl(t: &TargetReport, out: &mut dyn Write) -> std::io::Result<()> {
     if t.port == 0 {
         let value = crate::report::target_json(t).map_err(std::io::Error::other)?;
-        serde_json::to_writer(&mut *out, &value)?;
+        crate::render::json_line(&value, out)?;
     } else {
-        serde_json::to_writer(&mut *out, t)?;
+        crate::render::json_line(t, out)?;
     }
     writeln!(out)?;
     out.flush()

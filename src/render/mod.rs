@@ -83,6 +83,104 @@ impl<T> Document<T> {
 /// # Errors
 /// Whatever writing to `out` returns.
 pub fn json<T: Serialize>(report: &T, now: i64, out: &mut dyn Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &Document::new(report, now))?;
+    let formatter = Escaping(serde_json::ser::PrettyFormatter::new());
+    let mut serializer = serde_json::Serializer::with_formatter(&mut *out, formatter);
+    Document::new(report, now).serialize(&mut serializer)?;
     writeln!(out)
+}
+
+/// Writes a value as JSON on one line (no newline after it), as [`json`] escapes strings.
+///
+/// # Errors
+/// Whatever writing to `out` returns.
+pub fn json_line<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
+    let formatter = Escaping(serde_json::ser::CompactFormatter);
+    let mut serializer = serde_json::Serializer::with_formatter(&mut *out, formatter);
+    value.serialize(&mut serializer).map_err(io::Error::from)
+}
+
+/// A JSON formatter that writes, beside the escapes JSON requires, every character a terminal or
+/// a viewer would act on as `\uXXXX`: C1 controls (U+009B starts an escape sequence),
+/// bidirectional and zero-width characters, U+2028 and U+2029. The document means the same; its
+/// bytes are safe to print.
+struct Escaping<F>(F);
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Escaping<F> {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some(at) = rest.find(crate::sanitize::needs_escape) {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                write!(writer, "\\u{unit:04x}")?;
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_carry_no_character_a_terminal_acts_on() {
+        let text = "a\u{1b}[2J b\u{9b}31m c\u{202e}d e\u{2028}f é ü 😀";
+        for pretty in [true, false] {
+            let mut out = Vec::new();
+            let value = serde_json::json!({ "text": text });
+            if pretty {
+                json(&value, 0, &mut out).unwrap();
+            } else {
+                json_line(&value, &mut out).unwrap();
+            }
+            let written = String::from_utf8(out).unwrap();
+            assert!(
+                !written
+                    .chars()
+                    .any(|c| c != '\n' && crate::sanitize::needs_escape(c)),
+                "{written:?}"
+            );
+            for escape in ["\\u001b", "\\u009b", "\\u202e", "\\u2028"] {
+                assert!(written.contains(escape), "{escape} in {written:?}");
+            }
+            assert!(written.contains("é ü 😀"), "{written:?}");
+            let back: serde_json::Value = serde_json::from_str(&written).unwrap();
+            assert_eq!(back["text"].as_str(), Some(text));
+        }
+    }
 }

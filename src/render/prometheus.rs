@@ -6,12 +6,12 @@ use std::io::{self, Write};
 
 use crate::report::{Report, TargetReport};
 
-/// A label value escaped as the exposition format requires.
+/// A label value escaped as the exposition format requires, with control and invisible
+/// characters (from certificate names) shown as visible escapes first.
 fn label(value: &str) -> String {
-    value
+    crate::sanitize::clean(value)
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// Each target's labels: what names it (target, port, sslmode, client), stable when the targets

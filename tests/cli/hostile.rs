@@ -233,3 +233,55 @@ fn absurd_and_malformed_chains_end_cleanly() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A certificate name with every kind of character a terminal or viewer acts on.
+const HOSTILE_NAME: &str = "evil\x1b[2J\x07\u{9b}31m\u{202e}gpj\u{2028}next\u{2029}\0end";
+
+/// Whether `text` holds a character a terminal or a viewer would act on (line breaks aside).
+fn acts_on_terminal(text: &str) -> Option<char> {
+    text.chars().find(|&c| {
+        c != '\n'
+            && (c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'))
+    })
+}
+
+#[test]
+fn hostile_certificate_names_reach_no_output_raw() {
+    let home = shared_tempdir();
+    let ca = Ca::root("pgtls hostile names root");
+    let spec = ServerCert {
+        cn: Some(HOSTILE_NAME),
+        ..ServerCert::localhost()
+    };
+    let leaf = ca.server(&spec);
+    let chain = vec![CertificateDer::from_pem_slice(leaf.cert_pem.as_bytes()).unwrap()];
+    let port = tls_server(chain, leaf.key_pem);
+    let conninfo = format!("host=127.0.0.1 port={port} user=u sslmode=require connect_timeout=5");
+    for format in ["text", "json", "jsonl", "prometheus", "junit"] {
+        let out = pgtls(home.path())
+            .args(["check", "--format", format, &conninfo])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        // JUnit names no certificate.
+        assert!(
+            format == "junit" || stdout.contains("evil"),
+            "{format}: the name is shown: {stdout}"
+        );
+        assert_eq!(acts_on_terminal(&stdout), None, "{format}: {stdout:?}");
+    }
+    let config = home.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!("[targets.hostile]\nconninfo = \"{conninfo}\"\n"),
+    )
+    .unwrap();
+    let exporter =
+        crate::serve::Exporter::start(home.path(), &["--config", config.to_str().unwrap()], &[]);
+    let (status, body) = crate::serve::get(exporter.port, "/probe?target=hostile");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("evil"), "{body}");
+    assert_eq!(acts_on_terminal(&body), None, "{body:?}");
+    let log = exporter.log_with("msg=probe", 1);
+    assert_eq!(acts_on_terminal(&log), None, "{log:?}");
+}
