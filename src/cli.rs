@@ -253,6 +253,10 @@ pub struct ServeArgs {
     /// when it can be used, 2 with the reason when not.
     #[arg(long)]
     pub check_config: bool,
+    /// Let `POST /-/reload` reload the configuration (as `enable_reload` under `[web]`); SIGHUP
+    /// always does.
+    #[arg(long)]
+    pub enable_reload: bool,
 }
 
 /// Arguments of `pgtls check`.

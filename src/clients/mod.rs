@@ -276,35 +276,26 @@ pub fn from_libpq(resolved: &Resolved) -> DriverString {
     }
 }
 
-/// Quotes a value for a libpq key/value string.
-pub(crate) fn quote(value: &str) -> String {
-    if !value.is_empty() && !value.contains([' ', '\'', '\\', '\t', '\n', '=']) {
-        return value.to_string();
-    }
-    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
 /// The libpq string with the same settings as a driver's string: hosts, ports, database, user
-/// and the TLS keys libpq shares (a value libpq does not know, such as `sslmode=no-verify`, is
-/// left out). The password is not part of it; `password` is passed separately.
+/// and the TLS keys libpq shares, with a driver's spelling of sslmode in libpq's. The password is not part of it; `password` is passed separately.
 pub fn libpq_equivalent(driver: &DriverString) -> String {
     let mut parts = Vec::new();
     let hosts: Vec<&str> = driver.hosts.iter().map(|(h, _)| h.as_str()).collect();
     let ports: Vec<String> = driver.hosts.iter().map(|(_, p)| p.to_string()).collect();
-    parts.push(format!("host={}", quote(&hosts.join(","))));
-    parts.push(format!("port={}", quote(&ports.join(","))));
+    parts.push(format!("host={}", crate::conninfo::quote(&hosts.join(","))));
+    parts.push(format!("port={}", crate::conninfo::quote(&ports.join(","))));
     if let Some(db) = &driver.dbname {
-        parts.push(format!("dbname={}", quote(db)));
+        parts.push(format!("dbname={}", crate::conninfo::quote(db)));
     }
     if let Some(user) = &driver.user {
-        parts.push(format!("user={}", quote(user)));
+        parts.push(format!("user={}", crate::conninfo::quote(user)));
     }
     if let Some(mode) = driver.param("sslmode").and_then(libpq_mode) {
         parts.push(format!("sslmode={mode}"));
     }
     for key in ["sslrootcert", "sslcert", "sslkey"] {
         if let Some(value) = driver.nonempty(key) {
-            parts.push(format!("{key}={}", quote(value)));
+            parts.push(format!("{key}={}", crate::conninfo::quote(value)));
         }
     }
     if let Some(neg) = driver.param("sslnegotiation")
@@ -721,8 +712,20 @@ mod tests {
         driver.params.insert("sslrootcert".into(), "/r.crt".into());
         assert_eq!(
             libpq_equivalent(&driver),
-            "host=a,b port=5432,6432 dbname='my db' user=app sslrootcert=/r.crt"
+            "host=a,b port=5432,6432 dbname='my db' user=app sslmode=require sslrootcert=/r.crt"
         );
+        // Each driver's spelling of sslmode, in libpq's.
+        for (given, libpq) in [
+            ("VerifyFull", Some("verify-full")),
+            ("verify-ca", Some("verify-ca")),
+            ("VERIFYCA", Some("verify-ca")),
+            ("Prefer", Some("prefer")),
+            ("Disable", Some("disable")),
+            ("no-verify", Some("require")),
+            ("sometimes", None),
+        ] {
+            assert_eq!(libpq_mode(given), libpq, "{given}");
+        }
         driver.params.insert("sslmode".into(), "verify-full".into());
         driver.params.insert("connectTimeout".into(), "7".into());
         assert!(libpq_equivalent(&driver).contains("sslmode=verify-full"));

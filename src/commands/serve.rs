@@ -31,6 +31,7 @@ pub fn serve(args: ServeArgs, env: &Environment) -> Result<Code, Error> {
             file: args.config,
             targets: args.targets,
             max_probes: args.max_probes.map(|n| n as usize),
+            enable_reload: args.enable_reload,
             default_module,
         },
         listen: args.listen,

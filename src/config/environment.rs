@@ -56,6 +56,13 @@ impl Environment {
         env
     }
 
+    /// This environment without one variable.
+    pub fn without(&self, name: &str) -> Self {
+        let mut env = self.clone();
+        env.vars.remove(name);
+        env
+    }
+
     /// The value of an environment variable, if set (possibly empty).
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars.get(name).map(String::as_str)

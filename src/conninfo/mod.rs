@@ -89,6 +89,32 @@ impl std::fmt::Debug for Params {
     }
 }
 
+/// Quotes a value for a libpq key/value string.
+pub fn quote(value: &str) -> String {
+    if !value.is_empty() && !value.contains([' ', '\'', '\\', '\t', '\n', '=']) {
+        return value.to_string();
+    }
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+impl Params {
+    /// The parameters as a key/value string that may be shown: secret values (passwords, key
+    /// passphrases, OAuth secrets) and the password pieces a URI parse moved elsewhere are
+    /// `(redacted)`.
+    pub fn shown(&self) -> String {
+        self.iter()
+            .map(|(keyword, value)| {
+                let value = match keyword.secret {
+                    true => "(redacted)".to_string(),
+                    false => quote(&redact_fragments(value, &self.fragments)),
+                };
+                format!("{}={value}", keyword.name)
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// Parses a connection string in either form, as `PQconninfoParse` does.
 ///
 /// # Errors

@@ -115,7 +115,7 @@ pub fn read_string(
     let with_password = match &driver.password {
         Some(p) => format!(
             "{equivalent} password={}",
-            crate::clients::quote(p.expose())
+            crate::conninfo::quote(p.expose())
         ),
         None => equivalent.clone(),
     };

@@ -420,8 +420,9 @@ async fn start_scram<S: AsyncWrite + Unpin>(
 }
 
 /// The query for the server's view of this connection.
-const SERVER_TLS_QUERY: &str = "SELECT ssl::text, version, cipher, bits::text, client_dn, client_serial::text, issuer_dn, pid::text \
-     FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+const SERVER_TLS_QUERY: &str = "SELECT ssl::pg_catalog.text, version, cipher, bits::pg_catalog.text, client_dn, \
+     client_serial::pg_catalog.text, issuer_dn, pid::pg_catalog.text FROM pg_catalog.pg_stat_ssl \
+     WHERE pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()";
 
 /// `server_version`, the process ID of BackendKeyData, and the server's view.
 type View = (Option<String>, Option<i32>, Option<ServerTls>);

@@ -81,6 +81,7 @@ struct WebFile {
     tls_key_file: Option<PathBuf>,
     #[serde(default)]
     basic_auth_users: BTreeMap<String, String>,
+    enable_reload: Option<bool>,
 }
 
 /// How a module checks: the settings `check` takes as flags.
@@ -237,6 +238,8 @@ pub struct Web {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// User names and their bcrypt hashes.
     pub basic_auth_users: BTreeMap<String, String>,
+    /// Whether `POST /-/reload` reloads (`enable_reload`, or `--enable-reload`).
+    pub enable_reload: bool,
 }
 
 /// A loaded, validated configuration.
@@ -265,6 +268,8 @@ pub struct Flags {
     pub targets: Vec<String>,
     /// `--max-probes N`.
     pub max_probes: Option<usize>,
+    /// `--enable-reload`.
+    pub enable_reload: bool,
     /// The `default` module's settings given as flags; they take the place of the file's.
     pub default_module: ModuleFlags,
 }
@@ -420,7 +425,7 @@ pub fn load(flags: &Flags, env: &Environment) -> Result<Config, ConfigError> {
         modules,
         targets,
         any_target,
-        web: build_web(file.web)?,
+        web: build_web(file.web, flags.enable_reload)?,
     })
 }
 
@@ -428,7 +433,8 @@ fn target_error(name: &str, e: &ConfigError) -> ConfigError {
     error(format!("target \"{name}\": {}", e.0))
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether `name` can be a target's name: letters, digits, `.`, `-` and `_`.
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 200
         && name
@@ -543,9 +549,12 @@ fn build_target(file: &TargetFile, env: &Environment) -> Result<TargetSpec, Conf
     })
 }
 
-fn build_web(file: Option<WebFile>) -> Result<Web, ConfigError> {
+fn build_web(file: Option<WebFile>, enable_reload: bool) -> Result<Web, ConfigError> {
     let Some(file) = file else {
-        return Ok(Web::default());
+        return Ok(Web {
+            enable_reload,
+            ..Web::default()
+        });
     };
     let tls = match (file.tls_cert_file, file.tls_key_file) {
         (Some(cert), Some(key)) => Some((cert, key)),
@@ -563,12 +572,14 @@ fn build_web(file: Option<WebFile>) -> Result<Web, ConfigError> {
     Ok(Web {
         tls,
         basic_auth_users: file.basic_auth_users,
+        enable_reload: enable_reload || file.enable_reload.unwrap_or(false),
     })
 }
 
 /// The environment a target is read and probed in: the process's, with the module's default
 /// sslmode, and the password its configuration gives — or, for an ad hoc target, no password
-/// source at all (an empty `PGPASSWORD` and a password file with nothing in it).
+/// source at all (an empty `PGPASSWORD` and a password file with nothing in it), no client
+/// certificate (`PGSSLCERTMODE=disable`), and neither `PGSERVICE` nor `PGOPTIONS`.
 pub fn target_env(env: &Environment, module: &Module, password: &Password) -> Environment {
     let env = match &module.sslmode {
         Some(sslmode) => env.with_var("PGSSLMODE", sslmode),
@@ -577,9 +588,13 @@ pub fn target_env(env: &Environment, module: &Module, password: &Password) -> En
     match password {
         Password::Libpq => env,
         Password::Given(secret) => env.with_var("PGPASSWORD", secret.expose()),
+        // Nor a client certificate, a service, or options from the exporter's environment.
         Password::Withheld => env
             .with_var("PGPASSWORD", "")
-            .with_var("PGPASSFILE", "/dev/null"),
+            .with_var("PGPASSFILE", "/dev/null")
+            .with_var("PGSSLCERTMODE", "disable")
+            .without("PGSERVICE")
+            .without("PGOPTIONS"),
     }
 }
 

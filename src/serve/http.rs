@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use super::Shared;
 use super::probe::{self, Refusal};
 use super::stats::Last;
+use super::web;
 use crate::render::markup as html;
 
 /// The Prometheus text format's content type.
@@ -36,16 +37,27 @@ async fn authenticate(State(shared): State<Arc<Shared>>, request: Request, next:
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
-    if shared.auth.allows(credentials) {
-        return next.run(request).await;
+    match shared.auth.allows(credentials).await {
+        web::Verdict::Allowed => next.run(request).await,
+        web::Verdict::Refused => {
+            shared.stats.refused("unauthorized");
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Basic realm=\"pgtls\"")],
+                "Unauthorized\n",
+            )
+                .into_response()
+        }
+        web::Verdict::Busy => {
+            shared.stats.refused("busy");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+                "Too many credentials to check; try again\n",
+            )
+                .into_response()
+        }
     }
-    shared.stats.refused("unauthorized");
-    (
-        StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Basic realm=\"pgtls\"")],
-        "Unauthorized\n",
-    )
-        .into_response()
 }
 
 async fn probe_handler(
@@ -104,11 +116,7 @@ async fn probe_handler(
     let body = probe::render(&outcome);
     let code = outcome.code as i32;
     let configured = config.targets.contains_key(&request.target);
-    let shown = if configured {
-        request.target.clone()
-    } else {
-        crate::sanitize::clean(&request.target).into_owned()
-    };
+    let shown = probe::shown(&request.target);
     super::log(&[
         ("level", "info"),
         ("msg", "probe"),
@@ -142,15 +150,71 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-async fn reload(State(shared): State<Arc<Shared>>) -> Response {
-    match shared.reload() {
-        Ok(targets) => (StatusCode::OK, format!("reloaded: {targets} targets\n")).into_response(),
-        Err(e) => (
+async fn reload(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Err(why) = reload_allowed(shared.config().web.enable_reload, &headers) {
+        shared.stats.refused("forbidden");
+        return (StatusCode::FORBIDDEN, format!("{why}\n")).into_response();
+    }
+    // One reload at a time, read and checked away from the workers that answer scrapes.
+    let Ok(_reloading) = shared.reloading.try_lock() else {
+        return (StatusCode::CONFLICT, "a reload is under way\n").into_response();
+    };
+    let worker = shared.clone();
+    match tokio::task::spawn_blocking(move || worker.reload()).await {
+        Ok(Ok(targets)) => {
+            (StatusCode::OK, format!("reloaded: {targets} targets\n")).into_response()
+        }
+        Ok(Err(e)) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("reload failed, the previous configuration stays in use: {e}\n"),
         )
             .into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "reload failed\n").into_response(),
     }
+}
+
+/// Whether a request may reload: reloading over HTTP is on, and the request is not a browser's
+/// from another origin (an `Origin` or `Sec-Fetch-Site` header) nor addressed to a name that is
+/// not this machine's (DNS rebinding): its `Host` is an address or `localhost`.
+fn reload_allowed(enabled: bool, headers: &HeaderMap) -> Result<(), &'static str> {
+    if !enabled {
+        return Err(
+            "reloading over HTTP is off: send SIGHUP, or start with --enable-reload (enable_reload = true under [web])",
+        );
+    }
+    let from_browser = headers.contains_key(header::ORIGIN)
+        || headers
+            .get("sec-fetch-site")
+            .is_some_and(|site| site.as_bytes() != b"none");
+    if from_browser {
+        return Err("a reload cannot come from a web page");
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if !local_host(host) {
+        return Err("a reload must name the exporter by address or as localhost in Host");
+    }
+    Ok(())
+}
+
+/// Whether a `Host` header names an address (`127.0.0.1:9819`, `[::1]:9819`) or `localhost`.
+fn local_host(host: &str) -> bool {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
+        }),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
@@ -181,4 +245,56 @@ async fn index(State(shared): State<Arc<Shared>>) -> Html<String> {
          <table border=\"1\" cellpadding=\"4\">\n<tr><th>target</th><th>module</th><th>last result</th><th>at (Unix time)</th><th>summary</th></tr>\n{rows}</table>\n</body></html>\n",
         v = env!("CARGO_PKG_VERSION"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_needs_to_be_on_and_to_come_from_no_web_page_by_a_local_name() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (k, v) in pairs {
+                map.insert(*k, v.parse().unwrap());
+            }
+            map
+        };
+        // (on, headers, allowed)
+        type Case<'a> = (bool, &'a [(&'a str, &'a str)], bool);
+        let cases: [Case; 10] = [
+            (false, &[("host", "127.0.0.1:9819")], false),
+            (true, &[("host", "127.0.0.1:9819")], true),
+            (true, &[("host", "localhost:9819")], true),
+            (true, &[("host", "[::1]:9819")], true),
+            (true, &[("host", "::1")], true),
+            (true, &[("host", "attacker.example:9819")], false),
+            (true, &[], false),
+            (
+                true,
+                &[
+                    ("host", "127.0.0.1:9819"),
+                    ("origin", "http://attacker.example"),
+                ],
+                false,
+            ),
+            (
+                true,
+                &[("host", "127.0.0.1:9819"), ("sec-fetch-site", "cross-site")],
+                false,
+            ),
+            (
+                true,
+                &[("host", "127.0.0.1:9819"), ("sec-fetch-site", "none")],
+                true,
+            ),
+        ];
+        for (on, pairs, allowed) in cases {
+            assert_eq!(
+                reload_allowed(on, &headers(pairs)).is_ok(),
+                allowed,
+                "{on} {pairs:?}"
+            );
+        }
+    }
 }

@@ -7,6 +7,7 @@
 
 pub mod config;
 mod http;
+mod listen;
 mod probe;
 mod stats;
 mod web;
@@ -65,6 +66,8 @@ pub(crate) struct Shared {
     stats: stats::Stats,
     permits: tokio::sync::Semaphore,
     auth: web::Auth,
+    /// Held while a reload over HTTP runs.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -176,20 +179,21 @@ pub fn serve(options: Options, env: &Environment) -> Result<Code, ServeError> {
         config: RwLock::new(Arc::new(config)),
         flags: options.flags,
         env: env.clone(),
+        reloading: tokio::sync::Mutex::new(()),
     });
-    crate::fleet::raise_descriptor_limit();
+    let limits = listen::Limits::for_descriptors(crate::fleet::raise_descriptor_limit());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(ServeError::Runtime)?;
-    let result = runtime.block_on(run(shared, listen, tls, grace));
+    let result = runtime.block_on(run(shared, (listen, limits), tls, grace));
     runtime.shutdown_background();
     result
 }
 
 async fn run(
     shared: Arc<Shared>,
-    listen: SocketAddr,
+    (listen, limits): (SocketAddr, listen::Limits),
     tls: Option<Arc<rustls::ServerConfig>>,
     grace: Duration,
 ) -> Result<Code, ServeError> {
@@ -209,6 +213,7 @@ async fn run(
         ("targets", &config.targets.len().to_string()),
         ("modules", &config.modules.len().to_string()),
         ("max_probes", &config.max_probes.to_string()),
+        ("max_connections", &limits.total.to_string()),
     ]);
     drop(config);
     let hangups = shared.clone();
@@ -218,33 +223,16 @@ async fn run(
             return;
         };
         while hangup.recv().await.is_some() {
-            let _ = hangups.reload();
+            let worker = hangups.clone();
+            let _ = tokio::task::spawn_blocking(move || worker.reload()).await;
         }
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = async move {
-        let mut stop_rx = stop_rx;
-        let _ = stop_rx.wait_for(|stop| *stop).await;
-    };
     let app = http::router(shared);
-    let server = async move {
-        match tls {
-            Some(config) => {
-                let listener = web::TlsListener::new(listener, config).map_err(ServeError::Io)?;
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stopped)
-                    .await
-                    .map_err(ServeError::Io)
-            }
-            None => axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-                .map_err(ServeError::Io),
-        }
-    };
+    let server = listen::serve(listener, tls, app, limits, stop_rx);
     let mut server = std::pin::pin!(server);
     tokio::select! {
-        result = &mut server => return result.map(|()| Code::Ok),
+        () = &mut server => return Ok(Code::Ok),
         () = shutdown_signal() => {}
     }
     log(&[
@@ -256,19 +244,16 @@ async fn run(
         ("grace_seconds", &grace.as_secs().to_string()),
     ]);
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(grace, server).await {
-        Ok(result) => result.map(|()| Code::Ok),
-        Err(_) => {
-            log(&[
-                ("level", "warn"),
-                (
-                    "msg",
-                    "probes still under way at the end of the grace period were cancelled",
-                ),
-            ]);
-            Ok(Code::Ok)
-        }
+    if tokio::time::timeout(grace, server).await.is_err() {
+        log(&[
+            ("level", "warn"),
+            (
+                "msg",
+                "probes still under way at the end of the grace period were cancelled",
+            ),
+        ]);
     }
+    Ok(Code::Ok)
 }
 
 async fn shutdown_signal() {

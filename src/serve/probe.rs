@@ -69,23 +69,64 @@ pub fn parse_query(query: Option<&str>) -> Result<(String, Option<String>), Refu
     }
 }
 
-/// The keywords that name files on the exporter's host; an ad hoc target may set none of them
-/// (but `sslrootcert=system`).
-const LOCAL_FILES: [&str; 8] = [
+/// The keywords an ad hoc target may set: where to connect, as whom, and how to speak TLS.
+/// Everything else is refused before anything is read: passwords and the files that hold them
+/// (`passfile`, `service`), the exporter's own identity (`sslcert`, `sslkey`, `sslpassword`,
+/// `sslcertmode`, GSS, OAuth), what the session runs (`options`, `replication`), and files on
+/// its host (`sslrootcert` but `system`, `sslcrl`, `sslcrldir`, `sslkeylogfile`).
+const AD_HOC_KEYWORDS: [&str; 25] = [
+    "host",
+    "hostaddr",
+    "port",
+    "user",
+    "dbname",
+    "sslmode",
+    "sslnegotiation",
     "sslrootcert",
-    "sslcert",
-    "sslkey",
-    "sslcrl",
-    "sslcrldir",
-    "passfile",
-    "service",
-    "sslkeylogfile",
+    "sslsni",
+    "sslcompression",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "min_protocol_version",
+    "max_protocol_version",
+    "channel_binding",
+    "require_auth",
+    "connect_timeout",
+    "target_session_attrs",
+    "load_balance_hosts",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
 ];
+
+/// The hosts an ad hoc target may list (after duplicates are removed).
+pub const MAX_AD_HOC_HOSTS: usize = 8;
+
+/// The hosts of one target checked at once: with `--audit`, each holds up to
+/// `1 + probe::audit::PARALLEL` connections.
+pub const HOSTS_AT_ONCE: usize = 4;
+
+/// What a scrape names, as it may be shown in an answer or a log line: a configured target's
+/// name, or a connection string with its secrets redacted (and nothing of a string pgtls cannot
+/// read).
+pub fn shown(target: &str) -> String {
+    if super::config::valid_name(target) {
+        return target.to_string();
+    }
+    match crate::conninfo::parse(target) {
+        Ok(params) => crate::sanitize::clean(&params.shown()).into_owned(),
+        Err(_) => "(a connection string pgtls cannot read)".to_string(),
+    }
+}
 
 /// Finds what a scrape asks for.
 ///
 /// # Errors
-/// An unknown target or module, or an ad hoc target the rules do not allow.
+/// An unknown target or module, a module other than a configured target's own, or an ad hoc
+/// target the rules do not allow.
 pub fn resolve(
     config: &Config,
     env: &Environment,
@@ -93,6 +134,14 @@ pub fn resolve(
     module: Option<&str>,
 ) -> Result<Request, Refusal> {
     let spec = match config.targets.get(target) {
+        // A configured target keeps its module: another could lower its TLS settings or hand
+        // its password to a plaintext connection.
+        Some(spec) if module.is_some_and(|m| m != spec.module) => {
+            return Err(Refusal::BadRequest(format!(
+                "target \"{target}\" is configured with module \"{}\"; a scrape cannot choose another",
+                spec.module
+            )));
+        }
         Some(spec) => spec.clone(),
         None => ad_hoc(config, env, target, module)?,
     };
@@ -117,44 +166,88 @@ pub fn resolve(
     })
 }
 
-/// A target that is not configured: a connection string, allowed only under `allow_any_target`
-/// and only where every address it would connect to meets a rule. It never carries a password.
+/// Reads a target's string as its probe will: in the target's environment, and for an ad hoc
+/// target with each host once.
+fn read(
+    spec: &TargetSpec,
+    module: &Module,
+    env: &Environment,
+) -> Result<(crate::config::Resolved, Option<fleet::ClientRequest>), crate::error::Error> {
+    let env = super::config::target_env(env, module, &spec.password);
+    let (mut resolved, clients) = fleet::read_string(&spec.conninfo, &env, module.client)?;
+    if matches!(spec.password, Password::Withheld) {
+        let mut seen = std::collections::HashSet::new();
+        resolved
+            .targets
+            .retain(|t| seen.insert((t.host.clone(), t.hostaddr.clone(), t.port)));
+    }
+    Ok((resolved, clients))
+}
+
+/// A target that is not configured: a libpq connection string, allowed only under
+/// `allow_any_target`, only with the keywords of [`AD_HOC_KEYWORDS`] (checked before anything
+/// is read), at most [`MAX_AD_HOC_HOSTS`] hosts, and only where every address it would connect
+/// to meets a rule. It never carries a password or offers a client certificate.
 fn ad_hoc(
     config: &Config,
     env: &Environment,
     target: &str,
     module: Option<&str>,
 ) -> Result<TargetSpec, Refusal> {
-    let unknown = || Refusal::UnknownTarget(crate::sanitize::clean(target).into_owned());
     let Some(rules) = &config.any_target else {
-        return Err(unknown());
+        return Err(Refusal::UnknownTarget(format!(
+            "{} (ad hoc connection strings need [allow_any_target] in the configuration)",
+            shown(target)
+        )));
     };
-    if !target.contains('=') {
-        return Err(unknown());
+    let is_uri = ["postgresql://", "postgres://"]
+        .iter()
+        .any(|p| target.trim_start().starts_with(p));
+    if !target.contains('=') && !is_uri {
+        return Err(Refusal::UnknownTarget(shown(target)));
+    }
+    let bad = |message: String| Refusal::BadRequest(format!("ad hoc target: {message}"));
+    if crate::clients::Client::detect(target) != crate::clients::Client::Libpq {
+        return Err(bad(
+            "a driver's connection string can only be a configured target".into(),
+        ));
     }
     let module_name = module.unwrap_or(super::config::DEFAULT_MODULE);
     let default = super::config::Module::default();
     let settings = config.modules.get(module_name).unwrap_or(&default);
-    // Read as the probe will: with no password source at all.
-    let env = super::config::target_env(env, settings, &Password::Withheld);
-    let (resolved, _) = fleet::read_string(target, &env, settings.client)
-        .map_err(|e| Refusal::BadRequest(format!("target: {e}")))?;
-    if resolved.targets.iter().any(|t| t.password.is_some()) {
-        return Err(Refusal::BadRequest(
-            "an ad hoc target cannot carry a password; configure the target instead".into(),
-        ));
+    if settings
+        .client
+        .and_then(|c| c.client())
+        .is_some_and(|c| c != crate::clients::Client::Libpq)
+    {
+        return Err(bad(format!(
+            "module \"{}\" reads strings as one driver does; ad hoc strings are libpq's (use a module with client libpq or all)",
+            crate::sanitize::clean(module_name)
+        )));
     }
-    // Nor make the exporter read files a scraper names (a file-existence oracle, or keys).
-    for keyword in LOCAL_FILES {
-        let named = resolved
-            .settings
-            .get(keyword)
-            .filter(|s| s.source == crate::config::Source::Conninfo);
-        if named.is_some_and(|s| !(keyword == "sslrootcert" && s.value == "system")) {
-            return Err(Refusal::BadRequest(format!(
-                "an ad hoc target cannot name local files ({keyword}); configure the target instead"
+    // Nothing is resolved before this: resolution reads the service and password files.
+    let params = crate::conninfo::parse(target).map_err(|e| bad(e.to_string()))?;
+    for (keyword, value) in params.iter() {
+        let allowed = AD_HOC_KEYWORDS.contains(&keyword.name)
+            && (keyword.name != "sslrootcert" || value == "system");
+        if !allowed {
+            return Err(bad(format!(
+                "{} cannot be set; configure the target instead",
+                keyword.name
             )));
         }
+    }
+    let spec = TargetSpec {
+        conninfo: target.to_string(),
+        module: module_name.to_string(),
+        password: Password::Withheld,
+    };
+    let (resolved, _) = read(&spec, settings, env).map_err(|e| bad(e.to_string()))?;
+    if resolved.targets.len() > MAX_AD_HOC_HOSTS {
+        return Err(bad(format!(
+            "{} hosts; an ad hoc target may list {MAX_AD_HOC_HOSTS} at most",
+            resolved.targets.len()
+        )));
     }
     for t in &resolved.targets {
         let address = match (&t.hostaddr, t.kind) {
@@ -165,17 +258,13 @@ fn ad_hoc(
         let allowed = address.is_some_and(|a| rules.iter().any(|r| r.allows(a)));
         if !allowed {
             return Err(Refusal::UnknownTarget(format!(
-                "{} (not configured, and allow_any_target does not allow {})",
-                crate::sanitize::clean(target),
+                "{} (not configured, and [allow_any_target] does not allow {})",
+                shown(target),
                 crate::sanitize::clean(address.unwrap_or(&t.host))
             )));
         }
     }
-    Ok(TargetSpec {
-        conninfo: target.to_string(),
-        module: module_name.to_string(),
-        password: Password::Withheld,
-    })
+    Ok(spec)
 }
 
 /// How long a probe may take: the scrape's timeout less the offset, within the module's.
@@ -205,10 +294,9 @@ pub struct Outcome {
 /// Runs the check within `limit`. Dropping the future cancels it.
 pub async fn run(request: &Request, env: &Environment, limit: Duration) -> Outcome {
     let started = Instant::now();
-    let env = super::config::target_env(env, &request.module, &request.spec.password);
     let mut run = request.module.run;
     run.default_timeout = limit;
-    let input = match fleet::read_string(&request.spec.conninfo, &env, request.module.client) {
+    let input = match read(&request.spec, &request.module, env) {
         Ok((resolved, clients)) => Input::Resolved {
             resolved: Box::new(resolved),
             origin: Some(request.target.clone()),
@@ -221,7 +309,7 @@ pub async fn run(request: &Request, env: &Environment, limit: Duration) -> Outco
     };
     let checked = tokio::time::timeout(
         limit,
-        fleet::check_inputs([input], run, 64, Clock::system()),
+        fleet::check_inputs([input], run, HOSTS_AT_ONCE, Clock::system()),
     )
     .await;
     let duration = started.elapsed();

@@ -130,9 +130,15 @@ impl Stats {
             &mut out,
             "pgtls_exporter_requests_refused_total",
             "counter",
-            "Probe requests refused before any connection: unknown_target, bad_request, unauthorized.",
+            "Requests refused before any connection: unknown_target, bad_request, unauthorized, busy (too many credentials to check), forbidden (a reload not allowed).",
         );
-        for reason in ["unknown_target", "bad_request", "unauthorized"] {
+        for reason in [
+            "unknown_target",
+            "bad_request",
+            "unauthorized",
+            "busy",
+            "forbidden",
+        ] {
             let n = counts.refused.get(reason).copied().unwrap_or(0);
             let _ = writeln!(
                 out,

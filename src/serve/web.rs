@@ -5,18 +5,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use base64::Engine as _;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::Digest;
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::server::TlsStream;
-
-/// How long a client may take over its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The TLS server configuration from a certificate chain file and a key file.
 ///
@@ -45,74 +38,56 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, 
     Ok(Arc::new(config))
 }
 
-/// A listener that completes each client's TLS handshake away from the accept loop, so that a
-/// slow or silent client never holds up the others.
-pub struct TlsListener {
-    incoming: tokio::sync::mpsc::Receiver<(TlsStream<TcpStream>, std::net::SocketAddr)>,
-    local: std::net::SocketAddr,
-}
-
-impl TlsListener {
-    /// Starts accepting on `listener` with `config`.
-    pub fn new(listener: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
-        let local = listener.local_addr()?;
-        let acceptor = TlsAcceptor::from(config);
-        let (tx, incoming) = tokio::sync::mpsc::channel(64);
-        tokio::spawn(async move {
-            loop {
-                let Ok((tcp, peer)) = listener.accept().await else {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                };
-                if tx.is_closed() {
-                    break;
-                }
-                let acceptor = acceptor.clone();
-                let sender = tx.clone();
-                tokio::spawn(async move {
-                    if let Ok(Ok(tls)) =
-                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-                    {
-                        let _ = sender.send((tls, peer)).await;
-                    }
-                });
-            }
-        });
-        Ok(TlsListener { incoming, local })
-    }
-}
-
-impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.incoming.recv().await {
-            Some(accepted) => accepted,
-            // The accept loop ended: nothing more will come.
-            None => std::future::pending().await,
-        }
-    }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
-    }
-}
+/// bcrypt checks that run at once, on blocking threads.
+const BCRYPT_AT_ONCE: usize = 2;
+/// How long a request waits for a bcrypt check before it is answered "busy".
+const BCRYPT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Basic authentication against bcrypt hashes. A credential that verified is remembered by its
 /// SHA-256 (never the password itself), so that bcrypt's cost is paid once, not per scrape.
-#[derive(Debug, Default)]
+/// bcrypt runs on blocking threads, [`BCRYPT_AT_ONCE`] at a time and never under a lock; an
+/// unknown user costs the same bcrypt check as a known one, so that the time of an answer does
+/// not tell which user names exist.
+#[derive(Debug)]
 pub struct Auth {
     users: BTreeMap<String, String>,
+    /// A hash of the users' highest cost, checked for unknown users.
+    decoy: Option<String>,
     verified: Mutex<HashSet<[u8; 32]>>,
+    checks: tokio::sync::Semaphore,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth::new(BTreeMap::new())
+    }
+}
+
+/// What the credentials of a request come to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let through.
+    Allowed,
+    /// Missing or wrong.
+    Refused,
+    /// Not checked: too many checks were waiting.
+    Busy,
 }
 
 impl Auth {
     /// Authentication for these users (none: every request passes).
     pub fn new(users: BTreeMap<String, String>) -> Self {
+        let cost = users
+            .values()
+            .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
+            .map(|p| p.get_cost())
+            .max();
+        let decoy = cost.and_then(|c| bcrypt::hash("pgtls: no such user", c).ok());
         Auth {
             users,
+            decoy,
             verified: Mutex::new(HashSet::new()),
+            checks: tokio::sync::Semaphore::new(BCRYPT_AT_ONCE),
         }
     }
 
@@ -122,49 +97,68 @@ impl Auth {
     }
 
     /// Whether an `Authorization` header holds a user's valid credentials.
-    pub fn allows(&self, header: Option<&str>) -> bool {
+    pub async fn allows(&self, header: Option<&str>) -> Verdict {
         if !self.required() {
-            return true;
+            return Verdict::Allowed;
         }
-        let Some(encoded) = header.and_then(|h| h.strip_prefix("Basic ")) else {
-            return false;
+        let Some((user, password)) = header.and_then(basic_credentials) else {
+            return Verdict::Refused;
         };
-        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
-            return false;
-        };
-        let Some(colon) = decoded.iter().position(|&b| b == b':') else {
-            return false;
-        };
-        let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
-        let Some(hash) = std::str::from_utf8(user)
-            .ok()
-            .and_then(|u| self.users.get(u))
-        else {
-            return false;
+        let (hash, known) = match self.users.get(&user) {
+            Some(hash) => (hash.clone(), true),
+            None => match &self.decoy {
+                Some(decoy) => (decoy.clone(), false),
+                None => return Verdict::Refused,
+            },
         };
         let key: [u8; 32] = sha2::Sha256::new()
-            .chain_update(&decoded)
+            .chain_update(user.as_bytes())
+            .chain_update([0])
+            .chain_update(&password)
             .chain_update(hash.as_bytes())
             .finalize()
             .into();
-        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
-        if verified.contains(&key) {
-            return true;
+        if known && self.lock().contains(&key) {
+            return Verdict::Allowed;
         }
-        let ok = bcrypt::verify(password, hash).unwrap_or(false);
-        if ok && verified.len() < 1024 {
+        let Ok(Ok(_permit)) = tokio::time::timeout(BCRYPT_WAIT, self.checks.acquire()).await else {
+            return Verdict::Busy;
+        };
+        let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
+            .await
+            .is_ok_and(|r| r.unwrap_or(false));
+        if !(ok && known) {
+            return Verdict::Refused;
+        }
+        let mut verified = self.lock();
+        if verified.len() < 1024 {
             verified.insert(key);
         }
-        ok
+        Verdict::Allowed
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<[u8; 32]>> {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The user and password of a `Basic` authorization header.
+fn basic_credentials(header: &str) -> Option<(String, Vec<u8>)> {
+    let encoded = header.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let colon = decoded.iter().position(|&b| b == b':')?;
+    let user = String::from_utf8(decoded[..colon].to_vec()).ok()?;
+    Some((user, decoded[colon + 1..].to_vec()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn basic_authentication_takes_only_a_users_own_password() {
+    #[tokio::test]
+    async fn basic_authentication_takes_only_a_users_own_password() {
         let hash = bcrypt::hash("pr0m", 4).unwrap();
         let auth = Auth::new(BTreeMap::from([("prometheus".to_string(), hash)]));
         let header = |credentials: &str| {
@@ -174,19 +168,19 @@ mod tests {
             )
         };
         let cases = [
-            (Some(header("prometheus:pr0m")), true),
+            (Some(header("prometheus:pr0m")), Verdict::Allowed),
             // Remembered, and still right.
-            (Some(header("prometheus:pr0m")), true),
-            (Some(header("prometheus:wrong")), false),
-            (Some(header("grafana:pr0m")), false),
-            (Some(header("prometheus")), false),
-            (Some("Bearer x".to_string()), false),
-            (Some("Basic !!!".to_string()), false),
-            (None, false),
+            (Some(header("prometheus:pr0m")), Verdict::Allowed),
+            (Some(header("prometheus:wrong")), Verdict::Refused),
+            (Some(header("grafana:pr0m")), Verdict::Refused),
+            (Some(header("prometheus")), Verdict::Refused),
+            (Some("Bearer x".to_string()), Verdict::Refused),
+            (Some("Basic !!!".to_string()), Verdict::Refused),
+            (None, Verdict::Refused),
         ];
-        for (header, allowed) in cases {
-            assert_eq!(auth.allows(header.as_deref()), allowed, "{header:?}");
+        for (header, verdict) in cases {
+            assert_eq!(auth.allows(header.as_deref()).await, verdict, "{header:?}");
         }
-        assert!(Auth::default().allows(None));
+        assert_eq!(Auth::default().allows(None).await, Verdict::Allowed);
     }
 }

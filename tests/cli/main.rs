@@ -10,6 +10,7 @@ mod differential;
 mod drivers;
 mod expiry;
 mod explain;
+mod exporter_abuse;
 mod fake;
 mod fleet;
 mod harness;
