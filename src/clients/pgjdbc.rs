@@ -12,13 +12,11 @@ use crate::config::{Environment, Secret};
 
 const PREFIX: &str = "jdbc:postgresql:";
 
-/// `DriverManager`'s answer to a URL no driver takes. The URL itself is not quoted: a broken one
-/// can hold a password anywhere.
+/// pgjdbc's answer to a `jdbc:postgresql:` URL that `parseURL` cannot read (`Driver.connect`'s
+/// "Unable to parse URL"), with the reason its log gives. The URL itself is not quoted: a broken
+/// one can hold a password anywhere.
 fn refuse(_url: &str, why: &str) -> DriverError {
-    DriverError::new(
-        Client::Pgjdbc,
-        format!("No suitable driver found for this URL ({why})"),
-    )
+    DriverError::new(Client::Pgjdbc, format!("Unable to parse URL ({why})"))
 }
 
 /// `URLDecoder.decode(s, "UTF-8")`: `+` is a space; a broken escape fails the URL.
@@ -37,6 +35,28 @@ fn url_decode(s: &str) -> Option<String> {
     Some(percent_decode(&s.replace('+', " ")))
 }
 
+/// A query key as `PGPropertyUtil.translatePGServiceToPGProperty` reads it: `host`, `port` and
+/// `dbname` in any case are `PGHOST`, `PGPORT` and `PGDBNAME`; every other key stays as written.
+fn translate(key: &str) -> String {
+    let test = format!("PG{}", key.to_uppercase());
+    match test.as_str() {
+        "PGHOST" | "PGPORT" | "PGDBNAME" => test,
+        _ => key.to_string(),
+    }
+}
+
+/// Java's `String.split(",")`: trailing empty fields are dropped (a string with no comma is
+/// one field, even when empty).
+fn java_split(list: &str) -> Vec<String> {
+    let mut fields: Vec<String> = list.split(',').map(str::to_string).collect();
+    if fields.len() > 1 {
+        while fields.last().is_some_and(String::is_empty) {
+            fields.pop();
+        }
+    }
+    fields
+}
+
 /// Reads a `jdbc:postgresql:` URL as `Driver.parseURL` does.
 ///
 /// # Errors
@@ -49,13 +69,20 @@ pub(crate) fn parse(url: &str) -> Result<DriverString, DriverError> {
         .filter(|p| p.eq_ignore_ascii_case(PREFIX))
         .map(|_| &server[PREFIX.len()..])
     else {
-        return Err(refuse(url, "a pgjdbc URL starts with jdbc:postgresql:"));
+        // No driver takes it: DriverManager's answer.
+        return Err(DriverError::new(
+            Client::Pgjdbc,
+            "No suitable driver found for this URL (a pgjdbc URL starts with jdbc:postgresql:)",
+        ));
     };
     let mut driver = DriverString::default();
-    let mut hosts = Vec::new();
-    if rest == "//" || rest == "///" {
-        hosts.push(("localhost".to_string(), "5432".to_string()));
-    } else if let Some(rest) = rest.strip_prefix("//") {
+    // PGHOST and PGPORT: comma lists, set by the URL and then by its query, one independently
+    // of the other, and matched up only at the end (propertiesConsistencyCheck).
+    let (mut hosts, mut ports) = (vec!["localhost".to_string()], vec!["5432".to_string()]);
+    if let Some(rest) = rest
+        .strip_prefix("//")
+        .filter(|r| !r.is_empty() && *r != "/")
+    {
         if rest.matches('/').count() > 1 {
             return Err(refuse(url, "JDBC URL contains too many / characters"));
         }
@@ -76,26 +103,26 @@ pub(crate) fn parse(url: &str) -> Result<DriverString, DriverError> {
                 "pgjdbc takes the user and password as parameters (?user=...&password=...), not as user:password@host",
             ));
         }
-        for address in addresses.split(',') {
-            match address.rfind(':') {
+        (hosts, ports) = addresses
+            .split(',')
+            .map(|address| match address.rfind(':') {
                 Some(i) if address.rfind(']').is_none_or(|b| b < i) => {
                     let host = if i == 0 { "localhost" } else { &address[..i] };
-                    hosts.push((host.to_string(), address[i + 1..].to_string()));
+                    (host.to_string(), address[i + 1..].to_string())
                 }
-                _ => hosts.push((address.to_string(), "5432".to_string())),
-            }
-        }
-    } else if rest.starts_with('/') {
+                _ => (address.to_string(), "5432".to_string()),
+            })
+            .unzip();
+    } else if rest.starts_with('/') && rest != "//" && rest != "///" {
         return Err(refuse(url, "a path after jdbc:postgresql: needs //host/"));
-    } else {
+    } else if !rest.starts_with('/') {
         driver.dbname =
             Some(url_decode(rest).ok_or_else(|| refuse(url, "bad %-escape in the database"))?);
-        hosts.push(("localhost".to_string(), "5432".to_string()));
     }
     for token in args.split('&').filter(|t| !t.is_empty()) {
         let (key, value) = match token.split_once('=') {
             Some((k, v)) => (
-                k.to_string(),
+                translate(k),
                 url_decode(v).ok_or_else(|| refuse(url, "bad %-escape in a parameter"))?,
             ),
             None => (token.to_string(), String::new()),
@@ -103,26 +130,27 @@ pub(crate) fn parse(url: &str) -> Result<DriverString, DriverError> {
         match key.as_str() {
             "user" => driver.user = Some(value),
             "password" => driver.password = Some(Secret::new(value)),
-            "PGDBNAME" | "dbname" => driver.dbname = Some(value),
-            "PGHOST" => {
-                hosts = value
-                    .split(',')
-                    .map(|h| (h.to_string(), "5432".to_string()))
-                    .collect()
-            }
+            "PGDBNAME" => driver.dbname = Some(value),
+            "PGHOST" => hosts = java_split(&value),
+            "PGPORT" => ports = java_split(&value),
             _ => {
                 driver.params.insert(key, value);
             }
         }
     }
-    // propertiesConsistencyCheck: every port a number in 1..65535.
-    for (host, port) in hosts {
-        let port: u16 = match port.parse() {
-            Ok(p) if p >= 1 => p,
-            _ => return Err(refuse(url, "JDBC URL port not valid (1:65535)")),
-        };
-        driver.hosts.push((host, port));
+    // propertiesConsistencyCheck: every port a number in 1..65535, as many ports as hosts.
+    let ports = ports
+        .iter()
+        .map(|p| p.parse::<u16>().ok().filter(|p| *p >= 1))
+        .collect::<Option<Vec<u16>>>()
+        .ok_or_else(|| refuse(url, "JDBC URL port not valid (1:65535)"))?;
+    if hosts.len() != ports.len() {
+        return Err(refuse(
+            url,
+            "Properties [PGHOST] [PGPORT] must have same amount of values",
+        ));
     }
+    driver.hosts = hosts.into_iter().zip(ports).collect();
     Ok(driver)
 }
 
@@ -298,6 +326,46 @@ mod tests {
     }
 
     #[test]
+    fn the_query_sets_hosts_ports_and_database_as_parse_url_does() {
+        // (url, hosts and ports, database)
+        let table: [(&str, &[(&str, u16)], Option<&str>); 9] = [
+            ("jdbc:postgresql://a:1/db?port=2", &[("a", 2)], Some("db")),
+            ("jdbc:postgresql://a:1/db?PGPORT=2", &[("a", 2)], Some("db")),
+            ("jdbc:postgresql://a:1/db?Host=b", &[("b", 1)], Some("db")),
+            (
+                "jdbc:postgresql://a:1/db?HOST=b&Port=3",
+                &[("b", 3)],
+                Some("db"),
+            ),
+            (
+                "jdbc:postgresql://a/db?PGHOST=b,c&port=3,4",
+                &[("b", 3), ("c", 4)],
+                Some("db"),
+            ),
+            (
+                "jdbc:postgresql://a/db?DbName=other",
+                &[("a", 5432)],
+                Some("other"),
+            ),
+            ("jdbc:postgresql:db?host=b&port=7", &[("b", 7)], Some("db")),
+            // Java's split drops trailing empty fields.
+            (
+                "jdbc:postgresql://a/db?host=b,c,&port=1,2",
+                &[("b", 1), ("c", 2)],
+                Some("db"),
+            ),
+            // Not translated: pghost stays a property of its own.
+            ("jdbc:postgresql://a:1/db?pghost=b", &[("a", 1)], Some("db")),
+        ];
+        for (url, want, db) in table {
+            let d = parse(url).unwrap();
+            let want: Vec<(String, u16)> = want.iter().map(|(h, p)| (h.to_string(), *p)).collect();
+            assert_eq!(hosts(&d), want, "{url}");
+            assert_eq!(d.dbname.as_deref(), db, "{url}");
+        }
+    }
+
+    #[test]
     fn urls_pgjdbc_refuses_are_refused_without_the_password() {
         let table = [
             ("jdbc:postgresql://h", "must contain a /"),
@@ -306,11 +374,21 @@ mod tests {
             ("jdbc:postgresql://h:x/a", "not valid (1:65535)"),
             ("jdbc:postgresql://h/a?password=sec%zz", "bad %-escape"),
             ("jdbc:mysql://h/a", "starts with jdbc:postgresql:"),
+            (
+                "jdbc:postgresql://a:1,b:2/d?port=5432",
+                "same amount of values",
+            ),
+            ("jdbc:postgresql://a/d?host=b,c", "same amount of values"),
+            ("jdbc:postgresql://a/d?port=0", "not valid (1:65535)"),
         ];
         for (url, why) in table {
             let err = parse(url).unwrap_err().to_string();
             assert!(err.contains(why), "{url}: {err}");
-            assert!(err.contains("No suitable driver found"), "{url}: {err}");
+            let words = match url.starts_with("jdbc:postgresql:") {
+                true => "Unable to parse URL",
+                false => "No suitable driver found",
+            };
+            assert!(err.contains(words), "{url}: {err}");
             assert!(!err.contains("sec"), "{url}: {err}");
         }
     }

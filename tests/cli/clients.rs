@@ -107,7 +107,7 @@ fn strings_a_driver_refuses_exit_2_with_the_drivers_message() {
     let table: [(&[&str], &str); 6] = [
         (
             &["jdbc:postgresql://db.example.com"],
-            "pgjdbc: No suitable driver found for this URL (JDBC URL must contain a / at the end of the host or port)",
+            "pgjdbc: Unable to parse URL (JDBC URL must contain a / at the end of the host or port)",
         ),
         (&["jdbc:postgresql://db/app?sslmode=sometimes"], ""),
         (

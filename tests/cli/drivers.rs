@@ -451,3 +451,54 @@ fn fallback_matrix(version: Version, drivers: &[Driver]) {
 fn every_drivers_fallbacks_are_predicted_on_postgresql_15() {
     fallback_matrix(Version::V15, &ALL);
 }
+
+#[test]
+fn pgjdbc_takes_hosts_ports_and_database_from_the_query_as_pgjdbc_does() {
+    let home = shared_tempdir();
+    let root_ca = Ca::root("pgtls jdbc query root");
+    let leaf = root_ca.server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let (live, dead) = (server.port, crate::server::free_port());
+    let tail = "user=postgres&sslmode=require&connectTimeout=5";
+    let urls = [
+        format!("jdbc:postgresql://127.0.0.1:{dead}/postgres?port={live}&{tail}"),
+        format!("jdbc:postgresql://127.0.0.1:{dead}/postgres?PGPORT={live}&{tail}"),
+        format!("jdbc:postgresql://127.0.0.2:{live}/postgres?host=127.0.0.1&{tail}"),
+        format!("jdbc:postgresql://127.0.0.2:{live}/postgres?Host=127.0.0.1&{tail}"),
+        format!("jdbc:postgresql://127.0.0.2:{dead}/postgres?HOST=127.0.0.1&Port={live}&{tail}"),
+        format!("jdbc:postgresql://127.0.0.1:{live}/postgres?port={dead}&{tail}"),
+        format!("jdbc:postgresql://127.0.0.1:{live}/nosuchdb?dbname=postgres&{tail}"),
+        format!("jdbc:postgresql://127.0.0.1:{live}/postgres?pghost=127.0.0.2&{tail}"),
+        format!("jdbc:postgresql://127.0.0.1:{live},127.0.0.1:{dead}/postgres?port={live}&{tail}"),
+        format!("jdbc:postgresql://127.0.0.1:{live}/postgres?host=127.0.0.1,&{tail}"),
+    ];
+    let verdicts = Driver::Pgjdbc.run(home.path(), &urls);
+    for (url, theirs) in urls.iter().zip(&verdicts) {
+        let out = pgtls(home.path())
+            .args(["check", "--client", "pgjdbc", url])
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap_or(-1);
+        let error = theirs["error"].as_str().unwrap_or_default();
+        let expected = if theirs["ok"] == true {
+            0
+        } else if error.contains("Unable to parse URL") {
+            2
+        } else if error.contains("Connection refused") || error.contains("Connection to") {
+            3
+        } else if error.contains("does not exist") {
+            8
+        } else {
+            panic!("{url}: no expected code for pgjdbc's error: {error}")
+        };
+        assert_eq!(
+            code,
+            expected,
+            "{url}\npgjdbc: {theirs}\npgtls:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    // The cases are not all alike: some connect, some do not.
+    assert!(verdicts.iter().any(|v| v["ok"] == true));
+    assert!(verdicts.iter().any(|v| v["ok"] == false));
+}
