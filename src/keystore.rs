@@ -56,12 +56,7 @@ pub fn read(bytes: &[u8], password: &str) -> Result<(Kind, Vec<Entry>), Keystore
     if is_jks(bytes) {
         return Ok((Kind::Jks, read_jks(bytes, password)?));
     }
-    if let Some(count) = excessive_iterations(bytes, 0) {
-        return Err(KeystoreError::Invalid(
-            "PKCS#12",
-            format!("{count} key-derivation iterations (more than {MAX_ITERATIONS})"),
-        ));
-    }
+    check_work(bytes)?;
     let store =
         p12_keystore::KeyStore::from_pkcs12(bytes, password, p12_keystore::Pkcs12ImportPolicy::Raw)
             .map_err(|e| match e {
@@ -90,10 +85,34 @@ pub fn read(bytes: &[u8], password: &str) -> Result<(Kind, Vec<Entry>), Keystore
     Ok((Kind::Pkcs12, entries))
 }
 
-/// The most key-derivation iterations a PKCS#12 file may ask for: a file is opened with its own
-/// counts (MAC and each encryption), so a hostile one could otherwise ask for hours of work. Java
-/// writes 10,000; OpenSSL 2,048.
+/// The most key-derivation iterations one scheme of a PKCS#12 file may ask for: a file is
+/// opened with its own counts (MAC and each encryption), so a hostile one could otherwise ask for
+/// hours of work. Java writes 10,000; OpenSSL 2,048.
 const MAX_ITERATIONS: u64 = 1_000_000;
+/// The most a whole file may ask for, every scheme in it together (the MAC and each encrypted
+/// block or key): what a keystore of a hundred keys written by Java needs, a fraction of a second.
+const MAX_TOTAL_ITERATIONS: u64 = 2_000_000;
+
+/// Refuses a PKCS#12 file whose key derivations would take more work than [`MAX_ITERATIONS`]
+/// for one scheme or [`MAX_TOTAL_ITERATIONS`] in all, before any of it is done.
+fn check_work(bytes: &[u8]) -> Result<(), KeystoreError> {
+    let mut counts = Vec::new();
+    iteration_counts(bytes, 0, &mut counts);
+    let refuse = |why: String| Err(KeystoreError::Invalid("PKCS#12", why));
+    if let Some(count) = counts.iter().find(|c| **c > MAX_ITERATIONS) {
+        return refuse(format!(
+            "{count} key-derivation iterations (more than {MAX_ITERATIONS})"
+        ));
+    }
+    let total = counts.iter().fold(0u64, |sum, c| sum.saturating_add(*c));
+    if total > MAX_TOTAL_ITERATIONS {
+        return refuse(format!(
+            "{total} key-derivation iterations in {} schemes (more than {MAX_TOTAL_ITERATIONS} in all)",
+            counts.len()
+        ));
+    }
+    Ok(())
+}
 
 /// One DER element: its tag, its content, and what follows it.
 fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
@@ -115,43 +134,30 @@ fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     Some((tag, content, &rest[len..]))
 }
 
-/// The first iteration count above [`MAX_ITERATIONS`] in a PKCS#12 file, if any. Every
+/// Every iteration count in a PKCS#12 file (`u64::MAX` for one too long to read). Every
 /// password-based scheme PKCS#12 uses (the MAC, PBES1, PBKDF2) writes its salt as an OCTET STRING
 /// followed by the iteration count as an INTEGER in the same SEQUENCE; OCTET STRINGs that hold DER
 /// (the authenticated safe, safe contents) are searched too.
-fn excessive_iterations(der: &[u8], depth: usize) -> Option<u64> {
+fn iteration_counts(der: &[u8], depth: usize, counts: &mut Vec<u64>) {
     if depth > 24 {
-        return None;
+        return;
     }
     let mut rest = der;
     let mut after_octets = false;
     while let Some((tag, content, next)) = element(rest) {
         match tag {
-            0x02 if after_octets && content.len() <= 8 => {
-                let count = content
+            0x02 if after_octets && content.len() <= 8 => counts.push(
+                content
                     .iter()
-                    .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-                if count > MAX_ITERATIONS {
-                    return Some(count);
-                }
-            }
-            0x02 if after_octets => return Some(u64::MAX),
-            0x30 | 0x31 | 0xa0 => {
-                if let Some(found) = excessive_iterations(content, depth + 1) {
-                    return Some(found);
-                }
-            }
-            0x04 => {
-                if let Some(found) = excessive_iterations(content, depth + 1) {
-                    return Some(found);
-                }
-            }
+                    .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
+            ),
+            0x02 if after_octets => counts.push(u64::MAX),
+            0x30 | 0x31 | 0xa0 | 0x04 => iteration_counts(content, depth + 1, counts),
             _ => {}
         }
         after_octets = tag == 0x04;
         rest = next;
     }
-    None
 }
 
 /// A PKCS#12 truststore of trusted certificate entries (with Java's trusted-usage attribute, so
@@ -336,25 +342,52 @@ mod tests {
         assert!(read(&file[..10], "changeit").is_err());
     }
 
+    /// A PBE parameter SEQUENCE: a salt, then `count`.
+    fn pbe(count: u32) -> Vec<u8> {
+        let mut der = vec![0x30, 0x0c, 0x04, 0x02, 0xaa, 0xbb, 0x02, 0x04];
+        der.extend(count.to_be_bytes());
+        der.extend([0x05, 0x00]);
+        der
+    }
+
+    /// A PFX-like SEQUENCE of `blocks` PBE parameters.
+    fn pfx(blocks: &[u32]) -> Vec<u8> {
+        let body: Vec<u8> = blocks.iter().flat_map(|c| pbe(*c)).collect();
+        let mut der = vec![0x30, 0x82];
+        der.extend((body.len() as u16).to_be_bytes());
+        der.extend(body);
+        der
+    }
+
     #[test]
-    fn iteration_counts_beyond_the_limit_are_refused_before_any_work() {
+    fn key_derivation_work_is_capped_per_scheme_and_per_file_before_any_is_done() {
         let file = write_pkcs12(&[("root", &cert())], "changeit").unwrap();
-        assert_eq!(
-            excessive_iterations(&file, 0),
-            None,
-            "Java's 10,000 are fine"
-        );
-        // A MacData whose iteration count asks for 2^31 rounds.
-        let mac = [
-            0x30, 0x0c, 0x04, 0x02, 0xaa, 0xbb, 0x02, 0x04, 0x7f, 0xff, 0xff, 0xff, 0x05, 0x00,
+        assert!(check_work(&file).is_ok(), "Java's 10,000 are fine");
+        // (iteration counts, refused with)
+        let table: [(&[u32], Option<&str>); 5] = [
+            (&[10_000; 100], None),
+            (&[0x7fff_ffff], Some("2147483647 key-derivation iterations")),
+            (&[1_000_000, 1_000_000], None),
+            (&[1_000_000, 1_000_000, 1], Some("in 3 schemes")),
+            (
+                &[1_000_000; 200],
+                Some("200000000 key-derivation iterations in 200 schemes"),
+            ),
         ];
-        assert_eq!(excessive_iterations(&mac, 0), Some(0x7fff_ffff));
-        let mut pfx = vec![0x30, mac.len() as u8];
-        pfx.extend(mac);
-        assert!(matches!(
-            read(&pfx, "changeit"),
-            Err(KeystoreError::Invalid("PKCS#12", _))
-        ));
+        for (counts, refused) in table {
+            let file = pfx(counts);
+            let started = std::time::Instant::now();
+            match (read(&file, "changeit"), refused) {
+                (Err(KeystoreError::Invalid("PKCS#12", why)), Some(want)) => {
+                    assert!(why.contains(want), "{}: {why}", counts.len());
+                }
+                (Err(KeystoreError::Invalid("PKCS#12", why)), None) => {
+                    assert!(!why.contains("iterations"), "{}: {why}", counts.len());
+                }
+                (other, _) => panic!("{}: {other:?}", counts.len()),
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        }
     }
 
     #[test]
