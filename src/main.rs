@@ -28,8 +28,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<Code, Error> {
     let env = config::Environment::from_process();
     let clock = Clock::system();
-    if let Some(files) = cli.command.profile_files() {
-        commands::load_profiles(files, &env)?;
+    if let Some((files, all)) = cli.command.profile_files() {
+        commands::load_profiles(files, all, &env)?;
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -28,6 +28,7 @@ pub use serve::serve;
 /// A profile file that cannot be read or holds a mistake (exit 2, with the file and line).
 pub fn load_profiles(
     files: &[std::path::PathBuf],
+    all: bool,
     env: &crate::config::Environment,
 ) -> Result<(), Error> {
     let config = env
@@ -36,7 +37,10 @@ pub fn load_profiles(
         .filter(|p| p.is_absolute())
         .or_else(|| env.home().map(|h| h.join(".config")));
     let dir = config.map(|c| c.join("pgtls").join("profiles"));
-    let user = crate::profiles::load(files, dir.as_deref())?;
+    let (user, left_out) = crate::profiles::load(files, dir.as_deref(), all)?;
+    for e in left_out {
+        eprintln!("pgtls: warning: {e} (its profiles are left out)");
+    }
     crate::profiles::install(user)?;
     Ok(())
 }

@@ -38,9 +38,9 @@ struct ProfileSpec {
     #[serde(default)]
     suffixes: Vec<Spanned<String>>,
     #[serde(default)]
-    issuers: Vec<String>,
+    issuers: Vec<Spanned<String>>,
     #[serde(default)]
-    errors: Vec<String>,
+    errors: Vec<Spanned<String>>,
     #[serde(default)]
     ports: Vec<u16>,
     download: Option<String>,
@@ -115,6 +115,15 @@ pub(crate) fn parse(
                 ));
             }
         }
+        // An empty pattern is in every issuer and every error: it would claim every target.
+        for (what, patterns) in [("issuer", &p.issuers), ("error", &p.errors)] {
+            if let Some(empty) = patterns.iter().find(|t| t.get_ref().trim().is_empty()) {
+                return Err(fail(
+                    Some(empty.span()),
+                    format!("an empty {what} pattern would match every target"),
+                ));
+            }
+        }
         let mut roots = Vec::new();
         let mut deferred = Vec::new();
         for root in &p.root {
@@ -186,8 +195,8 @@ pub(crate) fn parse(
                 .into_iter()
                 .map(|s| s.into_inner().to_ascii_lowercase())
                 .collect(),
-            issuers: p.issuers,
-            errors: p.errors,
+            issuers: p.issuers.into_iter().map(Spanned::into_inner).collect(),
+            errors: p.errors.into_iter().map(Spanned::into_inner).collect(),
             ports: p.ports,
             download: p.download,
             needs_sni: p.needs_sni,
@@ -373,6 +382,16 @@ mod tests {
                 profile.to_string(),
                 1,
                 "neither a [[profile.root]] nor download",
+            ),
+            (
+                format!("{profile}issuers = [\"Corp CA\", \"\"]\ndownload = \"x\"\n"),
+                4,
+                "empty issuer pattern",
+            ),
+            (
+                format!("{profile}errors = [\" \"]\ndownload = \"x\"\n"),
+                4,
+                "empty error pattern",
             ),
             (
                 format!("{profile}ports = [\"x\"]\ndownload = \"x\"\n"),

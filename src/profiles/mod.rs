@@ -264,16 +264,22 @@ pub fn names() -> String {
 
 /// Reads the user's profile files: each `--profile-file`, then every `*.toml` in `dir` (the
 /// config directory's `pgtls/profiles`), in name order. A missing `dir` is no error; a name used
-/// twice is refused by `install`.
+/// twice is refused by `install`. A file of `dir` that cannot be used is an error where `all`
+/// are needed, and otherwise left out and returned beside the profiles.
 ///
 /// # Errors
-/// The first file that cannot be read or holds a mistake.
-pub fn load(files: &[PathBuf], dir: Option<&Path>) -> Result<Vec<Profile>, ProfileError> {
-    let mut paths: Vec<PathBuf> = files.to_vec();
+/// The first `--profile-file` that cannot be read or holds a mistake, or (with `all`) the first
+/// such file of `dir`.
+pub fn load(
+    files: &[PathBuf],
+    dir: Option<&Path>,
+    all: bool,
+) -> Result<(Vec<Profile>, Vec<ProfileError>), ProfileError> {
+    let mut found: Vec<PathBuf> = Vec::new();
     if let Some(dir) = dir
         && let Ok(entries) = std::fs::read_dir(dir)
     {
-        let mut found: Vec<PathBuf> = entries
+        found = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "toml"))
@@ -282,32 +288,48 @@ pub fn load(files: &[PathBuf], dir: Option<&Path>) -> Result<Vec<Profile>, Profi
         // A file given with --profile-file that lives there too is read once.
         let given: Vec<PathBuf> = files.iter().filter_map(|f| f.canonicalize().ok()).collect();
         found.retain(|f| f.canonicalize().map_or(true, |c| !given.contains(&c)));
-        paths.extend(found);
     }
     let mut profiles = Vec::new();
-    for path in paths {
-        let whole = |reason: String| ProfileError {
-            path: path.clone(),
-            line: 1,
-            reason,
-        };
-        let bytes =
-            crate::files::read(&path, crate::files::SETTINGS).map_err(|e| whole(e.to_string()))?;
-        let text = String::from_utf8(bytes).map_err(|_| whole("not UTF-8 text".into()))?;
-        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let read = |name: &str| {
-            let file = base.join(name);
-            crate::files::read(&file, crate::files::CERTIFICATES)
-                .map_err(|e| format!("{}: {e}", file.display()))
-        };
-        profiles.extend(file::parse(
-            &text,
-            &path,
-            &Origin::File(path.clone()),
-            Some(&read),
-        )?);
+    for path in files {
+        profiles.extend(load_file(path)?);
     }
-    Ok(profiles)
+    let mut left_out = Vec::new();
+    for path in found {
+        match load_file(&path) {
+            Ok(more) => profiles.extend(more),
+            Err(e) if !all => left_out.push(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((profiles, left_out))
+}
+
+/// Reads one profile file and the root files it names.
+fn load_file(path: &Path) -> Result<Vec<Profile>, ProfileError> {
+    let whole = |reason: String| ProfileError {
+        path: path.to_path_buf(),
+        line: 1,
+        reason,
+    };
+    let bytes = match crate::files::read(path, crate::files::SETTINGS) {
+        // A symbolic link whose target is gone says so, rather than that the link is missing.
+        Err(_) if path.is_symlink() && !path.exists() => {
+            let target = std::fs::read_link(path).unwrap_or_default();
+            return Err(whole(format!(
+                "a symbolic link to {}, which does not exist",
+                target.display()
+            )));
+        }
+        read => read.map_err(|e| whole(e.to_string()))?,
+    };
+    let text = String::from_utf8(bytes).map_err(|_| whole("not UTF-8 text".into()))?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let read = |name: &str| {
+        let file = base.join(name);
+        crate::files::read(&file, crate::files::CERTIFICATES)
+            .map_err(|e| format!("{}: {e}", file.display()))
+    };
+    file::parse(&text, path, &Origin::File(path.to_path_buf()), Some(&read))
 }
 
 /// How a target was recognised as a provider's.

@@ -664,6 +664,15 @@ fn a_malformed_profile_file_is_exit_2_with_its_file_line_and_reason_in_every_com
             "[[profile]]\nname = \"azure\"\ndescription = \"x\"\ndownload = \"ask\"\n",
             "1: profile \"azure\" is bundled with pgtls; give yours another name",
         ),
+        // An empty pattern would claim every target.
+        (
+            "[[profile]]\nname = \"corp\"\ndescription = \"x\"\ndownload = \"ask\"\nissuers = [\"\"]\n",
+            "5: an empty issuer pattern would match every target",
+        ),
+        (
+            "[[profile]]\nname = \"corp\"\ndescription = \"x\"\ndownload = \"ask\"\nerrors = [\"\"]\n",
+            "5: an empty error pattern would match every target",
+        ),
     ];
     let file = write(dir, "corp.toml", "");
     for (text, expected) in cases {
@@ -706,5 +715,50 @@ fn a_malformed_profile_file_is_exit_2_with_its_file_line_and_reason_in_every_com
     ] {
         let out = pgtls(dir).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+    }
+    // A dangling link or an unreadable file there: an error, naming it, where profiles are what
+    // the command shows; elsewhere a warning, naming it, and the command goes on without it.
+    std::fs::remove_file(&broken).unwrap();
+    let dangling = profiles.join("gone.toml");
+    std::os::unix::fs::symlink(dir.join("moved-away.toml"), &dangling).unwrap();
+    let unreadable = profiles.join("locked.toml");
+    std::fs::create_dir(&unreadable).unwrap();
+    for file in [&dangling, &unreadable] {
+        let other = if file == &dangling {
+            &unreadable
+        } else {
+            &dangling
+        };
+        let parked = dir.join("parked");
+        std::fs::rename(other, &parked).unwrap();
+        let named = file.display().to_string();
+        for args in [&["roots"][..], &["inspect", "--lint", "corp.pem"]] {
+            let out = pgtls(dir).current_dir(dir).args(args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("pgtls: error: {named}:1: ")),
+                "{args:?}: {stderr}"
+            );
+        }
+        let nothing_there = format!("host=127.0.0.1 port={}", crate::server::free_port());
+        let cases: [(Vec<&str>, i32); 3] = [
+            (vec!["inspect", "corp.pem"], 0),
+            (
+                vec!["serve", "--check-config", "--target", "a=host=localhost"],
+                0,
+            ),
+            (vec!["check", &nothing_there], 3),
+        ];
+        for (args, code) in cases {
+            let out = pgtls(dir).current_dir(dir).args(&args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+            assert!(
+                stderr.contains(&format!("pgtls: warning: {named}:1: ")),
+                "{args:?}: {stderr}"
+            );
+        }
+        std::fs::rename(&parked, other).unwrap();
     }
 }
