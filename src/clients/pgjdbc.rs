@@ -328,7 +328,8 @@ mod tests {
     #[test]
     fn the_query_sets_hosts_ports_and_database_as_parse_url_does() {
         // (url, hosts and ports, database)
-        let table: [(&str, &[(&str, u16)], Option<&str>); 9] = [
+        type Case<'a> = (&'a str, &'a [(&'a str, u16)], Option<&'a str>);
+        let table: [Case; 9] = [
             ("jdbc:postgresql://a:1/db?port=2", &[("a", 2)], Some("db")),
             ("jdbc:postgresql://a:1/db?PGPORT=2", &[("a", 2)], Some("db")),
             ("jdbc:postgresql://a:1/db?Host=b", &[("b", 1)], Some("db")),
