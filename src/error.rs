@@ -78,6 +78,25 @@ pub enum Error {
     Output(#[from] std::io::Error),
 }
 
+impl From<crate::clients::ReadError> for Error {
+    fn from(e: crate::clients::ReadError) -> Self {
+        match e {
+            crate::clients::ReadError::Config(e) => Error::Config(e),
+            crate::clients::ReadError::Driver(e) => Error::Driver(e),
+        }
+    }
+}
+
+impl From<crate::fleet::FleetError> for Error {
+    fn from(e: crate::fleet::FleetError) -> Self {
+        match e {
+            crate::fleet::FleetError::Tls(e) => Error::Tls(e),
+            crate::fleet::FleetError::ClientCert(e) => Error::ClientCert(e),
+            crate::fleet::FleetError::Runtime(e) => Error::Runtime(e),
+        }
+    }
+}
+
 impl Error {
     /// The exit code for this error.
     pub fn code(&self) -> Code {

@@ -10,6 +10,9 @@ pub(crate) mod asyncpg;
 pub(crate) mod node;
 pub(crate) mod npgsql;
 pub(crate) mod pgjdbc;
+mod request;
+
+pub use request::{ClientRequest, ReadError, read_string};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

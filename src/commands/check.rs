@@ -70,7 +70,7 @@ fn targets_file<'a>(
         if conninfo.is_empty() || conninfo.starts_with('#') {
             return None;
         }
-        Some(match fleet::read_string(&conninfo, env, choice) {
+        Some(match crate::clients::read_string(&conninfo, env, choice) {
             Ok((resolved, clients)) => Input::Resolved {
                 resolved: Box::new(resolved),
                 origin: Some(origin),
@@ -95,7 +95,7 @@ fn argument(
     choice: Option<ClientChoice>,
 ) -> Result<Input, Error> {
     let origin = document.then(|| format!("argument {n}"));
-    match (fleet::read_string(conninfo, env, choice), origin) {
+    match (crate::clients::read_string(conninfo, env, choice), origin) {
         (Ok((resolved, clients)), origin) => Ok(Input::Resolved {
             resolved: Box::new(resolved),
             origin,
@@ -105,7 +105,7 @@ fn argument(
             origin,
             message: e.to_string(),
         }),
-        (Err(e), None) => Err(e),
+        (Err(e), None) => Err(e.into()),
     }
 }
 

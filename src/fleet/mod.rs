@@ -5,21 +5,44 @@
 mod progress;
 mod runner;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use progress::progress_wanted;
 
-use crate::clients::{self as drivers, Client, ClientChoice, Policy, Roots};
+use crate::clients::ClientRequest;
 use crate::clock::Clock;
-use crate::config::{Environment, HostKind, Options, Resolved, SslMode};
-use crate::error::Error;
+use crate::config::{HostKind, Resolved};
 use crate::judge;
-use crate::judge::clients::{self, Asked, Trusted};
+use crate::judge::clients::{self, Asked};
 use crate::probe::{self, CheckOptions, WireNeeds};
 use crate::report::{Report, TargetReport};
-use crate::tls::client_cert::{ClientCertError, ClientIdentity};
-use crate::tls::{self, RootError, TlsSetupError, TrustStore};
+use crate::tls::TlsSetupError;
+use crate::tls::client_cert::ClientCertError;
+use crate::tls::client_roots::{Identity, Loaded, Store};
+
+/// Why a run could not check its targets.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// A protocol range or CRL setting of a string given on the command line cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    /// The client certificate or key of such a string cannot be used.
+    #[error(transparent)]
+    ClientCert(#[from] ClientCertError),
+    /// The async runtime could not start.
+    #[error("could not start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+impl FleetError {
+    /// The exit code: 2 for local files, 1 for the runtime.
+    pub fn code(&self) -> crate::exit::Code {
+        match self {
+            FleetError::Runtime(_) => crate::exit::Code::Internal,
+            _ => crate::exit::Code::Usage,
+        }
+    }
+}
 
 /// In which order finished targets are passed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,17 +61,6 @@ pub struct Stream<F: FnMut(usize, TargetReport)> {
     pub sink: F,
     /// Whether to draw a progress line on stderr.
     pub progress: bool,
-}
-
-/// The other clients asked for on one connection string: their policies (roots not loaded
-/// yet) and the libpq string with the same settings.
-pub struct ClientRequest {
-    /// `--client`, or the client the string's form named.
-    pub choice: ClientChoice,
-    /// The policies of the clients other than libpq.
-    pub policies: Vec<Policy>,
-    /// The libpq string with the same settings, for a driver's string.
-    pub libpq_equivalent: Option<String>,
 }
 
 /// One connection string to check: resolved, or refused with libpq's message.
@@ -72,212 +84,6 @@ pub enum Input {
     },
 }
 
-/// Reads one connection string for the clients asked: as libpq reads it, or, for one driver
-/// (asked for, or named by the string's form), as that driver reads it; then the other clients'
-/// policies over the same settings, and the libpq string that holds them.
-///
-/// # Errors
-/// The string refused, with the message of the client that reads it.
-pub fn read_string(
-    conninfo: &str,
-    env: &Environment,
-    asked: Option<ClientChoice>,
-) -> Result<(Resolved, Option<ClientRequest>), Error> {
-    let detected = Client::detect(conninfo);
-    let choice = asked.unwrap_or(ClientChoice::one(detected));
-    let syntax = choice.client().unwrap_or(detected);
-    let others: Vec<Client> = match choice.client() {
-        Some(Client::Libpq) => Vec::new(),
-        Some(client) => vec![client],
-        None => Client::ALL[1..].to_vec(),
-    };
-    let request = |driver: &crate::clients::DriverString, libpq_equivalent| {
-        let policies = others
-            .iter()
-            .map(|c| crate::clients::policy(*c, driver, env))
-            .collect();
-        ClientRequest {
-            choice,
-            policies,
-            libpq_equivalent,
-        }
-    };
-    if syntax == Client::Libpq {
-        let resolved = crate::config::resolve_to_connect(conninfo, env)?;
-        if others.is_empty() {
-            return Ok((resolved, None));
-        }
-        let request = request(&crate::clients::from_libpq(&resolved), None);
-        return Ok((resolved, Some(request)));
-    }
-    let driver = crate::clients::parse(syntax, conninfo, env)?;
-    let equivalent = crate::clients::libpq_equivalent(&driver);
-    let with_password = match &driver.password {
-        Some(p) => format!(
-            "{equivalent} password={}",
-            crate::conninfo::quote(p.expose())
-        ),
-        None => equivalent.clone(),
-    };
-    let resolved = crate::config::resolve_to_connect(&with_password, env)?;
-    Ok((resolved, Some(request(&driver, Some(equivalent)))))
-}
-
-type Store = Arc<Result<Option<TrustStore>, RootError>>;
-
-/// What the run loads once per distinct setting and shares: libpq's trust stores, the other
-/// clients' roots, and whether a file node-postgres reads first can be read.
-#[derive(Default)]
-struct Loaded {
-    stores: HashMap<String, Store>,
-    trusted: HashMap<String, Arc<Trusted>>,
-    readable: HashMap<std::path::PathBuf, Result<(), String>>,
-}
-
-/// What a client trusts, loaded (once per setting) as that client would load it. A file the
-/// client reads before connecting and cannot read refuses the string (`policy.refused`).
-fn trusted_for(policy: &mut Policy, loaded: &mut Loaded) -> Arc<Trusted> {
-    for (path, template) in &policy.reads_first {
-        let readable = loaded.readable.entry(path.clone()).or_insert_with(|| {
-            crate::files::read(path, crate::files::CERTIFICATES)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        });
-        if let Err(e) = readable {
-            policy.refused = Some(clients::unreadable(template, path, e));
-            return Arc::new(Trusted::Unused);
-        }
-    }
-    let Some(verify) = &policy.verify else {
-        return Arc::new(Trusted::Unused);
-    };
-    loaded
-        .trusted
-        .entry(format!("{:?}", verify.roots))
-        .or_insert_with(|| Arc::new(load_roots(&verify.roots)))
-        .clone()
-}
-
-/// Loads a client's roots: its root file (a file it cannot read is its message), the JVM
-/// truststore, Node's bundled roots or the system store.
-fn load_roots(roots: &Roots) -> Trusted {
-    let file = |path: &std::path::Path, missing: Option<&str>| {
-        let absent = matches!(
-            std::fs::metadata(path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound
-        );
-        match (TrustStore::from_file(path), missing) {
-            (Ok(store), _) => Trusted::Store(store),
-            (Err(_), None) if absent => Trusted::Absent,
-            (Err(e), template) => Trusted::Unreadable(clients::unreadable(
-                template.unwrap_or("{error}"),
-                path,
-                &e.to_string(),
-            )),
-        }
-    };
-    match roots {
-        Roots::File { path, missing, .. } => file(path, *missing),
-        Roots::FileElseSystem { path } => match file(path, None) {
-            Trusted::Absent => system_store(),
-            other => other,
-        },
-        Roots::Jvm { path, password } => {
-            let read = crate::files::read(path, crate::files::CERTIFICATES)
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| {
-                    crate::keystore::read(&bytes, password.as_deref().unwrap_or("changeit"))
-                        .map_err(|e| e.to_string())
-                });
-            match read {
-                Ok((_, entries)) => Trusted::Store(TrustStore::new(
-                    tls::TrustSource::File { path: path.clone() },
-                    entries
-                        .into_iter()
-                        .filter(|e| e.trusted)
-                        .flat_map(|e| e.certs)
-                        .collect(),
-                )),
-                Err(e) => Trusted::Unreadable(format!(
-                    "the JVM truststore {} cannot be read: {e}",
-                    path.display()
-                )),
-            }
-        }
-        Roots::NodeBundled { extra } => {
-            Trusted::Mozilla(extra.as_ref().and_then(|p| TrustStore::from_file(p).ok()))
-        }
-        Roots::System => system_store(),
-    }
-}
-
-fn system_store() -> Trusted {
-    match TrustStore::system() {
-        Ok(store) => Trusted::Store(store),
-        Err(e) => Trusted::Unreadable(e.to_string()),
-    }
-}
-
-/// The connections the asked clients need besides libpq's.
-fn wire_needs(asked: &Asked) -> WireNeeds {
-    let mut needs = WireNeeds::default();
-    for (policy, _) in &asked.policies {
-        if policy.refused.is_some() {
-            continue;
-        }
-        needs.tls |= policy.order != drivers::Order::Plain;
-        // Clients that start with TLS need plaintext only if TLS fails them: asked later.
-        needs.plain |= matches!(
-            policy.order,
-            drivers::Order::Plain | drivers::Order::PlainThenTls
-        );
-        needs.direct |= policy.direct;
-    }
-    needs
-}
-type Identity = Arc<Result<Option<ClientIdentity>, ClientCertError>>;
-
-/// Loads the client certificate libpq would offer. Where TLS is mandatory a problem is an error
-/// before anything connects (unless `lenient`); elsewhere the TLS attempt reports it.
-fn identity_for(options: &Options, tcp: bool, lenient: bool) -> Result<Identity, Error> {
-    if !tcp || options.sslmode == SslMode::Disable {
-        return Ok(Arc::new(Ok(None)));
-    }
-    let identity = tls::client_cert::load(options, options.sslpassword.as_ref());
-    if options.sslmode >= SslMode::Require
-        && !lenient
-        && let Err(e) = identity
-    {
-        return Err(Error::ClientCert(e));
-    }
-    Ok(Arc::new(identity))
-}
-
-/// Loads (or reuses) the trust store for one string's options. A root file that cannot be used
-/// is not an error here: as in libpq, the TLS attempt meets it once the server has agreed to TLS,
-/// and the check still shows the chain and how to make the right file. A protocol range or CRL
-/// setting that cannot be used is an error before anything connects.
-fn store_for(
-    options: &Options,
-    tcp: bool,
-    cache: &mut HashMap<String, Store>,
-) -> Result<Store, TlsSetupError> {
-    if !tcp || options.sslmode == SslMode::Disable {
-        return Ok(Arc::new(Ok(None)));
-    }
-    tls::versions(options)?;
-    tls::check_crl_files(options)?;
-    let key = format!(
-        "{:?}|{:?}|{:?}",
-        options.root_cert, options.sslcrl, options.sslcrldir
-    );
-    let store = cache
-        .entry(key)
-        .or_insert_with(|| Arc::new(tls::trust_store(options)))
-        .clone();
-    Ok(store)
-}
-
 /// One host of one connection string, ready to check.
 pub(crate) struct Job {
     index: usize,
@@ -293,7 +99,7 @@ pub(crate) struct Job {
 ///
 /// # Errors
 /// Local files that cannot be used, for a string given on the command line.
-fn prepare(index: usize, input: Input, loaded: &mut Loaded) -> Result<Prepared, Error> {
+fn prepare(index: usize, input: Input, loaded: &mut Loaded) -> Result<Prepared, FleetError> {
     let (resolved, origin, clients) = match input {
         Input::Invalid { origin, message } => {
             return Ok(Prepared::Done(vec![judge::invalid(
@@ -306,29 +112,23 @@ fn prepare(index: usize, input: Input, loaded: &mut Loaded) -> Result<Prepared, 
             clients,
         } => (resolved, origin, clients),
     };
-    let asked = clients.map(|request| {
-        Arc::new(Asked {
-            choice: request.choice,
-            policies: request
-                .policies
-                .into_iter()
-                .map(|mut policy| {
-                    let trusted = trusted_for(&mut policy, loaded);
-                    (policy, trusted)
-                })
-                .collect(),
-            libpq_equivalent: request.libpq_equivalent,
-        })
+    let asked = clients.map(|mut request| {
+        let trusted = request
+            .policies
+            .iter_mut()
+            .map(|policy| loaded.trusted(policy))
+            .collect();
+        Arc::new(Asked { request, trusted })
     });
     let tcp = resolved
         .targets
         .iter()
         .any(|t| t.kind != HostKind::UnixSocket);
-    // A driver's string is that driver's verdict: libpq's local files do not stop it.
-    let lenient = asked.as_ref().is_some_and(|a| a.libpq_equivalent.is_some());
-    let prepared = store_for(&resolved.options, tcp, &mut loaded.stores)
-        .map_err(Error::from)
-        .and_then(|store| Ok((store, identity_for(&resolved.options, tcp, lenient)?)));
+    let lenient = !clients::libpq_judged(asked.as_deref());
+    let prepared = loaded
+        .store(&resolved.options, tcp)
+        .map_err(FleetError::from)
+        .and_then(|store| Ok((store, Loaded::identity(&resolved.options, tcp, lenient)?)));
     let (store, identity) = match (prepared, origin) {
         (Ok(prepared), _) => prepared,
         (Err(e), Some(origin)) => {
@@ -426,7 +226,7 @@ pub fn check_all(
     concurrency: usize,
     clock: Clock,
     stream: Stream<impl FnMut(usize, TargetReport)>,
-) -> Result<Finished, Error> {
+) -> Result<Finished, FleetError> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(8);
@@ -434,7 +234,7 @@ pub fn check_all(
         .worker_threads(workers)
         .enable_all()
         .build()
-        .map_err(Error::Runtime)?;
+        .map_err(FleetError::Runtime)?;
     let (concurrency, warning) = fit_concurrency(concurrency.max(1), run.audit);
     if let Some(warning) = warning {
         eprintln!("pgtls: warning: {warning}");
@@ -472,7 +272,7 @@ pub async fn check_inputs(
     run: CheckOptions,
     concurrency: usize,
     clock: Clock,
-) -> Result<Report, Error> {
+) -> Result<Report, FleetError> {
     let mut targets = Vec::new();
     let stream = Stream {
         order: Order::Input,
@@ -491,27 +291,14 @@ pub(crate) async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetRe
     let store = job.store.as_ref().as_ref().map(Option::as_ref);
     let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
     let target = &job.resolved.targets[job.target];
-    let mut needs = job.asked.as_deref().map(wire_needs).unwrap_or_default();
-    // A root file that cannot be used ends libpq's TLS attempt before the chain is seen: an
-    // unverified connection shows it, for the diagnosis and the fix.
-    if job.store.is_err() && job.resolved.options.sslmode >= SslMode::Require {
-        needs.tls = true;
-    }
-    // A connection that gathers facts for the clients verifies nothing: it sends the password
-    // only where a client asked for would, after that client's own checks of the chain.
+    let asked = job.asked.as_deref();
     let now = clock.webpki();
-    let gate: probe::Gate = &|presented| {
-        job.asked.as_deref().is_some_and(|asked| {
-            clients::some_client_sends_password(asked, &target.host, presented, now)
-        })
-    };
+    let gate = clients::password_gate(asked, &target.host, now);
     let credentials = probe::Credentials {
-        libpq_judged: job
-            .asked
-            .as_ref()
-            .is_none_or(|a| a.libpq_equivalent.is_none()),
-        gate,
+        libpq_judged: clients::libpq_judged(asked),
+        gate: &gate,
     };
+    let needs = asked.map(clients::wire_needs).unwrap_or_default();
     let mut facts = probe::gather(
         &job.resolved,
         target,
@@ -522,36 +309,28 @@ pub(crate) async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetRe
     )
     .await;
     // A client that falls back from TLS to plaintext on this server needs a plaintext connection.
-    if let Some(asked) = job.asked.as_deref()
+    if let Some(asked) = asked
         && facts.wire.plain.is_none()
-        && clients::needs_plain(asked, &target.host, &facts.wire, clock.webpki())
+        && clients::needs_plain(asked, &target.host, &facts.wire, now)
     {
-        let timeout = run.timeout(&job.resolved.options);
         let more = WireNeeds {
             plain: true,
             ..WireNeeds::default()
         };
+        let timeout = run.timeout(&job.resolved.options);
         let gathered = probe::gather_wire(
             &job.resolved,
             target,
             identity,
             &facts.attempts,
-            (more, gate),
+            (more, &gate),
             timeout,
         )
         .await;
         facts.wire.plain = gathered.plain;
     }
     let options = &job.resolved.options;
-    let mut report = judge::judge(
-        options,
-        target,
-        store,
-        facts,
-        &run,
-        clock,
-        job.asked.as_deref(),
-    );
+    let mut report = judge::judge(options, target, store, facts, &run, clock, asked);
     report.conninfo = job.index;
     report
 }

@@ -10,7 +10,6 @@ use tokio::task::JoinSet;
 use super::progress::Progress;
 use super::{Input, Loaded, Order, Prepared, Stream, check, prepare};
 use crate::clock::Clock;
-use crate::error::Error;
 use crate::judge;
 use crate::probe::CheckOptions;
 use crate::report::TargetReport;
@@ -63,7 +62,7 @@ impl<F: FnMut(usize, TargetReport)> Runner<F> {
         inputs: impl IntoIterator<Item = Input>,
         run: CheckOptions,
         clock: Clock,
-    ) -> Result<(), Error> {
+    ) -> Result<(), super::FleetError> {
         let mut loaded = Loaded::default();
         let mut set = JoinSet::new();
         for (index, input) in inputs.into_iter().enumerate() {

@@ -3,28 +3,34 @@
 //! presented), with that client's chain rules, host-name rules and fallbacks; then a finding
 //! wherever a client's verdict differs from libpq's or it connects without verifying.
 
-use std::path::Path;
-
 use rustls::pki_types::{CertificateDer, UnixTime};
 
-use crate::clients::{Anchors, Client, Order, Policy, ReadWhen, Retry, Roots};
+use crate::clients::{Anchors, Client, ClientRequest, Order, Policy, ReadWhen, Retry, Roots};
 use crate::exit::Code;
-use crate::probe::{AttemptResult, Wire};
+use crate::probe::{AttemptResult, Wire, WireNeeds};
 use crate::report::{ClientVerdict, Outcome, Severity, TargetReport};
 use crate::tls::chain::{self, ChainError};
-use crate::tls::{TrustStore, names};
+use crate::tls::client_roots::Trusted;
+use crate::tls::names;
 
-/// The clients asked for on one connection string: the choice, each other client's policy with
-/// its trusted certificates loaded, and the libpq string with the same settings.
+/// The clients asked for on one connection string, with the roots each trusts (shared by every
+/// string with the same setting), in the order of the request's policies.
 #[derive(Debug, Clone)]
 pub(crate) struct Asked {
-    /// `--client`, or the client the string's form named.
-    pub choice: crate::clients::ClientChoice,
-    /// The clients other than libpq whose verdicts are given, each with its roots (shared by
-    /// every string with the same setting).
-    pub policies: Vec<(Policy, std::sync::Arc<Trusted>)>,
-    /// The libpq string with the same settings, for a driver's string.
-    pub libpq_equivalent: Option<String>,
+    /// The request: the choice, the other clients' policies, the libpq string.
+    pub request: ClientRequest,
+    /// What each policy's client trusts.
+    pub trusted: Vec<std::sync::Arc<Trusted>>,
+}
+
+impl Asked {
+    /// Each other client's policy with what it trusts.
+    fn clients(&self) -> impl Iterator<Item = (&Policy, &Trusted)> {
+        self.request
+            .policies
+            .iter()
+            .zip(self.trusted.iter().map(|t| &**t))
+    }
 }
 
 /// libpq's findings about what its own sslmode verifies, left out when another client's verdict
@@ -69,12 +75,41 @@ pub(crate) fn libpq_verdict(report: &TargetReport, equivalent: Option<&str>) -> 
     }
 }
 
+/// Whether libpq's verdict is the one judged: a libpq string (a driver's string is read as libpq
+/// only to compare).
+pub(crate) fn libpq_judged(asked: Option<&Asked>) -> bool {
+    asked.is_none_or(|a| a.request.libpq_equivalent.is_none())
+}
+
+/// The connections the asked clients need besides libpq's: TLS for a client that starts with
+/// it (direct if it negotiates so), plaintext for one that starts in plaintext. A client that
+/// starts with TLS needs plaintext only if TLS fails it: [`needs_plain`] asks that later.
+pub(crate) fn wire_needs(asked: &Asked) -> WireNeeds {
+    let mut needs = WireNeeds::default();
+    for (policy, _) in asked.clients().filter(|(p, _)| p.refused.is_none()) {
+        needs.tls |= policy.order != Order::Plain;
+        needs.plain |= matches!(policy.order, Order::Plain | Order::PlainThenTls);
+        needs.direct |= policy.direct;
+    }
+    needs
+}
+
+/// The gate of the connections that gather facts for the clients (see
+/// [`some_client_sends_password`]); without other clients, no such connection sends one.
+pub(crate) fn password_gate<'a>(
+    asked: Option<&'a Asked>,
+    host: &'a str,
+    now: UnixTime,
+) -> impl Fn(Option<&[CertificateDer<'static>]>) -> bool + Sync + 'a {
+    move |presented| asked.is_some_and(|a| some_client_sends_password(a, host, presented, now))
+}
+
 /// Whether any asked client, given the TLS facts, goes on to plaintext: then a plaintext
 /// connection must be gathered too (a client that starts in plaintext always needs one).
 pub(crate) fn needs_plain(asked: &Asked, host: &str, wire: &Wire, now: UnixTime) -> bool {
     // Only a client that starts with TLS decides this late: the others asked for plaintext
     // from the start.
-    asked.policies.iter().any(|(policy, trusted)| {
+    asked.clients().any(|(policy, trusted)| {
         policy.refused.is_none()
             && policy.order == Order::TlsThenPlain
             && matches!(run(policy, trusted, host, wire, now), Step::NeedPlain)
@@ -91,16 +126,16 @@ pub(crate) fn apply(
     now: UnixTime,
 ) {
     use crate::clients::ClientChoice;
+    let request = &asked.request;
     let mut verdicts: Vec<ClientVerdict> = asked
-        .policies
-        .iter()
+        .clients()
         .map(|(policy, trusted)| {
             let mut v = verdict(policy, trusted, host, wire, now);
-            v.libpq_equivalent = asked.libpq_equivalent.clone();
+            v.libpq_equivalent = request.libpq_equivalent.clone();
             v
         })
         .collect();
-    if asked.choice.client().is_some() {
+    if request.choice.client().is_some() {
         // libpq's reading of its own sslmode is not this client's: its own findings say it.
         report
             .findings
@@ -115,9 +150,12 @@ pub(crate) fn apply(
         }
     }
     add_findings(report, &verdicts);
-    match asked.choice {
+    match request.choice {
         ClientChoice::All => {
-            verdicts.insert(0, libpq_verdict(report, asked.libpq_equivalent.as_deref()));
+            verdicts.insert(
+                0,
+                libpq_verdict(report, request.libpq_equivalent.as_deref()),
+            );
             if let Some(first) = verdicts.iter().find(|v| v.exit_code != Code::Ok) {
                 report.exit_code = first.exit_code;
                 report.summary = format!("{}: {}", first.name.name(), first.summary);
@@ -132,30 +170,8 @@ pub(crate) fn apply(
             }
         }
     }
-    report.client = asked.choice;
+    report.client = request.choice;
     report.clients = verdicts;
-}
-
-/// A client's trusted certificates, as loaded for its policy.
-#[derive(Debug, Clone)]
-pub(crate) enum Trusted {
-    /// The policy verifies nothing.
-    Unused,
-    /// Certificates from a file, a keystore or the system store.
-    Store(TrustStore),
-    /// Node.js's bundled Mozilla roots, plus `NODE_EXTRA_CA_CERTS`.
-    Mozilla(Option<TrustStore>),
-    /// An optional root file that is not there: no verification (asyncpg's `require`).
-    Absent,
-    /// A root file that cannot be read, with the client's message.
-    Unreadable(String),
-}
-
-/// The client's message for a root file it cannot read.
-pub(crate) fn unreadable(template: &str, path: &Path, error: &str) -> String {
-    template
-        .replace("{path}", &path.display().to_string())
-        .replace("{error}", error)
 }
 
 /// How one transport ended for a client.
@@ -356,7 +372,7 @@ pub(crate) fn some_client_sends_password(
     now: UnixTime,
 ) -> bool {
     // A root file the client cannot read fails its checks here as it stops the client earlier.
-    asked.policies.iter().any(|(policy, trusted)| {
+    asked.clients().any(|(policy, trusted)| {
         policy.refused.is_none()
             && match presented {
                 Some(chain) => {

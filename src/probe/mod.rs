@@ -213,6 +213,10 @@ pub(crate) async fn gather(
     (needs, credentials): (WireNeeds, Credentials<'_>),
 ) -> Facts {
     let gate = credentials.gate;
+    // A root file that cannot be used ends libpq's TLS attempt before the chain is seen: an
+    // unverified connection shows it, for the diagnosis and the fix.
+    let mut needs = needs;
+    needs.tls |= store.is_err() && resolved.options.sslmode >= SslMode::Require;
     let options = &resolved.options;
     let startup = startup_params(resolved);
     let plan = Plan {

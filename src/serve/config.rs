@@ -373,7 +373,7 @@ pub fn load(flags: &Flags, env: &Environment) -> Result<Config, ConfigError> {
         })?;
         // Read as a probe will read it: a string libpq (or the driver) refuses fails here.
         let env = target_env(env, module, &spec.password);
-        let (resolved, _) = crate::fleet::read_string(&spec.conninfo, &env, module.client)
+        let (resolved, _) = crate::clients::read_string(&spec.conninfo, &env, module.client)
             .map_err(|e| target_error(name, &error(e.to_string())))?;
         // A password in the string would travel in the file; the configuration names where it is.
         let own_password = resolved.targets.iter().any(|t| {

@@ -172,9 +172,15 @@ fn read(
     spec: &TargetSpec,
     module: &Module,
     env: &Environment,
-) -> Result<(crate::config::Resolved, Option<fleet::ClientRequest>), crate::error::Error> {
+) -> Result<
+    (
+        crate::config::Resolved,
+        Option<crate::clients::ClientRequest>,
+    ),
+    crate::clients::ReadError,
+> {
     let env = super::config::target_env(env, module, &spec.password);
-    let (mut resolved, clients) = fleet::read_string(&spec.conninfo, &env, module.client)?;
+    let (mut resolved, clients) = crate::clients::read_string(&spec.conninfo, &env, module.client)?;
     if matches!(spec.password, Password::Withheld) {
         let mut seen = std::collections::HashSet::new();
         resolved

@@ -3,6 +3,7 @@
 
 pub(crate) mod chain;
 pub(crate) mod client_cert;
+pub(crate) mod client_roots;
 mod danger;
 pub(crate) mod diagnose;
 pub mod hostname;
