@@ -5,12 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use rustls::pki_types::CertificateDer;
-use serde::Serialize;
 
-use crate::certinfo::{self, CertificateInfo};
-use crate::judge::{self, Expiry};
-use crate::profiles::{Need, Profile};
-use crate::report::{Finding, Severity};
+use crate::certinfo;
+use crate::judge;
+use crate::profiles::Profile;
+use crate::report::{FileReport, Finding, Inspection};
 
 /// Why a file holds no certificate pgtls can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -216,30 +215,6 @@ fn der_certs(path: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, 
     Ok(certs)
 }
 
-/// What `inspect` reports.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct Inspection {
-    /// One entry per file.
-    pub files: Vec<FileReport>,
-    /// Root-file findings, when `--lint` was given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lint: Option<Vec<Finding>>,
-}
-
-/// One file's certificates.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct FileReport {
-    /// The file.
-    pub path: String,
-    /// `pem`, `der`, `jks` or `pkcs12`.
-    pub format: &'static str,
-    /// Its certificates.
-    pub certificates: Vec<CertificateInfo>,
-    /// For a keystore, each certificate's alias, parallel to `certificates`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aliases: Option<Vec<String>>,
-}
-
 /// Builds the report of files already read.
 pub fn describe(files: &[FileCerts], now: i64) -> Inspection {
     Inspection {
@@ -260,24 +235,6 @@ pub fn describe(files: &[FileCerts], now: i64) -> Inspection {
     }
 }
 
-fn finding(
-    severity: Severity,
-    code: &'static str,
-    message: String,
-    hint: Option<String>,
-) -> Finding {
-    debug_assert!(
-        crate::judge::codes::known(code),
-        "unlisted finding code {code}"
-    );
-    Finding {
-        severity,
-        code,
-        message,
-        hint,
-    }
-}
-
 /// Judges the certificates of `report` as one root file for `sslrootcert`, and for `profile`'s
 /// roots when one is given, on `today` (YYYY-MM-DD, for a profile's rotation dates).
 pub fn lint(
@@ -286,132 +243,7 @@ pub fn lint(
     warn_days: i64,
     today: &str,
 ) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let mut seen: Vec<&str> = Vec::new();
-    for file in &report.files {
-        for c in &file.certificates {
-            let who = format!("\"{}\" in {}", c.subject, file.path);
-            if seen.contains(&c.sha256.as_str()) {
-                findings.push(finding(
-                    Severity::Warning,
-                    "duplicate",
-                    format!("{who} appears more than once"),
-                    Some("keep one copy".into()),
-                ));
-            }
-            seen.push(&c.sha256);
-            if !c.is_ca {
-                findings.push(finding(
-                    Severity::Error,
-                    "leaf_certificate",
-                    format!("{who} is a server (leaf) certificate, not a CA"),
-                    Some("keep only root CAs in a root file: pinning a server certificate breaks when the provider rotates it".into()),
-                ));
-            } else if !c.self_signed {
-                findings.push(finding(
-                    Severity::Warning,
-                    "intermediate_certificate",
-                    format!("{who} is an intermediate CA (issued by \"{}\")", c.issuer),
-                    Some("libpq does not accept an intermediate as a trust anchor; add the root that issued it, and drop the intermediate unless you mean to pin it".into()),
-                ));
-            }
-            match judge::expiry(c, warn_days) {
-                Some(Expiry::Expired) => {
-                    findings.push(judge::expired(&who, c, "remove it and add its successor"));
-                }
-                Some(Expiry::Soon) => findings.push(judge::expires_soon(
-                    &who,
-                    c,
-                    "add its successor before it expires",
-                )),
-                None => {}
-            }
-        }
-    }
-    if let Some(profile) = profile {
-        // A Java truststore is fixed with a truststore, a root file with a root file.
-        let truststore =
-            !report.files.is_empty() && report.files.iter().all(|f| f.aliases.is_some());
-        let add = if truststore {
-            format!(
-                "add it with keytool -importcert, or write a complete truststore: pgtls roots --profile {} --format pkcs12 -o FILE",
-                profile.name
-            )
-        } else {
-            format!(
-                "pgtls roots --profile {} --append -o FILE adds the roots the file lacks and keeps the rest",
-                profile.name
-            )
-        };
-        let fix = if truststore {
-            format!(
-                "pgtls roots --profile {} --format pkcs12 -o FILE writes a complete truststore",
-                profile.name
-            )
-        } else {
-            format!(
-                "pgtls roots --profile {} -o FILE writes a complete root file",
-                profile.name
-            )
-        };
-        let mut one_of_held = false;
-        let mut one_of_reason = None;
-        for root in profile.roots() {
-            let sha256 = certinfo::sha256(&root.der);
-            let held = seen.contains(&sha256.as_str());
-            if let Need::OneOf(reason) = &root.need {
-                one_of_held |= held;
-                one_of_reason = Some(reason);
-            }
-            if held {
-                continue;
-            }
-            match &root.need {
-                Need::Required => findings.push(finding(
-                    Severity::Error,
-                    "missing_root",
-                    format!(
-                        "{} (required by profile {}) is missing",
-                        root.name, profile.name
-                    ),
-                    Some(fix.clone()),
-                )),
-                Need::Recommended(reason) => findings.push(finding(
-                    Severity::Info,
-                    "missing_recommended_root",
-                    format!(
-                        "{} (recommended by profile {}: {reason}) is not in the file",
-                        root.name, profile.name
-                    ),
-                    Some(add.clone()),
-                )),
-                Need::OneOf(_) => {}
-                Need::Rotation { date, reason } => {
-                    findings.push(judge::rotation_root_missing(
-                        &root.name,
-                        &profile.name,
-                        date,
-                        reason,
-                        today,
-                        &add,
-                    ));
-                }
-            }
-        }
-        if let Some(reason) = one_of_reason.filter(|_| !one_of_held) {
-            findings.push(finding(
-                Severity::Error,
-                "missing_root",
-                format!(
-                    "the file holds none of profile {}'s regional roots ({reason})",
-                    profile.name
-                ),
-                Some(fix.clone()),
-            ));
-        }
-    }
-    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    findings
+    judge::lint::lint(&report.files, profile, warn_days, today)
 }
 
 /// A PEM file's text with the certificates it lacks (by SHA-256) added at its end, and how many

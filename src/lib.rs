@@ -15,6 +15,7 @@ pub mod error;
 pub mod exit;
 pub(crate) mod explain;
 pub(crate) mod files;
+pub(crate) mod finding_code;
 pub(crate) mod fleet;
 pub mod inspect;
 pub(crate) mod judge;

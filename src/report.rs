@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+pub use crate::finding_code::FindingCode;
+
 pub use crate::clients::{Client, ClientChoice, Reference};
 
 use crate::certinfo::CertificateInfo;
@@ -411,7 +413,9 @@ pub struct Finding {
     /// How bad.
     pub severity: Severity,
     /// A stable identifier.
-    pub code: &'static str,
+    // An open set (docs/json.md lists the codes; new ones may come): the schema says string.
+    #[schemars(with = "String")]
+    pub code: FindingCode,
     /// What happened.
     pub message: String,
     /// What to do.
@@ -640,4 +644,28 @@ pub struct SniAnswer {
     pub answer: String,
     /// Whether the server went on (negotiated or asked to authenticate).
     pub went_on: bool,
+}
+
+/// What `inspect` reports.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Inspection {
+    /// One entry per file.
+    pub files: Vec<FileReport>,
+    /// Root-file findings, when `--lint` was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<Vec<Finding>>,
+}
+
+/// One file's certificates.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct FileReport {
+    /// The file.
+    pub path: String,
+    /// `pem`, `der`, `jks` or `pkcs12`.
+    pub format: &'static str,
+    /// Its certificates.
+    pub certificates: Vec<CertificateInfo>,
+    /// For a keystore, each certificate's alias, parallel to `certificates`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<Vec<String>>,
 }

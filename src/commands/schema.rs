@@ -25,7 +25,7 @@ pub fn schema_text(document: SchemaDocument) -> String {
         SchemaDocument::Check => schemars::schema_for!(Document<crate::report::Report>),
         SchemaDocument::Explain => schemars::schema_for!(Document<ExplainDocument>),
         SchemaDocument::Roots => schemars::schema_for!(Document<crate::profiles::Listing>),
-        SchemaDocument::Inspect => schemars::schema_for!(Document<crate::inspect::Inspection>),
+        SchemaDocument::Inspect => schemars::schema_for!(Document<crate::report::Inspection>),
     };
     serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }

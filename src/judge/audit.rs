@@ -1,23 +1,9 @@
 //! Findings about what an audit found the server accepts: old protocols, legacy suites, missing
 //! TLS 1.3, post-quantum groups and direct TLS, plaintext, and an audit the deadline cut short.
 
+use super::findings::finding;
 use crate::profiles::Profile;
-use crate::report::{Audit, Finding, Severity};
-
-pub(crate) fn finding(
-    severity: Severity,
-    code: &'static str,
-    message: String,
-    hint: &str,
-) -> Finding {
-    debug_assert!(super::codes::known(code), "unlisted finding code {code}");
-    Finding {
-        severity,
-        code,
-        message,
-        hint: Some(hint.to_string()),
-    }
-}
+use crate::report::{Audit, Finding, FindingCode, Severity};
 
 /// Findings about what the server accepts, for a target of `provider` if a profile recognised it.
 pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding> {
@@ -25,7 +11,7 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
     if let Some(why) = &audit.unfinished {
         out.push(finding(
             Severity::Warning,
-            "audit_incomplete",
+            FindingCode::AuditIncomplete,
             format!("the audit is incomplete: {why}"),
             "what was not probed is shown as not tested; raise --timeout (or connect_timeout) for a slow server",
         ));
@@ -39,7 +25,7 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
         if accepted == Some(true) {
             out.push(finding(
                 Severity::Error,
-                "old_protocol",
+                FindingCode::OldProtocol,
                 format!("the server accepts {name}"),
                 hint_versions,
             ));
@@ -48,7 +34,7 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
     if audit.protocols.tls13 == Some(false) && audit.protocols.tls12 == Some(true) {
         out.push(finding(
             Severity::Info,
-            "no_tls13",
+            FindingCode::NoTls13,
             "the server does not accept TLS 1.3".into(),
             "allow TLS 1.3 (ssl_max_protocol_version unset)",
         ));
@@ -70,7 +56,7 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
         };
         out.push(finding(
             severity,
-            "legacy_suite",
+            FindingCode::LegacySuite,
             format!(
                 "the server accepts {what} (it chose {})",
                 match (&legacy.chosen_name, &legacy.chosen) {
@@ -88,7 +74,7 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
     {
         out.push(finding(
             Severity::Info,
-            "no_post_quantum",
+            FindingCode::NoPostQuantum,
             "the server does not accept the post-quantum hybrid group X25519MLKEM768".into(),
             "PostgreSQL built with OpenSSL 3.5 or later accepts it when ssl_groups (ssl_ecdh_curve) allows it",
         ));
@@ -96,7 +82,7 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
     if audit.negotiation.direct == Some(false) {
         out.push(finding(
             Severity::Info,
-            "no_direct_tls",
+            FindingCode::NoDirectTls,
             "the server does not accept direct TLS (sslnegotiation=direct)".into(),
             "PostgreSQL 17 or later accepts it",
         ));
@@ -104,7 +90,7 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
     if audit.plaintext == Some(true) {
         out.push(finding(
             Severity::Warning,
-            "plaintext_accepted",
+            FindingCode::PlaintextAccepted,
             format!("the server proceeds with a startup message sent without TLS ({})", audit.plaintext_answer.clone().unwrap_or_default()),
             "use hostssl instead of host lines in pg_hba.conf so that unencrypted connections are refused",
         ));
@@ -127,22 +113,16 @@ fn session_findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding> {
                     format!("the server refuses a startup message for protocol 3.2 instead of negotiating ({message})"),
                 ));
             }
-            (Some(VersionAnswer::Accepted), true) => out.push(finding(
-                Severity::Warning,
-                "protocol_negotiation_broken",
+            (Some(VersionAnswer::Accepted), true) => out.push(super::findings::protocol_negotiation_broken(
                 format!("the server goes on with a startup message for protocol {} without NegotiateProtocolVersion, as if it spoke it", probe.asked),
                 "a server or pooler must answer an unknown minor version or `_pq_.` option with NegotiateProtocolVersion; upgrade it",
             )),
-            (Some(VersionAnswer::Refused { message }), true) => out.push(finding(
-                Severity::Warning,
-                "protocol_negotiation_broken",
+            (Some(VersionAnswer::Refused { message }), true) => out.push(super::findings::protocol_negotiation_broken(
                 format!("the server refuses an unknown protocol version and option instead of negotiating ({message})"),
                 "clients that ask for newer versions or send GREASE fail here; upgrade the server or pooler to one that negotiates",
             )),
             (Some(VersionAnswer::Negotiated { options, .. }), true) if options.is_empty() => {
-                out.push(finding(
-                    Severity::Warning,
-                    "protocol_negotiation_broken",
+                out.push(super::findings::protocol_negotiation_broken(
                     "the server negotiates the version but does not name the unknown `_pq_.` option".into(),
                     "a client cannot tell the option was ignored; upgrade the server or pooler",
                 ));
@@ -153,7 +133,7 @@ fn session_findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding> {
     if audit.cancel_over_tls == Some(false) {
         out.push(finding(
             Severity::Warning,
-            "cancel_over_tls_refused",
+            FindingCode::CancelOverTlsRefused,
             format!(
                 "a cancel request over TLS is not taken: {}",
                 audit.cancel_answer.clone().unwrap_or_default()
@@ -179,7 +159,7 @@ fn session_findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding> {
         {
             out.push(finding(
                 Severity::Info,
-                "sni_certificate_differs",
+                FindingCode::SniCertificateDiffers,
                 format!("the server presents another certificate without SNI than with \"{}\"", sni.name),
                 "clients that send no SNI (an IP address, sslsni=0, some drivers) see the other certificate: check it verifies for them too",
             ));

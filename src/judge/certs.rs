@@ -2,9 +2,10 @@
 //! missing or superfluous intermediates, validity periods beyond CA/Browser Forum limits, and
 //! signatures that leave libpq unable to do channel binding.
 
-use super::audit::finding;
 use super::expiry::{self, Expiry};
+use super::findings::finding;
 use crate::certinfo::CertificateInfo;
+use crate::report::FindingCode;
 use crate::report::{Finding, Severity, TargetReport};
 
 /// The longest validity the CA/Browser Forum allows for a server certificate issued at `issued`
@@ -47,7 +48,7 @@ pub(crate) fn certificate_findings(report: &TargetReport, warn_days: i64) -> Vec
         if c.key_type == "RSA" && c.key_bits.is_some_and(|b| b < 2048) {
             out.push(finding(
                 Severity::Error,
-                "weak_key",
+                FindingCode::WeakKey,
                 format!("{who} has a {}-bit RSA key", c.key_bits.unwrap_or(0)),
                 "use RSA 2048 bits or more, or ECDSA P-256",
             ));
@@ -56,7 +57,7 @@ pub(crate) fn certificate_findings(report: &TargetReport, warn_days: i64) -> Vec
         if !c.self_signed && (signature.contains("sha1") || signature.contains("md5")) {
             out.push(finding(
                 Severity::Error,
-                "weak_signature",
+                FindingCode::WeakSignature,
                 format!("{who} is signed with {}", c.signature_algorithm),
                 "reissue it with a SHA-256 signature",
             ));
@@ -69,7 +70,7 @@ pub(crate) fn certificate_findings(report: &TargetReport, warn_days: i64) -> Vec
         {
             out.push(finding(
                 Severity::Warning,
-                "chain_order",
+                FindingCode::ChainOrder,
                 format!(
                     "certificate {} (\"{}\") is not issued by the next one (\"{}\")",
                     i, c.subject, next.subject
@@ -81,7 +82,7 @@ pub(crate) fn certificate_findings(report: &TargetReport, warn_days: i64) -> Vec
     if certs.len() > 1 && certs.last().is_some_and(|c| c.self_signed) {
         out.push(finding(
             Severity::Info,
-            "superfluous_root",
+            FindingCode::SuperfluousRoot,
             format!(
                 "the server sends its root \"{}\"; clients must have it anyway",
                 certs.last().map_or("", |c| c.subject.as_str())
@@ -98,7 +99,7 @@ pub(crate) fn certificate_findings(report: &TargetReport, warn_days: i64) -> Vec
     {
         out.push(finding(
             Severity::Warning,
-            "missing_intermediate",
+            FindingCode::MissingIntermediate,
             format!("the server does not send the intermediate \"{missing}\"; it verified only because the root file holds it"),
             "append the intermediate to the server's ssl_cert_file, after the server certificate",
         ));
@@ -110,7 +111,7 @@ fn leaf(c: &CertificateInfo, out: &mut Vec<Finding>) {
     if c.sans.is_empty() {
         out.push(finding(
             Severity::Warning,
-            "no_san",
+            FindingCode::NoSan,
             format!("the server certificate \"{}\" has no subject alternative name", c.subject),
             "reissue it with DNS (and IP) SANs; libpq falls back to the CN, most other clients do not",
         ));
@@ -120,7 +121,7 @@ fn leaf(c: &CertificateInfo, out: &mut Vec<Finding>) {
         if let Some(max) = max_validity_days(from).filter(|max| days > *max) {
             out.push(finding(
                 Severity::Info,
-                "long_validity",
+                FindingCode::LongValidity,
                 format!("the server certificate is valid for {days} days, beyond the CA/Browser Forum's {max} for public certificates"),
                 "fine for a private CA; a public CA would not issue it",
             ));
@@ -128,9 +129,8 @@ fn leaf(c: &CertificateInfo, out: &mut Vec<Finding>) {
     }
     let sig = c.signature_algorithm.to_lowercase();
     if sig.contains("ed25519") || sig.contains("ed448") {
-        out.push(finding(
+        out.push(super::findings::channel_binding_impossible(
             Severity::Warning,
-            "channel_binding_impossible",
             format!("the server certificate is signed with {}, for which libpq cannot compute tls-server-end-point", c.signature_algorithm),
             "libpq clients fail SCRAM-SHA-256-PLUS (offered by default over TLS) unless channel_binding=disable; sign with ECDSA or RSA",
         ));
@@ -176,7 +176,7 @@ mod tests {
     fn codes(certificates: Vec<CertificateInfo>) -> Vec<&'static str> {
         certificate_findings(&report(certificates), 30)
             .iter()
-            .map(|f| f.code)
+            .map(|f| f.code.as_str())
             .collect()
     }
 

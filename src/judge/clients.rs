@@ -8,6 +8,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use crate::clients::{Anchors, Client, ClientRequest, Order, Policy, ReadWhen, Retry, Roots};
 use crate::exit::Code;
 use crate::probe::{AttemptResult, Wire, WireNeeds};
+use crate::report::FindingCode;
 use crate::report::{ClientVerdict, Outcome, Severity, TargetReport};
 use crate::tls::chain::{self, ChainError};
 use crate::tls::client_roots::Trusted;
@@ -35,21 +36,21 @@ impl Asked {
 
 /// libpq's findings about what its own sslmode verifies, left out when another client's verdict
 /// is asked for.
-const LIBPQ_MODE_FINDINGS: [&str; 4] = [
-    "chain_not_verified",
-    "host_name_not_verified",
-    "plaintext",
-    "tls_not_offered",
+const LIBPQ_MODE_FINDINGS: [FindingCode; 4] = [
+    FindingCode::ChainNotVerified,
+    FindingCode::HostNameNotVerified,
+    FindingCode::Plaintext,
+    FindingCode::TlsNotOffered,
 ];
 
 /// libpq's findings about its own verdict, kept as remarks when another client's is asked for.
-const LIBPQ_VERDICT_FINDINGS: [&str; 6] = [
-    "untrusted_certificate",
-    "host_name_mismatch",
-    "handshake_failed",
-    "rejected",
-    "unreachable",
-    "configuration",
+const LIBPQ_VERDICT_FINDINGS: [FindingCode; 6] = [
+    FindingCode::UntrustedCertificate,
+    FindingCode::HostNameMismatch,
+    FindingCode::HandshakeFailed,
+    FindingCode::Rejected,
+    FindingCode::Unreachable,
+    FindingCode::Configuration,
 ];
 
 /// libpq's verdict in the same form as the other clients', for `--client all`.
@@ -608,7 +609,13 @@ fn add_findings(report: &mut TargetReport, verdicts: &[ClientVerdict]) {
                 v.name.name(),
                 v.mode
             );
-            push(report, severity, "client_differs", message, fix(v));
+            push(
+                report,
+                severity,
+                FindingCode::ClientDiffers,
+                message,
+                fix(v),
+            );
         } else if v.connects && (!v.encrypted || !v.chain_verified) {
             let how = if v.encrypted {
                 "with TLS without verifying the certificate"
@@ -619,7 +626,7 @@ fn add_findings(report: &mut TargetReport, verdicts: &[ClientVerdict]) {
             push(
                 report,
                 Severity::Warning,
-                "client_unverified",
+                FindingCode::ClientUnverified,
                 message,
                 fix(v),
             );
@@ -630,7 +637,13 @@ fn add_findings(report: &mut TargetReport, verdicts: &[ClientVerdict]) {
                 v.name.name(),
                 v.unmodelled.join("; ")
             );
-            push(report, Severity::Info, "client_not_modelled", message, None);
+            push(
+                report,
+                Severity::Info,
+                FindingCode::ClientNotModelled,
+                message,
+                None,
+            );
         }
     }
 }

@@ -3,6 +3,7 @@
 //! constructor for each of the two findings.
 
 use crate::certinfo::{self, CertificateInfo};
+use crate::report::FindingCode;
 use crate::report::{Finding, Severity};
 
 /// Where a certificate stands against its expiry.
@@ -30,7 +31,7 @@ pub(crate) fn expiry(cert: &CertificateInfo, warn_days: i64) -> Option<Expiry> {
 pub(crate) fn expires_soon(who: &str, cert: &CertificateInfo, hint: &str) -> Finding {
     Finding {
         severity: Severity::Warning,
-        code: "expires_soon",
+        code: FindingCode::ExpiresSoon,
         message: format!(
             "{who} expires on {} (in {})",
             date(cert),
@@ -44,7 +45,7 @@ pub(crate) fn expires_soon(who: &str, cert: &CertificateInfo, hint: &str) -> Fin
 pub(crate) fn expiry_threshold(who: &str, cert: &CertificateInfo, crit_days: i64) -> Finding {
     Finding {
         severity: Severity::Error,
-        code: "expiry_threshold",
+        code: FindingCode::ExpiryThreshold,
         message: format!(
             "{who} expires on {} (in {}), within --crit-days {crit_days}",
             date(cert),
@@ -58,7 +59,7 @@ pub(crate) fn expiry_threshold(who: &str, cert: &CertificateInfo, crit_days: i64
 pub(crate) fn expired(who: &str, cert: &CertificateInfo, hint: &str) -> Finding {
     Finding {
         severity: Severity::Error,
-        code: "expired",
+        code: FindingCode::Expired,
         message: format!(
             "{who} expired on {} ({} ago)",
             date(cert),

@@ -3,6 +3,7 @@
 
 use crate::config::{Options, RootCert, SslMode};
 use crate::probe::AttemptResult;
+use crate::report::FindingCode;
 use crate::report::{Finding, Outcome, Severity, TargetReport};
 use crate::tls::chain::ChainError;
 use crate::tls::diagnose::DiagnosisSource;
@@ -10,11 +11,10 @@ use crate::tls::diagnose::DiagnosisSource;
 pub(super) fn push(
     report: &mut TargetReport,
     severity: Severity,
-    code: &'static str,
+    code: FindingCode,
     message: String,
     hint: Option<String>,
 ) {
-    debug_assert!(super::codes::known(code), "unlisted finding code {code}");
     report.findings.push(Finding {
         severity,
         code,
@@ -23,21 +23,60 @@ pub(super) fn push(
     });
 }
 
-/// `configuration`: a local setting or file stopped the check.
-pub(super) fn configuration(severity: Severity, message: String) -> Finding {
+/// A finding with a hint, for the constructors of one code each.
+pub(super) fn finding(
+    severity: Severity,
+    code: FindingCode,
+    message: String,
+    hint: &str,
+) -> Finding {
     Finding {
         severity,
-        code: "configuration",
+        code,
         message,
-        hint: None,
+        hint: Some(hint.to_string()),
     }
+}
+
+/// `configuration`: a local setting or file stopped the check.
+pub(super) fn configuration(severity: Severity, message: String, hint: Option<String>) -> Finding {
+    Finding {
+        severity,
+        code: FindingCode::Configuration,
+        message,
+        hint,
+    }
+}
+
+/// `channel_binding_impossible`: `channel_binding=require` cannot succeed (`message` says why).
+pub(super) fn channel_binding_impossible(
+    severity: Severity,
+    message: String,
+    hint: &str,
+) -> Finding {
+    finding(
+        severity,
+        FindingCode::ChannelBindingImpossible,
+        message,
+        hint,
+    )
+}
+
+/// `protocol_negotiation_broken`: the server does not negotiate what it does not speak.
+pub(super) fn protocol_negotiation_broken(message: String, hint: &str) -> Finding {
+    finding(
+        Severity::Warning,
+        FindingCode::ProtocolNegotiationBroken,
+        message,
+        hint,
+    )
 }
 
 /// `internal_error`: a check that failed inside pgtls.
 pub(super) fn internal_error(message: String) -> Finding {
     Finding {
         severity: Severity::Error,
-        code: "internal_error",
+        code: FindingCode::InternalError,
         message,
         hint: None,
     }
@@ -48,7 +87,7 @@ fn server_view_differs(report: &mut TargetReport, message: String) {
     push(
         report,
         Severity::Warning,
-        "server_view_differs",
+        FindingCode::ServerViewDiffers,
         message,
         None,
     );
@@ -91,12 +130,12 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
                     let wildcard = if names.contains("*.") { " (a `*.` name covers one label)" } else { "" };
                     format!("the certificate is valid for: {names}; connect with one of these names{wildcard}, or keep host= one of them and put the address in hostaddr=, or reissue the certificate with a SAN for \"{}\"", report.host)
                 };
-                push(report, failure, "host_name_mismatch", error, Some(hint));
+                push(report, failure, FindingCode::HostNameMismatch, error, Some(hint));
             }
             Some(Outcome::TlsNotOffered) => push(
                 report,
                 failure,
-                "tls_not_offered",
+                FindingCode::TlsNotOffered,
                 error,
                 Some("enable TLS on the server (ssl = on in postgresql.conf, with ssl_cert_file and ssl_key_file), or check for a proxy that does not pass SSLRequest through".into()),
             ),
@@ -106,7 +145,7 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
                 } else {
                     Some("compare the server's ssl_min_protocol_version, ssl_max_protocol_version and ssl_ciphers with what the client allows".into())
                 };
-                push(report, failure, "handshake_failed", error, hint);
+                push(report, failure, FindingCode::HandshakeFailed, error, hint);
             }
             Some(Outcome::Rejected) => {
                 // The server's own words (its ErrorResponse), not a message of ours.
@@ -123,14 +162,14 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
                 } else {
                     None
                 };
-                push(report, failure, "rejected", error, hint);
+                push(report, failure, FindingCode::Rejected, error, hint);
             }
             Some(Outcome::Unreachable) => {
-                push(report, failure, "unreachable", error, None);
+                push(report, failure, FindingCode::Unreachable, error, None);
             }
             // A root file that cannot be used: `unusable_roots` reports it, with the fix.
             Some(Outcome::ConfigError) if attempt.root_error.is_some() => {}
-            Some(Outcome::ConfigError) => report.findings.push(configuration(failure, error)),
+            Some(Outcome::ConfigError) => report.findings.push(configuration(failure, error, None)),
             Some(Outcome::Accepted) | None => {}
         }
     }
@@ -241,7 +280,9 @@ pub(super) fn unusable_roots(
     } else {
         format!("{error} (found before the server could be reached)")
     };
-    push(report, severity, "configuration", message, Some(hint));
+    report
+        .findings
+        .push(configuration(severity, message, Some(hint)));
 }
 
 fn untrusted(
@@ -329,7 +370,13 @@ fn untrusted(
             root_file(options)
         )
     };
-    push(report, severity, "untrusted_certificate", error, Some(hint));
+    push(
+        report,
+        severity,
+        FindingCode::UntrustedCertificate,
+        error,
+        Some(hint),
+    );
 }
 
 fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {
@@ -356,7 +403,7 @@ fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetRe
         push(
             report,
             Severity::Warning,
-            "plaintext",
+            FindingCode::Plaintext,
             message,
             Some("use sslmode=verify-full (with sslrootcert) so that clients never fall back to plaintext".into()),
         );
@@ -365,7 +412,7 @@ fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetRe
         push(
             report,
             Severity::Info,
-            "unix_socket",
+            FindingCode::UnixSocket,
             "a Unix-domain socket: libpq never uses TLS there, whatever sslmode says".into(),
             None,
         );
@@ -381,7 +428,7 @@ fn login(report: &mut TargetReport) {
         push(
             report,
             Severity::Info,
-            "not_logged_in",
+            FindingCode::NotLoggedIn,
             format!(
                 "the server asks for {method}; {stopped}, so pgtls stops there and the TLS verdict stands"
             ),
@@ -444,7 +491,13 @@ fn cross_signed(report: &mut TargetReport) {
             "the server presents \"{subject}\" cross-signed by \"{issuer}\": verification may end at either root, so clients that know different roots build different paths"
         );
         let hint = (!paths.is_empty()).then(|| format!("paths found: {}", paths.join("; ")));
-        push(report, Severity::Info, "cross_signed", message, hint);
+        push(
+            report,
+            Severity::Info,
+            FindingCode::CrossSigned,
+            message,
+            hint,
+        );
     }
 }
 
@@ -456,7 +509,7 @@ fn exposure(options: &Options, report: &mut TargetReport) {
         push(
             report,
             Severity::Warning,
-            "chain_not_verified",
+            FindingCode::ChainNotVerified,
             format!("sslmode={} without a root file does not verify the server's certificate: anyone in the path can impersonate the server", options.sslmode),
             Some("use sslmode=verify-full with sslrootcert=FILE (or sslrootcert=system for publicly trusted servers)".into()),
         );
@@ -473,7 +526,7 @@ fn exposure(options: &Options, report: &mut TargetReport) {
         push(
             report,
             Severity::Info,
-            "host_name_not_verified",
+            FindingCode::HostNameNotVerified,
             format!(
                 "{mode_note} does not check the host name: any certificate from a trusted CA is accepted"
             ),

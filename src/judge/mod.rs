@@ -5,9 +5,9 @@
 mod audit;
 mod certs;
 pub(crate) mod clients;
-pub(crate) mod codes;
 mod expiry;
 mod findings;
+pub(crate) mod lint;
 mod pooler;
 mod provider;
 mod refused;

@@ -4,9 +4,10 @@
 //! What pgtls checks is always the client's leg; the leg from a pooler to PostgreSQL has its own
 //! TLS settings (PgBouncer's `server_tls_sslmode`) and cannot be seen from the client.
 
-use super::audit::finding;
+use super::findings::finding;
 use crate::config::{ChannelBinding, Options};
 use crate::profiles::Profile;
+use crate::report::FindingCode;
 use crate::report::{AnswerKind, Finding, Pooler, Severity, TargetReport};
 
 /// Error texts only PgBouncer sends (its `disconnect_client` reasons, src/client.c and
@@ -94,7 +95,7 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
         let who = found.name.as_deref().unwrap_or("a pooler or proxy");
         report.findings.push(finding(
             Severity::Info,
-            "pooler_in_front",
+            FindingCode::PoolerInFront,
             format!(
                 "{who} answers for the server ({}): what pgtls checked is the client's leg to it",
                 found.evidence.join("; ")
@@ -129,9 +130,8 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
     }
     let asks = options.channel_binding == ChannelBinding::Require;
     if scram_without_plus(report) && (asks || audit) {
-        report.findings.push(finding(
+        report.findings.push(super::findings::channel_binding_impossible(
             if asks { Severity::Error } else { Severity::Warning },
-            "channel_binding_impossible",
             format!(
                 "the server offers {SCRAM} but not {SCRAM_PLUS} over TLS: channel_binding=require cannot succeed"
             ),
@@ -148,7 +148,7 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
 pub(super) fn protocol_version_refused(severity: Severity, message: String) -> Finding {
     finding(
         severity,
-        "protocol_version_refused",
+        FindingCode::ProtocolVersionRefused,
         message,
         "clients that ask for protocol 3.2 (libpq 18 with max_protocol_version=3.2 or latest) fail here: connect through it with max_protocol_version=3.0, or upgrade it to one that negotiates (PgBouncer 1.23 or later)",
     )
@@ -165,7 +165,7 @@ pub(super) fn sni_required(
     let advice = provider.and_then(|p| p.needs_sni.as_deref());
     finding(
         severity,
-        "sni_required",
+        FindingCode::SniRequired,
         message,
         advice.unwrap_or("connect by host name, not an IP address, with sslsni=1 (libpq's default); where SNI cannot be sent, SNI-routing proxies (Neon and others) take the endpoint in options=endpoint%3D<id>"),
     )

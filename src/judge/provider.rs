@@ -7,6 +7,7 @@
 
 use crate::config::{Options, RootCert};
 use crate::profiles::{self, Clue, Need, Profile};
+use crate::report::FindingCode;
 use crate::report::{Finding, Provider, Severity, TargetReport};
 use crate::tls::TrustStore;
 
@@ -113,7 +114,7 @@ pub(crate) fn rotation_root_missing(
     };
     Finding {
         severity,
-        code: "rotation_root_missing",
+        code: FindingCode::RotationRootMissing,
         message: format!(
             "the root file lacks \"{root}\", which profile {profile}'s servers chain to {when}{why}"
         ),

@@ -17,7 +17,7 @@ enum Refusal {
 fn refusal(why: Refusal, message: String) -> Finding {
     let severity = crate::report::Severity::Error;
     match why {
-        Refusal::Configuration => findings::configuration(severity, message),
+        Refusal::Configuration => findings::configuration(severity, message, None),
         Refusal::Internal => findings::internal_error(message),
     }
 }

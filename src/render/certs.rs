@@ -3,8 +3,8 @@
 use std::io::{self, Write};
 
 use crate::certinfo::CertificateInfo;
-use crate::inspect::Inspection;
 use crate::profiles::{Listing, NeedKind};
+use crate::report::Inspection;
 use crate::report::{Finding, Severity};
 use crate::sanitize::clean;
 

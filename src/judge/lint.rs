@@ -1,0 +1,175 @@
+//! `inspect --lint`: the certificates of files meant as a root file for `sslrootcert` (or a Java
+//! truststore), judged as libpq would use them, and against a profile's roots when one is given.
+
+use crate::certinfo::{self, CertificateInfo};
+use crate::profiles::{Need, Profile};
+use crate::report::{FileReport, Finding, FindingCode, Severity};
+
+use super::Expiry;
+
+fn finding(severity: Severity, code: FindingCode, message: String, hint: String) -> Finding {
+    Finding {
+        severity,
+        code,
+        message,
+        hint: Some(hint),
+    }
+}
+
+/// `duplicate`: a certificate seen before in the files.
+fn duplicate(who: &str) -> Finding {
+    finding(
+        Severity::Warning,
+        FindingCode::Duplicate,
+        format!("{who} appears more than once"),
+        "keep one copy".into(),
+    )
+}
+
+/// `leaf_certificate`: a server certificate where roots belong.
+fn leaf_certificate(who: &str) -> Finding {
+    finding(
+        Severity::Error,
+        FindingCode::LeafCertificate,
+        format!("{who} is a server (leaf) certificate, not a CA"),
+        "keep only root CAs in a root file: pinning a server certificate breaks when the provider rotates it".into(),
+    )
+}
+
+/// `intermediate_certificate`: a CA that is not self-signed, which libpq does not anchor at.
+fn intermediate_certificate(who: &str, issuer: &str) -> Finding {
+    finding(
+        Severity::Warning,
+        FindingCode::IntermediateCertificate,
+        format!("{who} is an intermediate CA (issued by \"{issuer}\")"),
+        "libpq does not accept an intermediate as a trust anchor; add the root that issued it, and drop the intermediate unless you mean to pin it".into(),
+    )
+}
+
+/// `missing_root`: a root the profile requires, or none of its one-of set.
+fn missing_root(message: String, fix: &str) -> Finding {
+    finding(
+        Severity::Error,
+        FindingCode::MissingRoot,
+        message,
+        fix.to_string(),
+    )
+}
+
+/// `missing_recommended_root`: a root the profile recommends.
+fn missing_recommended_root(root: &str, profile: &str, reason: &str, add: &str) -> Finding {
+    finding(
+        Severity::Info,
+        FindingCode::MissingRecommendedRoot,
+        format!("{root} (recommended by profile {profile}: {reason}) is not in the file"),
+        add.to_string(),
+    )
+}
+
+/// Judges the certificates of `files` as one root file for `sslrootcert`, and for `profile`'s
+/// roots when one is given, on `today` (YYYY-MM-DD, for a profile's rotation dates).
+pub(crate) fn lint(
+    files: &[FileReport],
+    profile: Option<&Profile>,
+    warn_days: i64,
+    today: &str,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for file in files {
+        for c in &file.certificates {
+            let who = format!("\"{}\" in {}", c.subject, file.path);
+            if seen.contains(&c.sha256.as_str()) {
+                findings.push(duplicate(&who));
+            }
+            seen.push(&c.sha256);
+            certificate(&mut findings, &who, c, warn_days);
+        }
+    }
+    if let Some(profile) = profile {
+        // A Java truststore is fixed with a truststore, a root file with a root file.
+        let truststore = !files.is_empty() && files.iter().all(|f| f.aliases.is_some());
+        profile_roots(&mut findings, profile, &seen, truststore, today);
+    }
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    findings
+}
+
+/// What one certificate of a root file says of the file.
+fn certificate(findings: &mut Vec<Finding>, who: &str, c: &CertificateInfo, warn_days: i64) {
+    if !c.is_ca {
+        findings.push(leaf_certificate(who));
+    } else if !c.self_signed {
+        findings.push(intermediate_certificate(who, &c.issuer));
+    }
+    match super::expiry(c, warn_days) {
+        Some(Expiry::Expired) => {
+            findings.push(super::expired(who, c, "remove it and add its successor"));
+        }
+        Some(Expiry::Soon) => findings.push(super::expires_soon(
+            who,
+            c,
+            "add its successor before it expires",
+        )),
+        None => {}
+    }
+}
+
+/// The profile's roots that the files (`seen`, by SHA-256) lack.
+fn profile_roots(
+    findings: &mut Vec<Finding>,
+    profile: &Profile,
+    seen: &[&str],
+    truststore: bool,
+    today: &str,
+) {
+    let name = &profile.name;
+    let (add, fix) = if truststore {
+        (
+            format!(
+                "add it with keytool -importcert, or write a complete truststore: pgtls roots --profile {name} --format pkcs12 -o FILE"
+            ),
+            format!(
+                "pgtls roots --profile {name} --format pkcs12 -o FILE writes a complete truststore"
+            ),
+        )
+    } else {
+        (
+            format!(
+                "pgtls roots --profile {name} --append -o FILE adds the roots the file lacks and keeps the rest"
+            ),
+            format!("pgtls roots --profile {name} -o FILE writes a complete root file"),
+        )
+    };
+    let mut one_of_held = false;
+    let mut one_of_reason = None;
+    for root in profile.roots() {
+        let held = seen.contains(&certinfo::sha256(&root.der).as_str());
+        if let Need::OneOf(reason) = &root.need {
+            one_of_held |= held;
+            one_of_reason = Some(reason);
+        }
+        if held {
+            continue;
+        }
+        match &root.need {
+            Need::Required => findings.push(missing_root(
+                format!("{} (required by profile {name}) is missing", root.name),
+                &fix,
+            )),
+            Need::Recommended(reason) => {
+                findings.push(missing_recommended_root(&root.name, name, reason, &add));
+            }
+            Need::OneOf(_) => {}
+            Need::Rotation { date, reason } => findings.push(super::rotation_root_missing(
+                &root.name, name, date, reason, today, &add,
+            )),
+        }
+    }
+    if let Some(reason) = one_of_reason.filter(|_| !one_of_held) {
+        findings.push(missing_root(
+            format!("the file holds none of profile {name}'s regional roots ({reason})"),
+            &fix,
+        ));
+    }
+}
