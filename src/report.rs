@@ -95,8 +95,7 @@ pub struct TargetReport {
     /// The address given by `hostaddr`, if any.
     pub hostaddr: Option<String>,
     /// The port; `null` when the connection string was refused.
-    #[schemars(with = "Option<u16>")]
-    pub port: u16,
+    pub port: Option<u16>,
     /// How the host is reached; `null` when the connection string was refused.
     #[schemars(with = "Option<HostKind>")]
     pub kind: HostKind,
@@ -431,7 +430,7 @@ fn targets_json<S: serde::Serializer>(
     use serde::ser::{Error, SerializeSeq};
     let mut seq = serializer.serialize_seq(Some(targets.len()))?;
     for t in targets {
-        if t.port != 0 {
+        if t.port.is_some() {
             seq.serialize_element(t)?;
             continue;
         }
@@ -447,7 +446,7 @@ fn targets_json<S: serde::Serializer>(
 /// A report serde cannot write (none in practice).
 pub fn target_json(t: &TargetReport) -> Result<serde_json::Value, serde_json::Error> {
     let mut value = serde_json::to_value(t)?;
-    if t.port == 0
+    if t.port.is_none()
         && let Some(object) = value.as_object_mut()
     {
         for key in ["host", "port", "kind", "sslmode", "sslnegotiation"] {

@@ -25,13 +25,14 @@ pub fn save_chain(report: &crate::report::Report, path: &Path, force: bool) -> R
         .targets
         .iter()
         .enumerate()
-        .flat_map(|(n, t)| {
+        // A refused string (no port) reached no server and has no chain.
+        .filter_map(|(n, t)| Some((n, t, t.port?)))
+        .flat_map(|(n, t, port)| {
             t.presented
                 .iter()
                 .zip(&t.certificates)
                 .map(move |(der, info)| {
-                    let name =
-                        format!("target {} ({}:{}): {}", n + 1, t.host, t.port, info.subject);
+                    let name = format!("target {} ({}:{port}): {}", n + 1, t.host, info.subject);
                     (name, rustls::pki_types::CertificateDer::from(der.clone()))
                 })
         })
@@ -128,7 +129,7 @@ fn order(args: &CheckArgs) -> Result<fleet::Order, Error> {
 
 /// One target as a line of `--format jsonl`, flushed so that a reader sees it at once.
 fn jsonl(t: &TargetReport, out: &mut dyn Write) -> std::io::Result<()> {
-    if t.port == 0 {
+    if t.port.is_none() {
         let value = crate::report::target_json(t).map_err(std::io::Error::other)?;
         crate::render::json_line(&value, out)?;
     } else {

@@ -175,7 +175,7 @@ fn describe(
     TargetReport {
         host: target.host.clone(),
         hostaddr: target.hostaddr.clone(),
-        port: target.port,
+        port: Some(target.port),
         kind: target.kind,
         sslmode: options.sslmode,
         sslnegotiation: options.sslnegotiation,

@@ -31,7 +31,7 @@ fn without_connection(
     TargetReport {
         host: String::new(),
         hostaddr: None,
-        port: 0,
+        port: None,
         kind: HostKind::Name,
         sslmode: SslMode::Prefer,
         sslnegotiation: SslNegotiation::Postgres,
@@ -91,7 +91,7 @@ pub(crate) fn local_files_refused(
     TargetReport {
         host: target.host.clone(),
         hostaddr: target.hostaddr.clone(),
-        port: target.port,
+        port: Some(target.port),
         kind: target.kind,
         sslmode: options.sslmode,
         sslnegotiation: options.sslnegotiation,

@@ -121,10 +121,9 @@ fn write_line(n: usize, t: &TargetReport, out: &mut dyn Write) -> io::Result<()>
     } else {
         "FAIL"
     };
-    let place = if t.port == 0 {
-        "(invalid)".to_string()
-    } else {
-        place(t)
+    let place = match t.port {
+        None => "(invalid)".to_string(),
+        Some(_) => place(t),
     };
     let expiry = t
         .certificates
@@ -151,7 +150,7 @@ fn write_line(n: usize, t: &TargetReport, out: &mut dyn Write) -> io::Result<()>
 
 /// Whether the target never got as far as a host: its connection string was refused.
 fn unresolved(t: &TargetReport) -> bool {
-    t.host.is_empty() && t.hostaddr.is_none() && t.port == 0
+    t.port.is_none()
 }
 
 /// `  sslmode=MODE`, or nothing for a connection string that was refused (it has none).
@@ -172,19 +171,19 @@ fn client(t: &TargetReport) -> String {
 }
 
 fn place(t: &TargetReport) -> String {
-    if unresolved(t) {
+    let Some(port) = t.port else {
         return "(invalid connection string)".into();
-    }
+    };
     let host = if t.host.contains(':') {
         format!("[{}]", clean(&t.host))
     } else {
         clean(&t.host).into_owned()
     };
     match (&t.kind, &t.hostaddr) {
-        (HostKind::UnixSocket, _) => format!("socket {}/.s.PGSQL.{}", clean(&t.host), t.port),
-        (_, Some(addr)) if t.host.is_empty() => format!("{}:{}", clean(addr), t.port),
-        (_, Some(addr)) => format!("{host}:{} at {}", t.port, clean(addr)),
-        (_, None) => format!("{host}:{}", t.port),
+        (HostKind::UnixSocket, _) => format!("socket {}/.s.PGSQL.{port}", clean(&t.host)),
+        (_, Some(addr)) if t.host.is_empty() => format!("{}:{port}", clean(addr)),
+        (_, Some(addr)) => format!("{host}:{port} at {}", clean(addr)),
+        (_, None) => format!("{host}:{port}"),
     }
 }
 

@@ -36,23 +36,17 @@ fn names(report: &Report) -> Vec<String> {
     let base: Vec<String> = report
         .targets
         .iter()
-        .map(|t| {
-            if t.port == 0 {
-                "invalid connection string".to_string()
-            } else {
-                match t.client {
-                    crate::report::ClientChoice::Libpq => {
-                        format!("{}:{} sslmode={}", t.host, t.port, t.sslmode)
-                    }
-                    client => format!(
-                        "{}:{} sslmode={} client={}",
-                        t.host,
-                        t.port,
-                        t.sslmode,
-                        client.name()
-                    ),
-                }
+        .map(|t| match (t.port, t.client) {
+            (None, _) => "invalid connection string".to_string(),
+            (Some(port), crate::report::ClientChoice::Libpq) => {
+                format!("{}:{port} sslmode={}", t.host, t.sslmode)
             }
+            (Some(port), client) => format!(
+                "{}:{port} sslmode={} client={}",
+                t.host,
+                t.sslmode,
+                client.name()
+            ),
         })
         .collect();
     super::disambiguate(base, &report.targets, |name, input| {

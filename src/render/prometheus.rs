@@ -22,12 +22,12 @@ fn target_labels(report: &Report) -> Vec<String> {
         .targets
         .iter()
         .map(|t| {
-            if t.port == 0 {
+            let Some(port) = t.port else {
                 return format!(
                     "target=\"(invalid)\",port=\"0\",sslmode=\"\",client=\"{}\"",
                     t.client.name()
                 );
-            }
+            };
             format!(
                 "target=\"{}\",port=\"{}\",sslmode=\"{}\",client=\"{}\"",
                 label(if t.host.is_empty() {
@@ -35,7 +35,7 @@ fn target_labels(report: &Report) -> Vec<String> {
                 } else {
                     &t.host
                 }),
-                t.port,
+                port,
                 t.sslmode,
                 t.client.name()
             )
