@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 
 use crate::config::{
     GssEncMode, HostKind, LoadBalanceHosts, PasswordSource, Resolved, RootCert, Source, SslMode,
-    SslNegotiation, Target,
+    SslNegotiation, Target, Transport,
 };
 
 /// What `explain` reports.
@@ -176,21 +176,22 @@ pub fn explain(resolved: &Resolved) -> Explanation {
 fn plan(resolved: &Resolved, target: &Target) -> TargetPlan {
     let options = &resolved.options;
     let unix = target.kind == HostKind::UnixSocket;
-    let attempts: Vec<&'static str> = match (unix, options.sslmode) {
-        (true, _) | (false, SslMode::Disable) => vec!["plaintext"],
-        (false, SslMode::Allow) => vec!["plaintext", "tls"],
-        (false, SslMode::Prefer) => vec!["tls", "plaintext"],
-        (false, _) => vec!["tls"],
-    };
-    let tls = attempts.contains(&"tls");
+    let attempts: Vec<&'static str> = options
+        .sslmode
+        .attempts(unix)
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    let tls = options.sslmode.attempts(unix).contains(&Transport::Tls);
     let (root_cert, root_cert_exists) = match &options.root_cert {
         RootCert::System => (Some("system".to_string()), None),
         RootCert::File { path, .. } => (Some(path.display().to_string()), Some(path.is_file())),
         RootCert::NoHomeDirectory => (None, None),
     };
     let verify_chain = tls
-        && (options.sslmode >= SslMode::VerifyCa
-            || root_cert_exists == Some(true)
+        && (options
+            .sslmode
+            .verifies_chain(root_cert_exists == Some(true))
             || options.root_cert == RootCert::System);
     let is_ip = target.host.parse::<std::net::IpAddr>().is_ok();
     let sni =
@@ -366,7 +367,7 @@ pub fn libpq_plan(resolved: &Resolved, root_file_exists: bool) -> crate::clients
         RootCert::System => Some("the system store".to_string()),
         RootCert::NoHomeDirectory => None,
     };
-    let verifies = mode >= SslMode::VerifyCa || (mode > SslMode::Disable && root_file_exists);
+    let verifies = mode.verifies_chain(root_file_exists);
     let chain = match (verifies, root) {
         (true, Some(root)) => format!("verified up to a self-signed root of {root}"),
         _ => "not verified".to_string(),

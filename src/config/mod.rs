@@ -19,6 +19,7 @@ pub use environment::Environment;
 pub use error::ConfigError;
 pub use modes::{
     ChannelBinding, GssEncMode, LoadBalanceHosts, SslCertMode, SslMode, SslNegotiation, TlsVersion,
+    Transport,
 };
 pub use require_auth::{AuthRequest, RequireAuth, SaslMechanism};
 pub use settings::{Secret, Settings, Source};

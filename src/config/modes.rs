@@ -58,10 +58,53 @@ closed_set!(
     }
 );
 
+/// One connection attempt's transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// No TLS.
+    Plaintext,
+    /// TLS (after SSLRequest, or direct).
+    Tls,
+}
+
+impl Transport {
+    /// `plaintext` or `tls`, as `explain` shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Plaintext => "plaintext",
+            Transport::Tls => "tls",
+        }
+    }
+}
+
 impl SslMode {
     /// Whether a plaintext connection can be the outcome.
     pub fn allows_plaintext(self) -> bool {
         self <= SslMode::Prefer
+    }
+
+    /// The transports libpq tries, in its order: the second only after the first fails (a
+    /// plaintext one the server refuses, a TLS one that fails for any reason). Over a Unix-domain
+    /// socket libpq never uses TLS.
+    pub fn attempts(self, unix: bool) -> &'static [Transport] {
+        use Transport::{Plaintext, Tls};
+        match (unix, self) {
+            (true, _) | (false, SslMode::Disable) => &[Plaintext],
+            (false, SslMode::Allow) => &[Plaintext, Tls],
+            (false, SslMode::Prefer) => &[Tls, Plaintext],
+            (false, _) => &[Tls],
+        }
+    }
+
+    /// Whether libpq verifies the chain over TLS: verify-ca and verify-full always; the weaker
+    /// modes that try TLS whenever a root file is there (require then acts as verify-ca).
+    pub fn verifies_chain(self, root_file_exists: bool) -> bool {
+        self.requires_root_file() || (self > SslMode::Disable && root_file_exists)
+    }
+
+    /// Whether a missing root file stops libpq: verify-ca and verify-full.
+    pub fn requires_root_file(self) -> bool {
+        self >= SslMode::VerifyCa
     }
 }
 
@@ -218,5 +261,25 @@ mod tests {
             err.to_string(),
             "invalid \"ssl_min_protocol_version\" value: \"TLSv1.0\""
         );
+    }
+
+    #[test]
+    fn each_sslmode_tries_libpqs_transports_and_verifies_as_libpq_does() {
+        use Transport::{Plaintext, Tls};
+        // (mode, attempts over TCP, verifies without a root file, with one)
+        let table: [(SslMode, &[Transport], bool, bool); 6] = [
+            (SslMode::Disable, &[Plaintext], false, false),
+            (SslMode::Allow, &[Plaintext, Tls], false, true),
+            (SslMode::Prefer, &[Tls, Plaintext], false, true),
+            (SslMode::Require, &[Tls], false, true),
+            (SslMode::VerifyCa, &[Tls], true, true),
+            (SslMode::VerifyFull, &[Tls], true, true),
+        ];
+        for (mode, attempts, without, with) in table {
+            assert_eq!(mode.attempts(false), attempts, "{mode:?}");
+            assert_eq!(mode.attempts(true), &[Plaintext], "{mode:?} over a socket");
+            assert_eq!(mode.verifies_chain(false), without, "{mode:?}");
+            assert_eq!(mode.verifies_chain(true), with, "{mode:?}");
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use attempt::Plan;
 
-use crate::config::{HostKind, Resolved, SslMode, Target};
+use crate::config::{HostKind, Resolved, SslMode, Target, Transport};
 use crate::report::{Audit, Outcome};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
 use crate::tls::{RootError, TrustStore};
@@ -232,29 +232,17 @@ pub(crate) async fn gather(
     let deadline = tokio::time::Instant::now() + timeout;
     let unix = target.kind == HostKind::UnixSocket;
     let libpq = async {
-        let mut attempts = Vec::new();
-        match options.sslmode {
-            _ if unix => attempts.push(attempt::run(&plan, false, deadline).await),
-            SslMode::Disable => attempts.push(attempt::run(&plan, false, deadline).await),
-            SslMode::Allow => {
-                let plain = attempt::run(&plan, false, deadline).await;
-                let retry = plain.outcome == Some(Outcome::Rejected);
-                attempts.push(plain);
-                if retry {
-                    attempts.push(attempt::run(&plan, true, deadline).await);
-                }
-            }
-            SslMode::Prefer => {
-                let tls = attempt::run(&plan, true, deadline).await;
-                let retry = prefer_retries(&tls);
-                attempts.push(tls);
-                if retry {
-                    attempts.push(attempt::run(&plan, false, deadline).await);
-                }
-            }
-            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
-                attempts.push(attempt::run(&plan, true, deadline).await);
-            }
+        let order = options.sslmode.attempts(unix);
+        let first = attempt::run(&plan, order[0] == Transport::Tls, deadline).await;
+        // libpq moves on after a plaintext attempt the server refused, or a TLS one that failed.
+        let again = match order[0] {
+            Transport::Plaintext => first.outcome == Some(Outcome::Rejected),
+            Transport::Tls => prefer_retries(&first),
+        };
+        let second = order.get(1).filter(|_| again);
+        let mut attempts = vec![first];
+        if let Some(transport) = second {
+            attempts.push(attempt::run(&plan, *transport == Transport::Tls, deadline).await);
         }
         attempts
     };

@@ -21,7 +21,7 @@ use rustls::client::Resumption;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::ServerName;
 
-use crate::config::{Options, RootCert, SslMode, TlsVersion};
+use crate::config::{Options, RootCert, TlsVersion};
 pub use roots::{RootError, TrustSource, TrustStore};
 pub use verifier::{Record, Seen};
 
@@ -78,7 +78,7 @@ pub(crate) fn base_provider() -> CryptoProvider {
 /// # Errors
 /// A missing root file under verify-ca or verify-full, or any unreadable root or CRL file.
 pub fn trust_store(options: &Options) -> Result<Option<TrustStore>, RootError> {
-    let verify = options.sslmode >= SslMode::VerifyCa;
+    let verify = options.sslmode.requires_root_file();
     match &options.root_cert {
         RootCert::System => TrustStore::system().map(Some),
         RootCert::File { path, .. } if path.exists() => {
