@@ -17,23 +17,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-impl Command {
-    /// For the commands that use provider profiles, their `--profile-file` arguments (the
-    /// exporter takes none, but reads the config directory's profiles like the others), and
-    /// whether every file of the config directory must load: where profiles are what the command
-    /// shows (`roots`, `inspect --lint`). Elsewhere a file there that cannot be used is left out
-    /// with a warning.
-    pub fn profile_files(&self) -> Option<(&[std::path::PathBuf], bool)> {
-        match self {
-            Command::Check(args) => Some((&args.profile_file, false)),
-            Command::Roots(args) => Some((&args.profile_file, true)),
-            Command::Inspect(args) => Some((&args.profile_file, args.lint)),
-            Command::Serve(_) => Some((&[], false)),
-            _ => None,
-        }
-    }
-}
-
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {

@@ -28,17 +28,14 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<Code, Error> {
     let env = config::Environment::from_process();
     let clock = Clock::system();
-    if let Some((files, all)) = cli.command.profile_files() {
-        commands::load_profiles(files, all, &env)?;
-    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = match cli.command {
         Command::Check(args) => commands::check(&args, &env, clock, &mut out)?,
         Command::Explain(args) => commands::explain(&args, &env, clock, &mut out)?,
         Command::Schema(args) => commands::schema(args.document, &mut out)?,
-        Command::Roots(args) => commands::roots(&args, clock, &mut out)?,
-        Command::Inspect(args) => commands::inspect(&args, clock, &mut out)?,
+        Command::Roots(args) => commands::roots(&args, &env, clock, &mut out)?,
+        Command::Inspect(args) => commands::inspect(&args, &env, clock, &mut out)?,
         Command::Completions(args) => commands::completions(args.shell, &mut out)?,
         Command::Serve(args) => commands::serve(args, &env)?,
         Command::Man => commands::man(&mut out)?,

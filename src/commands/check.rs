@@ -151,6 +151,7 @@ pub fn check(
     clock: Clock,
     out: &mut dyn Write,
 ) -> Result<Code, Error> {
+    let profiles = super::load_profiles(&args.profile_file, false, env)?;
     // Machine formats report a string that cannot be used as a failed target.
     let machine = args.format != CheckFormat::Text;
     // Documents are written whole at the end, in input order.
@@ -225,9 +226,10 @@ pub fn check(
         let stream = fleet::Stream {
             order,
             sink,
-            progress: fleet::progress_wanted(args.quiet),
+            progress: fleet::progress_wanted(args.quiet, env),
         };
-        fleet::check_all(inputs, run, args.concurrency as usize, clock, stream)?
+        let ctx = crate::judge::Context { clock, profiles };
+        fleet::check_all(inputs, run, args.concurrency as usize, ctx, stream)?
     };
     let report = Report { targets: kept };
     if written.is_ok() {

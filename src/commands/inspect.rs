@@ -15,12 +15,18 @@ use crate::{inspect, render};
 ///
 /// # Errors
 /// A file that holds no certificate, an unknown profile, or an output file that cannot be written.
-pub fn inspect(args: &InspectArgs, clock: Clock, out: &mut dyn Write) -> Result<Code, Error> {
+pub fn inspect(
+    args: &InspectArgs,
+    env: &crate::config::Environment,
+    clock: Clock,
+    out: &mut dyn Write,
+) -> Result<Code, Error> {
+    let profiles = super::load_profiles(&args.profile_file, args.lint, env)?;
     // An unknown profile is the mistake to report, before any file is read.
     let profile = args
         .profile
         .as_deref()
-        .map(crate::profiles::named)
+        .map(|name| profiles.named(name))
         .transpose()?;
     let files = args
         .files

@@ -20,17 +20,19 @@ pub use roots::roots;
 pub use schema::{schema, schema_text};
 pub use serve::serve;
 
-/// Reads the user's provider profiles (`--profile-file`, then the config directory's
-/// `pgtls/profiles/*.toml`: `$XDG_CONFIG_HOME`, else `~/.config`) and adds them to the bundled
-/// ones.
+/// The profiles a command works with: the bundled ones, each `--profile-file`, and the config
+/// directory's (`$XDG_CONFIG_HOME` or `~/.config`, then `pgtls/profiles/*.toml`); in debug builds
+/// the test profile of `PGTLS_TEST_PROFILE` too. Where `all` (the command shows profiles), every
+/// file of the config directory must load; elsewhere one that cannot is left out with a warning.
+/// Read once, at the command's start, and kept for the whole process.
 ///
 /// # Errors
-/// A profile file that cannot be read or holds a mistake (exit 2, with the file and line).
-pub fn load_profiles(
+/// A profile file that cannot be used, or a name taken twice.
+pub(crate) fn load_profiles(
     files: &[std::path::PathBuf],
     all: bool,
     env: &crate::config::Environment,
-) -> Result<(), Error> {
+) -> Result<&'static crate::profiles::Profiles, Error> {
     let config = env
         .var("XDG_CONFIG_HOME")
         .map(std::path::PathBuf::from)
@@ -41,8 +43,9 @@ pub fn load_profiles(
     for e in left_out {
         eprintln!("pgtls: warning: {e} (its profiles are left out)");
     }
-    crate::profiles::install(user)?;
-    Ok(())
+    let profiles = crate::profiles::Profiles::with_user(user, env.var("PGTLS_TEST_PROFILE"))?;
+    // One set for the whole process, which the checks' tasks share.
+    Ok(Box::leak(Box::new(profiles)))
 }
 
 use rustls::pki_types::CertificateDer;

@@ -17,10 +17,16 @@ use crate::render;
 ///
 /// # Errors
 /// An unknown profile, or an output file that cannot be written.
-pub fn roots(args: &RootsArgs, clock: Clock, out: &mut dyn Write) -> Result<Code, Error> {
+pub fn roots(
+    args: &RootsArgs,
+    env: &crate::config::Environment,
+    clock: Clock,
+    out: &mut dyn Write,
+) -> Result<Code, Error> {
+    let profiles = super::load_profiles(&args.profile_file, true, env)?;
     let chosen: Vec<&Profile> = match &args.profile {
-        Some(name) => vec![profiles::named(name)?],
-        None => profiles::all().iter().collect(),
+        Some(name) => vec![profiles.named(name)?],
+        None => profiles.all().iter().collect(),
     };
     let Some(path) = &args.output else {
         let listing = profiles::listing(&chosen, clock.unix());

@@ -36,6 +36,7 @@ pub fn serve(args: ServeArgs, env: &Environment) -> Result<Code, Error> {
         },
         listen: args.listen,
         check_only: args.check_config,
+        profiles: super::load_profiles(&[], false, env)?,
     };
     Ok(serve::serve(options, env)?)
 }

@@ -10,10 +10,9 @@ use std::sync::Arc;
 pub use progress::progress_wanted;
 
 use crate::clients::ClientRequest;
-use crate::clock::Clock;
 use crate::config::{HostKind, Resolved};
-use crate::judge;
 use crate::judge::clients::{self, Asked};
+use crate::judge::{self, Context};
 use crate::probe::{self, CheckOptions, WireNeeds};
 use crate::report::{Report, TargetReport};
 use crate::tls::TlsSetupError;
@@ -213,6 +212,7 @@ fn fit_concurrency(concurrency: usize, audit: bool) -> (usize, Option<String>) {
 }
 
 /// Checks every target of every input, at most `concurrency` at a time, on a runtime of its own,
+/// judged in `ctx`,
 /// passing each target on to `stream` as the run decides it. Inputs are taken as they are
 /// needed, so that only the targets under way (and, in input order, those finished early) are
 /// held. Ctrl-C stops the run: the targets that finished are passed on, and the run says so.
@@ -224,7 +224,7 @@ pub fn check_all(
     inputs: impl IntoIterator<Item = Input>,
     run: CheckOptions,
     concurrency: usize,
-    clock: Clock,
+    ctx: Context<'static>,
     stream: Stream<impl FnMut(usize, TargetReport)>,
 ) -> Result<Finished, FleetError> {
     let workers = std::thread::available_parallelism()
@@ -242,7 +242,7 @@ pub fn check_all(
     let mut runner = runner::Runner::new(stream, concurrency);
     let finished = runtime.block_on(async {
         tokio::select! {
-            ran = runner.run(inputs, run, clock) => ran.map(|()| Finished::Complete),
+            ran = runner.run(inputs, run, ctx) => ran.map(|()| Finished::Complete),
             // A handler that cannot be set up leaves the run alone.
             Ok(()) = tokio::signal::ctrl_c() => Ok(Finished::Interrupted),
         }
@@ -271,7 +271,7 @@ pub async fn check_inputs(
     inputs: impl IntoIterator<Item = Input>,
     run: CheckOptions,
     concurrency: usize,
-    clock: Clock,
+    ctx: Context<'static>,
 ) -> Result<Report, FleetError> {
     let mut targets = Vec::new();
     let stream = Stream {
@@ -280,19 +280,19 @@ pub async fn check_inputs(
         progress: false,
     };
     let mut runner = runner::Runner::new(stream, concurrency.max(1));
-    runner.run(inputs, run, clock).await?;
+    runner.run(inputs, run, ctx).await?;
     runner.end(false);
     drop(runner);
     Ok(Report { targets })
 }
 
 /// One target: gathered by the probe, then judged.
-pub(crate) async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetReport {
+pub(crate) async fn check(job: Job, run: CheckOptions, ctx: Context<'static>) -> TargetReport {
     let store = job.store.as_ref().as_ref().map(Option::as_ref);
     let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
     let target = &job.resolved.targets[job.target];
     let asked = job.asked.as_deref();
-    let now = clock.webpki();
+    let now = ctx.clock.webpki();
     let gate = clients::password_gate(asked, &target.host, now);
     let credentials = probe::Credentials {
         libpq_judged: clients::libpq_judged(asked),
@@ -330,7 +330,7 @@ pub(crate) async fn check(job: Job, run: CheckOptions, clock: Clock) -> TargetRe
         facts.wire.plain = gathered.plain;
     }
     let options = &job.resolved.options;
-    let mut report = judge::judge(options, target, store, facts, &run, clock, asked);
+    let mut report = judge::judge(options, target, store, facts, &run, ctx, asked);
     report.conninfo = job.index;
     report
 }

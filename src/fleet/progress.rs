@@ -10,8 +10,8 @@ use crate::exit::Code;
 
 /// Whether a run should draw progress: stderr is a terminal, `NO_COLOR` is not set, and the
 /// user did not ask for quiet.
-pub fn progress_wanted(quiet: bool) -> bool {
-    !quiet && std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+pub fn progress_wanted(quiet: bool, env: &crate::config::Environment) -> bool {
+    !quiet && env.var("NO_COLOR").is_none() && std::io::stderr().is_terminal()
 }
 
 pub(crate) struct Progress {

@@ -9,8 +9,7 @@ use tokio::task::JoinSet;
 
 use super::progress::Progress;
 use super::{Input, Loaded, Order, Prepared, Stream, check, prepare};
-use crate::clock::Clock;
-use crate::judge;
+use crate::judge::{self, Context};
 use crate::probe::CheckOptions;
 use crate::report::TargetReport;
 
@@ -61,7 +60,7 @@ impl<F: FnMut(usize, TargetReport)> Runner<F> {
         &mut self,
         inputs: impl IntoIterator<Item = Input>,
         run: CheckOptions,
-        clock: Clock,
+        ctx: Context<'static>,
     ) -> Result<(), super::FleetError> {
         let mut loaded = Loaded::default();
         let mut set = JoinSet::new();
@@ -83,7 +82,7 @@ impl<F: FnMut(usize, TargetReport)> Runner<F> {
                                 self.join(joined);
                             }
                         }
-                        let task = set.spawn(check(job, run, clock));
+                        let task = set.spawn(check(job, run, ctx));
                         self.tasks.insert(task.id(), (first + n, index));
                         self.draw(set.len());
                     }

@@ -3,6 +3,7 @@
 
 use crate::config::{Options, RootCert, SslMode};
 use crate::probe::AttemptResult;
+use crate::profiles::Profiles;
 use crate::report::FindingCode;
 use crate::report::{Finding, Outcome, Severity, TargetReport};
 use crate::tls::chain::ChainError;
@@ -103,7 +104,12 @@ fn root_file(options: &Options) -> String {
 
 /// Adds every finding for one target that its attempts, chain and login call for; certificate
 /// expiry and the audit's findings are added by the caller.
-pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {
+pub(crate) fn add(
+    options: &Options,
+    attempts: &[AttemptResult],
+    report: &mut TargetReport,
+    profiles: &Profiles,
+) {
     // A failure that libpq recovers from (prefer's plaintext retry) is a warning, not an error.
     let failure = if report.libpq_connects {
         Severity::Warning
@@ -117,11 +123,11 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
         match attempt.outcome {
             Some(Outcome::Untrusted) => {
                 let reason = attempt.seen.chain.as_ref().and_then(|c| c.as_ref().err());
-                untrusted(options, report, failure, error, reason);
+                untrusted(options, report, failure, error, (reason, profiles));
             }
             Some(Outcome::NameMismatch) => {
                 let names = report.certificates.first().map(|c| c.sans.join(", ")).unwrap_or_default();
-                let cn_only = super::provider::profile_of(report).and_then(|p| p.cn_only.clone());
+                let cn_only = super::provider::profile_of(report, profiles).and_then(|p| p.cn_only.clone());
                 let hint = if let Some(rule) = cn_only.filter(|_| names.is_empty()) {
                     rule
                 } else if names.is_empty() {
@@ -180,8 +186,8 @@ pub(crate) fn add(options: &Options, attempts: &[AttemptResult], report: &mut Ta
 }
 
 /// How a hint names a profile's roots, and the `pgtls roots` arguments that write them.
-fn profile_words(name: &str) -> (String, String) {
-    match crate::profiles::find(name) {
+fn profile_words(name: &str, profiles: &Profiles) -> (String, String) {
+    match profiles.find(name) {
         Some(p) => (p.roots_phrase(), p.selector()),
         None => (
             format!("profile {name}'s roots"),
@@ -218,6 +224,7 @@ pub(super) fn unusable_roots(
     attempts: &[AttemptResult],
     error: &crate::tls::RootError,
     report: &mut TargetReport,
+    profiles: &Profiles,
 ) {
     use crate::tls::RootError;
     if options.sslmode < SslMode::Require && attempts.iter().all(|a| a.root_error.is_none()) {
@@ -234,7 +241,7 @@ pub(super) fn unusable_roots(
     let hint = if let Some((DiagnosisSource::Profile(name), anchor)) =
         from(|s| matches!(s, DiagnosisSource::Profile(_)))
     {
-        let (phrase, selector) = profile_words(name);
+        let (phrase, selector) = profile_words(name, profiles);
         format!(
             "the chain verifies against {phrase} (at \"{anchor}\"): pgtls roots {selector} {write}"
         )
@@ -246,7 +253,7 @@ pub(super) fn unusable_roots(
         format!(
             "the chain is publicly trusted (Mozilla's root \"{anchor}\"): add that root to {path}, or use sslrootcert=system where this machine's store holds it"
         )
-    } else if let Some(download) = super::provider::download_hint(report) {
+    } else if let Some(download) = super::provider::download_hint(report, profiles) {
         download
     } else if report.certificates.is_empty() {
         format!(
@@ -290,13 +297,13 @@ fn untrusted(
     report: &mut TargetReport,
     severity: Severity,
     error: String,
-    reason: Option<&ChainError>,
+    (reason, profiles): (Option<&ChainError>, &Profiles),
 ) {
     let top = report.certificates.last();
     let verifies = verifying(report);
     let fix = verifies.iter().find_map(|(source, anchor)| match source {
         DiagnosisSource::Profile(profile) => {
-            let (phrase, selector) = profile_words(profile);
+            let (phrase, selector) = profile_words(profile, profiles);
             Some(format!(
                 "the chain verifies against {phrase} (at \"{anchor}\"): pgtls roots {selector} --append -o {}",
                 root_file(options)
@@ -314,7 +321,7 @@ fn untrusted(
         .map(|(_, anchor)| anchor.clone());
     let hint = if let Some(fix) = fix {
         fix
-    } else if let Some(download) = super::provider::download_hint(report) {
+    } else if let Some(download) = super::provider::download_hint(report, profiles) {
         download
     } else if matches!(reason, Some(ChainError::Expired | ChainError::NotYetValid)) {
         let which: Vec<String> = report

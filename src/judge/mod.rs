@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::config::{Options, Target};
 use crate::exit::Code;
 use crate::probe::{Answer, AttemptResult, CheckOptions, Facts};
+use crate::profiles::Profiles;
 use crate::report::{AnswerKind, Attempt, Outcome, ServerAnswer, TargetReport, Trust};
 use crate::tls::TrustStore;
 
@@ -63,17 +64,27 @@ fn decisive(attempts: &[AttemptResult]) -> &AttemptResult {
         .unwrap_or(last)
 }
 
+/// What judging needs beside the facts: the time, and the provider profiles.
+#[derive(Clone, Copy)]
+pub(crate) struct Context<'a> {
+    /// Now.
+    pub clock: Clock,
+    /// The bundled and the user's profiles.
+    pub profiles: &'a Profiles,
+}
+
 /// Judges what the probe gathered about one target: the report with its verdict, findings,
-/// summary and exit code, as of `clock`.
+/// summary and exit code, as of `ctx.clock`.
 pub(crate) fn judge(
     options: &Options,
     target: &Target,
     roots: Result<Option<&TrustStore>, &crate::tls::RootError>,
     facts: Facts,
     run: &CheckOptions,
-    clock: Clock,
+    ctx: Context<'_>,
     asked: Option<&clients::Asked>,
 ) -> TargetReport {
+    let Context { clock, profiles } = ctx;
     let Facts {
         attempts,
         audit,
@@ -84,22 +95,22 @@ pub(crate) fn judge(
     let store = roots.ok().flatten();
     let root_error = roots.err();
     let seen = root_error.and(wire.tls.as_ref());
-    let mut report = describe(options, target, store, &attempts, seen, run, clock);
+    let mut report = describe(options, target, store, &attempts, seen, run, ctx);
     report.trust.roots_unusable = root_error.map(ToString::to_string);
-    report.provider = provider::recognise(&report);
-    findings::add(options, &attempts, &mut report);
-    pooler::judge(options, &mut report, audit.is_some());
+    report.provider = provider::recognise(&report, profiles);
+    findings::add(options, &attempts, &mut report, profiles);
+    pooler::judge(options, &mut report, audit.is_some(), profiles);
     if let Some(e) = root_error {
-        findings::unusable_roots(options, &attempts, e, &mut report);
+        findings::unusable_roots(options, &attempts, e, &mut report, profiles);
     }
-    provider::rotations(options, &mut report, store, &clock.date());
+    provider::rotations(options, &mut report, store, (&clock.date(), profiles));
     report.summary = findings::summary(&report);
     if let Some(asked) = asked {
         clients::apply(&mut report, asked, &target.host, &wire, clock.webpki());
     }
     match &audit {
         Some(found) => {
-            let provider = provider::profile_of(&report);
+            let provider = provider::profile_of(&report, profiles);
             report.findings.extend(audit::findings(found, provider));
             let certificates = certs::certificate_findings(&report, run.warn_days);
             report.findings.extend(certificates);
@@ -151,8 +162,9 @@ fn describe(
     attempts: &[AttemptResult],
     seen: Option<&AttemptResult>,
     run: &CheckOptions,
-    clock: Clock,
+    ctx: Context<'_>,
 ) -> TargetReport {
+    let Context { clock, profiles } = ctx;
     let now = clock.unix();
     let decisive_outcome = decisive(attempts).outcome.unwrap_or(Outcome::Unreachable);
     let final_attempt = attempts.last().expect("at least one attempt");
@@ -169,8 +181,8 @@ fn describe(
     if !presented.is_empty()
         && (run.diagnose_trust || (trust.checked && !trust.verified) || unusable_roots)
     {
-        trust.diagnosis = crate::tls::diagnose::diagnose(&presented, clock.webpki());
-        trust.cross_signed = crate::tls::diagnose::cross_signed(&presented, store);
+        trust.diagnosis = crate::tls::diagnose::diagnose(&presented, clock.webpki(), profiles);
+        trust.cross_signed = crate::tls::diagnose::cross_signed(&presented, store, profiles);
     }
     TargetReport {
         host: target.host.clone(),

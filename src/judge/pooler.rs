@@ -6,7 +6,7 @@
 
 use super::findings::finding;
 use crate::config::{ChannelBinding, Options};
-use crate::profiles::Profile;
+use crate::profiles::{Profile, Profiles};
 use crate::report::FindingCode;
 use crate::report::{AnswerKind, Finding, Pooler, Severity, TargetReport};
 
@@ -89,7 +89,12 @@ pub(crate) fn detect(report: &TargetReport) -> Option<Pooler> {
 /// `server.pooler` and its findings: `pooler_in_front` whenever one is seen, and
 /// `channel_binding_impossible` when SCRAM comes without its channel-binding variant and the
 /// string asks for `channel_binding=require` (or always, with `--audit`).
-pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
+pub(crate) fn judge(
+    options: &Options,
+    report: &mut TargetReport,
+    audit: bool,
+    profiles: &Profiles,
+) {
     let pooler = detect(report);
     if let Some(found) = &pooler {
         let who = found.name.as_deref().unwrap_or("a pooler or proxy");
@@ -117,14 +122,16 @@ pub(crate) fn judge(options: &Options, report: &mut TargetReport, audit: bool) {
     // A refusal that names SNI, or the words of a provider whose profile says it routes by SNI.
     let wants_sni = said_last(report).is_some_and(|e| {
         e.contains("SNI")
-            || crate::profiles::by_error(e).is_some_and(|(p, _)| p.needs_sni.is_some())
+            || profiles
+                .by_error(e)
+                .is_some_and(|(p, _)| p.needs_sni.is_some())
     });
     if no_sni && wants_sni {
         let found = sni_required(
             Severity::Error,
             "the server refuses a connection without SNI: it routes by the name the client sends"
                 .into(),
-            super::provider::profile_of(report),
+            super::provider::profile_of(report, profiles),
         );
         report.findings.push(found);
     }

@@ -6,27 +6,28 @@
 //! for a rotation.
 
 use crate::config::{Options, RootCert};
-use crate::profiles::{self, Clue, Need, Profile};
+use crate::profiles::{Clue, Need, Profile, Profiles};
 use crate::report::FindingCode;
 use crate::report::{Finding, Provider, Severity, TargetReport};
 use crate::tls::TrustStore;
 
 /// The provider a profile recognises this target as: by its host name first, then its
 /// certificate's issuer, then what the server said.
-pub(super) fn recognise(report: &TargetReport) -> Option<Provider> {
-    let (profile, clue) = profiles::by_host(&report.host)
+pub(super) fn recognise(report: &TargetReport, profiles: &Profiles) -> Option<Provider> {
+    let (profile, clue) = profiles
+        .by_host(&report.host)
         .or_else(|| {
             report
                 .certificates
                 .first()
-                .and_then(|c| profiles::by_issuer(&c.issuer))
+                .and_then(|c| profiles.by_issuer(&c.issuer))
         })
         .or_else(|| {
             report
                 .attempts
                 .iter()
                 .filter_map(|a| a.error.as_deref())
-                .find_map(profiles::by_error)
+                .find_map(|e| profiles.by_error(e))
         })?;
     Some(Provider {
         profile: profile.name.clone(),
@@ -40,15 +41,15 @@ pub(super) fn recognise(report: &TargetReport) -> Option<Provider> {
 }
 
 /// The profile of the provider the report names.
-pub(super) fn profile_of(report: &TargetReport) -> Option<&'static Profile> {
-    profiles::find(&report.provider.as_ref()?.profile)
+pub(super) fn profile_of<'a>(report: &TargetReport, profiles: &'a Profiles) -> Option<&'a Profile> {
+    profiles.find(&report.provider.as_ref()?.profile)
 }
 
 /// Where the recognised provider's CA is per instance and nothing pgtls knows verifies the chain,
 /// how to get that CA: the trust hint for such a host.
-pub(super) fn download_hint(report: &TargetReport) -> Option<String> {
+pub(super) fn download_hint(report: &TargetReport, profiles: &Profiles) -> Option<String> {
     let provider = report.provider.as_ref()?;
-    let profile = profile_of(report)?;
+    let profile = profile_of(report, profiles)?;
     if !profile.roots().is_empty() || report.trust.diagnosis.iter().any(|d| d.verified) {
         return None;
     }
@@ -65,9 +66,9 @@ pub(super) fn rotations(
     options: &Options,
     report: &mut TargetReport,
     store: Option<&TrustStore>,
-    today: &str,
+    (today, profiles): (&str, &Profiles),
 ) {
-    let Some(profile) = profile_of(report) else {
+    let Some(profile) = profile_of(report, profiles) else {
         return;
     };
     if !report.trust.verified {

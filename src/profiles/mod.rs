@@ -4,10 +4,11 @@
 //! `certs/profiles.toml` and `certs/*.pem`; users add their own with `--profile-file FILE` and in
 //! `~/.config/pgtls/profiles/*.toml`, in the same format (`file.rs`).
 //!
-//! The set is fixed once per process: `install` adds the user's profiles before any command looks
-//! at them; without it, `all()` holds the bundled ones. Debug builds also accept a test profile
-//! from `PGTLS_TEST_PROFILE` (`name=FILE`), added or taking the place of the roots of the bundled
-//! profile of that name, so tests can stand in for a provider's real roots; release builds do not.
+//! A command that uses profiles builds one [`Profiles`] at its start (the bundled ones, then the
+//! user's) and passes it down. Debug builds also accept a test profile (`name=FILE`, which the
+//! command takes from `PGTLS_TEST_PROFILE`), added or taking the place of the roots of the
+//! bundled profile of that name, so tests can stand in for a provider's real roots; release
+//! builds do not.
 
 mod file;
 
@@ -184,52 +185,119 @@ fn bundled() -> Vec<Profile> {
     .expect("the bundled profiles are valid (tested)")
 }
 
-static ALL: OnceLock<Vec<Profile>> = OnceLock::new();
-
-/// Every profile: the bundled ones, then the user's, in a fixed order.
-pub fn all() -> &'static [Profile] {
-    ALL.get_or_init(|| with_test_profile(bundled()))
+/// The profiles a command works with: the bundled ones, then the user's, in a fixed order.
+#[derive(Debug)]
+pub struct Profiles {
+    list: Vec<Profile>,
 }
 
-/// Adds the user's profiles to the bundled ones, once, before anything looks at them.
-///
-/// # Errors
-/// A profile whose name is already taken, by a bundled profile or an earlier file.
-pub fn install(user: Vec<Profile>) -> Result<(), ProfileError> {
-    let mut profiles = bundled();
-    for p in user {
-        if let Some(taken) = profiles.iter().find(|q| q.name == p.name) {
-            let path = match &p.origin {
-                Origin::File(path) => path.clone(),
-                Origin::Bundled => PathBuf::from("certs/profiles.toml"),
-            };
-            let reason = match &taken.origin {
-                Origin::Bundled => format!(
-                    "profile \"{}\" is bundled with pgtls; give yours another name",
-                    p.name
-                ),
-                Origin::File(other) => format!(
-                    "profile \"{}\" is already defined in {}",
-                    p.name,
-                    other.display()
-                ),
-            };
-            return Err(ProfileError {
-                path,
-                line: 1,
-                reason,
-            });
-        }
-        profiles.push(p);
+impl Profiles {
+    /// The bundled profiles alone.
+    pub fn bundled() -> Self {
+        Profiles { list: bundled() }
     }
-    // A second call (tests running commands in one process) keeps the first set.
-    let _ = ALL.set(with_test_profile(profiles));
-    Ok(())
+
+    /// The bundled profiles and the user's, and in debug builds the test profile `test`
+    /// (`name=FILE`).
+    ///
+    /// # Errors
+    /// A profile whose name is already taken, by a bundled profile or an earlier file.
+    pub fn with_user(user: Vec<Profile>, test: Option<&str>) -> Result<Self, ProfileError> {
+        let mut profiles = bundled();
+        for p in user {
+            if let Some(taken) = profiles.iter().find(|q| q.name == p.name) {
+                return Err(name_taken(&p, taken));
+            }
+            profiles.push(p);
+        }
+        Ok(Profiles {
+            list: with_test_profile(profiles, test),
+        })
+    }
+
+    /// Every profile.
+    pub fn all(&self) -> &[Profile] {
+        &self.list
+    }
+
+    /// The profile of this name, if any.
+    pub fn find(&self, name: &str) -> Option<&Profile> {
+        self.list.iter().find(|p| p.name == name)
+    }
+
+    /// The profile `--profile` names.
+    ///
+    /// # Errors
+    /// No profile has that name.
+    pub fn named(&self, name: &str) -> Result<&Profile, UnknownProfile> {
+        self.find(name).ok_or_else(|| UnknownProfile {
+            name: crate::sanitize::clean(name).into_owned(),
+            known: self
+                .list
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// The profile whose host-name suffix the host ends with (case-insensitively), the longest
+    /// suffix winning.
+    pub fn by_host(&self, host: &str) -> Option<(&Profile, Clue<'_>)> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.list
+            .iter()
+            .flat_map(|p| p.suffixes.iter().map(move |s| (p, s)))
+            .filter(|(_, s)| host.ends_with(s.as_str()) && host.len() > s.len())
+            .max_by_key(|(_, s)| s.len())
+            .map(|(p, s)| (p, Clue::Suffix(s.as_str())))
+    }
+
+    /// The profile whose issuer text the certificate's issuer (its common name, or the whole
+    /// subject text) starts with.
+    pub fn by_issuer(&self, issuer: &str) -> Option<(&Profile, Clue<'_>)> {
+        let cn = crate::certinfo::common_name(issuer);
+        self.list.iter().find_map(|p| {
+            p.issuers
+                .iter()
+                .find(|i| cn.starts_with(i.as_str()))
+                .map(|i| (p, Clue::Issuer(i.as_str())))
+        })
+    }
+
+    /// The profile one of whose error texts the server's message holds.
+    pub fn by_error(&self, message: &str) -> Option<(&Profile, Clue<'_>)> {
+        self.list.iter().find_map(|p| {
+            p.errors
+                .iter()
+                .find(|e| message.contains(e.as_str()))
+                .map(|e| (p, Clue::Error(e.as_str())))
+        })
+    }
 }
 
-/// The profile of this name, if any.
-pub fn find(name: &str) -> Option<&'static Profile> {
-    all().iter().find(|p| p.name == name)
+/// The error for a user's profile whose name `taken` has.
+fn name_taken(p: &Profile, taken: &Profile) -> ProfileError {
+    let path = match &p.origin {
+        Origin::File(path) => path.clone(),
+        Origin::Bundled => PathBuf::from("certs/profiles.toml"),
+    };
+    let reason = match &taken.origin {
+        Origin::Bundled => format!(
+            "profile \"{}\" is bundled with pgtls; give yours another name",
+            p.name
+        ),
+        Origin::File(other) => format!(
+            "profile \"{}\" is already defined in {}",
+            p.name,
+            other.display()
+        ),
+    };
+    ProfileError {
+        path,
+        line: 1,
+        reason,
+    }
 }
 
 /// A `--profile` name that no profile has.
@@ -242,29 +310,9 @@ pub struct UnknownProfile {
     pub known: String,
 }
 
-/// The profile `--profile` names.
-///
-/// # Errors
-/// No profile has that name.
-pub fn named(name: &str) -> Result<&'static Profile, UnknownProfile> {
-    find(name).ok_or_else(|| UnknownProfile {
-        name: crate::sanitize::clean(name).into_owned(),
-        known: names(),
-    })
-}
-
-/// The names of all profiles, for messages.
-pub fn names() -> String {
-    all()
-        .iter()
-        .map(|p| p.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Reads the user's profile files: each `--profile-file`, then every `*.toml` in `dir` (the
 /// config directory's `pgtls/profiles`), in name order. A missing `dir` is no error; a name used
-/// twice is refused by `install`. A file of `dir` that cannot be used is an error where `all`
+/// twice is refused by [`Profiles::with_user`]. A file of `dir` that cannot be used is an error where `all`
 /// are needed, and otherwise left out and returned beside the profiles.
 ///
 /// # Errors
@@ -343,44 +391,10 @@ pub enum Clue<'a> {
     Error(&'a str),
 }
 
-/// The profile whose host-name suffix the host ends with (case-insensitively), the longest
-/// suffix winning.
-pub fn by_host(host: &str) -> Option<(&'static Profile, Clue<'static>)> {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    all()
-        .iter()
-        .flat_map(|p| p.suffixes.iter().map(move |s| (p, s)))
-        .filter(|(_, s)| host.ends_with(s.as_str()) && host.len() > s.len())
-        .max_by_key(|(_, s)| s.len())
-        .map(|(p, s)| (p, Clue::Suffix(s.as_str())))
-}
-
-/// The profile whose issuer text the certificate's issuer (its common name, or the whole
-/// subject text) starts with.
-pub fn by_issuer(issuer: &str) -> Option<(&'static Profile, Clue<'static>)> {
-    let cn = crate::certinfo::common_name(issuer);
-    all().iter().find_map(|p| {
-        p.issuers
-            .iter()
-            .find(|i| cn.starts_with(i.as_str()))
-            .map(|i| (p, Clue::Issuer(i.as_str())))
-    })
-}
-
-/// The profile one of whose error texts the server's message holds.
-pub fn by_error(message: &str) -> Option<(&'static Profile, Clue<'static>)> {
-    all().iter().find_map(|p| {
-        p.errors
-            .iter()
-            .find(|e| message.contains(e.as_str()))
-            .map(|e| (p, Clue::Error(e.as_str())))
-    })
-}
-
 #[cfg(debug_assertions)]
-fn with_test_profile(mut profiles: Vec<Profile>) -> Vec<Profile> {
+fn with_test_profile(mut profiles: Vec<Profile>, spec: Option<&str>) -> Vec<Profile> {
     use rustls::pki_types::pem::PemObject;
-    let Some(spec) = std::env::var("PGTLS_TEST_PROFILE").ok() else {
+    let Some(spec) = spec else {
         return profiles;
     };
     let Some((name, file)) = spec.split_once('=') else {
@@ -422,7 +436,7 @@ fn with_test_profile(mut profiles: Vec<Profile>) -> Vec<Profile> {
 }
 
 #[cfg(not(debug_assertions))]
-fn with_test_profile(profiles: Vec<Profile>) -> Vec<Profile> {
+fn with_test_profile(profiles: Vec<Profile>, _spec: Option<&str>) -> Vec<Profile> {
     profiles
 }
 
@@ -539,8 +553,13 @@ pub fn listing(profiles: &[&Profile], now: i64) -> Listing {
 mod tests {
     use super::*;
 
+    fn bundled_set() -> &'static Profiles {
+        static SET: std::sync::OnceLock<Profiles> = std::sync::OnceLock::new();
+        SET.get_or_init(Profiles::bundled)
+    }
+
     fn profile(name: &str) -> &'static Profile {
-        find(name).unwrap()
+        bundled_set().find(name).unwrap()
     }
 
     #[test]
@@ -683,7 +702,7 @@ mod tests {
         ];
         for (host, expected) in cases {
             assert_eq!(
-                by_host(host).map(|(p, _)| p.name.as_str()),
+                bundled_set().by_host(host).map(|(p, _)| p.name.as_str()),
                 expected,
                 "{host}"
             );
@@ -693,19 +712,24 @@ mod tests {
     #[test]
     fn cloud_sql_is_named_by_its_issuer_and_neon_by_its_error() {
         assert_eq!(
-            by_issuer("CN=Google Cloud SQL Server CA, O=Google, Inc, C=US")
+            bundled_set()
+                .by_issuer("CN=Google Cloud SQL Server CA, O=Google, Inc, C=US")
                 .map(|(p, _)| p.name.as_str()),
             Some("gcp-cloudsql")
         );
-        assert!(by_issuer("CN=Some CA").is_none());
+        assert!(bundled_set().by_issuer("CN=Some CA").is_none());
         assert_eq!(
-            by_error(
+            bundled_set().by_error(
                 "Endpoint ID is not specified. Either please upgrade the postgres client library"
             )
             .map(|(p, _)| p.name.as_str()),
             Some("neon")
         );
-        assert!(by_error("password authentication failed").is_none());
+        assert!(
+            bundled_set()
+                .by_error("password authentication failed")
+                .is_none()
+        );
     }
 
     #[test]

@@ -100,7 +100,7 @@ async fn probe_handler(
         Ok(Ok(_permit)) => {
             let _flight = shared.stats.start();
             let left = limit.saturating_sub(started.elapsed());
-            probe::run(&request, &shared.env, left).await
+            probe::run(&request, (&shared.env, shared.profiles), left).await
         }
         _ => probe::Outcome {
             report: None,

@@ -66,6 +66,7 @@ pub(crate) struct Shared {
     stats: stats::Stats,
     permits: tokio::sync::Semaphore,
     auth: web::Auth,
+    profiles: &'static crate::profiles::Profiles,
     /// Held while a reload over HTTP runs.
     reloading: tokio::sync::Mutex<()>,
 }
@@ -140,6 +141,8 @@ pub struct Options {
     pub listen: Option<SocketAddr>,
     /// `--check-config`: load, report, exit.
     pub check_only: bool,
+    /// The provider profiles the checks use.
+    pub profiles: &'static crate::profiles::Profiles,
 }
 
 /// `pgtls serve`.
@@ -179,6 +182,7 @@ pub fn serve(options: Options, env: &Environment) -> Result<Code, ServeError> {
         config: RwLock::new(Arc::new(config)),
         flags: options.flags,
         env: env.clone(),
+        profiles: options.profiles,
         reloading: tokio::sync::Mutex::new(()),
     });
     let limits = listen::Limits::for_descriptors(crate::fleet::raise_descriptor_limit());

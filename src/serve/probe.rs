@@ -297,9 +297,18 @@ pub struct Outcome {
     pub summary: String,
 }
 
-/// Runs the check within `limit`. Dropping the future cancels it.
-pub async fn run(request: &Request, env: &Environment, limit: Duration) -> Outcome {
+/// Runs the check within `limit`, with the process's environment and profiles. Dropping the
+/// future cancels it.
+pub async fn run(
+    request: &Request,
+    (env, profiles): (&Environment, &'static crate::profiles::Profiles),
+    limit: Duration,
+) -> Outcome {
     let started = Instant::now();
+    let ctx = crate::judge::Context {
+        clock: Clock::system(),
+        profiles,
+    };
     let mut run = request.module.run;
     run.default_timeout = limit;
     let input = match read(&request.spec, &request.module, env) {
@@ -313,11 +322,8 @@ pub async fn run(request: &Request, env: &Environment, limit: Duration) -> Outco
             message: e.to_string(),
         },
     };
-    let checked = tokio::time::timeout(
-        limit,
-        fleet::check_inputs([input], run, HOSTS_AT_ONCE, Clock::system()),
-    )
-    .await;
+    let checked =
+        tokio::time::timeout(limit, fleet::check_inputs([input], run, HOSTS_AT_ONCE, ctx)).await;
     let duration = started.elapsed();
     match checked {
         Ok(Ok(report)) => {

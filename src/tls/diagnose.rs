@@ -9,7 +9,7 @@ use x509_parser::prelude::FromDer;
 
 use super::chain;
 use super::roots::TrustStore;
-use crate::profiles;
+use crate::profiles::Profiles;
 
 /// A trust source the diagnosis tries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,12 +150,16 @@ fn store_anchors(store: &TrustStore) -> Vec<TrustAnchor<'_>> {
 }
 
 /// Tries the chain against the system store, every profile and Mozilla's roots.
-pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Diagnosis> {
+pub fn diagnose(
+    presented: &[CertificateDer<'static>],
+    now: UnixTime,
+    profiles: &Profiles,
+) -> Vec<Diagnosis> {
     let mut out = Vec::new();
     if let Ok(system) = TrustStore::system() {
         out.push(try_store(DiagnosisSource::System, &system, presented, now));
     }
-    for profile in profiles::all() {
+    for profile in profiles.all() {
         if profile.roots().is_empty() {
             continue;
         }
@@ -163,6 +167,7 @@ pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Dia
         let store = TrustStore::new(
             super::roots::TrustSource::Profile {
                 name: profile.name.clone(),
+                phrase: profile.roots_phrase(),
             },
             profile.roots().iter().map(|r| r.der.clone()).collect(),
         );
@@ -182,6 +187,7 @@ pub fn diagnose(presented: &[CertificateDer<'static>], now: UnixTime) -> Vec<Dia
 pub fn cross_signed(
     presented: &[CertificateDer<'static>],
     user: Option<&TrustStore>,
+    profiles: &Profiles,
 ) -> Vec<CrossSigned> {
     let mut roots: Vec<Vec<u8>> = webpki_roots::TLS_SERVER_ROOTS
         .iter()
@@ -196,7 +202,7 @@ pub fn cross_signed(
                 .map(|a| a.subject.as_ref().to_vec()),
         );
     }
-    for profile in profiles::all() {
+    for profile in profiles.all() {
         roots.extend(
             profile
                 .roots()
@@ -263,6 +269,7 @@ mod tests {
     fn store(roots: &[&CertifiedIssuer<'static, KeyPair>]) -> TrustStore {
         let source = TrustSource::Profile {
             name: "test".into(),
+            phrase: "profile test's roots".into(),
         };
         TrustStore::new(source, roots.iter().map(|r| r.der().clone()).collect())
     }
@@ -319,7 +326,8 @@ mod tests {
             .signed_by(&KeyPair::generate().unwrap(), &new)
             .unwrap();
         let chain = vec![leaf.der().clone(), cross.der().clone()];
-        let found = cross_signed(&chain, Some(&store(&[&new])));
+        let profiles = Profiles::bundled();
+        let found = cross_signed(&chain, Some(&store(&[&new])), &profiles);
         assert_eq!(
             found,
             [CrossSigned {
@@ -327,6 +335,6 @@ mod tests {
                 issuer: "CN=old root".into(),
             }]
         );
-        assert!(cross_signed(&chain[..1], Some(&store(&[&new]))).is_empty());
+        assert!(cross_signed(&chain[..1], Some(&store(&[&new])), &profiles).is_empty());
     }
 }

@@ -24,6 +24,9 @@ pub enum TrustSource {
     Profile {
         /// The profile's name.
         name: String,
+        /// How messages name its roots ("the bundled azure roots").
+        #[serde(skip)]
+        phrase: String,
     },
 }
 
@@ -32,10 +35,7 @@ impl std::fmt::Display for TrustSource {
         match self {
             TrustSource::File { path } => write!(f, "{}", path.display()),
             TrustSource::System => f.write_str("the system trust store"),
-            TrustSource::Profile { name } => match crate::profiles::find(name) {
-                Some(profile) => f.write_str(&profile.roots_phrase()),
-                None => write!(f, "profile {name}'s roots"),
-            },
+            TrustSource::Profile { phrase, .. } => f.write_str(phrase),
         }
     }
 }
