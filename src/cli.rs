@@ -182,21 +182,6 @@ pub enum SchemaDocument {
     Inspect,
 }
 
-/// `--client NAME`: a client, a libpq-based driver's name, or `all`.
-fn parse_client(name: &str) -> Result<crate::clients::ClientChoice, String> {
-    if name.eq_ignore_ascii_case("all") {
-        return Ok(crate::clients::ClientChoice::All);
-    }
-    crate::clients::Client::from_name(name)
-        .map(crate::clients::ClientChoice::one)
-        .ok_or_else(|| {
-            format!(
-                "unknown client \"{name}\"; expected one of {}",
-                crate::clients::Client::NAMES
-            )
-        })
-}
-
 /// Arguments of `pgtls serve`.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -213,28 +198,6 @@ pub struct ServeArgs {
     /// Probes that may run at once [default: the file's max_concurrent_probes, else 16].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_probes: Option<u32>,
-    /// The default module's sslmode for strings that set none.
-    #[arg(long, value_name = "MODE")]
-    pub sslmode: Option<String>,
-    /// The default module's client: libpq, pgjdbc, node-postgres, asyncpg, npgsql or all.
-    #[arg(long, value_name = "NAME")]
-    pub client: Option<String>,
-    /// The default module audits what each server accepts.
-    #[arg(long)]
-    pub audit: bool,
-    /// The default module fails a target with a finding this severe.
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<FailOn>,
-    /// The default module's expiry warning, in days [default: 30].
-    #[arg(long, value_name = "DAYS")]
-    pub warn_days: Option<u32>,
-    /// The default module fails a target whose certificate expires within DAYS.
-    #[arg(long, value_name = "DAYS")]
-    pub crit_days: Option<u32>,
-    /// The longest a probe of the default module may take, in seconds [default: 10]; a
-    /// scrape's own timeout shortens it.
-    #[arg(long, value_name = "SECONDS")]
-    pub timeout: Option<f64>,
     /// Read and check the configuration (the file and the flags), print a summary and exit: 0
     /// when it can be used, 2 with the reason when not.
     #[arg(long)]
@@ -243,6 +206,9 @@ pub struct ServeArgs {
     /// always does.
     #[arg(long)]
     pub enable_reload: bool,
+    /// The default module's settings, over the file's.
+    #[command(flatten)]
+    pub run: crate::run::RunArgs,
 }
 
 /// Arguments of `pgtls check`.
@@ -253,17 +219,14 @@ pub struct CheckArgs {
     #[arg(value_name = "CONNINFO")]
     pub conninfo: Vec<String>,
 
+    /// How each target is checked and judged.
+    #[command(flatten)]
+    pub run: crate::run::RunArgs,
+
     /// Read more connection strings from FILE, one per line ("-" for standard input); blank
     /// lines and lines starting with # are skipped.
     #[arg(long, value_name = "FILE")]
     pub targets: Option<std::path::PathBuf>,
-
-    /// Whose verdict to give: libpq (the default; also psycopg, Ruby pg, PHP), pgjdbc,
-    /// node-postgres, asyncpg, npgsql, or all side by side. Each reads the string as that
-    /// driver does; without this option a jdbc:postgresql: URL means pgjdbc and a
-    /// Key=Value; string with Host or Server means npgsql.
-    #[arg(long, value_name = "NAME", value_parser = parse_client)]
-    pub client: Option<crate::clients::ClientChoice>,
 
     /// How many hosts to check at once.
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -296,45 +259,10 @@ pub struct CheckArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Try the presented chain against the system store, every provider profile and the Mozilla
-    /// roots even when it verified (it is always done when it does not).
-    #[arg(long)]
-    pub diagnose_trust: bool,
-
     /// Read provider profiles from this TOML file too (repeatable): its host-name suffixes name
     /// the provider, its roots join the trust diagnosis; see docs/roots.md.
     #[arg(long, value_name = "FILE")]
     pub profile_file: Vec<std::path::PathBuf>,
-
-    /// Also audit what each server accepts: protocol versions, cipher suites, key exchange
-    /// groups, negotiation styles, plaintext, and certificate findings.
-    #[arg(long)]
-    pub audit: bool,
-
-    /// Report certificates the server presents that expire within this many days (a warning).
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
-    pub warn_days: u32,
-
-    /// Make a target that otherwise passes fail with exit code 9 when a certificate it presents
-    /// expires within this many days.
-    #[arg(long, value_name = "DAYS")]
-    pub crit_days: Option<u32>,
-
-    /// Make a target that otherwise passes fail with exit code 9 when it has a finding of this
-    /// severity or worse.
-    #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<FailOn>,
-
-    /// Which targets decide the exit code: all (the default: the largest code of every host
-    /// checked), or libpq (per connection string, the code of the host a libpq client ends up
-    /// on, the first that connects; when none does, the largest of its hosts'), so that a
-    /// multi-host string gates on what the application will experience.
-    #[arg(long, value_enum, value_name = "WHICH", default_value_t = ExitOn::All)]
-    pub exit_on: ExitOn,
-
-    /// Seconds each host may take when connect_timeout is not set.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: u64,
 }
 
 /// Arguments of `pgtls explain`.
@@ -357,26 +285,8 @@ pub struct ExplainArgs {
     /// Explain the string as this client reads it and what it will do with it (libpq,
     /// pgjdbc, node-postgres, asyncpg, npgsql, or all); without it, a jdbc:postgresql: URL
     /// means pgjdbc and a Key=Value; string with Host or Server means npgsql.
-    #[arg(long, value_name = "NAME", value_parser = parse_client, conflicts_with = "parse_only")]
+    #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(crate::clients::ClientChoice), conflicts_with = "parse_only")]
     pub client: Option<crate::clients::ClientChoice>,
-}
-
-/// What `--exit-on` takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExitOn {
-    /// Every host checked.
-    All,
-    /// The host a libpq client ends up on, per connection string.
-    Libpq,
-}
-
-/// The severities `--fail-on` accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
-    /// Warnings and errors.
-    Warning,
-    /// Errors only.
-    Error,
 }
 
 /// Output formats of `check`.
@@ -454,7 +364,7 @@ mod check_tests {
         };
         assert_eq!(args.conninfo, ["host=a", "host=b"]);
         assert_eq!(args.concurrency, 32);
-        assert_eq!(args.timeout, 3);
+        assert_eq!(args.run.timeout, Some(3.0));
         assert!(Cli::try_parse_from(["pgtls", "check", "--timeout", "0"]).is_err());
     }
 }

@@ -25,6 +25,7 @@ pub(crate) mod probe;
 pub mod profiles;
 pub(crate) mod render;
 pub(crate) mod report;
+pub mod run;
 pub(crate) mod sanitize;
 pub mod serve;
 pub mod tls;

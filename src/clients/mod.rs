@@ -142,6 +142,26 @@ pub enum ClientChoice {
     All,
 }
 
+impl std::str::FromStr for ClientChoice {
+    type Err = String;
+
+    /// A `--client` name: `all`, or a client's name (libpq-based drivers mean libpq).
+    fn from_str(name: &str) -> Result<Self, String> {
+        if name.eq_ignore_ascii_case("all") {
+            return Ok(ClientChoice::All);
+        }
+        Client::from_name(name)
+            .map(ClientChoice::one)
+            .ok_or_else(|| {
+                format!(
+                    "unknown client \"{}\"; expected one of {}",
+                    crate::sanitize::clean(name),
+                    Client::NAMES
+                )
+            })
+    }
+}
+
 impl ClientChoice {
     /// The choice for one client.
     pub fn one(client: Client) -> Self {

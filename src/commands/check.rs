@@ -152,6 +152,16 @@ pub fn check(
     out: &mut dyn Write,
 ) -> Result<Code, Error> {
     let profiles = super::load_profiles(&args.profile_file, false, env)?;
+    let settings = args
+        .run
+        .settings()
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    // --sslmode stands where PGSSLMODE would.
+    let env = &match settings.sslmode {
+        Some(mode) => env.with_var("PGSSLMODE", mode.as_str()),
+        None => env.clone(),
+    };
+    let client = settings.client;
     // Machine formats report a string that cannot be used as a failed target.
     let machine = args.format != CheckFormat::Text;
     // Documents are written whole at the end, in input order.
@@ -161,12 +171,12 @@ pub fn check(
     );
     let mut inputs = Vec::new();
     for (n, conninfo) in args.conninfo.iter().enumerate() {
-        inputs.push(argument(n + 1, conninfo, env, machine, args.client)?);
+        inputs.push(argument(n + 1, conninfo, env, machine, client)?);
     }
     // A targets file that cannot be read stops a text run; in a document it is a failed target
     // named by the file, so that CI still gets a complete report with exit code 2.
     let from_file = match &args.targets {
-        Some(path) => match targets_file(path, env, args.client) {
+        Some(path) => match targets_file(path, env, client) {
             Ok(lines) => Some(lines),
             Err(e) if machine => {
                 inputs.push(Input::Invalid {
@@ -180,19 +190,9 @@ pub fn check(
         None => None,
     };
     if args.targets.is_none() && inputs.is_empty() {
-        inputs.push(argument(1, "", env, machine, args.client)?);
+        inputs.push(argument(1, "", env, machine, client)?);
     }
-    let run = crate::probe::CheckOptions {
-        default_timeout: std::time::Duration::from_secs(args.timeout),
-        diagnose_trust: args.diagnose_trust,
-        audit: args.audit,
-        warn_days: i64::from(args.warn_days),
-        crit_days: args.crit_days.map(i64::from),
-        fail_on: args.fail_on.map(|f| match f {
-            crate::cli::FailOn::Warning => crate::report::Severity::Warning,
-            crate::cli::FailOn::Error => crate::report::Severity::Error,
-        }),
-    };
+    let run = settings.check;
     let order = order(args)?;
     let inputs = inputs.into_iter().chain(from_file.into_iter().flatten());
     let mut tally = Tally::default();
@@ -241,10 +241,10 @@ pub fn check(
             CheckFormat::Junit => render::junit(&report, out),
         };
     }
-    let code = match (finished, args.exit_on) {
+    let code = match (finished, settings.exit_on) {
         (fleet::Finished::Interrupted, _) => Code::Interrupted,
-        (_, crate::cli::ExitOn::All) => tally.all(),
-        (_, crate::cli::ExitOn::Libpq) => tally.libpq(),
+        (_, crate::run::ExitOn::All) => tally.all(),
+        (_, crate::run::ExitOn::Libpq) => tally.libpq(),
     };
     let code = crate::error::after_output(
         code,

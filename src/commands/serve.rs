@@ -1,6 +1,6 @@
 //! `pgtls serve`: the flags turned into the exporter's options.
 
-use crate::cli::{FailOn, ServeArgs};
+use crate::cli::ServeArgs;
 use crate::config::Environment;
 use crate::error::Error;
 use crate::exit::Code;
@@ -11,28 +11,13 @@ use crate::serve::{self, config};
 /// # Errors
 /// A configuration that cannot be used, or an address that cannot be listened on.
 pub fn serve(args: ServeArgs, env: &Environment) -> Result<Code, Error> {
-    let default_module = config::ModuleFlags {
-        sslmode: args.sslmode,
-        client: args.client,
-        audit: args.audit,
-        fail_on: args.fail_on.map(|f| {
-            match f {
-                FailOn::Warning => "warning",
-                FailOn::Error => "error",
-            }
-            .to_string()
-        }),
-        warn_days: args.warn_days,
-        crit_days: args.crit_days,
-        timeout: args.timeout,
-    };
     let options = serve::Options {
         flags: config::Flags {
             file: args.config,
             targets: args.targets,
             max_probes: args.max_probes.map(|n| n as usize),
             enable_reload: args.enable_reload,
-            default_module,
+            default_module: args.run,
         },
         listen: args.listen,
         check_only: args.check_config,

@@ -37,6 +37,14 @@ macro_rules! closed_set {
                 f.write_str(self.as_str())
             }
         }
+
+        impl std::str::FromStr for $name {
+            type Err = ConfigError;
+
+            fn from_str(value: &str) -> Result<Self, ConfigError> {
+                Self::parse(value)
+            }
+        }
     };
 }
 

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::clients::{Client, ClientChoice};
+use crate::clients::ClientChoice;
+use crate::config::SslMode;
 use crate::config::{Environment, PasswordSource, Secret};
 use crate::probe::CheckOptions;
-use crate::report::Severity;
+use crate::run::{ExitOn, RunArgs, RunSettings};
 
 /// The address the exporter listens on unless told otherwise: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9819";
@@ -38,25 +39,11 @@ struct File {
     listen: Option<String>,
     max_concurrent_probes: Option<usize>,
     #[serde(default)]
-    modules: BTreeMap<String, ModuleFile>,
+    modules: BTreeMap<String, RunArgs>,
     #[serde(default)]
     targets: BTreeMap<String, TargetFile>,
     allow_any_target: Option<AnyTargetFile>,
     web: Option<WebFile>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ModuleFile {
-    sslmode: Option<String>,
-    client: Option<String>,
-    audit: Option<bool>,
-    diagnose_trust: Option<bool>,
-    fail_on: Option<String>,
-    warn_days: Option<u32>,
-    crit_days: Option<u32>,
-    timeout: Option<f64>,
-    exit_on: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,7 +75,7 @@ struct WebFile {
 #[derive(Debug, Clone)]
 pub struct Module {
     /// The sslmode a target gets when its string sets none (as `PGSSLMODE`).
-    pub sslmode: Option<String>,
+    pub sslmode: Option<SslMode>,
     /// `--client`.
     pub client: Option<ClientChoice>,
     /// `--audit`, `--diagnose-trust`, `--warn-days`, `--crit-days`, `--fail-on`; the default
@@ -100,22 +87,25 @@ pub struct Module {
     pub exit_on_libpq: bool,
 }
 
+impl Module {
+    fn new(settings: RunSettings) -> Self {
+        Module {
+            sslmode: settings.sslmode,
+            client: settings.client,
+            run: settings.check,
+            timeout: settings.check.default_timeout,
+            exit_on_libpq: settings.exit_on == ExitOn::Libpq,
+        }
+    }
+}
+
 impl Default for Module {
     fn default() -> Self {
-        Module {
-            sslmode: None,
-            client: None,
-            run: CheckOptions {
-                default_timeout: Duration::from_secs(10),
-                diagnose_trust: false,
-                audit: false,
-                warn_days: 30,
-                crit_days: None,
-                fail_on: None,
-            },
-            timeout: Duration::from_secs(10),
-            exit_on_libpq: false,
-        }
+        Module::new(
+            RunArgs::default()
+                .settings()
+                .expect("the defaults are valid"),
+        )
     }
 }
 
@@ -271,46 +261,7 @@ pub struct Flags {
     /// `--enable-reload`.
     pub enable_reload: bool,
     /// The `default` module's settings given as flags; they take the place of the file's.
-    pub default_module: ModuleFlags,
-}
-
-/// The `default` module's settings from flags (`check`'s names).
-#[derive(Debug, Default)]
-pub struct ModuleFlags {
-    /// `--sslmode`.
-    pub sslmode: Option<String>,
-    /// `--client`.
-    pub client: Option<String>,
-    /// `--audit`.
-    pub audit: bool,
-    /// `--fail-on`.
-    pub fail_on: Option<String>,
-    /// `--warn-days`.
-    pub warn_days: Option<u32>,
-    /// `--crit-days`.
-    pub crit_days: Option<u32>,
-    /// `--timeout`.
-    pub timeout: Option<f64>,
-}
-
-impl ModuleFlags {
-    fn apply(&self, module: &mut ModuleFile) {
-        if self.sslmode.is_some() {
-            module.sslmode.clone_from(&self.sslmode);
-        }
-        if self.client.is_some() {
-            module.client.clone_from(&self.client);
-        }
-        if self.audit {
-            module.audit = Some(true);
-        }
-        if self.fail_on.is_some() {
-            module.fail_on.clone_from(&self.fail_on);
-        }
-        module.warn_days = self.warn_days.or(module.warn_days);
-        module.crit_days = self.crit_days.or(module.crit_days);
-        module.timeout = self.timeout.or(module.timeout);
-    }
+    pub default_module: RunArgs,
 }
 
 /// Reads and validates the configuration: the file, if any, then the flags' targets.
@@ -322,13 +273,14 @@ pub fn load(flags: &Flags, env: &Environment) -> Result<Config, ConfigError> {
         Some(path) => read_file(path)?,
         None => File::default(),
     };
-    flags
-        .default_module
-        .apply(file.modules.entry(DEFAULT_MODULE.to_string()).or_default());
+    let default = file.modules.entry(DEFAULT_MODULE.to_string()).or_default();
+    *default = flags.default_module.over(default);
     let mut modules = BTreeMap::new();
     for (name, module) in &file.modules {
-        let module =
-            build_module(module).map_err(|e| error(format!("module \"{name}\": {}", e.0)))?;
+        let module = module
+            .settings()
+            .map(Module::new)
+            .map_err(|e| error(format!("module \"{name}\": {e}")))?;
         modules.insert(name.clone(), module);
     }
     modules
@@ -456,62 +408,6 @@ fn read_file(path: &Path) -> Result<File, ConfigError> {
     })
 }
 
-fn build_module(file: &ModuleFile) -> Result<Module, ConfigError> {
-    let mut module = Module::default();
-    if let Some(sslmode) = &file.sslmode {
-        crate::config::SslMode::parse(sslmode).map_err(|e| error(e.to_string()))?;
-        module.sslmode = Some(sslmode.clone());
-    }
-    if let Some(client) = &file.client {
-        module.client = Some(if client.eq_ignore_ascii_case("all") {
-            ClientChoice::All
-        } else {
-            Client::from_name(client)
-                .map(ClientChoice::one)
-                .ok_or_else(|| {
-                    error(format!(
-                        "unknown client \"{}\"; expected one of {}",
-                        crate::sanitize::clean(client),
-                        Client::NAMES
-                    ))
-                })?
-        });
-    }
-    module.run.audit = file.audit.unwrap_or(false);
-    module.run.diagnose_trust = file.diagnose_trust.unwrap_or(false);
-    module.run.warn_days = i64::from(file.warn_days.unwrap_or(30));
-    module.run.crit_days = file.crit_days.map(i64::from);
-    module.run.fail_on = match file.fail_on.as_deref() {
-        None => None,
-        Some("warning") => Some(Severity::Warning),
-        Some("error") => Some(Severity::Error),
-        Some(other) => {
-            return Err(error(format!(
-                "fail_on: \"{}\" is not warning or error",
-                crate::sanitize::clean(other)
-            )));
-        }
-    };
-    module.exit_on_libpq = match file.exit_on.as_deref() {
-        None | Some("all") => false,
-        Some("libpq") => true,
-        Some(other) => {
-            return Err(error(format!(
-                "exit_on: \"{}\" is not all or libpq",
-                crate::sanitize::clean(other)
-            )));
-        }
-    };
-    if let Some(seconds) = file.timeout {
-        if !(0.5..=3600.0).contains(&seconds) {
-            return Err(error("timeout must be between 0.5 and 3600 seconds"));
-        }
-        module.timeout = Duration::from_secs_f64(seconds);
-    }
-    module.run.default_timeout = module.timeout;
-    Ok(module)
-}
-
 fn build_target(file: &TargetFile, env: &Environment) -> Result<TargetSpec, ConfigError> {
     let password = match (&file.password_file, &file.password_env) {
         (Some(_), Some(_)) => {
@@ -581,8 +477,8 @@ fn build_web(file: Option<WebFile>, enable_reload: bool) -> Result<Web, ConfigEr
 /// source at all (an empty `PGPASSWORD` and a password file with nothing in it), no client
 /// certificate (`PGSSLCERTMODE=disable`), and neither `PGSERVICE` nor `PGOPTIONS`.
 pub fn target_env(env: &Environment, module: &Module, password: &Password) -> Environment {
-    let env = match &module.sslmode {
-        Some(sslmode) => env.with_var("PGSSLMODE", sslmode),
+    let env = match module.sslmode {
+        Some(sslmode) => env.with_var("PGSSLMODE", sslmode.as_str()),
         None => env.clone(),
     };
     match password {
