@@ -5,6 +5,7 @@ mod audit;
 mod certs;
 mod check;
 mod explain;
+pub(crate) mod exposition;
 mod junit;
 mod prometheus;
 

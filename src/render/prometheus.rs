@@ -4,15 +4,9 @@
 
 use std::io::{self, Write};
 
-use crate::report::{Report, TargetReport};
-
-/// A label value escaped as the exposition format requires, with control and invisible
-/// characters (from certificate names) shown as visible escapes first.
-fn label(value: &str) -> String {
-    crate::sanitize::clean(value)
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-}
+use super::exposition::{self, Kind, Sample, label};
+use crate::certinfo::CertificateInfo;
+use crate::report::{Audit, ClientVerdict, Report, TargetReport};
 
 /// Each target's labels: what names it (target, port, sslmode, client), stable when the targets
 /// file is reordered; `input` (the position of its connection string) is added only where two
@@ -49,103 +43,321 @@ fn target_labels(report: &Report) -> Vec<String> {
 const EXIT_CODE_HELP: &str =
     "The target's pgtls exit code (0 when it connects as its sslmode requires).";
 
-struct Metric {
+/// A target's samples of one family: the labels beyond the target's, and the value.
+type Samples = Vec<(Vec<(&'static str, String)>, String)>;
+
+/// Which reports a family is written in at all.
+#[derive(Clone, Copy)]
+enum Shown {
+    /// Every report.
+    Always,
+    /// Reports where some target was audited.
+    Audit,
+    /// Reports where a profile recognised some target.
+    Provider,
+    /// Reports with other clients' verdicts.
+    Clients,
+}
+
+impl Shown {
+    fn applies(self, report: &Report) -> bool {
+        let any = |f: fn(&TargetReport) -> bool| report.targets.iter().any(f);
+        match self {
+            Shown::Always => true,
+            Shown::Audit => any(|t| t.audit.is_some()),
+            Shown::Provider => any(|t| t.provider.is_some()),
+            Shown::Clients => any(|t| !t.clients.is_empty()),
+        }
+    }
+}
+
+/// One `pgtls_*` family.
+struct Family {
     name: &'static str,
     help: &'static str,
-    value: fn(&TargetReport, i64) -> Option<String>,
+    /// A target's samples, as of a Unix time.
+    samples: fn(&TargetReport, i64) -> Samples,
+    shown: Shown,
     /// Kept one release for textfiles; `serve` never writes it.
     deprecated: bool,
 }
 
-const METRICS: &[Metric] = &[
-    Metric {
+/// One sample without labels of its own, if there is a value.
+fn one(value: Option<impl ToString>) -> Samples {
+    value
+        .map(|v| (Vec::new(), v.to_string()))
+        .into_iter()
+        .collect()
+}
+
+/// A sample per certificate the target presented, labelled with its position first.
+fn per_certificate(
+    t: &TargetReport,
+    sample: fn(&CertificateInfo) -> (Vec<(&'static str, String)>, String),
+) -> Samples {
+    t.certificates
+        .iter()
+        .enumerate()
+        .map(|(position, c)| {
+            let (mut labels, value) = sample(c);
+            labels.insert(0, ("position", position.to_string()));
+            (labels, value)
+        })
+        .collect()
+}
+
+/// A sample per other client's verdict, labelled with its driver.
+fn per_client(t: &TargetReport, value: fn(&ClientVerdict) -> String) -> Samples {
+    t.clients
+        .iter()
+        .map(|v| (vec![("driver", v.name.name().to_string())], value(v)))
+        .collect()
+}
+
+/// What the audit tested: one sample per item (1 accepted, 0 refused; untested ones left out).
+fn audited<T>(
+    t: &TargetReport,
+    items: fn(&Audit) -> Vec<T>,
+    sample: fn(&T) -> Option<(Vec<(&'static str, String)>, bool)>,
+) -> Samples {
+    let Some(audit) = &t.audit else {
+        return Vec::new();
+    };
+    items(audit)
+        .iter()
+        .filter_map(sample)
+        .map(|(labels, yes)| (labels, u8::from(yes).to_string()))
+        .collect()
+}
+
+/// Every `pgtls_*` family, in the order they are written.
+const FAMILIES: &[Family] = &[
+    Family {
         name: "pgtls_up",
         help: "Whether a libpq client with this connection string connects to the target (1) or not (0).",
-        value: |t, _| Some(u8::from(t.libpq_connects).to_string()),
+        samples: |t, _| one(Some(u8::from(t.libpq_connects))),
+        shown: Shown::Always,
         deprecated: false,
     },
-    Metric {
+    Family {
         name: "pgtls_exit_code",
         help: EXIT_CODE_HELP,
-        value: |t, _| Some(t.exit_code.to_string()),
+        samples: |t, _| one(Some(t.exit_code)),
+        shown: Shown::Always,
         deprecated: false,
     },
-    Metric {
+    Family {
         name: "pgtls_encrypted",
         help: "Whether the connection a libpq client makes is encrypted.",
-        value: |t, _| Some(u8::from(t.encrypted).to_string()),
+        samples: |t, _| one(Some(u8::from(t.encrypted))),
+        shown: Shown::Always,
         deprecated: false,
     },
-    Metric {
+    Family {
         name: "pgtls_leaf_not_after_timestamp_seconds",
         help: "When the server certificate expires, as a Unix timestamp (alert on it minus time()).",
-        value: |t, _| t.certificates.first().map(|c| c.not_after_unix.to_string()),
+        samples: |t, _| one(t.certificates.first().map(|c| c.not_after_unix)),
+        shown: Shown::Always,
         deprecated: false,
     },
-    Metric {
+    Family {
         name: "pgtls_chain_not_after_timestamp_seconds",
         help: "When the earliest-expiring certificate the server presented expires, as a Unix timestamp.",
-        value: |t, _| {
-            t.certificates
-                .iter()
-                .map(|c| c.not_after_unix)
-                .min()
-                .map(|s| s.to_string())
-        },
+        samples: |t, _| one(t.certificates.iter().map(|c| c.not_after_unix).min()),
+        shown: Shown::Always,
         deprecated: false,
     },
-    Metric {
+    Family {
         name: "pgtls_leaf_expiry_seconds",
         help: "Deprecated, use pgtls_leaf_not_after_timestamp_seconds - time(): seconds until the server certificate expires, as of the check (negative once expired).",
-        value: |t, now| {
-            t.certificates
-                .first()
-                .map(|c| (c.not_after_unix - now).to_string())
-        },
+        samples: |t, now| one(t.certificates.first().map(|c| c.not_after_unix - now)),
+        shown: Shown::Always,
         deprecated: true,
     },
-    Metric {
+    Family {
         name: "pgtls_leaf_expiry_days",
         help: "Deprecated: whole days until the server certificate expires, as of the check.",
-        value: |t, _| t.certificates.first().map(|c| c.days_left.to_string()),
+        samples: |t, _| one(t.certificates.first().map(|c| c.days_left)),
+        shown: Shown::Always,
         deprecated: true,
     },
-    Metric {
+    Family {
         name: "pgtls_chain_expiry_seconds",
         help: "Deprecated, use pgtls_chain_not_after_timestamp_seconds - time(): seconds until the earliest-expiring certificate the server presented expires, as of the check.",
-        value: |t, now| {
-            t.certificates
-                .iter()
-                .map(|c| c.not_after_unix - now)
-                .min()
-                .map(|s| s.to_string())
-        },
+        samples: |t, now| one(t.certificates.iter().map(|c| c.not_after_unix - now).min()),
+        shown: Shown::Always,
         deprecated: true,
     },
-    Metric {
+    Family {
         name: "pgtls_chain_expiry_days",
         help: "Deprecated: whole days until the earliest-expiring certificate the server presented expires, as of the check.",
-        value: |t, _| {
-            t.certificates
-                .iter()
-                .map(|c| c.days_left)
-                .min()
-                .map(|d| d.to_string())
-        },
+        samples: |t, _| one(t.certificates.iter().map(|c| c.days_left).min()),
+        shown: Shown::Always,
         deprecated: true,
     },
-    Metric {
+    Family {
         name: "pgtls_check_duration_seconds",
         help: "Time the check of this target took, all attempts together.",
-        value: |t, _| {
-            Some(format!(
-                "{:.6}",
-                t.attempts
-                    .iter()
-                    .fold(0.0, |sum, a| sum + a.timings.total_ms)
-                    / 1000.0
-            ))
+        samples: |t, _| {
+            let ms = t
+                .attempts
+                .iter()
+                .fold(0.0, |sum, a| sum + a.timings.total_ms);
+            one(Some(format!("{:.6}", ms / 1000.0)))
         },
+        shown: Shown::Always,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_certificate_info",
+        help: "Each certificate the server presented (always 1): its position (0 = the server's own), subject, issuer and SHA-256.",
+        samples: |t, _| {
+            per_certificate(t, |c| {
+                let labels = vec![
+                    ("subject", c.subject.clone()),
+                    ("issuer", c.issuer.clone()),
+                    ("sha256", c.sha256.clone()),
+                ];
+                (labels, "1".into())
+            })
+        },
+        shown: Shown::Always,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_certificate_not_after_timestamp_seconds",
+        help: "When each certificate the server presented expires, as a Unix timestamp.",
+        samples: |t, _| {
+            per_certificate(t, |c| {
+                (
+                    vec![("sha256", c.sha256.clone())],
+                    c.not_after_unix.to_string(),
+                )
+            })
+        },
+        shown: Shown::Always,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_audit_protocol_accepted",
+        help: "Whether the server accepts this protocol version (--audit).",
+        samples: |t, _| {
+            audited(
+                t,
+                |a| {
+                    let p = &a.protocols;
+                    vec![
+                        ("TLSv1.3", p.tls13),
+                        ("TLSv1.2", p.tls12),
+                        ("TLSv1.1", p.tls11),
+                        ("TLSv1.0", p.tls10),
+                        ("SSLv3", p.ssl3),
+                    ]
+                },
+                |(name, accepted)| Some((vec![("protocol", name.to_string())], (*accepted)?)),
+            )
+        },
+        shown: Shown::Audit,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_audit_suite_accepted",
+        help: "Whether the server accepts this cipher suite (--audit; IANA name).",
+        samples: |t, _| {
+            audited(
+                t,
+                |a| a.suites.clone(),
+                |s| Some((vec![("suite", s.name.clone())], s.accepted?)),
+            )
+        },
+        shown: Shown::Audit,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_audit_legacy_suite_accepted",
+        help: "Whether the server accepts a suite of this legacy family (--audit).",
+        samples: |t, _| {
+            audited(
+                t,
+                |a| a.legacy_suites.clone(),
+                |l| Some((vec![("family", l.family.to_string())], l.accepted)),
+            )
+        },
+        shown: Shown::Audit,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_audit_group_accepted",
+        help: "Whether the server accepts this key exchange group (--audit).",
+        samples: |t, _| {
+            audited(
+                t,
+                |a| a.groups.clone(),
+                |g| Some((vec![("group", g.name.clone())], g.accepted?)),
+            )
+        },
+        shown: Shown::Audit,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_audit_plaintext_accepted",
+        help: "Whether the server proceeds with a startup message sent without TLS (--audit).",
+        samples: |t, _| audited(t, |a| vec![a.plaintext], |p| Some((Vec::new(), (*p)?))),
+        shown: Shown::Audit,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_tls_info",
+        help: "The negotiated TLS protocol and cipher (always 1).",
+        samples: |t, _| {
+            let tls = t.tls.as_ref().filter(|_| t.encrypted);
+            let labels = tls.map(|tls| {
+                vec![
+                    ("protocol", tls.protocol.clone()),
+                    ("cipher", tls.cipher.clone()),
+                ]
+            });
+            labels.map(|l| (l, "1".to_string())).into_iter().collect()
+        },
+        shown: Shown::Always,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_provider_info",
+        help: "The provider profile that recognised the target (always 1).",
+        samples: |t, _| {
+            let profile = t.provider.as_ref().map(|p| p.profile.clone());
+            profile
+                .map(|p| (vec![("profile", p)], "1".to_string()))
+                .into_iter()
+                .collect()
+        },
+        shown: Shown::Provider,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_client_up",
+        help: "Whether this client (label driver) connects to the target (1) or not (0), with --client.",
+        samples: |t, _| per_client(t, |v| u8::from(v.connects).to_string()),
+        shown: Shown::Clients,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_client_verified",
+        help: "Whether this client's connection is encrypted with its certificate chain verified.",
+        samples: |t, _| {
+            per_client(t, |v| {
+                u8::from(v.connects && v.encrypted && v.chain_verified).to_string()
+            })
+        },
+        shown: Shown::Clients,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_client_exit_code",
+        help: "The exit code of this client's verdict.",
+        samples: |t, _| per_client(t, |v| v.exit_code.to_string()),
+        shown: Shown::Clients,
         deprecated: false,
     },
 ];
@@ -172,22 +384,23 @@ pub fn probe(
     now: i64,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    family(
-        out,
-        "probe_success",
-        "Whether the probe succeeded: pgtls's verdict is exit code 0 (blackbox_exporter's name).",
-    )?;
-    writeln!(out, "probe_success {}", u8::from(code == 0))?;
-    family(
-        out,
-        "probe_duration_seconds",
-        "How long the probe took, in seconds (blackbox_exporter's name).",
-    )?;
-    writeln!(out, "probe_duration_seconds {:.6}", duration.as_secs_f64())?;
+    let gauge = |name, help, value: String| (name, help, Sample::new(String::new(), value));
+    let mut first = vec![
+        gauge(
+            "probe_success",
+            "Whether the probe succeeded: pgtls's verdict is exit code 0 (blackbox_exporter's name).",
+            u8::from(code == 0).to_string(),
+        ),
+        gauge(
+            "probe_duration_seconds",
+            "How long the probe took, in seconds (blackbox_exporter's name).",
+            format!("{:.6}", duration.as_secs_f64()),
+        ),
+    ];
     // A probe cut short by its deadline has no report: its exit code alone.
     let Some(report) = report else {
-        family(out, "pgtls_exit_code", EXIT_CODE_HELP)?;
-        return writeln!(out, "pgtls_exit_code {code}");
+        first.push(gauge("pgtls_exit_code", EXIT_CODE_HELP, code.to_string()));
+        return blackbox(first, out);
     };
     let earliest = report
         .targets
@@ -196,12 +409,11 @@ pub fn probe(
         .map(|c| c.not_after_unix)
         .min();
     if let Some(earliest) = earliest {
-        family(
-            out,
+        first.push(gauge(
             "probe_ssl_earliest_cert_expiry",
             "When the earliest-expiring certificate the servers presented expires, as a Unix timestamp (blackbox_exporter's name).",
-        )?;
-        writeln!(out, "probe_ssl_earliest_cert_expiry {earliest}")?;
+            earliest.to_string(),
+        ));
     }
     // The session of the host a libpq client ends up on, else the first that negotiated TLS.
     let session = report
@@ -211,266 +423,46 @@ pub fn probe(
         .max_by_key(|t| t.libpq_uses)
         .and_then(|t| t.tls.as_ref());
     if let Some(tls) = session {
-        family(
-            out,
+        let version = tls.protocol.replace("TLSv", "TLS ");
+        first.push((
             "probe_tls_version_info",
             "The TLS version negotiated (always 1; blackbox_exporter's name and values).",
-        )?;
-        let version = tls.protocol.replace("TLSv", "TLS ");
-        writeln!(
-            out,
-            "probe_tls_version_info{{version=\"{}\"}} 1",
-            label(&version)
-        )?;
+            Sample::new(exposition::labels(&[("version", &version)]), 1),
+        ));
     }
+    blackbox(first, out)?;
     families(report, now, false, out)
 }
 
-/// The `pgtls_*` families, with or without the deprecated ones.
-fn families(report: &Report, now: i64, deprecated: bool, out: &mut dyn Write) -> io::Result<()> {
-    let all_labels = target_labels(report);
-    let labels = |i: usize| all_labels[i].as_str();
-    for metric in METRICS.iter().filter(|m| deprecated || !m.deprecated) {
-        writeln!(out, "# HELP {} {}", metric.name, metric.help)?;
-        writeln!(out, "# TYPE {} gauge", metric.name)?;
-        for (i, t) in report.targets.iter().enumerate() {
-            if let Some(value) = (metric.value)(t, now) {
-                writeln!(out, "{}{{{}}} {value}", metric.name, labels(i))?;
-            }
-        }
-    }
-    family(
-        out,
-        "pgtls_certificate_info",
-        "Each certificate the server presented (always 1): its position (0 = the server's own), subject, issuer and SHA-256.",
-    )?;
-    for (i, t) in report.targets.iter().enumerate() {
-        for (position, c) in t.certificates.iter().enumerate() {
-            writeln!(
-                out,
-                "pgtls_certificate_info{{{},position=\"{position}\",subject=\"{}\",issuer=\"{}\",sha256=\"{}\"}} 1",
-                labels(i),
-                label(&c.subject),
-                label(&c.issuer),
-                c.sha256
-            )?;
-        }
-    }
-    family(
-        out,
-        "pgtls_certificate_not_after_timestamp_seconds",
-        "When each certificate the server presented expires, as a Unix timestamp.",
-    )?;
-    for (i, t) in report.targets.iter().enumerate() {
-        for (position, c) in t.certificates.iter().enumerate() {
-            writeln!(
-                out,
-                "pgtls_certificate_not_after_timestamp_seconds{{{},position=\"{position}\",sha256=\"{}\"}} {}",
-                labels(i),
-                c.sha256,
-                c.not_after_unix
-            )?;
-        }
-    }
-    audit(report, &all_labels, out)?;
-    writeln!(
-        out,
-        "# HELP pgtls_tls_info The negotiated TLS protocol and cipher (always 1)."
-    )?;
-    writeln!(out, "# TYPE pgtls_tls_info gauge")?;
-    for (i, t) in report.targets.iter().enumerate() {
-        if let Some(tls) = t.tls.as_ref().filter(|_| t.encrypted) {
-            writeln!(
-                out,
-                "pgtls_tls_info{{{},protocol=\"{}\",cipher=\"{}\"}} 1",
-                labels(i),
-                label(&tls.protocol),
-                label(&tls.cipher)
-            )?;
-        }
-    }
-    // Only when a profile recognised some target: the provider, to group and route alerts by.
-    if report.targets.iter().any(|t| t.provider.is_some()) {
-        writeln!(
-            out,
-            "# HELP pgtls_provider_info The provider profile that recognised the target (always 1)."
-        )?;
-        writeln!(out, "# TYPE pgtls_provider_info gauge")?;
-        for (i, t) in report.targets.iter().enumerate() {
-            if let Some(provider) = &t.provider {
-                writeln!(
-                    out,
-                    "pgtls_provider_info{{{},profile=\"{}\"}} 1",
-                    labels(i),
-                    label(&provider.profile)
-                )?;
-            }
-        }
-    }
-    let verdicts = report
-        .targets
-        .iter()
-        .enumerate()
-        .flat_map(|(i, t)| t.clients.iter().map(move |v| (i, v)));
-    let verdicts: Vec<_> = verdicts.collect();
-    if verdicts.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "# HELP pgtls_client_up Whether this client (label driver) connects to the target (1) or not (0), with --client."
-    )?;
-    writeln!(out, "# TYPE pgtls_client_up gauge")?;
-    for (i, v) in &verdicts {
-        writeln!(
-            out,
-            "pgtls_client_up{{{},driver=\"{}\"}} {}",
-            labels(*i),
-            v.name.name(),
-            u8::from(v.connects)
-        )?;
-    }
-    writeln!(
-        out,
-        "# HELP pgtls_client_verified Whether this client's connection is encrypted with its certificate chain verified."
-    )?;
-    writeln!(out, "# TYPE pgtls_client_verified gauge")?;
-    for (i, v) in &verdicts {
-        writeln!(
-            out,
-            "pgtls_client_verified{{{},driver=\"{}\"}} {}",
-            labels(*i),
-            v.name.name(),
-            u8::from(v.connects && v.encrypted && v.chain_verified)
-        )?;
-    }
-    writeln!(
-        out,
-        "# HELP pgtls_client_exit_code The exit code of this client's verdict."
-    )?;
-    writeln!(out, "# TYPE pgtls_client_exit_code gauge")?;
-    for (i, v) in &verdicts {
-        writeln!(
-            out,
-            "pgtls_client_exit_code{{{},driver=\"{}\"}} {}",
-            labels(*i),
-            v.name.name(),
-            v.exit_code
-        )?;
+/// Gauges of one sample each.
+fn blackbox(gauges: Vec<(&str, &str, Sample)>, out: &mut dyn Write) -> io::Result<()> {
+    for (name, help, sample) in gauges {
+        exposition::family(out, (name, Kind::Gauge, help), [sample])?;
     }
     Ok(())
 }
 
-/// `# HELP` and `# TYPE ... gauge` for a family.
-fn family(out: &mut dyn Write, name: &str, help: &str) -> io::Result<()> {
-    writeln!(out, "# HELP {name} {help}")?;
-    writeln!(out, "# TYPE {name} gauge")
-}
-
-/// `--audit`'s results: one series per protocol, suite, legacy family, group and negotiation
-/// style tested (1 accepted, 0 refused; untested ones are left out), and plaintext.
-fn audit(report: &Report, labels: &[String], out: &mut dyn Write) -> io::Result<()> {
-    let labels = |i: usize| labels[i].as_str();
-    let audits: Vec<(usize, &crate::report::Audit)> = report
-        .targets
+/// The `pgtls_*` families, with or without the deprecated ones.
+fn families(report: &Report, now: i64, deprecated: bool, out: &mut dyn Write) -> io::Result<()> {
+    let target_labels = target_labels(report);
+    let families = FAMILIES
         .iter()
-        .enumerate()
-        .filter_map(|(i, t)| t.audit.as_ref().map(|a| (i, a)))
-        .collect();
-    if audits.is_empty() {
-        return Ok(());
-    }
-    let bit = |b: bool| u8::from(b);
-    family(
-        out,
-        "pgtls_audit_protocol_accepted",
-        "Whether the server accepts this protocol version (--audit).",
-    )?;
-    for (i, a) in &audits {
-        let p = &a.protocols;
-        for (name, accepted) in [
-            ("TLSv1.3", p.tls13),
-            ("TLSv1.2", p.tls12),
-            ("TLSv1.1", p.tls11),
-            ("TLSv1.0", p.tls10),
-            ("SSLv3", p.ssl3),
-        ] {
-            if let Some(accepted) = accepted {
-                writeln!(
-                    out,
-                    "pgtls_audit_protocol_accepted{{{},protocol=\"{name}\"}} {}",
-                    labels(*i),
-                    bit(accepted)
-                )?;
-            }
-        }
-    }
-    family(
-        out,
-        "pgtls_audit_suite_accepted",
-        "Whether the server accepts this cipher suite (--audit; IANA name).",
-    )?;
-    for (i, a) in &audits {
-        for suite in &a.suites {
-            if let Some(accepted) = suite.accepted {
-                writeln!(
-                    out,
-                    "pgtls_audit_suite_accepted{{{},suite=\"{}\"}} {}",
-                    labels(*i),
-                    label(&suite.name),
-                    bit(accepted)
-                )?;
-            }
-        }
-    }
-    family(
-        out,
-        "pgtls_audit_legacy_suite_accepted",
-        "Whether the server accepts a suite of this legacy family (--audit).",
-    )?;
-    for (i, a) in &audits {
-        for legacy in &a.legacy_suites {
-            writeln!(
-                out,
-                "pgtls_audit_legacy_suite_accepted{{{},family=\"{}\"}} {}",
-                labels(*i),
-                legacy.family,
-                bit(legacy.accepted)
-            )?;
-        }
-    }
-    family(
-        out,
-        "pgtls_audit_group_accepted",
-        "Whether the server accepts this key exchange group (--audit).",
-    )?;
-    for (i, a) in &audits {
-        for group in &a.groups {
-            if let Some(accepted) = group.accepted {
-                writeln!(
-                    out,
-                    "pgtls_audit_group_accepted{{{},group=\"{}\"}} {}",
-                    labels(*i),
-                    label(&group.name),
-                    bit(accepted)
-                )?;
-            }
-        }
-    }
-    family(
-        out,
-        "pgtls_audit_plaintext_accepted",
-        "Whether the server proceeds with a startup message sent without TLS (--audit).",
-    )?;
-    for (i, a) in &audits {
-        if let Some(plaintext) = a.plaintext {
-            writeln!(
-                out,
-                "pgtls_audit_plaintext_accepted{{{}}} {}",
-                labels(*i),
-                bit(plaintext)
-            )?;
-        }
+        .filter(|f| (deprecated || !f.deprecated) && f.shown.applies(report));
+    for f in families {
+        let samples = report
+            .targets
+            .iter()
+            .zip(&target_labels)
+            .flat_map(|(t, base)| {
+                (f.samples)(t, now).into_iter().map(move |(extra, value)| {
+                    let mut labels = base.clone();
+                    for (name, v) in extra {
+                        labels.push_str(&format!(",{name}=\"{}\"", label(&v)));
+                    }
+                    Sample::new(labels, value)
+                })
+            });
+        exposition::family(out, (f.name, Kind::Gauge, f.help), samples)?;
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The exporter's own state for `/metrics` and the index page: probes by exit code, their
 //! durations, probes in flight and refused, reloads, and each target's last result.
 
+use crate::render::exposition::{self, Kind, Sample};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -106,63 +106,72 @@ impl Stats {
     /// `/metrics` in the Prometheus text format.
     pub fn render(&self, version: &str) -> String {
         let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = String::new();
+        let mut out = Vec::new();
+        let mut family = |what, samples: Vec<Sample>| {
+            let _ = exposition::family(&mut out, what, samples);
+        };
         family(
-            &mut out,
-            "pgtls_exporter_build_info",
-            "gauge",
-            "The exporter's version (always 1).",
+            (
+                "pgtls_exporter_build_info",
+                Kind::Gauge,
+                "The exporter's version (always 1).",
+            ),
+            vec![Sample::new(exposition::labels(&[("version", version)]), 1)],
         );
-        let _ = writeln!(out, "pgtls_exporter_build_info{{version=\"{version}\"}} 1");
         family(
-            &mut out,
-            "pgtls_exporter_probes_total",
-            "counter",
-            "Probes finished, by the target's exit code.",
+            (
+                "pgtls_exporter_probes_total",
+                Kind::Counter,
+                "Probes finished, by the target's exit code.",
+            ),
+            counts
+                .by_code
+                .iter()
+                .map(|(code, n)| Sample::new(format!("exit_code=\"{code}\""), n))
+                .collect(),
         );
-        for (code, n) in &counts.by_code {
-            let _ = writeln!(
-                out,
-                "pgtls_exporter_probes_total{{exit_code=\"{code}\"}} {n}"
-            );
-        }
         family(
-            &mut out,
-            "pgtls_exporter_requests_refused_total",
-            "counter",
-            "Requests refused before any connection: unknown_target, bad_request, unauthorized, busy (too many credentials to check), forbidden (a reload not allowed).",
+            (
+                "pgtls_exporter_requests_refused_total",
+                Kind::Counter,
+                "Requests refused before any connection: unknown_target, bad_request, unauthorized, busy (too many credentials to check), forbidden (a reload not allowed).",
+            ),
+            REFUSALS
+                .iter()
+                .map(|reason| {
+                    let n = counts.refused.get(reason).copied().unwrap_or(0);
+                    Sample::new(format!("reason=\"{reason}\""), n)
+                })
+                .collect(),
         );
-        for reason in [
-            "unknown_target",
-            "bad_request",
-            "unauthorized",
-            "busy",
-            "forbidden",
+        let bucket = |le: String, n: u64| Sample {
+            suffix: "_bucket",
+            labels: format!("le=\"{le}\""),
+            value: n.to_string(),
+        };
+        let mut histogram: Vec<Sample> = BUCKETS
+            .iter()
+            .zip(counts.buckets)
+            .map(|(bound, n)| bucket(bound.to_string(), n))
+            .collect();
+        histogram.push(bucket("+Inf".into(), counts.count));
+        for (suffix, value) in [
+            ("_sum", format!("{:.6}", counts.duration_sum)),
+            ("_count", counts.count.to_string()),
         ] {
-            let n = counts.refused.get(reason).copied().unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "pgtls_exporter_requests_refused_total{{reason=\"{reason}\"}} {n}"
-            );
+            histogram.push(Sample {
+                suffix,
+                labels: String::new(),
+                value,
+            });
         }
         family(
-            &mut out,
-            "pgtls_exporter_probe_duration_seconds",
-            "histogram",
-            "How long probes took.",
-        );
-        for (bound, n) in BUCKETS.iter().zip(counts.buckets) {
-            let _ = writeln!(
-                out,
-                "pgtls_exporter_probe_duration_seconds_bucket{{le=\"{bound}\"}} {n}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "pgtls_exporter_probe_duration_seconds_bucket{{le=\"+Inf\"}} {}\n\
-             pgtls_exporter_probe_duration_seconds_sum {:.6}\n\
-             pgtls_exporter_probe_duration_seconds_count {}",
-            counts.count, counts.duration_sum, counts.count
+            (
+                "pgtls_exporter_probe_duration_seconds",
+                Kind::Histogram,
+                "How long probes took.",
+            ),
+            histogram,
         );
         drop(counts);
         let gauges = [
@@ -188,17 +197,23 @@ impl Stats {
             ),
         ];
         for (name, help, value) in gauges {
-            family(&mut out, name, "gauge", help);
-            let _ = writeln!(out, "{name} {value}");
+            family(
+                (name, Kind::Gauge, help),
+                vec![Sample::new(String::new(), value)],
+            );
         }
-        out
+        String::from_utf8(out).unwrap_or_default()
     }
 }
 
-/// `# HELP` and `# TYPE` of a family.
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-}
+/// Why a request may be refused, as `requests_refused_total` counts it.
+const REFUSALS: [&str; 5] = [
+    "unknown_target",
+    "bad_request",
+    "unauthorized",
+    "busy",
+    "forbidden",
+];
 
 #[cfg(test)]
 mod tests {
