@@ -43,8 +43,10 @@ fn target_labels(report: &Report) -> Vec<String> {
 const EXIT_CODE_HELP: &str =
     "The target's pgtls exit code (0 when it connects as its sslmode requires).";
 
+/// Labels beyond the target's.
+type Extra = Vec<(&'static str, String)>;
 /// A target's samples of one family: the labels beyond the target's, and the value.
-type Samples = Vec<(Vec<(&'static str, String)>, String)>;
+type Samples = Vec<(Extra, String)>;
 
 /// Which reports a family is written in at all.
 #[derive(Clone, Copy)]
@@ -93,7 +95,7 @@ fn one(value: Option<impl ToString>) -> Samples {
 /// A sample per certificate the target presented, labelled with its position first.
 fn per_certificate(
     t: &TargetReport,
-    sample: fn(&CertificateInfo) -> (Vec<(&'static str, String)>, String),
+    sample: fn(&CertificateInfo) -> (Extra, String),
 ) -> Samples {
     t.certificates
         .iter()
@@ -118,7 +120,7 @@ fn per_client(t: &TargetReport, value: fn(&ClientVerdict) -> String) -> Samples 
 fn audited<T>(
     t: &TargetReport,
     items: fn(&Audit) -> Vec<T>,
-    sample: fn(&T) -> Option<(Vec<(&'static str, String)>, bool)>,
+    sample: fn(&T) -> Option<(Extra, bool)>,
 ) -> Samples {
     let Some(audit) = &t.audit else {
         return Vec::new();
