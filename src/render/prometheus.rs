@@ -93,10 +93,7 @@ fn one(value: Option<impl ToString>) -> Samples {
 }
 
 /// A sample per certificate the target presented, labelled with its position first.
-fn per_certificate(
-    t: &TargetReport,
-    sample: fn(&CertificateInfo) -> (Extra, String),
-) -> Samples {
+fn per_certificate(t: &TargetReport, sample: fn(&CertificateInfo) -> (Extra, String)) -> Samples {
     t.certificates
         .iter()
         .enumerate()

@@ -31,5 +31,6 @@ mod secrets;
 mod serve;
 mod server;
 mod stream;
+mod structure;
 mod troubleshooting;
 mod trust;
