@@ -193,6 +193,7 @@ pub struct Profiles {
 
 impl Profiles {
     /// The bundled profiles alone.
+    #[cfg(test)]
     pub fn bundled() -> Self {
         Profiles { list: bundled() }
     }
