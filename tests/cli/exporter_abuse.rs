@@ -373,11 +373,7 @@ fn idle_and_dripping_clients_cannot_hold_the_exporter() {
     // 200 open files: 50 connections at once, the last 12 places kept for addresses that hold
     // fewer than 16.
     let exporter = Exporter::start_with_open_files(home.path(), &[], &[], 200);
-    assert!(
-        exporter.log().contains("max_connections=50"),
-        "{}",
-        exporter.log()
-    );
+    exporter.log_with("max_connections=50", 1);
     // More idle connections from one address than it may hold.
     let mut idle: Vec<TcpStream> = (0..250)
         .map(|_| connect_from("127.0.0.2", exporter.port))
