@@ -185,10 +185,7 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
     match negotiation.as_deref() {
         None | Some("postgres") => {}
         Some("direct") => policy.direct = true,
-        Some(_) => {
-            policy.refused =
-                Some("`sslnegotiation` parameter must be one of: postgres, direct".into());
-        }
+        Some(_) => policy.refused = Some(BAD_NEGOTIATION.into()),
     }
     let rootcert = driver
         .nonempty("sslrootcert")
@@ -198,28 +195,44 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         });
-    let level = match mode.replace('-', "_").as_str() {
-        "disable" => 0,
-        "allow" => 1,
-        "prefer" => 2,
-        "require" => 3,
-        "verify_ca" => 4,
-        "verify_full" => 5,
-        _ => {
-            policy.refused = Some(
-                "`sslmode` parameter must be one of: disable, allow, prefer, require, verify-ca, verify-full"
-                    .into(),
-            );
-            return policy;
-        }
+    // disable 0, allow 1, prefer 2, require 3, verify-ca 4, verify-full 5.
+    let modes = [
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify_ca",
+        "verify_full",
+    ];
+    let Some(level) = modes.iter().position(|m| *m == mode.replace('-', "_")) else {
+        policy.refused = Some(
+            "`sslmode` parameter must be one of: disable, allow, prefer, require, verify-ca, verify-full"
+                .into(),
+        );
+        return policy;
     };
+    let level = level as u8;
+    match level {
+        0..=2 => fallbacks(&mut policy, level),
+        _ => verification(&mut policy, level, rootcert, env),
+    }
+    if policy.direct && level < 3 {
+        policy.refused =
+            Some("direct TLS requires sslmode=require, verify-ca, or verify-full".into());
+    }
+    policy.unmodelled = unmodelled(driver);
+    policy
+}
+
+/// The transports and fallbacks of `level` 0 (disable), 1 (allow) and 2 (prefer).
+fn fallbacks(policy: &mut Policy, level: u8) {
     match level {
         0 => policy.order = Order::Plain,
         1 => {
             policy.order = Order::PlainThenTls;
             policy.fallback.on_server_error = Retry::AnyServerError;
         }
-        2 => {
+        _ => {
             policy.order = Order::TlsThenPlain;
             policy.fallback = Fallback {
                 on_handshake_failure: true,
@@ -227,52 +240,55 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
                 on_server_error: Retry::AnyServerError,
             };
         }
-        _ => {
-            let names = (level == 5).then_some(NameRules::OpenSsl);
-            let roots = match rootcert {
-                Some(path) => Some(Roots::File {
-                    path,
-                    read: ReadWhen::BeforeConnecting,
-                    missing: Some("FileNotFoundError: [Errno 2] No such file or directory"),
-                }),
-                None => dot_postgresql(env.home(), "root.crt").map(|path| Roots::File {
-                    missing: (level > 3).then_some(
-                        "root certificate file \"{path}\" does not exist or cannot be accessed",
-                    ),
-                    path,
-                    read: ReadWhen::BeforeConnecting,
-                }),
-            };
-            policy.verify = roots.map(|roots| Verify {
-                roots,
-                anchors: Anchors::OpenSsl,
-                names,
-            });
-            if policy.verify.is_none() && level > 3 {
-                policy.refused = Some(
-                    "root certificate file \"~/.postgresql/root.crt\" does not exist or cannot be accessed"
-                        .into(),
-                );
-            }
-        }
     }
-    if policy.direct && level < 3 {
-        policy.refused =
-            Some("direct TLS requires sslmode=require, verify-ca, or verify-full".into());
-    }
+}
+
+/// asyncpg's refusal of an `sslnegotiation` it does not know.
+const BAD_NEGOTIATION: &str = "`sslnegotiation` parameter must be one of: postgres, direct";
+
+/// What the model leaves to libpq's rules, or does not follow.
+fn unmodelled(driver: &DriverString) -> Vec<String> {
+    let mut notes = Vec::new();
     if driver.param("pgtls.default_host").is_some() {
-        policy
-            .unmodelled
-            .push("no host: asyncpg tries the Unix-domain sockets in /run/postgresql, /var/run/postgresql and /tmp before localhost".into());
+        notes.push("no host: asyncpg tries the Unix-domain sockets in /run/postgresql, /var/run/postgresql and /tmp before localhost".into());
     }
     for key in ["sslcert", "sslkey", "sslcrl"] {
         if driver.param(key).is_some() {
-            policy
-                .unmodelled
-                .push(format!("{key} (offered or checked as libpq would)"));
+            notes.push(format!("{key} (offered or checked as libpq would)"));
         }
     }
-    policy
+    notes
+}
+
+/// What asyncpg verifies at `level` 3 (require), 4 (verify-ca) and 5 (verify-full): the chain
+/// against `rootcert`, else `~/.postgresql/root.crt` where it exists (require verifies only
+/// then; the others refuse without one), and the host name at 5.
+fn verification(policy: &mut Policy, level: u8, rootcert: Option<PathBuf>, env: &Environment) {
+    let names = (level == 5).then_some(NameRules::OpenSsl);
+    let roots = match rootcert {
+        Some(path) => Some(Roots::File {
+            path,
+            read: ReadWhen::BeforeConnecting,
+            missing: Some("FileNotFoundError: [Errno 2] No such file or directory"),
+        }),
+        None => dot_postgresql(env.home(), "root.crt").map(|path| Roots::File {
+            missing: (level > 3)
+                .then_some("root certificate file \"{path}\" does not exist or cannot be accessed"),
+            path,
+            read: ReadWhen::BeforeConnecting,
+        }),
+    };
+    policy.verify = roots.map(|roots| Verify {
+        roots,
+        anchors: Anchors::OpenSsl,
+        names,
+    });
+    if policy.verify.is_none() && level > 3 {
+        policy.refused = Some(
+            "root certificate file \"~/.postgresql/root.crt\" does not exist or cannot be accessed"
+                .into(),
+        );
+    }
 }
 
 #[cfg(test)]

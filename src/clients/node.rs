@@ -168,107 +168,23 @@ enum Ssl {
 pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
     let sslmode = driver.param("sslmode");
     let files = ["sslrootcert", "sslcert", "sslkey"];
-    let has_files = files.iter().any(|k| driver.nonempty(k).is_some());
-    let compat = driver.param("uselibpqcompat") == Some("true");
     let rootcert = driver.nonempty("sslrootcert");
-    let mut refused = None;
-    // pg-connection-string: `ssl` from the query, then sslmode and the files turn it into an
-    // object (verified, unless a rule below relaxes it).
-    let mut ssl = match driver.param("ssl") {
-        Some("true" | "1") => Some(Ssl::Verified { names: true }),
-        Some("0") => Some(Ssl::Off),
-        Some("no-verify") => Some(Ssl::Unverified),
-        // Any other string is truthy: TLS, verified.
-        Some(_) => Some(Ssl::Verified { names: true }),
-        None => None,
-    };
-    if has_files || sslmode.is_some_and(|m| !m.is_empty()) {
-        ssl = Some(Ssl::Verified { names: true });
-    }
-    let why;
-    match (compat, sslmode.unwrap_or_default()) {
-        (_, "disable") => {
-            ssl = Some(Ssl::Off);
-            why = "sslmode=disable";
-        }
-        (false, "no-verify") => {
-            ssl = Some(Ssl::Unverified);
-            why = "sslmode=no-verify";
-        }
-        (false, "prefer" | "require" | "verify-ca") => {
-            why = "node-postgres 8 treats prefer, require and verify-ca as verify-full";
-        }
-        (true, "prefer") => {
-            ssl = Some(Ssl::Unverified);
-            why = "uselibpqcompat: prefer is TLS without verification, no plaintext fallback";
-        }
-        (true, "require") if rootcert.is_some() => {
-            ssl = Some(Ssl::Verified { names: false });
-            why = "uselibpqcompat: require with sslrootcert verifies like verify-ca";
-        }
-        (true, "require") => {
-            ssl = Some(Ssl::Unverified);
-            why = "uselibpqcompat: require without sslrootcert does not verify";
-        }
-        (true, "verify-ca") if rootcert.is_none() => {
-            refused = Some("SECURITY WARNING: Using sslmode=verify-ca requires specifying a CA with sslrootcert. If a public CA is used, verify-ca allows connections to a server that somebody else may have registered with the CA, making you vulnerable to Man-in-the-Middle attacks. Either specify a custom CA certificate with sslrootcert parameter or use sslmode=verify-full for proper security.".to_string());
-            why = "uselibpqcompat";
-        }
-        (true, "verify-ca") => {
-            ssl = Some(Ssl::Verified { names: false });
-            why = "uselibpqcompat: verify-ca";
-        }
-        (_, "") => {
-            why = if ssl.is_some() {
-                "ssl"
-            } else {
-                "default: no TLS"
-            };
-        }
-        _ => {
-            why = "any other sslmode is verify-full";
-        }
-    }
+    let (ssl, why, mut refused) = ssl_of(driver, files);
     // No `ssl` in the string: PGSSLMODE decides.
     let ssl = ssl.unwrap_or_else(|| match env.var("PGSSLMODE") {
         Some("prefer" | "require" | "verify-ca" | "verify-full") => Ssl::Verified { names: true },
         Some("no-verify") => Ssl::Unverified,
         _ => Ssl::Off,
     });
-    let direct = driver.param("sslnegotiation") == Some("direct")
-        || (driver.param("sslnegotiation").is_none()
-            && env.var("PGSSLNEGOTIATION") == Some("direct"));
-    if direct && ssl == Ssl::Off {
-        refused = Some("sslnegotiation=direct requires SSL to be enabled".into());
-    }
-    if let Some(neg) = driver.param("sslnegotiation")
-        && neg != "postgres"
-        && neg != "direct"
-    {
-        refused = Some(format!(
-            "Invalid sslnegotiation value: \"{neg}\". Valid values are \"postgres\" and \"direct\"."
-        ));
-    }
-    let roots = match rootcert {
-        Some(path) => Roots::File {
-            path: PathBuf::from(path),
-            read: ReadWhen::BeforeConnecting,
-            missing: Some(ENOENT),
-        },
-        None => Roots::NodeBundled {
-            extra: env
-                .var("NODE_EXTRA_CA_CERTS")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
-        },
-    };
+    let (direct, refusal) = negotiation(driver, env, ssl);
+    refused = refusal.or(refused);
     let (order, verify) = match ssl {
         Ssl::Off => (Order::Plain, None),
         Ssl::Unverified => (Order::Tls, None),
         Ssl::Verified { names } => (
             Order::Tls,
             Some(Verify {
-                roots,
+                roots: roots(rootcert, env),
                 anchors: Anchors::OpenSsl,
                 names: names.then_some(NameRules::Node),
             }),
@@ -297,6 +213,99 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
             .filter(|k| driver.nonempty(k).is_some())
             .map(|k| format!("{k} (client certificates are offered as libpq would)"))
             .collect(),
+    }
+}
+
+/// pg-connection-string's `ssl`: from the query, then sslmode and the files turn it into an
+/// object (verified, unless a rule relaxes it); `None` where the string says nothing. With the
+/// reason, and the refusal of a setting node-postgres refuses.
+fn ssl_of(driver: &DriverString, files: [&str; 3]) -> (Option<Ssl>, &'static str, Option<String>) {
+    let sslmode = driver.param("sslmode");
+    let compat = driver.param("uselibpqcompat") == Some("true");
+    let rootcert = driver.nonempty("sslrootcert");
+    let mut ssl = match driver.param("ssl") {
+        Some("true" | "1") => Some(Ssl::Verified { names: true }),
+        Some("0") => Some(Ssl::Off),
+        Some("no-verify") => Some(Ssl::Unverified),
+        // Any other string is truthy: TLS, verified.
+        Some(_) => Some(Ssl::Verified { names: true }),
+        None => None,
+    };
+    let has_files = files.iter().any(|k| driver.nonempty(k).is_some());
+    if has_files || sslmode.is_some_and(|m| !m.is_empty()) {
+        ssl = Some(Ssl::Verified { names: true });
+    }
+    let verified = |names| Some(Ssl::Verified { names });
+    let (ssl, why) = match (compat, sslmode.unwrap_or_default()) {
+        (_, "disable") => (Some(Ssl::Off), "sslmode=disable"),
+        (false, "no-verify") => (Some(Ssl::Unverified), "sslmode=no-verify"),
+        (false, "prefer" | "require" | "verify-ca") => (
+            ssl,
+            "node-postgres 8 treats prefer, require and verify-ca as verify-full",
+        ),
+        (true, "prefer") => (
+            Some(Ssl::Unverified),
+            "uselibpqcompat: prefer is TLS without verification, no plaintext fallback",
+        ),
+        (true, "require") if rootcert.is_some() => (
+            verified(false),
+            "uselibpqcompat: require with sslrootcert verifies like verify-ca",
+        ),
+        (true, "require") => (
+            Some(Ssl::Unverified),
+            "uselibpqcompat: require without sslrootcert does not verify",
+        ),
+        (true, "verify-ca") if rootcert.is_none() => {
+            return (
+                ssl,
+                "uselibpqcompat",
+                Some(VERIFY_CA_WITHOUT_CA.to_string()),
+            );
+        }
+        (true, "verify-ca") => (verified(false), "uselibpqcompat: verify-ca"),
+        (_, "") if ssl.is_some() => (ssl, "ssl"),
+        (_, "") => (ssl, "default: no TLS"),
+        _ => (ssl, "any other sslmode is verify-full"),
+    };
+    (ssl, why, None)
+}
+
+/// node-postgres's refusal of `uselibpqcompat` with `verify-ca` and no CA.
+const VERIFY_CA_WITHOUT_CA: &str = "SECURITY WARNING: Using sslmode=verify-ca requires specifying a CA with sslrootcert. If a public CA is used, verify-ca allows connections to a server that somebody else may have registered with the CA, making you vulnerable to Man-in-the-Middle attacks. Either specify a custom CA certificate with sslrootcert parameter or use sslmode=verify-full for proper security.";
+
+/// Whether the connection starts with direct TLS, and the refusal of a negotiation setting
+/// node-postgres refuses.
+fn negotiation(driver: &DriverString, env: &Environment, ssl: Ssl) -> (bool, Option<String>) {
+    let given = driver.param("sslnegotiation");
+    let direct = given == Some("direct")
+        || (given.is_none() && env.var("PGSSLNEGOTIATION") == Some("direct"));
+    let refused = match given {
+        Some(neg) if neg != "postgres" && neg != "direct" => Some(format!(
+            "Invalid sslnegotiation value: \"{neg}\". Valid values are \"postgres\" and \"direct\"."
+        )),
+        _ if direct && ssl == Ssl::Off => {
+            Some("sslnegotiation=direct requires SSL to be enabled".into())
+        }
+        _ => None,
+    };
+    (direct, refused)
+}
+
+/// The roots node-postgres verifies against: `sslrootcert` (read before connecting), else
+/// Node's bundled roots and `NODE_EXTRA_CA_CERTS`.
+fn roots(rootcert: Option<&str>, env: &Environment) -> Roots {
+    match rootcert {
+        Some(path) => Roots::File {
+            path: PathBuf::from(path),
+            read: ReadWhen::BeforeConnecting,
+            missing: Some(ENOENT),
+        },
+        None => Roots::NodeBundled {
+            extra: env
+                .var("NODE_EXTRA_CA_CERTS")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        },
     }
 }
 

@@ -62,6 +62,9 @@ struct RootSpec {
 /// Reads a root file named by a profile: its bytes, or why not.
 pub(crate) type ReadRoot<'a> = dyn Fn(&str) -> Result<Vec<u8>, String> + 'a;
 
+/// A mistake in a profile file: where (a byte range; none for the whole file) and what.
+type Mistake = (Option<Range<usize>>, String);
+
 /// Reads the profiles of one file. `read_root` returns the bytes of a root file named by a
 /// `[[profile.root]]` entry (relative to the profile file's directory), read and checked now;
 /// without it (the bundled file), root files are read when a profile's roots are first asked for.
@@ -71,124 +74,35 @@ pub(crate) fn parse(
     origin: &Origin,
     read_root: Option<&ReadRoot<'_>>,
 ) -> Result<Vec<Profile>, ProfileError> {
-    let fail = |span: Option<Range<usize>>, reason: String| ProfileError {
+    let fail = |(span, reason): Mistake| ProfileError {
         path: path.to_path_buf(),
         line: span.map_or(1, |s| line_of(text, s.start)),
         reason,
     };
     let spec: FileSpec = toml::from_str(text).map_err(|e| {
         let reason = e.message().trim_end().replace('\n', " ");
-        fail(e.span(), reason)
+        fail((e.span(), reason))
     })?;
     if spec.profile.is_empty() {
-        return Err(fail(None, "no [[profile]] in the file".into()));
+        return Err(fail((None, "no [[profile]] in the file".into())));
     }
     let mut profiles: Vec<Profile> = Vec::new();
     for entry in spec.profile {
         let span = entry.span();
         let p = entry.into_inner();
-        let name = p.name.get_ref();
-        if !valid_name(name) {
-            return Err(fail(
-                Some(p.name.span()),
-                format!(
-                    "profile name \"{}\": use lower-case letters, digits and '-' (at most 40)",
-                    crate::sanitize::clean(name)
-                ),
-            ));
-        }
-        if profiles.iter().any(|q| &q.name == name) {
-            return Err(fail(
-                Some(p.name.span()),
-                format!("profile \"{name}\" is defined twice"),
-            ));
-        }
-        for suffix in &p.suffixes {
-            let s = suffix.get_ref();
-            if !s.starts_with('.') || s.len() < 3 || s.contains(|c: char| c.is_whitespace()) {
-                return Err(fail(
-                    Some(suffix.span()),
-                    format!(
-                        "host-name suffix \"{}\" must start with '.' (\".example.com\")",
-                        crate::sanitize::clean(s)
-                    ),
-                ));
-            }
-        }
-        // An empty pattern is in every issuer and every error: it would claim every target.
-        for (what, patterns) in [("issuer", &p.issuers), ("error", &p.errors)] {
-            if let Some(empty) = patterns.iter().find(|t| t.get_ref().trim().is_empty()) {
-                return Err(fail(
-                    Some(empty.span()),
-                    format!("an empty {what} pattern would match every target"),
-                ));
-            }
-        }
-        let mut roots = Vec::new();
-        let mut deferred = Vec::new();
-        for root in &p.root {
-            let r = root.get_ref();
-            let need = match (r.need.get_ref().as_str(), &r.date) {
-                ("required", None) => Need::Required,
-                ("recommended", None) => Need::Recommended(r.reason.clone().unwrap_or_default()),
-                ("one-of", None) => Need::OneOf(r.reason.clone().unwrap_or_default()),
-                ("rotation", Some(date)) => {
-                    if !valid_date(date.get_ref()) {
-                        return Err(fail(
-                            Some(date.span()),
-                            format!(
-                                "date \"{}\" is not a date (YYYY-MM-DD)",
-                                crate::sanitize::clean(date.get_ref())
-                            ),
-                        ));
-                    }
-                    Need::Rotation {
-                        date: date.get_ref().clone(),
-                        reason: r.reason.clone().unwrap_or_default(),
-                    }
-                }
-                ("rotation", None) => {
-                    return Err(fail(
-                        Some(root.span()),
-                        "a rotation root needs the date the provider switches to it (date = \"YYYY-MM-DD\")".into(),
-                    ));
-                }
-                ("required" | "recommended" | "one-of", Some(date)) => {
-                    return Err(fail(
-                        Some(date.span()),
-                        "only a rotation root has a date".into(),
-                    ));
-                }
-                (other, _) => {
-                    return Err(fail(
-                        Some(r.need.span()),
-                        format!(
-                            "need \"{}\": expected required, recommended, one-of or rotation",
-                            crate::sanitize::clean(other)
-                        ),
-                    ));
-                }
-            };
-            match read_root {
-                Some(read) => {
-                    let bytes = read(&r.file).map_err(|e| fail(Some(root.span()), e))?;
-                    let found =
-                        roots_of(&r.file, &bytes, &need).map_err(|e| fail(Some(root.span()), e))?;
-                    roots.extend(found);
-                }
-                None => deferred.push((r.file.clone(), need)),
-            }
-        }
+        check_names(&p, &profiles).map_err(fail)?;
+        let (roots, deferred) = roots_of_profile(&p, read_root).map_err(fail)?;
         if p.root.is_empty() && p.download.is_none() {
-            return Err(fail(
+            let name = p.name.get_ref();
+            return Err(fail((
                 Some(span),
                 format!(
                     "profile \"{name}\" has neither a [[profile.root]] nor download instructions"
                 ),
-            ));
+            )));
         }
         profiles.push(Profile {
-            name: name.clone(),
+            name: p.name.into_inner(),
             description: p.description,
             suffixes: p
                 .suffixes
@@ -210,6 +124,109 @@ pub(crate) fn parse(
         });
     }
     Ok(profiles)
+}
+
+/// The name (well formed, not taken by an `earlier` profile of the file), the host-name suffixes
+/// and the issuer and error patterns of a profile.
+fn check_names(p: &ProfileSpec, earlier: &[Profile]) -> Result<(), Mistake> {
+    let name = p.name.get_ref();
+    if !valid_name(name) {
+        return Err((
+            Some(p.name.span()),
+            format!(
+                "profile name \"{}\": use lower-case letters, digits and '-' (at most 40)",
+                crate::sanitize::clean(name)
+            ),
+        ));
+    }
+    if earlier.iter().any(|q| &q.name == name) {
+        return Err((
+            Some(p.name.span()),
+            format!("profile \"{name}\" is defined twice"),
+        ));
+    }
+    for suffix in &p.suffixes {
+        let s = suffix.get_ref();
+        if !s.starts_with('.') || s.len() < 3 || s.contains(|c: char| c.is_whitespace()) {
+            return Err((
+                Some(suffix.span()),
+                format!(
+                    "host-name suffix \"{}\" must start with '.' (\".example.com\")",
+                    crate::sanitize::clean(s)
+                ),
+            ));
+        }
+    }
+    // An empty pattern is in every issuer and every error: it would claim every target.
+    for (what, patterns) in [("issuer", &p.issuers), ("error", &p.errors)] {
+        if let Some(empty) = patterns.iter().find(|t| t.get_ref().trim().is_empty()) {
+            return Err((
+                Some(empty.span()),
+                format!("an empty {what} pattern would match every target"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A profile's roots, read and checked now where `read_root` is given; else the files and their
+/// needs, for later.
+fn roots_of_profile(
+    p: &ProfileSpec,
+    read_root: Option<&ReadRoot<'_>>,
+) -> Result<(Vec<Root>, Vec<(String, Need)>), Mistake> {
+    let mut roots = Vec::new();
+    let mut deferred = Vec::new();
+    for root in &p.root {
+        let r = root.get_ref();
+        let need = need_of(root)?;
+        match read_root {
+            Some(read) => {
+                let bytes = read(&r.file).map_err(|e| (Some(root.span()), e))?;
+                let found = roots_of(&r.file, &bytes, &need).map_err(|e| (Some(root.span()), e))?;
+                roots.extend(found);
+            }
+            None => deferred.push((r.file.clone(), need)),
+        }
+    }
+    Ok((roots, deferred))
+}
+
+/// What a root entry's `need` (and `date`, for a rotation) say.
+fn need_of(root: &Spanned<RootSpec>) -> Result<Need, Mistake> {
+    let r = root.get_ref();
+    let reason = || r.reason.clone().unwrap_or_default();
+    match (r.need.get_ref().as_str(), &r.date) {
+        ("required", None) => Ok(Need::Required),
+        ("recommended", None) => Ok(Need::Recommended(reason())),
+        ("one-of", None) => Ok(Need::OneOf(reason())),
+        ("rotation", Some(date)) if valid_date(date.get_ref()) => Ok(Need::Rotation {
+            date: date.get_ref().clone(),
+            reason: reason(),
+        }),
+        ("rotation", Some(date)) => Err((
+            Some(date.span()),
+            format!(
+                "date \"{}\" is not a date (YYYY-MM-DD)",
+                crate::sanitize::clean(date.get_ref())
+            ),
+        )),
+        ("rotation", None) => Err((
+            Some(root.span()),
+            "a rotation root needs the date the provider switches to it (date = \"YYYY-MM-DD\")"
+                .into(),
+        )),
+        ("required" | "recommended" | "one-of", Some(date)) => {
+            Err((Some(date.span()), "only a rotation root has a date".into()))
+        }
+        (other, _) => Err((
+            Some(r.need.span()),
+            format!(
+                "need \"{}\": expected required, recommended, one-of or rotation",
+                crate::sanitize::clean(other)
+            ),
+        )),
+    }
 }
 
 /// The roots of one root file: every certificate in it, each a self-signed CA.
