@@ -166,18 +166,11 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
         Some(mode) => (mode, ""),
         None => ("prefer".to_string(), " (asyncpg's default)"),
     };
-    let mut policy = Policy {
-        client: Client::Asyncpg,
-        mode: format!("{mode}{why}"),
-        order: Order::Tls,
-        verify: None,
-        fallback: Fallback::NONE,
-        direct: false,
-        reads_first: Vec::new(),
-        refused: None,
-        no_tls_message: "rejected SSL upgrade",
-        unmodelled: Vec::new(),
-    };
+    let mut policy = Policy::new(
+        Client::Asyncpg,
+        format!("{mode}{why}"),
+        "rejected SSL upgrade",
+    );
     let negotiation = driver
         .param("sslnegotiation")
         .map(str::to_string)

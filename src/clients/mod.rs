@@ -536,6 +536,23 @@ pub struct Plan {
 }
 
 impl Policy {
+    /// A client's policy before its settings are read: TLS only, nothing verified, no
+    /// fallback; `no_tls_message` is its message when the server does not offer TLS.
+    pub fn new(client: Client, mode: String, no_tls_message: &'static str) -> Self {
+        Policy {
+            client,
+            mode,
+            order: Order::Tls,
+            verify: None,
+            fallback: Fallback::NONE,
+            direct: false,
+            reads_first: Vec::new(),
+            refused: None,
+            no_tls_message,
+            unmodelled: Vec::new(),
+        }
+    }
+
     /// The policy described for people and documents.
     pub fn plan(&self) -> Plan {
         let retry = match self.fallback.on_server_error {

@@ -227,27 +227,22 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
     Ok(driver)
 }
 
+/// Npgsql's message when TLS is required and the server does not offer it.
+const NO_TLS: &str =
+    "SSL connection requested. No SSL enabled connection from this host is configured.";
+
 /// What Npgsql does with these settings.
 pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
     let given = driver.param("sslmode").unwrap_or("Prefer");
     let mode = given.replace(['-', '_'], "").to_ascii_lowercase();
-    let mut policy = Policy {
-        client: Client::Npgsql,
-        mode: match driver.param("sslmode") {
-            Some(m) => format!("SSL Mode={m}"),
-            None => "SSL Mode=Prefer (Npgsql's default)".into(),
-        },
-        order: Order::Tls,
-        verify: None,
-        fallback: Fallback::NONE,
-        direct: driver
-            .param("sslnegotiation")
-            .is_some_and(|n| n.eq_ignore_ascii_case("direct")),
-        reads_first: Vec::new(),
-        refused: None,
-        no_tls_message: "SSL connection requested. No SSL enabled connection from this host is configured.",
-        unmodelled: Vec::new(),
+    let shown = match driver.param("sslmode") {
+        Some(m) => format!("SSL Mode={m}"),
+        None => "SSL Mode=Prefer (Npgsql's default)".into(),
     };
+    let mut policy = Policy::new(Client::Npgsql, shown, NO_TLS);
+    policy.direct = driver
+        .param("sslnegotiation")
+        .is_some_and(|n| n.eq_ignore_ascii_case("direct"));
     // Any error on the first transport before the connection is open makes Npgsql try the other
     // (OpenCore's catch clause).
     let any = Fallback {
@@ -267,27 +262,10 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
         }
         "require" => {}
         "verifyca" | "verifyfull" => {
-            let names = (mode == "verifyfull").then_some(NameRules::OpenSsl);
-            let file = driver
-                .nonempty("sslrootcert")
-                .map(PathBuf::from)
-                .or_else(|| env.var("PGSSLROOTCERT").map(PathBuf::from));
-            let roots = match file {
-                Some(path) => Roots::File {
-                    path,
-                    read: ReadWhen::AfterTlsOffered,
-                    missing: Some("Could not find file '{path}'."),
-                },
-                // The default root file only when it exists; else the system store.
-                None => match dot_postgresql(env.home(), "root.crt") {
-                    Some(path) => Roots::FileElseSystem { path },
-                    None => Roots::System,
-                },
-            };
             policy.verify = Some(Verify {
-                roots,
+                roots: roots(driver, env),
                 anchors: Anchors::OpenSsl,
-                names,
+                names: (mode == "verifyfull").then_some(NameRules::OpenSsl),
             });
         }
         _ => {
@@ -301,19 +279,44 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
             "SSL Mode has to be Require or higher to be used with direct SSL Negotiation".into(),
         );
     }
+    policy.unmodelled = unmodelled(driver);
+    policy
+}
+
+/// What Npgsql 10 verifies the chain against: `Root Certificate` (or `PGSSLROOTCERT`) alone,
+/// else `~/.postgresql/root.crt` where it exists, else the system store.
+fn roots(driver: &DriverString, env: &Environment) -> Roots {
+    let file = driver
+        .nonempty("sslrootcert")
+        .map(PathBuf::from)
+        .or_else(|| env.var("PGSSLROOTCERT").map(PathBuf::from));
+    match file {
+        Some(path) => Roots::File {
+            path,
+            read: ReadWhen::AfterTlsOffered,
+            missing: Some("Could not find file '{path}'."),
+        },
+        None => match dot_postgresql(env.home(), "root.crt") {
+            Some(path) => Roots::FileElseSystem { path },
+            None => Roots::System,
+        },
+    }
+}
+
+/// The settings the model does not follow, or leaves to libpq's rules.
+fn unmodelled(driver: &DriverString) -> Vec<String> {
+    let mut notes = Vec::new();
     if driver.param("trustservercertificate").is_some() {
-        policy
-            .unmodelled
-            .push("Trust Server Certificate (obsolete since Npgsql 8: no effect)".into());
+        notes.push("Trust Server Certificate (obsolete since Npgsql 8: no effect)".into());
     }
     for key in ["sslcert", "sslkey"] {
         if driver.param(key).is_some() {
-            policy.unmodelled.push(format!(
+            notes.push(format!(
                 "{key} (client certificates are offered as libpq would)"
             ));
         }
     }
-    policy
+    notes
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use super::NameRules;
 use super::{
-    Anchors, Client, DriverError, DriverString, Fallback, Order, Policy, ReadWhen, Retry, Roots,
-    Verify, percent_decode,
+    Anchors, Client, DriverError, DriverString, Order, Policy, ReadWhen, Retry, Roots, Verify,
+    percent_decode,
 };
 use crate::config::{Environment, Secret};
 
@@ -184,7 +184,6 @@ fn jvm_truststore(env: &Environment) -> (PathBuf, Option<String>) {
 
 /// What pgjdbc does with these settings.
 pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
-    let mut unmodelled = Vec::new();
     let (mode, why) = match driver.param("sslmode") {
         Some(mode) => (mode.to_ascii_lowercase(), "sslmode"),
         None => match driver.param("ssl") {
@@ -194,21 +193,14 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
             _ => ("prefer".to_string(), "default"),
         },
     };
-    let mut policy = Policy {
-        client: Client::Pgjdbc,
-        mode: match why {
+    let mut policy = Policy::new(
+        Client::Pgjdbc,
+        match why {
             "sslmode" => mode.clone(),
             other => format!("{mode} ({other})"),
         },
-        order: Order::Tls,
-        verify: None,
-        fallback: Fallback::NONE,
-        direct: false,
-        reads_first: Vec::new(),
-        refused: None,
-        no_tls_message: "The server does not support SSL.",
-        unmodelled: Vec::new(),
-    };
+        "The server does not support SSL.",
+    );
     let verifies = match mode.as_str() {
         "disable" => {
             policy.order = Order::Plain;
@@ -231,66 +223,79 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
             false
         }
     };
+    let (verify, mut unmodelled) = verification(driver, env, &mode, verifies);
+    policy.verify = verify;
+    unmodelled.extend(unmodelled_settings(driver));
+    policy.unmodelled = unmodelled;
+    policy
+}
+
+/// What the SSL factory verifies: LibPQFactory the root file (default `~/.postgresql/root.crt`
+/// in the JVM's home) when the mode verifies, DefaultJavaSSLFactory the JVM truststore,
+/// NonValidatingFactory nothing; and what of the factory is not modelled.
+fn verification(
+    driver: &DriverString,
+    env: &Environment,
+    mode: &str,
+    verifies: bool,
+) -> (Option<Verify>, Vec<String>) {
     let factory = driver
         .param("sslfactory")
         .unwrap_or("org.postgresql.ssl.LibPQFactory");
     let names = (mode == "verify-full").then_some(NameRules::Pgjdbc);
-    policy.verify = match factory {
-        "org.postgresql.ssl.LibPQFactory" | "org.postgresql.ssl.jdbc4.LibPQFactory" => verifies
-            .then(|| {
-                let path = driver.nonempty("sslrootcert").map_or_else(
-                    || {
-                        env.passwd_home
-                            .clone()
-                            .unwrap_or_default()
-                            .join(".postgresql/root.crt")
-                    },
-                    PathBuf::from,
-                );
-                Verify {
-                    roots: Roots::File {
-                        path,
-                        read: ReadWhen::AfterTlsOffered,
-                        missing: Some(
-                            "SSL error: Could not open SSL root certificate file {path}.",
-                        ),
-                    },
-                    anchors: Anchors::Pkix,
-                    names,
-                }
-            }),
-        "org.postgresql.ssl.DefaultJavaSSLFactory" => Some(Verify {
-            roots: {
-                let (path, password) = jvm_truststore(env);
-                Roots::Jvm { path, password }
-            },
-            anchors: Anchors::Pkix,
-            names,
-        }),
-        "org.postgresql.ssl.NonValidatingFactory" => None,
-        other => {
-            unmodelled.push(format!("sslfactory={other}"));
-            None
-        }
+    let verify = |roots| Verify {
+        roots,
+        anchors: Anchors::Pkix,
+        names,
     };
-    if factory == "org.postgresql.ssl.NonValidatingFactory" && names.is_some() {
-        unmodelled.push("sslfactory=NonValidatingFactory with verify-full (pgjdbc checks the name, not the chain)".into());
+    match factory {
+        "org.postgresql.ssl.LibPQFactory" | "org.postgresql.ssl.jdbc4.LibPQFactory" => {
+            let path = driver.nonempty("sslrootcert").map_or_else(
+                || {
+                    env.passwd_home
+                        .clone()
+                        .unwrap_or_default()
+                        .join(".postgresql/root.crt")
+                },
+                PathBuf::from,
+            );
+            let roots = Roots::File {
+                path,
+                read: ReadWhen::AfterTlsOffered,
+                missing: Some("SSL error: Could not open SSL root certificate file {path}."),
+            };
+            (verifies.then(|| verify(roots)), Vec::new())
+        }
+        "org.postgresql.ssl.DefaultJavaSSLFactory" => {
+            let (path, password) = jvm_truststore(env);
+            (Some(verify(Roots::Jvm { path, password })), Vec::new())
+        }
+        "org.postgresql.ssl.NonValidatingFactory" if names.is_some() => (
+            None,
+            vec!["sslfactory=NonValidatingFactory with verify-full (pgjdbc checks the name, not the chain)".into()],
+        ),
+        "org.postgresql.ssl.NonValidatingFactory" => (None, Vec::new()),
+        other => (None, vec![format!("sslfactory={other}")]),
     }
+}
+
+/// The settings the model does not follow, or leaves to libpq's rules.
+fn unmodelled_settings(driver: &DriverString) -> Vec<String> {
+    let mut notes = Vec::new();
     if let Some(kind) = driver.param("targetServerType") {
-        unmodelled.push(format!("targetServerType={kind} (hosts are checked in order, as libpq's target_session_attrs=any)"));
+        notes.push(format!("targetServerType={kind} (hosts are checked in order, as libpq's target_session_attrs=any)"));
     }
     if let Some(verifier) = driver.param("sslhostnameverifier") {
-        unmodelled.push(format!("sslhostnameverifier={verifier}"));
+        notes.push(format!("sslhostnameverifier={verifier}"));
     }
     for key in ["sslcert", "sslkey", "sslpassword"] {
         if driver.param(key).is_some() {
-            unmodelled.push(format!(
+            notes.push(format!(
                 "{key} (client certificates are offered as libpq would)"
             ));
         }
     }
-    policy.unmodelled = unmodelled;
-    policy
+    notes
 }
 
 #[cfg(test)]

@@ -106,103 +106,117 @@ impl Stats {
     /// `/metrics` in the Prometheus text format.
     pub fn render(&self, version: &str) -> String {
         let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = Vec::new();
-        let mut family = |what, samples: Vec<Sample>| {
-            let _ = exposition::family(&mut out, what, samples);
-        };
-        family(
-            (
-                "pgtls_exporter_build_info",
-                Kind::Gauge,
-                "The exporter's version (always 1).",
-            ),
-            vec![Sample::new(exposition::labels(&[("version", version)]), 1)],
-        );
-        family(
-            (
-                "pgtls_exporter_probes_total",
-                Kind::Counter,
-                "Probes finished, by the target's exit code.",
-            ),
-            counts
-                .by_code
-                .iter()
-                .map(|(code, n)| Sample::new(format!("exit_code=\"{code}\""), n))
-                .collect(),
-        );
-        family(
-            (
-                "pgtls_exporter_requests_refused_total",
-                Kind::Counter,
-                "Requests refused before any connection: unknown_target, bad_request, unauthorized, busy (too many credentials to check), forbidden (a reload not allowed).",
-            ),
-            REFUSALS
-                .iter()
-                .map(|reason| {
-                    let n = counts.refused.get(reason).copied().unwrap_or(0);
-                    Sample::new(format!("reason=\"{reason}\""), n)
-                })
-                .collect(),
-        );
-        let bucket = |le: String, n: u64| Sample {
-            suffix: "_bucket",
-            labels: format!("le=\"{le}\""),
-            value: n.to_string(),
-        };
-        let mut histogram: Vec<Sample> = BUCKETS
-            .iter()
-            .zip(counts.buckets)
-            .map(|(bound, n)| bucket(bound.to_string(), n))
-            .collect();
-        histogram.push(bucket("+Inf".into(), counts.count));
-        for (suffix, value) in [
-            ("_sum", format!("{:.6}", counts.duration_sum)),
-            ("_count", counts.count.to_string()),
-        ] {
-            histogram.push(Sample {
-                suffix,
-                labels: String::new(),
-                value,
-            });
-        }
-        family(
-            (
-                "pgtls_exporter_probe_duration_seconds",
-                Kind::Histogram,
-                "How long probes took.",
-            ),
-            histogram,
-        );
+        let version = vec![Sample::new(exposition::labels(&[("version", version)]), 1)];
+        let families = [
+            (BUILD_INFO, version),
+            (PROBES, counts.probes()),
+            (REFUSED, counts.refusals()),
+            (DURATION, counts.durations()),
+        ];
         drop(counts);
         let gauges = [
-            (
-                "pgtls_exporter_probes_in_flight",
-                "Probes running now.",
-                self.in_flight.load(Ordering::Relaxed),
-            ),
-            (
-                "pgtls_exporter_targets",
-                "Targets in the configuration in use.",
-                self.targets.load(Ordering::Relaxed),
-            ),
-            (
-                "pgtls_exporter_config_last_reload_successful",
-                "Whether the last configuration load succeeded (0: the previous one is still in use).",
-                self.reload_ok.load(Ordering::Relaxed),
-            ),
-            (
-                "pgtls_exporter_config_last_reload_success_timestamp_seconds",
-                "When the configuration in use was loaded, as a Unix timestamp.",
-                self.reload_at.load(Ordering::Relaxed),
-            ),
-        ];
-        for (name, help, value) in gauges {
-            family(
-                (name, Kind::Gauge, help),
-                vec![Sample::new(String::new(), value)],
-            );
+            (IN_FLIGHT, &self.in_flight),
+            (TARGETS, &self.targets),
+            (RELOAD_OK, &self.reload_ok),
+            (RELOAD_AT, &self.reload_at),
+        ]
+        .map(|(what, value)| {
+            let value = value.load(Ordering::Relaxed);
+            (what, vec![Sample::new(String::new(), value)])
+        });
+        let mut out = Vec::new();
+        for (what, samples) in families.into_iter().chain(gauges) {
+            let _ = exposition::family(&mut out, what, samples);
         }
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// A family's name, type and help.
+type What = (&'static str, Kind, &'static str);
+
+const BUILD_INFO: What = (
+    "pgtls_exporter_build_info",
+    Kind::Gauge,
+    "The exporter's version (always 1).",
+);
+const PROBES: What = (
+    "pgtls_exporter_probes_total",
+    Kind::Counter,
+    "Probes finished, by the target's exit code.",
+);
+const REFUSED: What = (
+    "pgtls_exporter_requests_refused_total",
+    Kind::Counter,
+    "Requests refused before any connection: unknown_target, bad_request, unauthorized, busy (too many credentials to check), forbidden (a reload not allowed).",
+);
+const DURATION: What = (
+    "pgtls_exporter_probe_duration_seconds",
+    Kind::Histogram,
+    "How long probes took.",
+);
+const IN_FLIGHT: What = (
+    "pgtls_exporter_probes_in_flight",
+    Kind::Gauge,
+    "Probes running now.",
+);
+const TARGETS: What = (
+    "pgtls_exporter_targets",
+    Kind::Gauge,
+    "Targets in the configuration in use.",
+);
+const RELOAD_OK: What = (
+    "pgtls_exporter_config_last_reload_successful",
+    Kind::Gauge,
+    "Whether the last configuration load succeeded (0: the previous one is still in use).",
+);
+const RELOAD_AT: What = (
+    "pgtls_exporter_config_last_reload_success_timestamp_seconds",
+    Kind::Gauge,
+    "When the configuration in use was loaded, as a Unix timestamp.",
+);
+
+impl Counts {
+    /// `probes_total`, by exit code.
+    fn probes(&self) -> Vec<Sample> {
+        self.by_code
+            .iter()
+            .map(|(code, n)| Sample::new(format!("exit_code=\"{code}\""), n))
+            .collect()
+    }
+
+    /// `requests_refused_total`, every reason (0 where none was refused for it).
+    fn refusals(&self) -> Vec<Sample> {
+        REFUSALS
+            .iter()
+            .map(|reason| {
+                let n = self.refused.get(reason).copied().unwrap_or(0);
+                Sample::new(format!("reason=\"{reason}\""), n)
+            })
+            .collect()
+    }
+
+    /// The duration histogram: its buckets, sum and count.
+    fn durations(&self) -> Vec<Sample> {
+        let sample = |suffix, labels: String, value: String| Sample {
+            suffix,
+            labels,
+            value,
+        };
+        let bucket = |le: String, n: u64| sample("_bucket", format!("le=\"{le}\""), n.to_string());
+        let mut out: Vec<Sample> = BUCKETS
+            .iter()
+            .zip(self.buckets)
+            .map(|(bound, n)| bucket(bound.to_string(), n))
+            .collect();
+        out.push(bucket("+Inf".into(), self.count));
+        out.push(sample(
+            "_sum",
+            String::new(),
+            format!("{:.6}", self.duration_sum),
+        ));
+        out.push(sample("_count", String::new(), self.count.to_string()));
+        out
     }
 }
 
