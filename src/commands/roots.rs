@@ -54,33 +54,8 @@ pub fn roots(
         )));
     }
     let mode = Mode::from_flags(args.force, args.append);
-    let which = args
-        .profile
-        .as_deref()
-        .map_or("all profiles".to_string(), |p| format!("profile {p}"));
-    let count = |n: usize| match n {
-        1 => "1 root certificate".to_string(),
-        n => format!("{n} root certificates"),
-    };
     let written = match args.format {
-        RootsFormat::Pkcs12 => {
-            if mode == Mode::Append {
-                return Err(Error::Append {
-                    path: path.to_path_buf(),
-                    reason: "--append adds to PEM files; write the truststore anew with --force"
-                        .into(),
-                });
-            }
-            let aliases: Vec<String> = roots.iter().map(|r| alias(&r.name)).collect();
-            let entries: Vec<(&str, &CertificateDer<'static>)> = aliases
-                .iter()
-                .map(String::as_str)
-                .zip(roots.iter().map(|r| &r.der))
-                .collect();
-            let store = crate::keystore::write_pkcs12(&entries, &args.storepass)?;
-            write_to(path, &store, out, mode)?;
-            roots.len()
-        }
+        RootsFormat::Pkcs12 => write_truststore(path, &roots, args, out)?,
         RootsFormat::Text | RootsFormat::Json => {
             let certs: Vec<(&str, &CertificateDer<'static>)> =
                 roots.iter().map(|r| (r.name.as_str(), &r.der)).collect();
@@ -90,21 +65,66 @@ pub fn roots(
     if path == Path::new("-") {
         return Ok(Code::Ok);
     }
+    say_written(args, mode, (path, written), out)?;
+    Ok(Code::Ok)
+}
+
+/// Writes `roots` as a PKCS#12 truststore; returns how many.
+///
+/// # Errors
+/// `--append` (a truststore is written anew), or a file that cannot be written.
+fn write_truststore(
+    path: &Path,
+    roots: &[&profiles::Root],
+    args: &RootsArgs,
+    out: &mut dyn Write,
+) -> Result<usize, Error> {
+    let mode = Mode::from_flags(args.force, args.append);
+    if mode == Mode::Append {
+        return Err(Error::Append {
+            path: path.to_path_buf(),
+            reason: "--append adds to PEM files; write the truststore anew with --force".into(),
+        });
+    }
+    let aliases: Vec<String> = roots.iter().map(|r| alias(&r.name)).collect();
+    let entries: Vec<(&str, &CertificateDer<'static>)> = aliases
+        .iter()
+        .map(String::as_str)
+        .zip(roots.iter().map(|r| &r.der))
+        .collect();
+    let store = crate::keystore::write_pkcs12(&entries, &args.storepass)?;
+    write_to(path, &store, out, mode)?;
+    Ok(roots.len())
+}
+
+/// What was written where: `wrote 4 root certificates (profile azure) to FILE`.
+fn say_written(
+    args: &RootsArgs,
+    mode: Mode,
+    (path, written): (&Path, usize),
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let which = args
+        .profile
+        .as_deref()
+        .map_or("all profiles".to_string(), |p| format!("profile {p}"));
+    let count = match written {
+        1 => "1 root certificate".to_string(),
+        n => format!("{n} root certificates"),
+    };
     let path = path.display();
     match (mode, args.format) {
         (_, RootsFormat::Pkcs12) => writeln!(
             out,
-            "wrote {} ({which}) as a PKCS#12 truststore to {path}",
-            count(written)
-        )?,
+            "wrote {count} ({which}) as a PKCS#12 truststore to {path}"
+        ),
         (Mode::Append, _) if written == 0 => writeln!(
             out,
             "{path} already holds every root certificate of {which}; nothing added"
-        )?,
-        (Mode::Append, _) => writeln!(out, "added {} ({which}) to {path}", count(written))?,
-        _ => writeln!(out, "wrote {} ({which}) to {path}", count(written))?,
+        ),
+        (Mode::Append, _) => writeln!(out, "added {count} ({which}) to {path}"),
+        _ => writeln!(out, "wrote {count} ({which}) to {path}"),
     }
-    Ok(Code::Ok)
 }
 
 /// A keystore alias for a root, as keytool users write them: `digicertglobalrootg2`.

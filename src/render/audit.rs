@@ -56,6 +56,11 @@ pub(super) fn write_audit(a: &Audit, out: &mut dyn Write) -> io::Result<()> {
         yes_no(a.negotiation.direct),
         yes_no(a.plaintext)
     )?;
+    write_session(a, out)
+}
+
+/// The session probes: protocol versions, cancel over TLS, SNI.
+fn write_session(a: &Audit, out: &mut dyn Write) -> io::Result<()> {
     for probe in &a.startup_versions {
         let answer = probe
             .found

@@ -42,47 +42,57 @@ pub fn roots_text(listing: &Listing, every_root: bool, out: &mut dyn Write) -> i
         if let Some(rule) = &profile.cn_only {
             writeln!(out, "  names    {}", clean(rule))?;
         }
-        let one_of = profile
+        write_profile_roots(profile, every_root, out)?;
+    }
+    Ok(())
+}
+
+/// A profile's roots: each one (a one-of set as one line unless `every_root`), with its need.
+fn write_profile_roots(
+    profile: &crate::profiles::ProfileListing,
+    every_root: bool,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let one_of = profile
+        .roots
+        .iter()
+        .filter(|r| r.need == NeedKind::OneOf)
+        .count();
+    if one_of > 0 && !every_root {
+        let reason = profile
             .roots
             .iter()
-            .filter(|r| r.need == NeedKind::OneOf)
-            .count();
-        if one_of > 0 && !every_root {
-            let reason = profile
-                .roots
-                .iter()
-                .find_map(|r| r.reason.as_deref().filter(|_| r.need == NeedKind::OneOf))
-                .unwrap_or_default();
-            writeln!(
-                out,
-                "  {one_of} roots, one of which a root file needs ({}): pgtls roots --profile {} lists each",
-                clean(reason),
-                profile.name
-            )?;
+            .find_map(|r| r.reason.as_deref().filter(|_| r.need == NeedKind::OneOf))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {one_of} roots, one of which a root file needs ({}): pgtls roots --profile {} lists each",
+            clean(reason),
+            profile.name
+        )?;
+    }
+    for listed in &profile.roots {
+        if listed.need == NeedKind::OneOf && !every_root {
+            continue;
         }
-        for listed in &profile.roots {
-            if listed.need == NeedKind::OneOf && !every_root {
-                continue;
+        let root = &listed.certificate;
+        writeln!(out, "  {}", clean(&root.subject))?;
+        writeln!(out, "    SHA-256  {}", root.sha256)?;
+        writeln!(
+            out,
+            "    expires  {} ({} left)",
+            &root.not_after[..10],
+            crate::certinfo::days(root.days_left)
+        )?;
+        let reason = listed.reason.as_deref().map(clean).unwrap_or_default();
+        let date = listed.date.as_deref().unwrap_or_default();
+        match listed.need {
+            NeedKind::Required => writeln!(out, "    needed   required")?,
+            NeedKind::Rotation => {
+                writeln!(out, "    needed   from {date} (rotation): {reason}")?;
             }
-            let root = &listed.certificate;
-            writeln!(out, "  {}", clean(&root.subject))?;
-            writeln!(out, "    SHA-256  {}", root.sha256)?;
-            writeln!(
-                out,
-                "    expires  {} ({} left)",
-                &root.not_after[..10],
-                crate::certinfo::days(root.days_left)
-            )?;
-            let reason = listed.reason.as_deref().map(clean).unwrap_or_default();
-            let date = listed.date.as_deref().unwrap_or_default();
-            match listed.need {
-                NeedKind::Required => writeln!(out, "    needed   required")?,
-                NeedKind::Rotation => {
-                    writeln!(out, "    needed   from {date} (rotation): {reason}")?;
-                }
-                NeedKind::OneOf => writeln!(out, "    needed   one of the set: {reason}")?,
-                NeedKind::Recommended => writeln!(out, "    needed   recommended: {reason}")?,
-            }
+            NeedKind::OneOf => writeln!(out, "    needed   one of the set: {reason}")?,
+            NeedKind::Recommended => writeln!(out, "    needed   recommended: {reason}")?,
         }
     }
     Ok(())
