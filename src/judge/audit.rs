@@ -16,57 +16,9 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
             "what was not probed is shown as not tested; raise --timeout (or connect_timeout) for a slow server",
         ));
     }
-    let hint_versions = "set ssl_min_protocol_version = 'TLSv1.2' (or TLSv1.3) in postgresql.conf";
-    for (name, accepted) in [
-        ("TLS 1.1", audit.protocols.tls11),
-        ("TLS 1.0", audit.protocols.tls10),
-        ("SSL 3.0", audit.protocols.ssl3),
-    ] {
-        if accepted == Some(true) {
-            out.push(finding(
-                Severity::Error,
-                FindingCode::OldProtocol,
-                format!("the server accepts {name}"),
-                hint_versions,
-            ));
-        }
-    }
-    if audit.protocols.tls13 == Some(false) && audit.protocols.tls12 == Some(true) {
-        out.push(finding(
-            Severity::Info,
-            FindingCode::NoTls13,
-            "the server does not accept TLS 1.3".into(),
-            "allow TLS 1.3 (ssl_max_protocol_version unset)",
-        ));
-    }
-    for legacy in &audit.legacy_suites {
-        if !legacy.accepted {
-            continue;
-        }
-        let (severity, what) = match legacy.family {
-            "static_rsa" => (
-                Severity::Warning,
-                "static RSA key exchange (no forward secrecy)",
-            ),
-            "cbc" => (Severity::Warning, "CBC-mode cipher suites"),
-            "3des" => (Severity::Error, "3DES cipher suites"),
-            "rc4" => (Severity::Error, "RC4 cipher suites"),
-            "export" => (Severity::Error, "export-grade cipher suites"),
-            _ => (Severity::Error, "NULL (unencrypted) cipher suites"),
-        };
-        out.push(finding(
-            severity,
-            FindingCode::LegacySuite,
-            format!(
-                "the server accepts {what} (it chose {})",
-                match (&legacy.chosen_name, &legacy.chosen) {
-                    (Some(name), Some(code)) => format!("{name}, {code}"),
-                    (_, code) => code.clone().unwrap_or_default(),
-                }
-            ),
-            "restrict ssl_ciphers, e.g. 'HIGH:!aNULL:!kRSA:!CBC:!3DES:!RC4:!EXPORT:!NULL'",
-        ));
-    }
+    out.extend(protocol_findings(audit));
+    let legacy = audit.legacy_suites.iter().filter(|l| l.accepted);
+    out.extend(legacy.map(legacy_suite));
     if audit
         .groups
         .iter()
@@ -97,6 +49,60 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
     }
     out.extend(session_findings(audit, provider));
     out
+}
+
+/// `old_protocol` for each protocol older than TLS 1.2 accepted, and `no_tls13`.
+fn protocol_findings(audit: &Audit) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let hint_versions = "set ssl_min_protocol_version = 'TLSv1.2' (or TLSv1.3) in postgresql.conf";
+    for (name, accepted) in [
+        ("TLS 1.1", audit.protocols.tls11),
+        ("TLS 1.0", audit.protocols.tls10),
+        ("SSL 3.0", audit.protocols.ssl3),
+    ] {
+        if accepted == Some(true) {
+            out.push(finding(
+                Severity::Error,
+                FindingCode::OldProtocol,
+                format!("the server accepts {name}"),
+                hint_versions,
+            ));
+        }
+    }
+    if audit.protocols.tls13 == Some(false) && audit.protocols.tls12 == Some(true) {
+        out.push(finding(
+            Severity::Info,
+            FindingCode::NoTls13,
+            "the server does not accept TLS 1.3".into(),
+            "allow TLS 1.3 (ssl_max_protocol_version unset)",
+        ));
+    }
+    out
+}
+
+/// `legacy_suite` for a legacy family the server accepts.
+fn legacy_suite(legacy: &crate::report::Legacy) -> Finding {
+    let (severity, what) = match legacy.family {
+        "static_rsa" => (
+            Severity::Warning,
+            "static RSA key exchange (no forward secrecy)",
+        ),
+        "cbc" => (Severity::Warning, "CBC-mode cipher suites"),
+        "3des" => (Severity::Error, "3DES cipher suites"),
+        "rc4" => (Severity::Error, "RC4 cipher suites"),
+        "export" => (Severity::Error, "export-grade cipher suites"),
+        _ => (Severity::Error, "NULL (unencrypted) cipher suites"),
+    };
+    let chose = match (&legacy.chosen_name, &legacy.chosen) {
+        (Some(name), Some(code)) => format!("{name}, {code}"),
+        (_, code) => code.clone().unwrap_or_default(),
+    };
+    finding(
+        severity,
+        FindingCode::LegacySuite,
+        format!("the server accepts {what} (it chose {chose})"),
+        "restrict ssl_ciphers, e.g. 'HIGH:!aNULL:!kRSA:!CBC:!3DES:!RC4:!EXPORT:!NULL'",
+    )
 }
 
 /// Findings about what the server does after the handshake: protocol versions, cancel requests
@@ -141,6 +147,14 @@ fn session_findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding> {
             "libpq 17 and later send cancel requests over TLS when the connection uses it: a cancelled query (Ctrl-C, a client-side timeout) keeps running; let the server or pooler take them",
         ));
     }
+    out.extend(sni_findings(audit, provider));
+    out
+}
+
+/// `sni_required` where the server answers otherwise without SNI, and
+/// `sni_certificate_differs` where it presents another certificate.
+fn sni_findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding> {
+    let mut out = Vec::new();
     if let Some(sni) = &audit.sni
         && let (Some(with), Some(without)) = (&sni.with_sni, &sni.without_sni)
     {
