@@ -301,20 +301,7 @@ fn untrusted(
 ) {
     let top = report.certificates.last();
     let verifies = verifying(report);
-    let fix = verifies.iter().find_map(|(source, anchor)| match source {
-        DiagnosisSource::Profile(profile) => {
-            let (phrase, selector) = profile_words(profile, profiles);
-            Some(format!(
-                "the chain verifies against {phrase} (at \"{anchor}\"): pgtls roots {selector} --append -o {}",
-                root_file(options)
-            ))
-        }
-        DiagnosisSource::System => Some(format!(
-            "the chain verifies against the system trust store (at \"{anchor}\"): use sslrootcert=system, or add that root to {}",
-            root_file(options)
-        )),
-        _ => None,
-    });
+    let fix = add_root(options, &verifies, profiles);
     let public = verifies
         .iter()
         .find(|(source, _)| *source == DiagnosisSource::Mozilla)
@@ -324,31 +311,7 @@ fn untrusted(
     } else if let Some(download) = super::provider::download_hint(report, profiles) {
         download
     } else if matches!(reason, Some(ChainError::Expired | ChainError::NotYetValid)) {
-        let which: Vec<String> = report
-            .certificates
-            .iter()
-            .filter(|c| c.days_left < 0)
-            .map(|c| {
-                format!(
-                    "\"{}\" expired on {} ({} ago)",
-                    c.subject,
-                    &c.not_after[..10],
-                    crate::certinfo::days(-c.days_left)
-                )
-            })
-            .collect();
-        if which.is_empty() {
-            // Every certificate the server presented is in its period: the root is not.
-            match &options.root_cert {
-                RootCert::File { path, .. } => format!(
-                    "the certificates the server presented are within their validity periods, so the root in {0} that anchors them is not: replace it (pgtls inspect {0} shows each root's dates), or check this machine's clock",
-                    path.display()
-                ),
-                _ => "the certificates the server presented are within their validity periods, so the root that anchors them is not; check this machine's clock".to_string(),
-            }
-        } else {
-            format!("{}; renew it on the server", which.join("; "))
-        }
+        out_of_period(options, report)
     } else if reason == Some(&ChainError::SelfSigned) && report.certificates.len() == 1 {
         format!(
             "the server's certificate is self-signed; add it to {} if you trust it",
@@ -384,6 +347,57 @@ fn untrusted(
         error,
         Some(hint),
     );
+}
+
+/// The fix where a source of the trust diagnosis verifies the chain: a profile's roots to add to
+/// the root file, or the system store.
+fn add_root(
+    options: &Options,
+    verifies: &[(DiagnosisSource, String)],
+    profiles: &Profiles,
+) -> Option<String> {
+    verifies.iter().find_map(|(source, anchor)| match source {
+        DiagnosisSource::Profile(profile) => {
+            let (phrase, selector) = profile_words(profile, profiles);
+            Some(format!(
+                "the chain verifies against {phrase} (at \"{anchor}\"): pgtls roots {selector} --append -o {}",
+                root_file(options)
+            ))
+        }
+        DiagnosisSource::System => Some(format!(
+            "the chain verifies against the system trust store (at \"{anchor}\"): use sslrootcert=system, or add that root to {}",
+            root_file(options)
+        )),
+        _ => None,
+    })
+}
+
+/// The hint for a chain refused for a validity period: which certificates expired, or, when
+/// every one presented is in its period, that the root anchoring them is not.
+fn out_of_period(options: &Options, report: &TargetReport) -> String {
+    let which: Vec<String> = report
+        .certificates
+        .iter()
+        .filter(|c| c.days_left < 0)
+        .map(|c| {
+            format!(
+                "\"{}\" expired on {} ({} ago)",
+                c.subject,
+                &c.not_after[..10],
+                crate::certinfo::days(-c.days_left)
+            )
+        })
+        .collect();
+    if !which.is_empty() {
+        return format!("{}; renew it on the server", which.join("; "));
+    }
+    match &options.root_cert {
+        RootCert::File { path, .. } => format!(
+            "the certificates the server presented are within their validity periods, so the root in {0} that anchors them is not: replace it (pgtls inspect {0} shows each root's dates), or check this machine's clock",
+            path.display()
+        ),
+        _ => "the certificates the server presented are within their validity periods, so the root that anchors them is not; check this machine's clock".to_string(),
+    }
 }
 
 fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetReport) {
