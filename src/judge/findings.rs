@@ -126,16 +126,7 @@ pub(crate) fn add(
                 untrusted(options, report, failure, error, (reason, profiles));
             }
             Some(Outcome::NameMismatch) => {
-                let names = report.certificates.first().map(|c| c.sans.join(", ")).unwrap_or_default();
-                let cn_only = super::provider::profile_of(report, profiles).and_then(|p| p.cn_only.clone());
-                let hint = if let Some(rule) = cn_only.filter(|_| names.is_empty()) {
-                    rule
-                } else if names.is_empty() {
-                    format!("the certificate has no subject alternative names; reissue it with a DNS SAN for \"{}\"", report.host)
-                } else {
-                    let wildcard = if names.contains("*.") { " (a `*.` name covers one label)" } else { "" };
-                    format!("the certificate is valid for: {names}; connect with one of these names{wildcard}, or keep host= one of them and put the address in hostaddr=, or reissue the certificate with a SAN for \"{}\"", report.host)
-                };
+                let hint = mismatch_hint(report, profiles);
                 push(report, failure, FindingCode::HostNameMismatch, error, Some(hint));
             }
             Some(Outcome::TlsNotOffered) => push(
@@ -154,20 +145,7 @@ pub(crate) fn add(
                 push(report, failure, FindingCode::HandshakeFailed, error, hint);
             }
             Some(Outcome::Rejected) => {
-                // The server's own words (its ErrorResponse), not a message of ours.
-                let pg_hba = attempt
-                    .server_error
-                    .as_ref()
-                    .is_some_and(|e| e.message.contains("pg_hba.conf"));
-                let hint = if pg_hba {
-                    Some(if attempt.tls {
-                        "pg_hba.conf has no line for this connection over TLS: add a hostssl (or host) line for this user, database and address".to_string()
-                    } else {
-                        "pg_hba.conf has no line for this connection without TLS: connect with TLS, or add a hostnossl (or host) line".to_string()
-                    })
-                } else {
-                    None
-                };
+                let hint = rejected_hint(attempt);
                 push(report, failure, FindingCode::Rejected, error, hint);
             }
             Some(Outcome::Unreachable) => {
@@ -183,6 +161,52 @@ pub(crate) fn add(
     cross_signed(report);
     login(report);
     exposure(options, report);
+}
+
+/// What to do about a name the certificate does not hold: the provider's rule for certificates
+/// named by CN only, or the names it holds and the ways to use one.
+fn mismatch_hint(report: &TargetReport, profiles: &Profiles) -> String {
+    let names = report
+        .certificates
+        .first()
+        .map(|c| c.sans.join(", "))
+        .unwrap_or_default();
+    let cn_only = super::provider::profile_of(report, profiles).and_then(|p| p.cn_only.clone());
+    if let Some(rule) = cn_only.filter(|_| names.is_empty()) {
+        return rule;
+    }
+    if names.is_empty() {
+        return format!(
+            "the certificate has no subject alternative names; reissue it with a DNS SAN for \"{}\"",
+            report.host
+        );
+    }
+    let wildcard = if names.contains("*.") {
+        " (a `*.` name covers one label)"
+    } else {
+        ""
+    };
+    format!(
+        "the certificate is valid for: {names}; connect with one of these names{wildcard}, or keep host= one of them and put the address in hostaddr=, or reissue the certificate with a SAN for \"{}\"",
+        report.host
+    )
+}
+
+/// What to do about a refusal that names pg_hba.conf (the server's own words, not ours).
+fn rejected_hint(attempt: &AttemptResult) -> Option<String> {
+    let pg_hba = attempt
+        .server_error
+        .as_ref()
+        .is_some_and(|e| e.message.contains("pg_hba.conf"));
+    let hint = match attempt.tls {
+        true => {
+            "pg_hba.conf has no line for this connection over TLS: add a hostssl (or host) line for this user, database and address"
+        }
+        false => {
+            "pg_hba.conf has no line for this connection without TLS: connect with TLS, or add a hostnossl (or host) line"
+        }
+    };
+    pg_hba.then(|| hint.to_string())
 }
 
 /// How a hint names a profile's roots, and the `pgtls roots` arguments that write them.
