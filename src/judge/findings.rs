@@ -250,10 +250,34 @@ pub(super) fn unusable_roots(
     report: &mut TargetReport,
     profiles: &Profiles,
 ) {
-    use crate::tls::RootError;
     if options.sslmode < SslMode::Require && attempts.iter().all(|a| a.root_error.is_none()) {
         return;
     }
+    let hint = make_root_file(options, error, report, profiles);
+    let reached = attempts.iter().any(|a| a.root_error.is_some());
+    let severity = if reached && !report.libpq_connects {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let message = if reached {
+        error.to_string()
+    } else {
+        format!("{error} (found before the server could be reached)")
+    };
+    report
+        .findings
+        .push(configuration(severity, message, Some(hint)));
+}
+
+/// How to make the root file that could not be used, from what verifies the chain.
+fn make_root_file(
+    options: &Options,
+    error: &crate::tls::RootError,
+    report: &TargetReport,
+    profiles: &Profiles,
+) -> String {
+    use crate::tls::RootError;
     let path = root_file(options);
     let write = match error {
         RootError::Unreadable { .. } => format!("--force -o {path}"),
@@ -262,7 +286,7 @@ pub(super) fn unusable_roots(
     let verifies = verifying(report);
     let from = |wanted: fn(&DiagnosisSource) -> bool| verifies.iter().find(|(s, _)| wanted(s));
     let top = report.certificates.last();
-    let hint = if let Some((DiagnosisSource::Profile(name), anchor)) =
+    if let Some((DiagnosisSource::Profile(name), anchor)) =
         from(|s| matches!(s, DiagnosisSource::Profile(_)))
     {
         let (phrase, selector) = profile_words(name, profiles);
@@ -299,21 +323,7 @@ pub(super) fn unusable_roots(
         format!(
             "no trust store pgtls knows verifies this chain: get the certificate of the root CA that issued {issuer} from the server's operator and save it as {path}"
         )
-    };
-    let reached = attempts.iter().any(|a| a.root_error.is_some());
-    let severity = if reached && !report.libpq_connects {
-        Severity::Error
-    } else {
-        Severity::Warning
-    };
-    let message = if reached {
-        error.to_string()
-    } else {
-        format!("{error} (found before the server could be reached)")
-    };
-    report
-        .findings
-        .push(configuration(severity, message, Some(hint)));
+    }
 }
 
 fn untrusted(
