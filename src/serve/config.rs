@@ -275,17 +275,49 @@ pub fn load(flags: &Flags, env: &Environment) -> Result<Config, ConfigError> {
     };
     let default = file.modules.entry(DEFAULT_MODULE.to_string()).or_default();
     *default = flags.default_module.over(default);
-    let mut modules = BTreeMap::new();
-    for (name, module) in &file.modules {
-        let module = module
-            .settings()
-            .map(Module::new)
-            .map_err(|e| error(format!("module \"{name}\": {e}")))?;
-        modules.insert(name.clone(), module);
+    let modules = file
+        .modules
+        .iter()
+        .map(|(name, module)| {
+            let module = module.settings().map(Module::new);
+            let module = module.map_err(|e| error(format!("module \"{name}\": {e}")))?;
+            Ok((name.clone(), module))
+        })
+        .collect::<Result<BTreeMap<_, _>, ConfigError>>()?;
+    let targets = targets(&file, flags, env)?;
+    for (name, spec) in &targets {
+        check_target(name, spec, &modules, env)?;
     }
-    modules
-        .entry(DEFAULT_MODULE.to_string())
-        .or_insert_with(Module::default);
+    let listen = match &file.listen {
+        Some(text) => Some(
+            text.parse::<SocketAddr>()
+                .map_err(|_| error(format!("listen: \"{text}\" is not ADDRESS:PORT")))?,
+        ),
+        None => None,
+    };
+    let max_probes = flags
+        .max_probes
+        .or(file.max_concurrent_probes)
+        .unwrap_or(DEFAULT_MAX_PROBES);
+    if !(1..=4096).contains(&max_probes) {
+        return Err(error("max_concurrent_probes must be between 1 and 4096"));
+    }
+    Ok(Config {
+        listen,
+        max_probes,
+        modules,
+        targets,
+        any_target: any_target(file.allow_any_target.as_ref())?,
+        web: build_web(file.web, flags.enable_reload)?,
+    })
+}
+
+/// The file's targets, then the flags' (`--target NAME=CONNINFO`).
+fn targets(
+    file: &File,
+    flags: &Flags,
+    env: &Environment,
+) -> Result<BTreeMap<String, TargetSpec>, ConfigError> {
     let mut targets = BTreeMap::new();
     for (name, target) in &file.targets {
         let spec = build_target(target, env).map_err(|e| target_error(name, &e))?;
@@ -309,76 +341,64 @@ pub fn load(flags: &Flags, env: &Environment) -> Result<Config, ConfigError> {
             return Err(error(format!("target \"{name}\" is defined twice")));
         }
     }
-    for (name, spec) in &targets {
-        if !valid_name(name) {
-            return Err(error(format!(
-                "target name \"{}\": use letters, digits, '.', '-' and '_'",
-                crate::sanitize::clean(name)
-            )));
-        }
-        let module = modules.get(&spec.module).ok_or_else(|| {
-            error(format!(
-                "target \"{name}\": no module \"{}\" (modules: {})",
-                spec.module,
-                modules.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-        })?;
-        // Read as a probe will read it: a string libpq (or the driver) refuses fails here.
-        let env = target_env(env, module, &spec.password);
-        let (resolved, _) = crate::clients::read_string(&spec.conninfo, &env, module.client)
-            .map_err(|e| target_error(name, &error(e.to_string())))?;
-        // A password in the string would travel in the file; the configuration names where it is.
-        let own_password = resolved.targets.iter().any(|t| {
-            t.password
-                .as_ref()
-                .is_some_and(|p| p.source == PasswordSource::Conninfo)
-        });
-        if own_password {
-            return Err(target_error(
-                name,
-                &error(
-                    "the connection string holds a password: give it with password_file or password_env",
-                ),
-            ));
-        }
+    Ok(targets)
+}
+
+/// A target as a probe will read it: its name, its module, its string (one libpq or the driver
+/// refuses fails here), and no password in the string, which would travel in the file.
+fn check_target(
+    name: &str,
+    spec: &TargetSpec,
+    modules: &BTreeMap<String, Module>,
+    env: &Environment,
+) -> Result<(), ConfigError> {
+    if !valid_name(name) {
+        return Err(error(format!(
+            "target name \"{}\": use letters, digits, '.', '-' and '_'",
+            crate::sanitize::clean(name)
+        )));
     }
-    let any_target = match &file.allow_any_target {
-        None => None,
-        Some(any) if any.hosts.is_empty() => {
-            return Err(error(
-                "allow_any_target: hosts must list the names, suffixes (*.example.com) or address blocks ad hoc targets may connect to",
-            ));
-        }
-        Some(any) => Some(
-            any.hosts
-                .iter()
-                .map(|h| HostRule::parse(h))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| error(format!("allow_any_target: {}", e.0)))?,
-        ),
-    };
-    let listen = match &file.listen {
-        Some(text) => Some(
-            text.parse::<SocketAddr>()
-                .map_err(|_| error(format!("listen: \"{text}\" is not ADDRESS:PORT")))?,
-        ),
-        None => None,
-    };
-    let max_probes = flags
-        .max_probes
-        .or(file.max_concurrent_probes)
-        .unwrap_or(DEFAULT_MAX_PROBES);
-    if !(1..=4096).contains(&max_probes) {
-        return Err(error("max_concurrent_probes must be between 1 and 4096"));
+    let module = modules.get(&spec.module).ok_or_else(|| {
+        error(format!(
+            "target \"{name}\": no module \"{}\" (modules: {})",
+            spec.module,
+            modules.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let env = target_env(env, module, &spec.password);
+    let (resolved, _) = crate::clients::read_string(&spec.conninfo, &env, module.client)
+        .map_err(|e| target_error(name, &error(e.to_string())))?;
+    let own_password = resolved.targets.iter().any(|t| {
+        t.password
+            .as_ref()
+            .is_some_and(|p| p.source == PasswordSource::Conninfo)
+    });
+    if own_password {
+        return Err(target_error(
+            name,
+            &error(
+                "the connection string holds a password: give it with password_file or password_env",
+            ),
+        ));
     }
-    Ok(Config {
-        listen,
-        max_probes,
-        modules,
-        targets,
-        any_target,
-        web: build_web(file.web, flags.enable_reload)?,
-    })
+    Ok(())
+}
+
+/// The rules of `allow_any_target`, if the file has it.
+fn any_target(any: Option<&AnyTargetFile>) -> Result<Option<Vec<HostRule>>, ConfigError> {
+    let Some(any) = any else {
+        return Ok(None);
+    };
+    if any.hosts.is_empty() {
+        return Err(error(
+            "allow_any_target: hosts must list the names, suffixes (*.example.com) or address blocks ad hoc targets may connect to",
+        ));
+    }
+    let rules = any.hosts.iter().map(|h| HostRule::parse(h));
+    let rules = rules.collect::<Result<Vec<_>, _>>();
+    rules
+        .map(Some)
+        .map_err(|e| error(format!("allow_any_target: {}", e.0)))
 }
 
 fn target_error(name: &str, e: &ConfigError) -> ConfigError {

@@ -72,23 +72,7 @@ async fn probe_handler(
     });
     let request = match request {
         Ok(request) => request,
-        Err(refusal) => {
-            let (status, reason, message) = match refusal {
-                Refusal::UnknownTarget(t) => (
-                    StatusCode::NOT_FOUND,
-                    "unknown_target",
-                    format!("unknown target {t}"),
-                ),
-                Refusal::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
-            };
-            shared.stats.refused(reason);
-            super::log(&[
-                ("level", "warn"),
-                ("msg", "probe refused"),
-                ("error", &message),
-            ]);
-            return (status, format!("{message}\n")).into_response();
-        }
+        Err(refusal) => return refused(&shared, refusal),
     };
     let scrape_timeout = headers
         .get("X-Prometheus-Scrape-Timeout-Seconds")
@@ -114,6 +98,36 @@ async fn probe_handler(
         },
     };
     let body = probe::render(&outcome);
+    record(&shared, &config, &request, &outcome);
+    ([(header::CONTENT_TYPE, TEXT_FORMAT)], body).into_response()
+}
+
+/// The answer to a probe that cannot run, counted and logged.
+fn refused(shared: &Shared, refusal: Refusal) -> Response {
+    let (status, reason, message) = match refusal {
+        Refusal::UnknownTarget(t) => (
+            StatusCode::NOT_FOUND,
+            "unknown_target",
+            format!("unknown target {t}"),
+        ),
+        Refusal::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
+    };
+    shared.stats.refused(reason);
+    super::log(&[
+        ("level", "warn"),
+        ("msg", "probe refused"),
+        ("error", &message),
+    ]);
+    (status, format!("{message}\n")).into_response()
+}
+
+/// A probe's line in the log and its place in the exporter's own counters.
+fn record(
+    shared: &Shared,
+    config: &super::config::Config,
+    request: &probe::Request,
+    outcome: &probe::Outcome,
+) {
     let code = outcome.code as i32;
     let configured = config.targets.contains_key(&request.target);
     let shown = probe::shown(&request.target);
@@ -139,7 +153,6 @@ async fn probe_handler(
         },
         outcome.duration.as_secs_f64(),
     );
-    ([(header::CONTENT_TYPE, TEXT_FORMAT)], body).into_response()
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {

@@ -232,17 +232,7 @@ fn ad_hoc(
         )));
     }
     // Nothing is resolved before this: resolution reads the service and password files.
-    let params = crate::conninfo::parse(target).map_err(|e| bad(e.to_string()))?;
-    for (keyword, value) in params.iter() {
-        let allowed = AD_HOC_KEYWORDS.contains(&keyword.name)
-            && (keyword.name != "sslrootcert" || value == "system");
-        if !allowed {
-            return Err(bad(format!(
-                "{} cannot be set; configure the target instead",
-                keyword.name
-            )));
-        }
-    }
+    allowed_keywords(target).map_err(bad)?;
     let spec = TargetSpec {
         conninfo: target.to_string(),
         module: module_name.to_string(),
@@ -255,6 +245,32 @@ fn ad_hoc(
             resolved.targets.len()
         )));
     }
+    allowed_addresses(&resolved, rules, target)?;
+    Ok(spec)
+}
+
+/// Refuses a keyword an ad hoc target may not set (see [`AD_HOC_KEYWORDS`]), naming it.
+fn allowed_keywords(target: &str) -> Result<(), String> {
+    let params = crate::conninfo::parse(target).map_err(|e| e.to_string())?;
+    for (keyword, value) in params.iter() {
+        let allowed = AD_HOC_KEYWORDS.contains(&keyword.name)
+            && (keyword.name != "sslrootcert" || value == "system");
+        if !allowed {
+            return Err(format!(
+                "{} cannot be set; configure the target instead",
+                keyword.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a target any of whose addresses no rule of `allow_any_target` allows.
+fn allowed_addresses(
+    resolved: &crate::config::Resolved,
+    rules: &[super::config::HostRule],
+    target: &str,
+) -> Result<(), Refusal> {
     for t in &resolved.targets {
         let address = match (&t.hostaddr, t.kind) {
             (_, HostKind::UnixSocket) => None,
@@ -270,7 +286,7 @@ fn ad_hoc(
             )));
         }
     }
-    Ok(spec)
+    Ok(())
 }
 
 /// How long a probe may take: the scrape's timeout less the offset, within the module's.
@@ -326,25 +342,7 @@ pub async fn run(
         tokio::time::timeout(limit, fleet::check_inputs([input], run, HOSTS_AT_ONCE, ctx)).await;
     let duration = started.elapsed();
     match checked {
-        Ok(Ok(report)) => {
-            let code = if request.module.exit_on_libpq {
-                report.exit_code_as_libpq()
-            } else {
-                report.exit_code()
-            };
-            let summary = report
-                .targets
-                .iter()
-                .map(|t| t.summary.as_str())
-                .collect::<Vec<_>>()
-                .join("; ");
-            Outcome {
-                report: Some(report),
-                code,
-                duration,
-                summary,
-            }
-        }
+        Ok(Ok(report)) => Outcome::of(report, request.module.exit_on_libpq, duration),
         Ok(Err(e)) => Outcome {
             report: None,
             code: e.code(),
@@ -360,6 +358,29 @@ pub async fn run(
                 limit.as_secs_f64()
             ),
         },
+    }
+}
+
+impl Outcome {
+    /// A check that finished: its exit code (of every host, or of the host a libpq client ends
+    /// up on) and its targets' summaries.
+    fn of(report: crate::report::Report, exit_on_libpq: bool, duration: Duration) -> Self {
+        let code = match exit_on_libpq {
+            true => report.exit_code_as_libpq(),
+            false => report.exit_code(),
+        };
+        let summary = report
+            .targets
+            .iter()
+            .map(|t| t.summary.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        Outcome {
+            report: Some(report),
+            code,
+            duration,
+            summary,
+        }
     }
 }
 
