@@ -131,20 +131,16 @@ fn prepare(index: usize, input: Input, loaded: &mut Loaded) -> Result<Prepared, 
     let (store, identity) = match (prepared, origin) {
         (Ok(prepared), _) => prepared,
         (Err(e), Some(origin)) => {
-            let refused = resolved
-                .targets
-                .iter()
-                .map(|target| {
-                    judge::local_files_refused(
-                        index,
-                        target,
-                        &resolved.options,
-                        &origin,
-                        &e.to_string(),
-                    )
-                })
-                .collect();
-            return Ok(Prepared::Done(refused));
+            let refused = resolved.targets.iter().map(|target| {
+                judge::local_files_refused(
+                    index,
+                    target,
+                    &resolved.options,
+                    &origin,
+                    &e.to_string(),
+                )
+            });
+            return Ok(Prepared::Done(refused.collect()));
         }
         (Err(e), None) => return Err(e),
     };

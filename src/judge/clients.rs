@@ -9,7 +9,7 @@ use crate::clients::{Anchors, Client, ClientRequest, Order, Policy, ReadWhen, Re
 use crate::exit::Code;
 use crate::probe::{AttemptResult, Wire, WireNeeds};
 use crate::report::FindingCode;
-use crate::report::{ClientVerdict, Outcome, Severity, TargetReport};
+use crate::report::{ClientVerdict, Finding, Outcome, Severity, TargetReport};
 use crate::tls::chain::{self, ChainError};
 use crate::tls::client_roots::Trusted;
 use crate::tls::names;
@@ -584,67 +584,76 @@ fn fix(v: &ClientVerdict) -> Option<String> {
 /// Findings for the other clients: where one's verdict differs from libpq's, and where one
 /// connects without verifying the server.
 fn add_findings(report: &mut TargetReport, verdicts: &[ClientVerdict]) {
-    use super::findings::push;
     for v in verdicts.iter().filter(|v| v.name != Client::Libpq) {
         let same = v.connects == report.libpq_connects
             && v.encrypted == report.encrypted
             && v.exit_code == report.exit_code;
-        if !same {
-            let theirs = match (&v.error, v.encrypted) {
-                (Some(e), _) => format!("will not connect: {e}"),
-                (None, true) if !v.chain_verified => {
-                    "connects with TLS without verifying the certificate".into()
-                }
-                (None, true) => "connects with TLS".into(),
-                (None, false) => "connects without encryption".into(),
-            };
-            let severity = if v.connects {
-                Severity::Warning
-            } else {
-                Severity::Error
-            };
-            let message = format!(
-                "{}; {} ({}) {theirs}",
-                libpq_said(report),
-                v.name.name(),
-                v.mode
-            );
-            push(
-                report,
-                severity,
-                FindingCode::ClientDiffers,
-                message,
-                fix(v),
-            );
+        let found = if !same {
+            Some(client_differs(report, v))
         } else if v.connects && (!v.encrypted || !v.chain_verified) {
-            let how = if v.encrypted {
-                "with TLS without verifying the certificate"
-            } else {
-                "without encryption"
-            };
-            let message = format!("{} ({}) connects {how}", v.name.name(), v.mode);
-            push(
-                report,
-                Severity::Warning,
-                FindingCode::ClientUnverified,
-                message,
-                fix(v),
-            );
-        }
+            Some(client_unverified(v))
+        } else {
+            None
+        };
+        report.findings.extend(found);
         if !v.unmodelled.is_empty() {
-            let message = format!(
-                "{}: not part of the model: {}",
-                v.name.name(),
-                v.unmodelled.join("; ")
-            );
-            push(
-                report,
-                Severity::Info,
-                FindingCode::ClientNotModelled,
-                message,
-                None,
-            );
+            report.findings.push(client_not_modelled(v));
         }
+    }
+}
+
+/// `client_differs`: the client's verdict is not libpq's on the same server.
+fn client_differs(report: &TargetReport, v: &ClientVerdict) -> Finding {
+    let theirs = match (&v.error, v.encrypted) {
+        (Some(e), _) => format!("will not connect: {e}"),
+        (None, true) if !v.chain_verified => {
+            "connects with TLS without verifying the certificate".into()
+        }
+        (None, true) => "connects with TLS".into(),
+        (None, false) => "connects without encryption".into(),
+    };
+    let severity = match v.connects {
+        true => Severity::Warning,
+        false => Severity::Error,
+    };
+    Finding {
+        severity,
+        code: FindingCode::ClientDiffers,
+        message: format!(
+            "{}; {} ({}) {theirs}",
+            libpq_said(report),
+            v.name.name(),
+            v.mode
+        ),
+        hint: fix(v),
+    }
+}
+
+/// `client_unverified`: the client connects, as libpq does, without verifying or encrypting.
+fn client_unverified(v: &ClientVerdict) -> Finding {
+    let how = match v.encrypted {
+        true => "with TLS without verifying the certificate",
+        false => "without encryption",
+    };
+    Finding {
+        severity: Severity::Warning,
+        code: FindingCode::ClientUnverified,
+        message: format!("{} ({}) connects {how}", v.name.name(), v.mode),
+        hint: fix(v),
+    }
+}
+
+/// `client_not_modelled`: settings of the client's string the model does not cover.
+fn client_not_modelled(v: &ClientVerdict) -> Finding {
+    Finding {
+        severity: Severity::Info,
+        code: FindingCode::ClientNotModelled,
+        message: format!(
+            "{}: not part of the model: {}",
+            v.name.name(),
+            v.unmodelled.join("; ")
+        ),
+        hint: None,
     }
 }
 

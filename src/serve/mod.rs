@@ -220,17 +220,7 @@ async fn run(
         ("max_connections", &limits.total.to_string()),
     ]);
     drop(config);
-    let hangups = shared.clone();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangup) = signal(SignalKind::hangup()) else {
-            return;
-        };
-        while hangup.recv().await.is_some() {
-            let worker = hangups.clone();
-            let _ = tokio::task::spawn_blocking(move || worker.reload()).await;
-        }
-    });
+    tokio::spawn(reload_on_hangup(shared.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let app = http::router(shared);
     let server = listen::serve(listener, tls, app, limits, stop_rx);
@@ -258,6 +248,18 @@ async fn run(
         ]);
     }
     Ok(Code::Ok)
+}
+
+/// Reloads the configuration on each SIGHUP, away from the workers that answer scrapes.
+async fn reload_on_hangup(shared: Arc<Shared>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        let worker = shared.clone();
+        let _ = tokio::task::spawn_blocking(move || worker.reload()).await;
+    }
 }
 
 async fn shutdown_signal() {
