@@ -62,6 +62,9 @@ struct RootSpec {
 /// Reads a root file named by a profile: its bytes, or why not.
 pub(crate) type ReadRoot<'a> = dyn Fn(&str) -> Result<Vec<u8>, String> + 'a;
 
+/// A root file to read when the profile's roots are first asked for, with its need.
+type Deferred = (String, Need);
+
 /// A mistake in a profile file: where (a byte range; none for the whole file) and what.
 type Mistake = (Option<Range<usize>>, String);
 
@@ -174,7 +177,7 @@ fn check_names(p: &ProfileSpec, earlier: &[Profile]) -> Result<(), Mistake> {
 fn roots_of_profile(
     p: &ProfileSpec,
     read_root: Option<&ReadRoot<'_>>,
-) -> Result<(Vec<Root>, Vec<(String, Need)>), Mistake> {
+) -> Result<(Vec<Root>, Vec<Deferred>), Mistake> {
     let mut roots = Vec::new();
     let mut deferred = Vec::new();
     for root in &p.root {
