@@ -28,9 +28,7 @@ pub enum Error {
     /// An output file cannot be written.
     #[error("could not write \"{}\": {source}", path.display())]
     Write {
-        /// The file.
         path: std::path::PathBuf,
-        /// Why.
         source: crate::files::FileError,
     },
     /// The client certificate or key cannot be used.
@@ -39,9 +37,7 @@ pub enum Error {
     /// A targets file cannot be read.
     #[error("could not read targets file \"{}\": {source}", path.display())]
     Targets {
-        /// The file.
         path: std::path::PathBuf,
-        /// Why.
         source: crate::files::FileError,
     },
     /// An output file that is there already, and neither --force nor --append was given.
@@ -53,9 +49,7 @@ pub enum Error {
     /// A PEM file to append to that is not one.
     #[error("cannot append to \"{}\": {reason}", path.display())]
     Append {
-        /// The file.
         path: std::path::PathBuf,
-        /// Why.
         reason: String,
     },
     /// A truststore that could not be encoded.

@@ -17,12 +17,7 @@ use crate::report::{FileReport, Finding, Inspection};
 pub enum InspectError {
     /// The file cannot be read.
     #[error("could not read \"{}\": {reason}", path.display())]
-    Unreadable {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    Unreadable { path: PathBuf, reason: String },
     /// The file is empty.
     #[error("\"{}\" is empty", .0.display())]
     Empty(PathBuf),
@@ -35,25 +30,18 @@ pub enum InspectError {
     /// The file holds neither PEM nor DER certificates.
     #[error("\"{}\" is neither a PEM nor a DER certificate: {reason}", path.display())]
     NotCertificate {
-        /// The file.
         path: PathBuf,
         /// What was found.
         reason: String,
     },
     /// A Java keystore that cannot be read (a wrong --storepass, say).
     #[error("could not read keystore \"{}\": {reason}", path.display())]
-    Keystore {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    Keystore { path: PathBuf, reason: String },
 }
 
 /// The certificates of one file.
 #[derive(Debug, Clone)]
 pub struct FileCerts {
-    /// The file.
     pub path: PathBuf,
     /// `pem`, `der`, `jks` or `pkcs12`.
     pub format: &'static str,

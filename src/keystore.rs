@@ -14,7 +14,6 @@ const JKS_MAGIC: u32 = 0xFEED_FEED;
 /// One entry of a keystore: a trusted certificate, or a private key's certificate chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The alias.
     pub alias: String,
     /// Whether it is a trusted certificate entry (what a truststore holds).
     pub trusted: bool,

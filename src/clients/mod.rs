@@ -203,9 +203,7 @@ pub struct DriverString {
     pub hosts: Vec<(String, u16)>,
     /// The database.
     pub dbname: Option<String>,
-    /// The user.
     pub user: Option<String>,
-    /// The password.
     pub password: Option<Secret>,
     /// Every other setting, by the driver's lower-case key: `sslmode`, `ssl`, `sslrootcert`...
     pub params: BTreeMap<String, String>,
@@ -229,7 +227,6 @@ impl DriverString {
 pub struct DriverError {
     /// The driver.
     pub client: &'static str,
-    /// Its message.
     pub message: String,
 }
 
@@ -432,7 +429,6 @@ pub enum ReadWhen {
 pub enum Roots {
     /// A file of PEM certificates.
     File {
-        /// The file.
         path: PathBuf,
         /// When the client reads it.
         read: ReadWhen,
@@ -454,10 +450,7 @@ pub enum Roots {
         extra: Option<PathBuf>,
     },
     /// A file if it exists, else the operating system's store (Npgsql's default root file).
-    FileElseSystem {
-        /// The file.
-        path: PathBuf,
-    },
+    FileElseSystem { path: PathBuf },
     /// The operating system's store.
     System,
 }
@@ -476,7 +469,6 @@ pub struct Verify {
 /// What a client does with one connection string: plain data for `judge::clients`.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// The client.
     pub client: Client,
     /// The mode in force, in the driver's terms, and why (e.g. `verify-full (ssl=true)`).
     pub mode: String,

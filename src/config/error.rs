@@ -76,7 +76,6 @@ pub enum ConfigError {
     /// A value outside a keyword's closed set.
     #[error("invalid {keyword} value: \"{value}\"")]
     InvalidValue {
-        /// The keyword.
         keyword: &'static str,
         /// The value given.
         value: String,
@@ -126,7 +125,6 @@ pub enum ConfigError {
     /// A value that must be an integer is not one.
     #[error("invalid integer value \"{value}\" for connection option \"{keyword}\"")]
     InvalidInteger {
-        /// The keyword.
         keyword: &'static str,
         /// The value given.
         value: String,

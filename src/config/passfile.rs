@@ -16,7 +16,6 @@ pub enum Lookup {
     Found {
         /// The line number.
         line: usize,
-        /// The password.
         password: Secret,
     },
     /// The file was read and no line matched.

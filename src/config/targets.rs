@@ -32,7 +32,6 @@ pub enum PasswordSource {
     Env,
     /// A line of the password file.
     Passfile {
-        /// The file.
         path: PathBuf,
         /// The 1-based line.
         line: usize,

@@ -17,7 +17,6 @@ pub enum RootCert {
     System,
     /// A root file: the one named, or `~/.postgresql/root.crt`.
     File {
-        /// The file.
         path: PathBuf,
         /// Whether it was named (rather than the default location).
         explicit: bool,

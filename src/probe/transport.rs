@@ -20,7 +20,6 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 /// An open connection and the address it reached.
 pub struct Connection {
-    /// The stream.
     pub stream: Box<dyn Stream>,
     /// The address, for the report.
     pub address: String,

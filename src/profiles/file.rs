@@ -15,11 +15,9 @@ use super::{Need, Origin, Profile, Root};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}:{line}: {reason}", path.display())]
 pub struct ProfileError {
-    /// The file.
     pub path: PathBuf,
     /// The line (1-based; 1 when the file as a whole is at fault).
     pub line: usize,
-    /// What is wrong.
     pub reason: String,
 }
 

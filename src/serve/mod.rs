@@ -34,9 +34,7 @@ pub enum ServeError {
     /// The address cannot be listened on.
     #[error("could not listen on {address}: {source}")]
     Listen {
-        /// The address.
         address: SocketAddr,
-        /// Why.
         source: std::io::Error,
     },
     /// The async runtime could not start.

@@ -31,7 +31,6 @@ pub struct Request {
     pub target: String,
     /// The module's name.
     pub module_name: String,
-    /// The module.
     pub module: Module,
     /// The target.
     pub spec: TargetSpec,

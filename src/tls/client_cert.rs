@@ -19,12 +19,7 @@ use crate::config::{Options, Secret, SslCertMode};
 pub enum ClientCertError {
     /// The certificate file exists but cannot be read.
     #[error("could not read certificate file \"{}\": {reason}", path.display())]
-    Certificate {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    Certificate { path: PathBuf, reason: String },
     /// A certificate without its key.
     #[error("certificate present, but not private key file \"{}\"", .0.display())]
     NoKey(PathBuf),
@@ -39,12 +34,7 @@ pub enum ClientCertError {
     KeyPermissions(PathBuf),
     /// The key cannot be loaded (bad format, wrong or missing password).
     #[error("could not load private key file \"{}\": {reason}", path.display())]
-    Key {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        reason: String,
-    },
+    Key { path: PathBuf, reason: String },
     /// The key is not the certificate's.
     #[error("certificate does not match private key file \"{}\"", .0.display())]
     Mismatch(PathBuf),

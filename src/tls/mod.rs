@@ -41,7 +41,6 @@ pub enum TlsSetupError {
         path.display()
     )]
     Crl {
-        /// The file or directory.
         path: std::path::PathBuf,
         /// What is wrong with it.
         reason: String,

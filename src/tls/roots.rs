@@ -73,7 +73,6 @@ pub enum RootError {
     /// The root file exists but holds no usable certificate.
     #[error("could not read root certificate file \"{}\": {reason}", path.display())]
     Unreadable {
-        /// The file.
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
