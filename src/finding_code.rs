@@ -68,12 +68,13 @@ finding_codes! {
     NoSan = "no_san": "the server certificate has no subject alternative name",
     LongValidity = "long_validity": "the server certificate is valid for longer than public CAs issue",
     ChannelBindingImpossible = "channel_binding_impossible": "channel_binding=require cannot succeed with this certificate or server",
+    HelloRetry = "hello_retry": "the server's key exchange group costs libpq a HelloRetryRequest, one more round trip on every connection",
     // --audit.
     OldProtocol = "old_protocol": "the server accepts TLS 1.1 or older",
     NoTls13 = "no_tls13": "the server does not accept TLS 1.3",
     LegacySuite = "legacy_suite": "the server accepts a legacy cipher suite family (static RSA, CBC, 3DES, RC4, export, null)",
     PlaintextAccepted = "plaintext_accepted": "the server proceeds with a startup message sent without TLS",
-    NoPostQuantum = "no_post_quantum": "the server does not accept the post-quantum hybrid group X25519MLKEM768",
+    NoPostQuantum = "no_post_quantum": "the server accepts no post-quantum key exchange group (X25519MLKEM768 and the others the audit tries)",
     NoDirectTls = "no_direct_tls": "the server does not accept direct TLS (sslnegotiation=direct)",
     ProtocolNegotiationBroken = "protocol_negotiation_broken": "the server does not negotiate an unknown protocol version or option (GREASE) as it must",
     CancelOverTlsRefused = "cancel_over_tls_refused": "the server does not take a cancel request over TLS, as libpq 17 and later send it",
@@ -129,6 +130,7 @@ mod tests {
             include_str!("judge/pooler.rs"),
             include_str!("judge/provider.rs"),
             include_str!("judge/lint.rs"),
+            include_str!("judge/groups.rs"),
             include_str!("judge/mod.rs"),
         ]
         .map(|s| s.split("#[cfg(test)]").next().unwrap_or(s))

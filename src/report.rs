@@ -268,6 +268,10 @@ pub struct TlsSession {
     pub cipher_iana: String,
     /// The key exchange group.
     pub key_exchange_group: Option<String>,
+    /// Whether the server had to ask for another key share (a HelloRetryRequest) because it
+    /// chose a group the client's first flight held no share for: one more round trip on every
+    /// connection.
+    pub hello_retry: bool,
     /// The ALPN protocol the server selected.
     pub alpn: Option<String>,
     /// The SNI name sent.

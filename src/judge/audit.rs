@@ -19,16 +19,14 @@ pub(crate) fn findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding
     out.extend(protocol_findings(audit));
     let legacy = audit.legacy_suites.iter().filter(|l| l.accepted);
     out.extend(legacy.map(legacy_suite));
-    if audit
-        .groups
-        .iter()
-        .any(|g| g.name == "X25519MLKEM768" && g.accepted == Some(false))
-    {
+    let post_quantum = audit.groups.iter().filter(|g| g.name.contains("MLKEM"));
+    let tried: Vec<_> = post_quantum.map(|g| g.accepted).collect();
+    if !tried.is_empty() && tried.iter().all(|a| *a == Some(false)) {
         out.push(finding(
             Severity::Info,
             FindingCode::NoPostQuantum,
-            "the server does not accept the post-quantum hybrid group X25519MLKEM768".into(),
-            "PostgreSQL built with OpenSSL 3.5 or later accepts it when ssl_groups (ssl_ecdh_curve) allows it",
+            "the server accepts no post-quantum key exchange group (X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, MLKEM768, MLKEM1024 tried)".into(),
+            "PostgreSQL 18 built with OpenSSL 3.5 or later accepts X25519MLKEM768 when ssl_groups lists it, e.g. ssl_groups = 'X25519MLKEM768:X25519:prime256v1'",
         ));
     }
     if audit.negotiation.direct == Some(false) {

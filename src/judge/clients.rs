@@ -696,6 +696,7 @@ mod tests {
                     cipher: "TLS_AES_256_GCM_SHA384".into(),
                     cipher_iana: "TLS_AES_256_GCM_SHA384".into(),
                     key_exchange_group: None,
+                    hello_retry: false,
                     alpn: None,
                     sni: None,
                 }

@@ -140,7 +140,7 @@ pub(crate) fn add(
                 let hint = if options.ssl_min_protocol_version < Some(crate::config::TlsVersion::Tls12) {
                     Some("pgtls speaks TLS 1.2 and 1.3 only; a libpq client allowed older versions by ssl_min_protocol_version might still connect".into())
                 } else {
-                    Some("compare the server's ssl_min_protocol_version, ssl_max_protocol_version and ssl_ciphers with what the client allows".into())
+                    Some("compare the server's ssl_min_protocol_version, ssl_max_protocol_version, ssl_ciphers and ssl_groups (ssl_ecdh_curve before PostgreSQL 18) with what the client allows; pgtls offers libpq's key exchange groups on OpenSSL 3.5 (X25519MLKEM768, X25519, P-256, P-384, P-521), and --audit lists the ones the server accepts".into())
                 };
                 push(report, failure, FindingCode::HandshakeFailed, error, hint);
             }

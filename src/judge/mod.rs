@@ -7,6 +7,7 @@ mod certs;
 pub(crate) mod clients;
 mod expiry;
 mod findings;
+mod groups;
 pub(crate) mod lint;
 mod pooler;
 mod provider;
@@ -99,6 +100,7 @@ pub(crate) fn judge(
     report.trust.roots_unusable = root_error.map(ToString::to_string);
     report.provider = provider::recognise(&report, profiles);
     findings::add(options, &attempts, &mut report, profiles);
+    report.findings.extend(groups::hello_retry(&report));
     pooler::judge(options, &mut report, audit.is_some(), profiles);
     if let Some(e) = root_error {
         findings::unusable_roots(options, &attempts, e, &mut report, profiles);

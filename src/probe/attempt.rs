@@ -12,6 +12,7 @@ use super::wire::{self, Answer, WireError};
 use crate::config::{Options, Secret, SslMode, SslNegotiation, Target};
 use crate::report::{Outcome, Timings, TlsSession};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
+use crate::tls::groups::Offer;
 use crate::tls::hostname::{self, NameCheck};
 use crate::tls::{self, Record, RootError, Seen, TrustStore, suites};
 
@@ -33,6 +34,8 @@ pub struct Plan<'a> {
     /// would send the password on it. `None` where libpq is the client judged, whose own checks
     /// have passed by the time it logs in.
     pub password_gate: Option<Gate<'a>>,
+    /// The key exchange groups the client offers: libpq's, or another client's.
+    pub offer: &'a Offer,
 }
 
 /// Whether a client being judged would send the password on a connection: given the chain the
@@ -183,6 +186,7 @@ async fn steps(
         store,
         identity,
         record.clone(),
+        plan.offer,
     ) {
         Ok(c) => c,
         Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
@@ -366,6 +370,10 @@ fn handshake_failed(r: &mut AttemptResult, record: &Record, err: &std::io::Error
 fn session(plan: &Plan<'_>, conn: &rustls::ClientConnection) -> Option<TlsSession> {
     let suite = conn.negotiated_cipher_suite()?;
     let (cipher, cipher_iana) = suites::suite_names(suite.suite());
+    let group = conn
+        .negotiated_key_exchange_group()
+        .map(|g| suites::group_name(g.name()));
+    let tls13 = conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
     Some(TlsSession {
         negotiation: plan.options.sslnegotiation,
         protocol: conn
@@ -374,9 +382,8 @@ fn session(plan: &Plan<'_>, conn: &rustls::ClientConnection) -> Option<TlsSessio
             .unwrap_or_default(),
         cipher,
         cipher_iana,
-        key_exchange_group: conn
-            .negotiated_key_exchange_group()
-            .map(|g| suites::group_name(g.name())),
+        key_exchange_group: group.clone(),
+        hello_retry: tls13 && group.is_some_and(|g| plan.offer.retries_for(&g)),
         alpn: conn
             .alpn_protocol()
             .map(|a| crate::sanitize::server_text(&String::from_utf8_lossy(a))),

@@ -164,6 +164,7 @@ pub(crate) async fn gather_wire(
         identity,
         password: target.password.as_ref().map(|p| &p.secret),
         password_gate,
+        offer: &crate::tls::groups::LIBPQ,
     };
     let (tls_plan, plain_plan) = (plan(&open, Some(gate)), plan(&plaintext, Some(gate)));
     let deadline = tokio::time::Instant::now() + timeout;
@@ -227,6 +228,7 @@ pub(crate) async fn gather(
         identity,
         password: target.password.as_ref().map(|p| &p.secret),
         password_gate: (!credentials.libpq_judged).then_some(gate),
+        offer: &crate::tls::groups::LIBPQ,
     };
     let timeout = run.timeout(options);
     let deadline = tokio::time::Instant::now() + timeout;

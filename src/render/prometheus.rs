@@ -307,16 +307,29 @@ const FAMILIES: &[Family] = &[
     },
     Family {
         name: "pgtls_tls_info",
-        help: "The negotiated TLS protocol and cipher (always 1).",
+        help: "The negotiated TLS protocol, cipher and key exchange group (always 1).",
         samples: |t, _| {
             let tls = t.tls.as_ref().filter(|_| t.encrypted);
             let labels = tls.map(|tls| {
                 vec![
                     ("protocol", tls.protocol.clone()),
                     ("cipher", tls.cipher.clone()),
+                    ("group", tls.key_exchange_group.clone().unwrap_or_default()),
                 ]
             });
             labels.map(|l| (l, "1".to_string())).into_iter().collect()
+        },
+        shown: Shown::Always,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_tls_hello_retry",
+        help: "Whether the server's key exchange group cost a HelloRetryRequest (one more round trip).",
+        samples: |t, _| {
+            let tls = t.tls.as_ref().filter(|_| t.encrypted);
+            tls.map(|tls| (Vec::new(), u8::from(tls.hello_retry).to_string()))
+                .into_iter()
+                .collect()
         },
         shown: Shown::Always,
         deprecated: false,

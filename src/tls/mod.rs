@@ -6,9 +6,9 @@ pub(crate) mod client_cert;
 pub(crate) mod client_roots;
 mod danger;
 pub(crate) mod diagnose;
+pub(crate) mod groups;
 pub mod hostname;
 pub mod names;
-mod p521;
 pub(crate) mod pem;
 pub mod roots;
 pub(crate) mod suites;
@@ -57,17 +57,24 @@ pub enum TlsSetupError {
     },
 }
 
-/// The crypto provider every configuration is built with: ring's, with P-521 signatures
-/// (`p521.rs`), which OpenSSL verifies and ring does not.
+/// The crypto provider every configuration is built with: aws-lc-rs's, with the key exchange
+/// groups libpq offers on OpenSSL 3.5 (`groups::LIBPQ`).
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(base_provider())
 }
 
-/// The same provider, owned, for the audit's probes to narrow.
+/// The same provider, owned, for the audit's probes and the other clients to narrow.
 pub(crate) fn base_provider() -> CryptoProvider {
+    with_groups(groups::LIBPQ.speakable())
+}
+
+/// aws-lc-rs's provider with these key exchange groups, in this order.
+pub(crate) fn with_groups(
+    kx_groups: Vec<&'static dyn rustls::crypto::SupportedKxGroup>,
+) -> CryptoProvider {
     CryptoProvider {
-        signature_verification_algorithms: p521::algorithms(),
-        ..rustls::crypto::ring::default_provider()
+        kx_groups,
+        ..rustls::crypto::aws_lc_rs::default_provider()
     }
 }
 
@@ -213,8 +220,9 @@ pub fn client_config(
     store: Option<&TrustStore>,
     identity: Option<&client_cert::ClientIdentity>,
     record: Record,
+    offer: &groups::Offer,
 ) -> Result<AttemptConfig, TlsSetupError> {
-    let provider = provider();
+    let provider = Arc::new(with_groups(offer.speakable()));
     let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = match store {
         Some(store) => Arc::new(verifier::ChainVerifier::new(
             store.clone(),

@@ -113,14 +113,7 @@ pub fn version_name(version: ProtocolVersion) -> String {
 
 /// A key exchange group's common name.
 pub fn group_name(group: NamedGroup) -> String {
-    match group {
-        NamedGroup::X25519 => "X25519".into(),
-        NamedGroup::secp256r1 => "P-256".into(),
-        NamedGroup::secp384r1 => "P-384".into(),
-        NamedGroup::secp521r1 => "P-521".into(),
-        NamedGroup::X448 => "X448".into(),
-        other => format!("{other:?}"),
-    }
+    super::groups::name(u16::from(group))
 }
 
 #[cfg(test)]
@@ -129,7 +122,7 @@ mod tests {
 
     #[test]
     fn every_suite_rustls_speaks_has_both_names() {
-        let provider = rustls::crypto::ring::default_provider();
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
         for suite in provider.cipher_suites {
             let (openssl, iana) = suite_names(suite.suite());
             assert!(

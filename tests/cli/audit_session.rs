@@ -66,7 +66,7 @@ fn certified(
 }
 
 fn start(behaviour: Behaviour, with: &Issued, without: &Issued) -> u16 {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let resolver = BySni(certified(with, &provider), certified(without, &provider));
     let config = Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)

@@ -116,11 +116,11 @@ pub const MODES: [&str; 6] = [
 ];
 
 /// One server certificate setup and the root file clients get.
-struct CertCase {
-    name: &'static str,
-    chain: String,
-    key: String,
-    root_file: String,
+pub(crate) struct CertCase {
+    pub(crate) name: &'static str,
+    pub(crate) chain: String,
+    pub(crate) key: String,
+    pub(crate) root_file: String,
 }
 
 fn cert_cases() -> Vec<CertCase> {
@@ -334,8 +334,8 @@ fn cert_cases() -> Vec<CertCase> {
 }
 
 /// A P-521 root and a P-521 leaf for localhost signed with `digest`, made by OpenSSL (the
-/// certificate library here cannot make P-521 keys): OpenSSL verifies them, ring alone does not.
-fn p521_case(name: &'static str, digest: &str) -> CertCase {
+/// certificate library here cannot make P-521 keys).
+pub(crate) fn p521_case(name: &'static str, digest: &str) -> CertCase {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| crate::pki::openssl(dir.path(), args);
     let ec = [

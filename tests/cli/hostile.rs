@@ -62,7 +62,7 @@ fn server_config(
     key_pem: String,
 ) -> Arc<rustls::ServerConfig> {
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let signing = provider.key_provider.load_private_key(key).unwrap();
     let certified = Arc::new(rustls::sign::CertifiedKey::new(chain, signing));
     #[derive(Debug)]

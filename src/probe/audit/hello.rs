@@ -1,5 +1,5 @@
 //! Hand-built ClientHellos for what rustls will not offer (SSL 3.0, TLS 1.0 and 1.1, legacy cipher
-//! suites, the X25519MLKEM768 key share), and just enough ServerHello parsing to know what the
+//! suites; TLS 1.2 and older only, so no key share), and just enough ServerHello parsing to know what the
 //! server chose. No handshake is ever finished with these.
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -35,19 +35,7 @@ fn list16(items: &[u16]) -> Vec<u8> {
     out
 }
 
-/// The size of a key share for a group: random bytes of the right length are enough to see
-/// whether the server accepts the group.
-fn share_len(group: u16) -> usize {
-    match group {
-        0x001d => 32,   // x25519
-        0x0017 => 65,   // secp256r1, uncompressed
-        0x0018 => 97,   // secp384r1
-        0x11ec => 1216, // X25519MLKEM768
-        _ => 32,
-    }
-}
-
-/// Pseudo-random bytes, enough for a random field or an unused key share.
+/// Pseudo-random bytes, enough for a random field.
 fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
     (0..len)
@@ -96,20 +84,6 @@ pub fn client_hello(hello: &Hello<'_>) -> Vec<u8> {
             0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0201, 0x0203,
         ];
         extension(&mut ext, 0x000d, &list16(&schemes));
-    }
-    if tls13 {
-        extension(&mut ext, 0x002b, &[2, 0x03, 0x04]);
-        extension(&mut ext, 0x002d, &[1, 1]);
-        let group = hello.groups.first().copied().unwrap_or(0x001d);
-        let share = noise(share_len(group), seed ^ 0xaa);
-        let mut entry = Vec::new();
-        u16be(&mut entry, group);
-        u16be(&mut entry, share.len() as u16);
-        entry.extend(share);
-        let mut shares = Vec::new();
-        u16be(&mut shares, entry.len() as u16);
-        shares.extend(entry);
-        extension(&mut ext, 0x0033, &shares);
     }
     if !ext.is_empty() {
         u16be(&mut body, ext.len() as u16);

@@ -1,7 +1,7 @@
 //! `check --audit` gathers what the server accepts, not only what one handshake negotiated:
-//! protocol versions (SSL 3.0 to TLS 1.3), the cipher suites and key-exchange groups rustls
-//! speaks, legacy suites and the post-quantum X25519MLKEM768 share by hand-built ClientHello, both
-//! negotiation styles and plaintext. Facts only: `judge::audit` turns them into findings.
+//! protocol versions (SSL 3.0 to TLS 1.3), the cipher suites rustls speaks, the key-exchange
+//! groups one by one with real key shares (the post-quantum ones included, see `tls::groups`),
+//! legacy suites by hand-built ClientHello, both negotiation styles and plaintext. Facts only: `judge::audit` turns them into findings.
 
 pub(crate) mod hello;
 mod session;
@@ -305,7 +305,9 @@ pub async fn audit(
             return audit;
         }
     };
-    let default = tls::base_provider;
+    // Every group the audit knows, so that a server that takes only groups libpq does not offer
+    // still shows which protocol versions it speaks.
+    let default = || tls::with_groups(tls::groups::audited());
     let pg = SslNegotiation::Postgres;
     let handshake_with = Probe::handshake;
     let first = run_all(
@@ -366,7 +368,7 @@ fn later_probes(tls13: bool, sni_name: Option<String>) -> Vec<Probe> {
             Probe::Hello(Hello {
                 version,
                 suites: &OLD_SUITES,
-                groups: &[0x001d, 0x0017, 0x0018],
+                groups: &[0x001d, 0x0017, 0x0018, 0x0019],
                 sni: None,
             })
         })
@@ -383,23 +385,17 @@ fn later_probes(tls13: bool, sni_name: Option<String>) -> Vec<Probe> {
     }
     // Groups are tested one by one with TLS 1.3. With TLS 1.2 alone, an ECDSA certificate's curve
     // must be offered too, so only the group the server chose is known.
-    let group_list = default().kx_groups;
+    let group_list = tls::groups::audited();
     if tls13 {
         for kx in &group_list {
             probes.push(handshake_with(pg, group(*kx), TLS13));
         }
     }
-    probes.push(Probe::Hello(Hello {
-        version: 0x0304,
-        suites: &[0x1301, 0x1302, 0x1303],
-        groups: &[0x11ec],
-        sni: None,
-    }));
     for (_, codes) in LEGACY {
         probes.push(Probe::Hello(Hello {
             version: 0x0303,
             suites: codes,
-            groups: &[0x001d, 0x0017, 0x0018],
+            groups: &[0x001d, 0x0017, 0x0018, 0x0019],
             sni: None,
         }));
     }
@@ -425,7 +421,7 @@ fn record(
 ) {
     let old_versions = [0x0302u16, 0x0301, 0x0300];
     let suite_list = tls::base_provider().cipher_suites;
-    let group_list = tls::base_provider().kx_groups;
+    let group_list = tls::groups::audited();
     let mut found = found.into_iter();
     for (version, slot) in old_versions.into_iter().zip([
         &mut audit.protocols.tls11,
@@ -448,6 +444,9 @@ fn record(
         let name = suites::group_name(kx.name());
         let accepted = if tls13 {
             negotiated(found.next().flatten()).map(|n| n.is_some())
+        } else if !kx.usable_for_version(rustls::ProtocolVersion::TLSv1_2) {
+            // Post-quantum groups exist only in TLS 1.3, which this server does not speak.
+            Some(false)
         } else {
             (chosen_in_tls12.as_deref() == Some(name.as_str())).then_some(true)
         };
@@ -457,19 +456,6 @@ fn record(
             accepted,
         });
     }
-    audit.groups.push(Accepted {
-        name: "X25519MLKEM768".into(),
-        openssl: None,
-        accepted: reply(found.next().flatten()).map(|r| {
-            matches!(
-                r,
-                Some(Reply::Accepted {
-                    group: Some(0x11ec),
-                    ..
-                })
-            )
-        }),
-    });
     for (family, codes) in LEGACY {
         let code = match reply(found.next().flatten()) {
             Some(Some(Reply::Accepted { suite, .. })) if codes.contains(&suite) => Some(suite),
