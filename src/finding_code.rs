@@ -69,6 +69,7 @@ finding_codes! {
     LongValidity = "long_validity": "the server certificate is valid for longer than public CAs issue",
     ChannelBindingImpossible = "channel_binding_impossible": "channel_binding=require cannot succeed with this certificate or server",
     HelloRetry = "hello_retry": "the server's key exchange group costs libpq a HelloRetryRequest, one more round trip on every connection",
+    OlderStackFails = "older_stack_fails": "older versions of a client's TLS library offer none of the key exchange groups the server accepts (only post-quantum ones): they cannot connect",
     // --audit.
     OldProtocol = "old_protocol": "the server accepts TLS 1.1 or older",
     NoTls13 = "no_tls13": "the server does not accept TLS 1.3",

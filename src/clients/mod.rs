@@ -73,11 +73,17 @@ impl Client {
     /// The versions whose behaviour is modelled.
     pub fn models(self) -> &'static str {
         match self {
-            Client::Libpq => "libpq 18",
-            Client::Pgjdbc => "pgjdbc 42.5 (LibPQFactory; Debian libpostgresql-jdbc-java 42.5.5)",
-            Client::NodePostgres => "node-postgres 8.23 (pg-connection-string 2.14, Node.js 20)",
-            Client::Asyncpg => "asyncpg 0.32",
-            Client::Npgsql => "Npgsql 10 (from its source; not run here)",
+            Client::Libpq => "libpq 18 on OpenSSL 3.5 or later",
+            Client::Pgjdbc => {
+                "pgjdbc 42.5 (LibPQFactory; Debian libpostgresql-jdbc-java 42.5.5) on the JDK 17 to 25"
+            }
+            Client::NodePostgres => {
+                "node-postgres 8.23 (pg-connection-string 2.14) on Node.js 22.20 or later (OpenSSL 3.5); measured on Node.js 20"
+            }
+            Client::Asyncpg => "asyncpg 0.32 on Python's ssl with OpenSSL 3.5 or later",
+            Client::Npgsql => {
+                "Npgsql 10 on .NET with the system's OpenSSL 3.5 or later (from its source; not run here)"
+            }
         }
     }
 

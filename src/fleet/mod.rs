@@ -325,6 +325,20 @@ pub(crate) async fn check(job: Job, run: CheckOptions, ctx: Context<'static>) ->
         .await;
         facts.wire.plain = gathered.plain;
     }
+    // Client stacks whose own key exchange groups decide whether they connect here.
+    let offers = judge::groups::offers_to_try(asked, &facts.attempts, &facts.wire);
+    if !offers.is_empty() {
+        let timeout = run.timeout(&job.resolved.options);
+        facts.wire.by_offer = probe::gather_offers(
+            &job.resolved,
+            target,
+            identity,
+            (offers, needs.direct),
+            &gate,
+            timeout,
+        )
+        .await;
+    }
     let options = &job.resolved.options;
     let mut report = judge::judge(options, target, store, facts, &run, ctx, asked);
     report.conninfo = job.index;

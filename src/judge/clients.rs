@@ -25,6 +25,14 @@ pub(crate) struct Asked {
 }
 
 impl Asked {
+    /// The other clients that may start TLS (not refused before connecting).
+    pub(crate) fn tls_clients(&self) -> Vec<Client> {
+        self.clients()
+            .filter(|(p, _)| p.refused.is_none() && p.order != Order::Plain)
+            .map(|(p, _)| p.client)
+            .collect()
+    }
+
     /// Each other client's policy with what it trusts.
     fn clients(&self) -> impl Iterator<Item = (&Policy, &Trusted)> {
         self.request
@@ -468,7 +476,23 @@ fn run(policy: &Policy, trusted: &Trusted, host: &str, wire: &Wire, now: UnixTim
     {
         return failed(Code::Usage, message.clone());
     }
-    let tls = || tls_step(policy, trusted, host, wire.tls.as_ref(), now);
+    let offer = crate::tls::groups::stack(policy.client).current;
+    let tls = || match wire.tls_for(&offer) {
+        Some(a)
+            if super::groups::refused_groups(a)
+                && wire.tls.as_ref().is_some_and(|t| t.session.is_some()) =>
+        {
+            failed(
+                Code::HandshakeFailed,
+                format!(
+                    "TLS handshake failed: the server accepts none of the key exchange groups {} offers ({})",
+                    offer.stack,
+                    offer.names().join(", ")
+                ),
+            )
+        }
+        a => tls_step(policy, trusted, host, a, now),
+    };
     let plain = || plain_step(wire.plain.as_ref());
     let fallback = policy.fallback;
     match policy.order {
@@ -845,6 +869,7 @@ mod tests {
             let wire = Wire {
                 tls: Some(tls.clone()),
                 plain: Some(plain.clone()),
+                by_offer: Vec::new(),
             };
             let v = verdict(
                 &policy(order, fallback),

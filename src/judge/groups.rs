@@ -1,9 +1,13 @@
-//! Findings about key exchange groups: a server whose choice costs libpq a HelloRetryRequest on
-//! every connection.
+//! Key exchange groups: a server whose choice costs libpq a HelloRetryRequest on every
+//! connection; which client stacks need a connection with their own groups; and the older
+//! versions of a stack that cannot connect where the current ones do.
 
+use super::clients::Asked;
 use super::findings::finding;
-use crate::report::{Finding, FindingCode, Severity, TargetReport};
-use crate::tls::groups::LIBPQ;
+use crate::clients::Client;
+use crate::probe::{AttemptResult, Wire};
+use crate::report::{Finding, FindingCode, Outcome, Severity, TargetReport};
+use crate::tls::groups::{LIBPQ, Offer, stack};
 
 /// `hello_retry` when libpq connected with TLS 1.3 and the server chose a group libpq's first
 /// flight held no key share for.
@@ -36,4 +40,108 @@ pub(crate) fn hello_retry(report: &TargetReport) -> Option<Finding> {
         ),
         &hint,
     ))
+}
+
+/// The client stacks whose key exchange groups decide whether they connect here and that need
+/// a TLS connection of their own: where the server chose a group on libpq's connection that the
+/// stack does not offer, or where that handshake failed before a certificate (for a stack that
+/// offers other groups than libpq). Older versions of a stack only where the current one would
+/// connect.
+pub(crate) fn offers_to_try(
+    asked: Option<&Asked>,
+    attempts: &[AttemptResult],
+    wire: &Wire,
+) -> Vec<Offer> {
+    let shared = attempts.iter().chain(wire.tls.as_ref());
+    let group = shared
+        .clone()
+        .find_map(|a| a.session.as_ref())
+        .and_then(|s| s.key_exchange_group.clone());
+    let failed_early = group.is_none()
+        && shared
+            .filter(|a| a.tls)
+            .any(|a| a.outcome == Some(Outcome::HandshakeFailed) && a.seen.presented.is_empty());
+    let lacks = |offer: &Offer| group.as_deref().is_some_and(|g| !offer.offers(g));
+    let mut out: Vec<Offer> = Vec::new();
+    let mut add = |offer: Offer| {
+        if !offer.same_hello(&LIBPQ) && !out.iter().any(|o| o.same_hello(&offer)) {
+            out.push(offer);
+        }
+    };
+    let libpq = stack(Client::Libpq);
+    let clients = asked.map(Asked::tls_clients).unwrap_or_default();
+    for s in std::iter::once(libpq).chain(clients.into_iter().map(stack)) {
+        if lacks(&s.current) || (failed_early && !s.current.same_hello(&LIBPQ)) {
+            add(s.current);
+        }
+        if let Some(older) = s.older.filter(|o| lacks(o)) {
+            add(older);
+        }
+    }
+    out
+}
+
+/// Whether a connection made with a stack's own groups failed for them: the handshake ended
+/// before the server presented a certificate.
+pub(crate) fn refused_groups(a: &AttemptResult) -> bool {
+    a.connected
+        && a.session.is_none()
+        && a.outcome == Some(Outcome::HandshakeFailed)
+        && a.seen.presented.is_empty()
+}
+
+/// `older_stack_fails` for the clients that connect here (libpq first) whose older versions,
+/// offering other groups, cannot: one finding per such offer, naming every stack that makes it.
+pub(crate) fn older_stacks(
+    report: &TargetReport,
+    asked: Option<&Asked>,
+    wire: &Wire,
+) -> Vec<Finding> {
+    let Some(group) = report
+        .tls
+        .as_ref()
+        .and_then(|t| t.key_exchange_group.clone())
+    else {
+        return Vec::new();
+    };
+    let clients: Vec<Client> = match asked {
+        Some(_) => report
+            .clients
+            .iter()
+            .filter(|v| v.connects && v.encrypted)
+            .map(|v| v.name)
+            .collect(),
+        None if report.libpq_connects => vec![Client::Libpq],
+        None => Vec::new(),
+    };
+    let mut failing: Vec<(Offer, Vec<&'static str>)> = Vec::new();
+    for older in clients.into_iter().filter_map(|c| stack(c).older) {
+        let refused = wire
+            .by_offer
+            .iter()
+            .any(|(o, a)| o.same_hello(&older) && refused_groups(a));
+        if !refused {
+            continue;
+        }
+        match failing.iter_mut().find(|(o, _)| o.same_hello(&older)) {
+            Some((_, stacks)) => stacks.push(older.stack),
+            None => failing.push((older, vec![older.stack])),
+        }
+    }
+    failing
+        .into_iter()
+        .map(|(offer, stacks)| {
+            finding(
+                Severity::Warning,
+                FindingCode::OlderStackFails,
+                format!(
+                    "{} cannot connect: the server accepts none of the key exchange groups {} ({}); it chose {group} here",
+                    stacks.join("; "),
+                    if stacks.len() == 1 { "it offers" } else { "they offer" },
+                    offer.names().join(", ")
+                ),
+                "use OpenSSL 3.5 or later wherever this server is reached from (psycopg's binary wheel bundles it; Debian 13 and Ubuntu 26.04 ship it; Node.js 22.20 and 24.5 bundle it), or let the server accept a classic group too, e.g. ssl_groups = 'X25519MLKEM768:X25519:prime256v1'",
+            )
+        })
+        .collect()
 }

@@ -7,7 +7,7 @@ mod certs;
 pub(crate) mod clients;
 mod expiry;
 mod findings;
-mod groups;
+pub(crate) mod groups;
 pub(crate) mod lint;
 mod pooler;
 mod provider;
@@ -110,6 +110,8 @@ pub(crate) fn judge(
     if let Some(asked) = asked {
         clients::apply(&mut report, asked, &target.host, &wire, clock.webpki());
     }
+    let older = groups::older_stacks(&report, asked, &wire);
+    report.findings.extend(older);
     match &audit {
         Some(found) => {
             let provider = provider::profile_of(&report, profiles);

@@ -17,6 +17,7 @@ use attempt::Plan;
 use crate::config::{HostKind, Resolved, SslMode, Target, Transport};
 use crate::report::{Audit, Outcome};
 use crate::tls::client_cert::{ClientCertError, ClientIdentity};
+use crate::tls::groups::Offer;
 use crate::tls::{RootError, TrustStore};
 
 pub(crate) use attempt::{AttemptResult, Gate};
@@ -87,6 +88,21 @@ pub(crate) struct Wire {
     pub tls: Option<AttemptResult>,
     /// A plaintext connection.
     pub plain: Option<AttemptResult>,
+    /// TLS connections made with another client stack's key exchange groups, where the groups
+    /// decide whether that stack connects (see `judge::clients::offers_to_try`).
+    pub by_offer: Vec<(Offer, AttemptResult)>,
+}
+
+impl Wire {
+    /// The TLS connection that shows what a client offering `offer` gets: its own, if one was
+    /// made, else the shared one.
+    pub(crate) fn tls_for(&self, offer: &Offer) -> Option<&AttemptResult> {
+        self.by_offer
+            .iter()
+            .find(|(o, _)| o.same_hello(offer))
+            .map(|(_, a)| a)
+            .or(self.tls.as_ref())
+    }
 }
 
 /// Which connections the other clients need.
@@ -189,7 +205,45 @@ pub(crate) async fn gather_wire(
     Wire {
         tls: tls.or_else(|| reused(needs.tls, tls_index)),
         plain: plain.or_else(|| reused(needs.plain, plain_index)),
+        by_offer: Vec::new(),
     }
+}
+
+/// A TLS connection for each offer, one after another, with the same rules as the shared one
+/// of [`gather_wire`] (nothing verified, the password only through `gate`).
+pub(crate) async fn gather_offers(
+    resolved: &Resolved,
+    target: &Target,
+    identity: Result<Option<&ClientIdentity>, &ClientCertError>,
+    (offers, direct): (Vec<Offer>, bool),
+    gate: Gate<'_>,
+    timeout: Duration,
+) -> Vec<(Offer, AttemptResult)> {
+    let mut open = resolved.options.clone();
+    open.sslmode = SslMode::Require;
+    open.sslnegotiation = if direct {
+        crate::config::SslNegotiation::Direct
+    } else {
+        crate::config::SslNegotiation::Postgres
+    };
+    let startup = startup_params(resolved);
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut out = Vec::new();
+    for offer in offers {
+        let plan = Plan {
+            options: &open,
+            target,
+            store: Ok(None),
+            startup: &startup,
+            identity,
+            password: target.password.as_ref().map(|p| &p.secret),
+            password_gate: Some(gate),
+            offer: &offer,
+        };
+        let found = attempt::run(&plan, true, deadline).await;
+        out.push((offer, found));
+    }
+    out
 }
 
 /// Who may be sent the password, on which connection.
@@ -273,6 +327,7 @@ pub(crate) async fn gather(
     let wire = Wire {
         tls: early.tls.or(later.tls),
         plain: early.plain.or(later.plain),
+        by_offer: Vec::new(),
     };
     let audit = match run.audit {
         true => Some(audit::audit(target, options, &startup, timeout).await),

@@ -82,6 +82,64 @@ pub const OPENSSL_30: Offer = Offer {
 /// The groups libpq offers: OpenSSL 3.5's.
 pub const LIBPQ: Offer = OPENSSL_35;
 
+/// The groups of the JDK's TLS stack, 17 to 25 (SunJSSE; no post-quantum group yet), with its key
+/// shares for X25519 and P-256.
+pub const JDK: Offer = Offer {
+    stack: "the JDK (17 to 25)",
+    groups: &[
+        X25519, P256, P384, P521, X448, FFDHE[0], FFDHE[1], FFDHE[2], FFDHE[3], FFDHE[4],
+    ],
+    shares: &[X25519, P256],
+};
+
+/// What a client's TLS stack offers: at the versions modelled, and at the older versions users
+/// still run where those offer other groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stack {
+    /// The versions the verdict follows.
+    pub current: Offer,
+    /// Older versions still in use that offer other groups.
+    pub older: Option<Offer>,
+}
+
+/// Each client's stack: libpq's OpenSSL, Node.js's bundled OpenSSL, the OpenSSL Python's `ssl`
+/// links (asyncpg), the JDK (pgjdbc), the system's OpenSSL (.NET on Linux, Npgsql).
+pub(crate) fn stack(client: crate::clients::Client) -> Stack {
+    use crate::clients::Client;
+    let openssl = |current: &'static str, older: &'static str| Stack {
+        current: Offer {
+            stack: current,
+            ..OPENSSL_35
+        },
+        older: Some(Offer {
+            stack: older,
+            ..OPENSSL_30
+        }),
+    };
+    match client {
+        Client::Libpq => openssl(
+            "libpq linked with OpenSSL 3.5 or later",
+            "libpq linked with OpenSSL older than 3.5",
+        ),
+        Client::NodePostgres => openssl(
+            "Node.js 22.20 or later and 24.5 or later (OpenSSL 3.5)",
+            "Node.js 20, and 22 before 22.20 (OpenSSL 3.0)",
+        ),
+        Client::Asyncpg => openssl(
+            "Python linked with OpenSSL 3.5 or later",
+            "Python linked with OpenSSL older than 3.5",
+        ),
+        Client::Npgsql => openssl(
+            ".NET on a system with OpenSSL 3.5 or later",
+            ".NET on a system with OpenSSL older than 3.5",
+        ),
+        Client::Pgjdbc => Stack {
+            current: JDK,
+            older: None,
+        },
+    }
+}
+
 impl Offer {
     /// The groups of the offer pgtls can speak, in its order (X448 and the finite-field groups
     /// are left out).
@@ -106,6 +164,11 @@ impl Offer {
     /// The groups, named.
     pub(crate) fn names(&self) -> Vec<String> {
         self.groups.iter().map(|&code| name(code)).collect()
+    }
+
+    /// Whether two offers put the same hello on the wire, whoever makes them.
+    pub(crate) fn same_hello(&self, other: &Offer) -> bool {
+        self.groups == other.groups && self.shares == other.shares
     }
 }
 

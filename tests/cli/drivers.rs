@@ -502,3 +502,80 @@ fn pgjdbc_takes_hosts_ports_and_database_from_the_query_as_pgjdbc_does() {
     assert!(verdicts.iter().any(|v| v["ok"] == true));
     assert!(verdicts.iter().any(|v| v["ok"] == false));
 }
+
+#[test]
+fn on_a_post_quantum_only_server_each_driver_gets_its_own_stacks_verdict() {
+    // PostgreSQL 18 on OpenSSL 3.6 that accepts X25519MLKEM768 only. The drivers here run on the
+    // JDK 17 (no post-quantum group), Node.js 20 and Python's ssl on OpenSSL 3.0: none of them
+    // connects. pgtls models pgjdbc on the JDK (it fails, with the groups it offered), and
+    // node-postgres and asyncpg on OpenSSL 3.5 (they connect), with a warning that names the
+    // older stacks these drivers run on here. The tap shows the groups each driver really offered,
+    // which must be the ones pgtls names.
+    let home = shared_tempdir();
+    let root_ca = Ca::root("pgtls groups root");
+    let leaf = root_ca.server(&ServerCert::localhost());
+    let root_file = home.path().join("root.crt");
+    std::fs::write(&root_file, &root_ca.cert_pem).unwrap();
+    let mut setup = Setup::tls(leaf.cert_pem, leaf.key_pem);
+    setup.settings.push(("ssl_groups", "X25519MLKEM768".into()));
+    let server = Server::start(Version::V18Pq, &setup);
+    let tap = crate::tap::Tap::start(server.port);
+    for driver in [Driver::Pgjdbc, Driver::Node, Driver::Asyncpg] {
+        let string = driver.string("localhost", tap.port, "verify-full", Some(&root_file));
+        let theirs = &driver.run(home.path(), std::slice::from_ref(&string))[0];
+        let offered = tap.next()["offered"].clone();
+        let offered: Vec<&str> = offered
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap())
+            .collect();
+        assert_eq!(theirs["ok"], false, "{driver:?}: {theirs}");
+        assert!(
+            !offered.contains(&"X25519MLKEM768"),
+            "{driver:?}: {offered:?}"
+        );
+        // pgtls connects to the server itself: the tap sees the drivers' handshakes only.
+        let direct = driver.string("localhost", server.port, "verify-full", Some(&root_file));
+        let out = pgtls(home.path())
+            .env("USER", "postgres")
+            .args(["check", "--client", driver.name(), "--format", "json"])
+            .arg(&direct)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let t = &doc["targets"][0];
+        let verdict = &t["clients"][0];
+        let groups = format!("({})", offered.join(", "));
+        let older: Vec<&str> = t["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == "older_stack_fails")
+            .map(|f| f["message"].as_str().unwrap())
+            .collect();
+        match driver {
+            Driver::Pgjdbc => {
+                assert_eq!(out.status.code(), Some(5), "{t}");
+                assert_eq!(verdict["connects"], false, "{t}");
+                let error = verdict["error"].as_str().unwrap();
+                assert!(error.contains(&groups), "{groups} in {error}");
+                assert!(older.is_empty(), "{t}");
+            }
+            Driver::Node | Driver::Asyncpg => {
+                assert_eq!(out.status.code(), Some(0), "{t}");
+                assert_eq!(verdict["connects"], true, "{t}");
+                let stack = match driver {
+                    Driver::Node => "Node.js 20",
+                    _ => "Python linked with OpenSSL older than 3.5",
+                };
+                assert!(
+                    older
+                        .iter()
+                        .any(|m| m.contains(stack) && m.contains(&groups)),
+                    "{stack} {groups} in {older:?}"
+                );
+            }
+        }
+    }
+}

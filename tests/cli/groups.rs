@@ -64,10 +64,13 @@ fn speakable(offered: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// ssl_groups, whether libpq connects, the group, whether a HelloRetryRequest comes first, and the
+/// groups the server accepts.
+type Case = (&'static str, bool, Option<&'static str>, bool, &'static [&'static str]);
+
 #[test]
 fn each_ssl_groups_setting_gets_libpqs_group_retry_and_verdict() {
-    // (ssl_groups, libpq connects, the group, a HelloRetryRequest, the groups the server accepts)
-    let cases: [(&str, bool, Option<&str>, bool, &[&str]); 6] = [
+    let cases: [Case; 6] = [
         (
             "X25519MLKEM768:X25519:prime256v1",
             true,
