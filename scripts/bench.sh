@@ -5,7 +5,8 @@
 #     its root file does not verify, which adds the trust diagnosis (the system store, every
 #     provider profile's roots, Mozilla's);
 #  2. throughput: 500 targets checked by one pgtls run vs the server's own connection capacity
-#     measured by `pgbench -C` (a new TLS connection per transaction), as a ratio;
+#     measured by `pgbench -C` (a new TLS connection per transaction), as a ratio; and the CPU
+#     (user+sys) pgtls spends per verified check against libpq's per connection in `pgbench -C`;
 #  3. one `check --audit` of the server;
 #  4. peak memory (RSS) of one pgtls run over 1,000 targets;
 #  5. `check --client all` (every driver's verdict) against a plain check of the same target, for
@@ -18,6 +19,7 @@
 #     (targets / concurrency) x round trips x 100 ms, with peak RSS and every result present
 #     once; then 1,000 targets on the real server at --concurrency 90 (its max_connections is
 #     100), whose verdicts must equal a serial run's.
+# 8. the release binary's size, and with BUILD_TIME=1 a clean release build's time.
 # Installs hyperfine and PostgreSQL if missing. RUNS sets hyperfine's run count (default 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,21 +62,40 @@ echo 'select 1;' > "$work/select1.sql"
 bin=${PGTLS_PG15_BIN:-/usr/lib/postgresql/15/bin}
 pgbench_tps=$(HOME=/nonexistent "$bin/pgbench" -n -C -c 8 -j 2 -T 10 -f "$work/select1.sql" "$conninfo" 2>/dev/null \
     | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-python3 - "$pgtls" "$work/500.txt" "$work/1000.txt" "$pgbench_tps" <<'PY'
-import resource, subprocess, sys, time
+python3 - "$pgtls" "$work/500.txt" "$work/1000.txt" "$pgbench_tps" "$bin/pgbench" "$conninfo" "$work/select1.sql" <<'PY'
+import os, resource, subprocess, sys, time
 pgtls, five_hundred, thousand, pgbench = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+pgbench_bin, conninfo, script = sys.argv[5], sys.argv[6], sys.argv[7]
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
 best = None
+cpu_per_check = None
 for _ in range(3):
-    start = time.monotonic()
+    start, cpu = time.monotonic(), children_cpu()
     run = subprocess.run([pgtls, "check", "--format", "json", "--concurrency", "8", "--targets", five_hundred],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    elapsed = time.monotonic() - start
+    elapsed, cpu = time.monotonic() - start, children_cpu() - cpu
     assert run.returncode == 0, run.returncode
     best = elapsed if best is None else min(best, elapsed)
+    cpu_per_check = cpu / 500 if cpu_per_check is None else min(cpu_per_check, cpu / 500)
 rate = 500 / best
 print(f"  pgbench -C         {pgbench:8.1f} connections/s")
 print(f"  pgtls, 500 targets {rate:8.1f} checks/s  ({best:.2f} s, best of 3)")
 print(f"  pgtls / pgbench -C = {rate / pgbench:.2f}")
+# CPU (user+sys) of the client side alone: pgtls per verified check (post-quantum key exchange
+# included), libpq per connection as pgbench -C makes them (800 connections, best of 3).
+libpq_cpu = None
+for _ in range(3):
+    cpu = children_cpu()
+    subprocess.run([pgbench_bin, "-n", "-C", "-c", "8", "-j", "2", "-t", "100", "-f", script, conninfo],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                   env={**os.environ, "HOME": "/nonexistent"})
+    per = (children_cpu() - cpu) / 800
+    libpq_cpu = per if libpq_cpu is None else min(libpq_cpu, per)
+print(f"  CPU per verified check: pgtls {cpu_per_check * 1000:.2f} ms, libpq (pgbench -C) {libpq_cpu * 1000:.2f} ms per connection = {cpu_per_check / libpq_cpu:.2f}x")
 print("== one --audit of a loopback server")
 best = None
 for _ in range(5):
@@ -246,3 +267,12 @@ print(f"  verdicts equal to a serial run's: {same}")
 assert same, "verdicts at a distance differ from a serial run's"
 PY
 kill "$endpoint_pid" "$proxy_pid" "$pg_proxy_pid"
+
+echo "== the release binary"
+echo "  size: $(stat -c %s "$pgtls" | awk '{printf "%.2f MB", $1 / 1e6}')"
+# A clean release build takes minutes: BUILD_TIME=1 measures it, in a target directory of its own.
+if [ "${BUILD_TIME:-0}" = 1 ]; then
+    start=$(date +%s)
+    CARGO_TARGET_DIR="$work/clean-target" cargo build --locked --release --quiet
+    echo "  clean release build: $(( $(date +%s) - start )) s"
+fi

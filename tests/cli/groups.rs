@@ -66,7 +66,13 @@ fn speakable(offered: &Value) -> Vec<Value> {
 
 /// ssl_groups, whether libpq connects, the group, whether a HelloRetryRequest comes first, and the
 /// groups the server accepts.
-type Case = (&'static str, bool, Option<&'static str>, bool, &'static [&'static str]);
+type Case = (
+    &'static str,
+    bool,
+    Option<&'static str>,
+    bool,
+    &'static [&'static str],
+);
 
 #[test]
 fn each_ssl_groups_setting_gets_libpqs_group_retry_and_verdict() {
