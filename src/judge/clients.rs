@@ -309,6 +309,15 @@ fn verify_chain(
         .map_err(|e| chain_message(policy.client, &e))
 }
 
+/// Whether a connection made with a stack's own groups failed for them: the handshake ended
+/// before the server presented a certificate.
+pub(crate) fn refused_groups(a: &AttemptResult) -> bool {
+    a.connected
+        && a.session.is_none()
+        && a.outcome == Some(Outcome::HandshakeFailed)
+        && a.seen.presented.is_empty()
+}
+
 /// The TLS transport: the server's answer to SSLRequest, the handshake, the client's checks of
 /// the certificate, then the server's answer to the startup message.
 fn tls_step(
@@ -478,10 +487,7 @@ fn run(policy: &Policy, trusted: &Trusted, host: &str, wire: &Wire, now: UnixTim
     }
     let offer = crate::tls::groups::stack(policy.client).current;
     let tls = || match wire.tls_for(&offer) {
-        Some(a)
-            if super::groups::refused_groups(a)
-                && wire.tls.as_ref().is_some_and(|t| t.session.is_some()) =>
-        {
+        Some(a) if refused_groups(a) && wire.tls.as_ref().is_some_and(|t| t.session.is_some()) => {
             failed(
                 Code::HandshakeFailed,
                 format!(

@@ -2,7 +2,7 @@
 //! connection; which client stacks need a connection with their own groups; and the older
 //! versions of a stack that cannot connect where the current ones do.
 
-use super::clients::Asked;
+use super::clients::{Asked, refused_groups};
 use super::findings::finding;
 use crate::clients::Client;
 use crate::probe::{AttemptResult, Wire};
@@ -79,15 +79,6 @@ pub(crate) fn offers_to_try(
         }
     }
     out
-}
-
-/// Whether a connection made with a stack's own groups failed for them: the handshake ended
-/// before the server presented a certificate.
-pub(crate) fn refused_groups(a: &AttemptResult) -> bool {
-    a.connected
-        && a.session.is_none()
-        && a.outcome == Some(Outcome::HandshakeFailed)
-        && a.seen.presented.is_empty()
 }
 
 /// `older_stack_fails` for the clients that connect here (libpq first) whose older versions,
