@@ -51,7 +51,7 @@ pub(crate) fn offers_to_try(
     asked: Option<&Asked>,
     attempts: &[AttemptResult],
     wire: &Wire,
-) -> Vec<Offer> {
+) -> Vec<(Offer, bool)> {
     let shared = attempts.iter().chain(wire.tls.as_ref());
     let group = shared
         .clone()
@@ -62,20 +62,28 @@ pub(crate) fn offers_to_try(
             .filter(|a| a.tls)
             .any(|a| a.outcome == Some(Outcome::HandshakeFailed) && a.seen.presented.is_empty());
     let lacks = |offer: &Offer| group.as_deref().is_some_and(|g| !offer.offers(g));
-    let mut out: Vec<Offer> = Vec::new();
-    let mut add = |offer: Offer| {
-        if !offer.same_hello(&LIBPQ) && !out.iter().any(|o| o.same_hello(&offer)) {
-            out.push(offer);
+    // (offer, whether the client's whole connection is needed, not only the handshake)
+    let mut out: Vec<(Offer, bool)> = Vec::new();
+    let mut add = |offer: Offer, full: bool| {
+        if offer.same_hello(&LIBPQ) {
+            return;
+        }
+        match out.iter_mut().find(|(o, _)| o.same_hello(&offer)) {
+            Some((_, already)) => *already |= full,
+            None => out.push((offer, full)),
         }
     };
-    let libpq = stack(Client::Libpq);
     let clients = asked.map(Asked::tls_clients).unwrap_or_default();
-    for s in std::iter::once(libpq).chain(clients.into_iter().map(stack)) {
+    // libpq's own verdict comes from its attempts: only its older versions are tried here.
+    if let Some(older) = stack(Client::Libpq).older.filter(|o| lacks(o)) {
+        add(older, false);
+    }
+    for s in clients.into_iter().map(stack) {
         if lacks(&s.current) || (failed_early && !s.current.same_hello(&LIBPQ)) {
-            add(s.current);
+            add(s.current, true);
         }
         if let Some(older) = s.older.filter(|o| lacks(o)) {
-            add(older);
+            add(older, false);
         }
     }
     out

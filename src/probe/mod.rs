@@ -181,6 +181,7 @@ pub(crate) async fn gather_wire(
         password: target.password.as_ref().map(|p| &p.secret),
         password_gate,
         offer: &crate::tls::groups::LIBPQ,
+        handshake_only: false,
     };
     let (tls_plan, plain_plan) = (plan(&open, Some(gate)), plan(&plaintext, Some(gate)));
     let deadline = tokio::time::Instant::now() + timeout;
@@ -210,12 +211,13 @@ pub(crate) async fn gather_wire(
 }
 
 /// A TLS connection for each offer, one after another, with the same rules as the shared one
-/// of [`gather_wire`] (nothing verified, the password only through `gate`).
+/// of [`gather_wire`] (nothing verified, the password only through `gate`); for an offer marked
+/// `false`, the handshake only.
 pub(crate) async fn gather_offers(
     resolved: &Resolved,
     target: &Target,
     identity: Result<Option<&ClientIdentity>, &ClientCertError>,
-    (offers, direct): (Vec<Offer>, bool),
+    (offers, direct): (Vec<(Offer, bool)>, bool),
     gate: Gate<'_>,
     timeout: Duration,
 ) -> Vec<(Offer, AttemptResult)> {
@@ -229,7 +231,7 @@ pub(crate) async fn gather_offers(
     let startup = startup_params(resolved);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut out = Vec::new();
-    for offer in offers {
+    for (offer, full) in offers {
         let plan = Plan {
             options: &open,
             target,
@@ -239,6 +241,7 @@ pub(crate) async fn gather_offers(
             password: target.password.as_ref().map(|p| &p.secret),
             password_gate: Some(gate),
             offer: &offer,
+            handshake_only: !full,
         };
         let found = attempt::run(&plan, true, deadline).await;
         out.push((offer, found));
@@ -283,6 +286,7 @@ pub(crate) async fn gather(
         password: target.password.as_ref().map(|p| &p.secret),
         password_gate: (!credentials.libpq_judged).then_some(gate),
         offer: &crate::tls::groups::LIBPQ,
+        handshake_only: false,
     };
     let timeout = run.timeout(options);
     let deadline = tokio::time::Instant::now() + timeout;

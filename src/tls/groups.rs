@@ -260,6 +260,11 @@ impl SupportedKxGroup for Ecdh {
     fn name(&self) -> NamedGroup {
         self.name
     }
+
+    /// ECDH over P-521 is approved, in a FIPS build whose module runs in FIPS mode.
+    fn fips(&self) -> bool {
+        cfg!(feature = "fips") && aws_lc_rs::try_fips_mode().is_ok()
+    }
 }
 
 struct EcdhActive {
@@ -353,6 +358,11 @@ impl SupportedKxGroup for ClassicalFirst {
     fn usable_for_version(&self, version: ProtocolVersion) -> bool {
         version == ProtocolVersion::TLSv1_3
     }
+
+    /// As rustls decides for its hybrids (SP 800-56C): the first part controls approval.
+    fn fips(&self) -> bool {
+        self.classical.fips()
+    }
 }
 
 struct ClassicalFirstActive {
@@ -441,5 +451,20 @@ mod tests {
                 0x11ec, 0x001d, 0x0017, 0x0018, 0x0019, 0x11eb, 0x11ed, 0x0201, 0x0202
             ]
         );
+    }
+
+    #[cfg(feature = "fips")]
+    #[test]
+    fn the_fips_build_speaks_only_what_the_module_approves() {
+        let provider = crate::tls::base_provider();
+        assert!(provider.fips(), "the provider is not in FIPS mode");
+        let groups: Vec<String> = provider
+            .kx_groups
+            .iter()
+            .map(|g| name(u16::from(g.name())))
+            .collect();
+        assert!(!groups.contains(&"X25519".to_string()), "{groups:?}");
+        assert!(groups.contains(&"P-256".to_string()), "{groups:?}");
+        assert!(groups.contains(&"P-521".to_string()), "{groups:?}");
     }
 }

@@ -68,10 +68,15 @@ pub(crate) fn base_provider() -> CryptoProvider {
     with_groups(groups::LIBPQ.speakable())
 }
 
-/// aws-lc-rs's provider with these key exchange groups, in this order.
+/// aws-lc-rs's provider with these key exchange groups, in this order. The `fips` build keeps
+/// only what the FIPS module approves (rustls's rule: its suites, signatures and groups).
 pub(crate) fn with_groups(
     kx_groups: Vec<&'static dyn rustls::crypto::SupportedKxGroup>,
 ) -> CryptoProvider {
+    let kx_groups = kx_groups
+        .into_iter()
+        .filter(|g| !cfg!(feature = "fips") || g.fips())
+        .collect();
     CryptoProvider {
         kx_groups,
         ..rustls::crypto::aws_lc_rs::default_provider()

@@ -93,12 +93,7 @@ fn tls_config(issued: &Issued) -> Arc<rustls::ServerConfig> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs = vec![CertificateDer::from_pem_slice(issued.cert_pem.as_bytes()).unwrap()];
     let key = PrivateKeyDer::from_pem_slice(issued.key_pem.as_bytes()).unwrap();
-    // Classic groups only, as PostgreSQL 18's default ssl_groups: on a post-quantum server pgtls
-    // makes one more connection to learn whether older OpenSSL connects (`older_stack_fails`).
-    let provider = Arc::new(rustls::crypto::CryptoProvider {
-        kx_groups: vec![rustls::crypto::aws_lc_rs::kx_group::X25519],
-        ..rustls::crypto::aws_lc_rs::default_provider()
-    });
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -165,6 +165,40 @@ fn each_ssl_groups_setting_gets_libpqs_group_retry_and_verdict() {
         want.sort();
         got.sort();
         assert_eq!(got, want, "{groups}: {audited}");
+        // The hand-built hellos of the other probes (old protocols, legacy suites; no key
+        // share) get straight answers from a strict server too. PostgreSQL's default
+        // ssl_ciphers (HIGH:MEDIUM:+3DES:!aNULL) on OpenSSL 3.6 leave CBC suites (as `openssl
+        // s_client -tls1_2 -cipher ECDHE-ECDSA-AES256-SHA384` confirms) and nothing older; TLS 1.2
+        // needs a classic group.
+        let classic = accepts.iter().any(|g| !g.contains("MLKEM"));
+        let protocols = &audited["audit"]["protocols"];
+        for (version, accepted) in [
+            ("TLSv1.3", true),
+            ("TLSv1.2", classic),
+            ("TLSv1.1", false),
+            ("TLSv1.0", false),
+            ("SSLv3", false),
+        ] {
+            assert_eq!(
+                protocols[version], accepted,
+                "{groups} {version}: {audited}"
+            );
+        }
+        let legacy: Vec<(&str, bool)> = audited["audit"]["legacy_suites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["family"].as_str().unwrap(), l["accepted"] == true))
+            .collect();
+        let want_legacy = [
+            ("static_rsa", false),
+            ("cbc", classic),
+            ("3des", false),
+            ("rc4", false),
+            ("export", false),
+            ("null", false),
+        ];
+        assert_eq!(legacy, want_legacy, "{groups}: {audited}");
         let post_quantum = accepts.iter().any(|g| g.contains("MLKEM"));
         assert_eq!(
             codes(&audited).contains(&"no_post_quantum".to_string()),
