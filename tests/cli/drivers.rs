@@ -565,6 +565,20 @@ fn on_a_post_quantum_only_server_each_driver_gets_its_own_stacks_verdict() {
             Driver::Node | Driver::Asyncpg => {
                 assert_eq!(out.status.code(), Some(0), "{t}");
                 assert_eq!(verdict["connects"], true, "{t}");
+                // The current line, Node.js 24 (OpenSSL 3.5), connects as the model says, with
+                // the groups the model gives it.
+                if driver == Driver::Node {
+                    let current = node24(home.path(), &string);
+                    let offered = tap.next()["offered"].clone();
+                    assert_eq!(current["ok"], true, "Node.js 24: {current}");
+                    assert_eq!(offered[0], "X25519MLKEM768", "Node.js 24: {offered}");
+                    assert!(
+                        verdict["models"]
+                            .as_str()
+                            .is_some_and(|m| m.contains("Node.js 22.20 or later")),
+                        "{verdict}"
+                    );
+                }
                 let stack = match driver {
                     Driver::Node => "Node.js 20",
                     _ => "Python linked with OpenSSL older than 3.5",
@@ -578,4 +592,28 @@ fn on_a_post_quantum_only_server_each_driver_gets_its_own_stacks_verdict() {
             }
         }
     }
+}
+
+/// node-postgres on Node.js 24 (`/opt/pgtls/node-24`, which `scripts/test.sh` installs, or
+/// `PGTLS_NODE24`), for one string.
+fn node24(home: &Path, string: &str) -> Value {
+    let node = std::env::var_os("PGTLS_NODE24").map_or_else(
+        || PathBuf::from("/opt/pgtls/node-24/bin/node"),
+        PathBuf::from,
+    );
+    assert!(
+        node.is_file(),
+        "no Node.js 24 at {} (run `bash scripts/test.sh`, or set PGTLS_NODE24)",
+        node.display()
+    );
+    let mut command = Command::new(node);
+    command
+        .arg(root().join("tests/drivers/node/probe.js"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("USER", "postgres");
+    let out = crate::harness::feed(command, format!("{string}\n"));
+    let line = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(line.lines().next().unwrap_or("null")).expect("one JSON verdict")
 }
