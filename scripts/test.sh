@@ -12,7 +12,8 @@
 #   with a JDK from Debian, for the --client pgjdbc and node-postgres comparisons;
 # - Prometheus and promtool from Debian, which scrape and lint `pgtls serve`, and curl;
 # - PgBouncer from Debian, run in front of PostgreSQL 15 and 18 by the pooler tests;
-# - then the whole test suite, built from the committed Cargo.lock.
+# - then the whole test suite, built from the committed Cargo.lock, and the unit tests once more
+#   in the `fips` build (aws-lc-rs's FIPS module, built with cmake and Go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,3 +64,8 @@ if [ ! -d tests/drivers/node/node_modules/pg ] || [ ! -d tests/drivers/node/node
 fi
 
 cargo test --locked "$@"
+# The FIPS build: aws-lc-fips-sys needs cmake and Go.
+command -v cmake >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cmake >/dev/null; }
+command -v go >/dev/null || [ ! -x /usr/local/go/bin/go ] || export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || { echo "the fips build needs Go (https://go.dev), which this machine lacks" >&2; exit 1; }
+cargo test --locked --features fips --lib
