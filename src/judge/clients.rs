@@ -311,7 +311,7 @@ fn verify_chain(
 
 /// Whether a connection made with a stack's own groups failed for them: the handshake ended
 /// before the server presented a certificate.
-pub(crate) fn refused_groups(a: &AttemptResult) -> bool {
+fn refused_groups(a: &AttemptResult) -> bool {
     a.connected
         && a.session.is_none()
         && a.outcome == Some(Outcome::HandshakeFailed)

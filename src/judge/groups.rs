@@ -1,13 +1,13 @@
 //! Key exchange groups: a server whose choice costs libpq a HelloRetryRequest on every
-//! connection; which client stacks need a connection with their own groups; and the older
-//! versions of a stack that cannot connect where the current ones do.
+//! connection; which client stacks need a connection with their own groups; and, from the
+//! audit, the older versions of a stack that cannot connect where the current ones do.
 
-use super::clients::{Asked, refused_groups};
+use super::clients::Asked;
 use super::findings::finding;
 use crate::clients::Client;
 use crate::probe::{AttemptResult, Wire};
-use crate::report::{Finding, FindingCode, Outcome, Severity, TargetReport};
-use crate::tls::groups::{LIBPQ, Offer, stack};
+use crate::report::{Audit, Finding, FindingCode, Outcome, Severity, TargetReport};
+use crate::tls::groups::{LIBPQ, Offer, name, stack};
 
 /// `hello_retry` when libpq connected with TLS 1.3 and the server chose a group libpq's first
 /// flight held no key share for.
@@ -45,13 +45,14 @@ pub(crate) fn hello_retry(report: &TargetReport) -> Option<Finding> {
 /// The client stacks whose key exchange groups decide whether they connect here and that need
 /// a TLS connection of their own: where the server chose a group on libpq's connection that the
 /// stack does not offer, or where that handshake failed before a certificate (for a stack that
-/// offers other groups than libpq). Older versions of a stack only where the current one would
-/// connect.
+/// offers other groups than libpq). Older versions are judged from `--audit`'s group list
+/// instead: a connection per check for them would double every server's handshakes (and
+/// backends).
 pub(crate) fn offers_to_try(
     asked: Option<&Asked>,
     attempts: &[AttemptResult],
     wire: &Wire,
-) -> Vec<(Offer, bool)> {
+) -> Vec<Offer> {
     let shared = attempts.iter().chain(wire.tls.as_ref());
     let group = shared
         .clone()
@@ -61,65 +62,59 @@ pub(crate) fn offers_to_try(
         && shared
             .filter(|a| a.tls)
             .any(|a| a.outcome == Some(Outcome::HandshakeFailed) && a.seen.presented.is_empty());
-    let lacks = |offer: &Offer| group.as_deref().is_some_and(|g| !offer.offers(g));
-    // (offer, whether the client's whole connection is needed, not only the handshake)
-    let mut out: Vec<(Offer, bool)> = Vec::new();
-    let mut add = |offer: Offer, full: bool| {
-        if offer.same_hello(&LIBPQ) {
-            return;
-        }
-        match out.iter_mut().find(|(o, _)| o.same_hello(&offer)) {
-            Some((_, already)) => *already |= full,
-            None => out.push((offer, full)),
-        }
-    };
+    let mut out: Vec<Offer> = Vec::new();
     let clients = asked.map(Asked::tls_clients).unwrap_or_default();
-    // libpq's own verdict comes from its attempts: only its older versions are tried here.
-    if let Some(older) = stack(Client::Libpq).older.filter(|o| lacks(o)) {
-        add(older, false);
-    }
-    for s in clients.into_iter().map(stack) {
-        if lacks(&s.current) || (failed_early && !s.current.same_hello(&LIBPQ)) {
-            add(s.current, true);
-        }
-        if let Some(older) = s.older.filter(|o| lacks(o)) {
-            add(older, false);
+    for offer in clients.into_iter().map(|c| stack(c).current) {
+        let lacks = group.as_deref().is_some_and(|g| !offer.offers(g));
+        let needed = lacks || failed_early;
+        if needed && !offer.same_hello(&LIBPQ) && !out.iter().any(|o| o.same_hello(&offer)) {
+            out.push(offer);
         }
     }
     out
 }
 
 /// `older_stack_fails` for the clients that connect here (libpq first) whose older versions,
-/// offering other groups, cannot: one finding per such offer, naming every stack that makes it.
-pub(crate) fn older_stacks(
-    report: &TargetReport,
-    asked: Option<&Asked>,
-    wire: &Wire,
-) -> Vec<Finding> {
-    let Some(group) = report
-        .tls
-        .as_ref()
-        .and_then(|t| t.key_exchange_group.clone())
-    else {
+/// offering other groups, cannot: every group of theirs pgtls speaks was tried by `--audit` and
+/// refused. One finding per such offer, naming every stack that makes it.
+pub(crate) fn older_stacks(report: &TargetReport, audit: Option<&Audit>) -> Vec<Finding> {
+    let (Some(audit), Some(group)) = (
+        audit,
+        report
+            .tls
+            .as_ref()
+            .and_then(|t| t.key_exchange_group.clone()),
+    ) else {
         return Vec::new();
     };
-    let clients: Vec<Client> = match asked {
-        Some(_) => report
+    let clients: Vec<Client> = match report.clients.is_empty() {
+        false => report
             .clients
             .iter()
             .filter(|v| v.connects && v.encrypted)
             .map(|v| v.name)
             .collect(),
-        None if report.libpq_connects => vec![Client::Libpq],
-        None => Vec::new(),
+        true if report.libpq_connects => vec![Client::Libpq],
+        true => Vec::new(),
+    };
+    let refused = |offer: &Offer| {
+        let tried: Vec<Option<bool>> = offer
+            .speakable()
+            .iter()
+            .map(|g| name(u16::from(g.name())))
+            .map(|n| {
+                audit
+                    .groups
+                    .iter()
+                    .find(|a| a.name == n)
+                    .and_then(|a| a.accepted)
+            })
+            .collect();
+        !tried.is_empty() && tried.iter().all(|a| *a == Some(false))
     };
     let mut failing: Vec<(Offer, Vec<&'static str>)> = Vec::new();
     for older in clients.into_iter().filter_map(|c| stack(c).older) {
-        let refused = wire
-            .by_offer
-            .iter()
-            .any(|(o, a)| o.same_hello(&older) && refused_groups(a));
-        if !refused {
+        if !refused(&older) {
             continue;
         }
         match failing.iter_mut().find(|(o, _)| o.same_hello(&older)) {

@@ -110,8 +110,9 @@ pub(crate) fn judge(
     if let Some(asked) = asked {
         clients::apply(&mut report, asked, &target.host, &wire, clock.webpki());
     }
-    let older = groups::older_stacks(&report, asked, &wire);
-    report.findings.extend(older);
+    report
+        .findings
+        .extend(groups::older_stacks(&report, audit.as_ref()));
     match &audit {
         Some(found) => {
             let provider = provider::profile_of(&report, profiles);

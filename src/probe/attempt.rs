@@ -36,9 +36,6 @@ pub struct Plan<'a> {
     pub password_gate: Option<Gate<'a>>,
     /// The key exchange groups the client offers: libpq's, or another client's.
     pub offer: &'a Offer,
-    /// Whether to stop once the handshake is done (no startup message): enough to learn
-    /// whether a stack's groups get through.
-    pub handshake_only: bool,
 }
 
 /// Whether a client being judged would send the password on a connection: given the chain the
@@ -203,10 +200,6 @@ async fn steps(
     };
     let (_, conn) = stream.get_ref();
     r.session = session(plan, conn);
-    if plan.handshake_only {
-        let _ = stream.shutdown().await;
-        return;
-    }
     let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
     let leaf = conn
         .peer_certificates()

@@ -89,7 +89,7 @@ pub(crate) struct Wire {
     /// A plaintext connection.
     pub plain: Option<AttemptResult>,
     /// TLS connections made with another client stack's key exchange groups, where the groups
-    /// decide whether that stack connects (see `judge::clients::offers_to_try`).
+    /// decide whether that stack connects (see `judge::groups::offers_to_try`).
     pub by_offer: Vec<(Offer, AttemptResult)>,
 }
 
@@ -181,7 +181,6 @@ pub(crate) async fn gather_wire(
         password: target.password.as_ref().map(|p| &p.secret),
         password_gate,
         offer: &crate::tls::groups::LIBPQ,
-        handshake_only: false,
     };
     let (tls_plan, plain_plan) = (plan(&open, Some(gate)), plan(&plaintext, Some(gate)));
     let deadline = tokio::time::Instant::now() + timeout;
@@ -211,13 +210,12 @@ pub(crate) async fn gather_wire(
 }
 
 /// A TLS connection for each offer, one after another, with the same rules as the shared one
-/// of [`gather_wire`] (nothing verified, the password only through `gate`); for an offer marked
-/// `false`, the handshake only.
+/// of [`gather_wire`] (nothing verified, the password only through `gate`).
 pub(crate) async fn gather_offers(
     resolved: &Resolved,
     target: &Target,
     identity: Result<Option<&ClientIdentity>, &ClientCertError>,
-    (offers, direct): (Vec<(Offer, bool)>, bool),
+    (offers, direct): (Vec<Offer>, bool),
     gate: Gate<'_>,
     timeout: Duration,
 ) -> Vec<(Offer, AttemptResult)> {
@@ -231,7 +229,7 @@ pub(crate) async fn gather_offers(
     let startup = startup_params(resolved);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut out = Vec::new();
-    for (offer, full) in offers {
+    for offer in offers {
         let plan = Plan {
             options: &open,
             target,
@@ -241,7 +239,6 @@ pub(crate) async fn gather_offers(
             password: target.password.as_ref().map(|p| &p.secret),
             password_gate: Some(gate),
             offer: &offer,
-            handshake_only: !full,
         };
         let found = attempt::run(&plan, true, deadline).await;
         out.push((offer, found));
@@ -286,7 +283,6 @@ pub(crate) async fn gather(
         password: target.password.as_ref().map(|p| &p.secret),
         password_gate: (!credentials.libpq_judged).then_some(gate),
         offer: &crate::tls::groups::LIBPQ,
-        handshake_only: false,
     };
     let timeout = run.timeout(options);
     let deadline = tokio::time::Instant::now() + timeout;

@@ -508,7 +508,7 @@ fn on_a_post_quantum_only_server_each_driver_gets_its_own_stacks_verdict() {
     // PostgreSQL 18 on OpenSSL 3.6 that accepts X25519MLKEM768 only. The drivers here run on the
     // JDK 17 (no post-quantum group), Node.js 20 and Python's ssl on OpenSSL 3.0: none of them
     // connects. pgtls models pgjdbc on the JDK (it fails, with the groups it offered), and
-    // node-postgres and asyncpg on OpenSSL 3.5 (they connect), with a warning that names the
+    // node-postgres and asyncpg on OpenSSL 3.5 (they connect), and its audit warns about the
     // older stacks these drivers run on here. The tap shows the groups each driver really offered,
     // which must be the ones pgtls names.
     let home = shared_tempdir();
@@ -539,7 +539,14 @@ fn on_a_post_quantum_only_server_each_driver_gets_its_own_stacks_verdict() {
         let direct = driver.string("localhost", server.port, "verify-full", Some(&root_file));
         let out = pgtls(home.path())
             .env("USER", "postgres")
-            .args(["check", "--client", driver.name(), "--format", "json"])
+            .args([
+                "check",
+                "--audit",
+                "--client",
+                driver.name(),
+                "--format",
+                "json",
+            ])
             .arg(&direct)
             .output()
             .unwrap();

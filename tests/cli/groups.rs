@@ -199,6 +199,12 @@ fn each_ssl_groups_setting_gets_libpqs_group_retry_and_verdict() {
             ("null", false),
         ];
         assert_eq!(legacy, want_legacy, "{groups}: {audited}");
+        // libpq on OpenSSL older than 3.5 offers only classic groups.
+        assert_eq!(
+            codes(&audited).contains(&"older_stack_fails".to_string()),
+            !classic && connects,
+            "{groups}: {audited}"
+        );
         let post_quantum = accepts.iter().any(|g| g.contains("MLKEM"));
         assert_eq!(
             codes(&audited).contains(&"no_post_quantum".to_string()),
