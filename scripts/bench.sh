@@ -6,7 +6,8 @@
 #     provider profile's roots, Mozilla's);
 #  2. throughput: 500 targets checked by one pgtls run vs the server's own connection capacity
 #     measured by `pgbench -C` (a new TLS connection per transaction), as a ratio; and the CPU
-#     (user+sys) pgtls spends per verified check against libpq's per connection in `pgbench -C`;
+#     (user+sys) pgtls spends per verified check against libpq's per connection in `pgbench -C`,
+#     with Debian's libpq (OpenSSL 3.0) and with libpq 18 on OpenSSL 3.6 (post-quantum share);
 #  3. one `check --audit` of the server;
 #  4. peak memory (RSS) of one pgtls run over 1,000 targets;
 #  5. `check --client all` (every driver's verdict) against a plain check of the same target, for
@@ -96,6 +97,27 @@ for _ in range(3):
     per = (children_cpu() - cpu) / 800
     libpq_cpu = per if libpq_cpu is None else min(libpq_cpu, per)
 print(f"  CPU per verified check: pgtls {cpu_per_check * 1000:.2f} ms, libpq (pgbench -C) {libpq_cpu * 1000:.2f} ms per connection = {cpu_per_check / libpq_cpu:.2f}x")
+# The same with libpq 18 on OpenSSL 3.6 (PostgreSQL 18's pgbench in the Debian forky folder), whose
+# first flight carries the post-quantum key share as pgtls's does.
+forky = "/opt/pgtls/forky"
+if os.path.exists(f"{forky}/usr/lib/postgresql/18/bin/pgbench"):
+    root = conninfo.split("sslrootcert=")[1].split()[0]
+    os.makedirs(f"{forky}/tmp/pgtls-bench", exist_ok=True)
+    with open(root, "rb") as src, open(f"{forky}/tmp/pgtls-bench/root.crt", "wb") as dst:
+        dst.write(src.read())
+    with open(script, "rb") as src, open(f"{forky}/tmp/pgtls-bench/select1.sql", "wb") as dst:
+        dst.write(src.read())
+    inside = conninfo.replace(root, "/tmp/pgtls-bench/root.crt")
+    pq_cpu = None
+    for _ in range(3):
+        cpu = children_cpu()
+        subprocess.run(["chroot", forky, "/usr/lib/postgresql/18/bin/pgbench", "-n", "-C", "-c", "8", "-j", "2",
+                        "-t", "100", "-f", "/tmp/pgtls-bench/select1.sql", inside],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+                       env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+        per = (children_cpu() - cpu) / 800
+        pq_cpu = per if pq_cpu is None else min(pq_cpu, per)
+    print(f"  CPU per verified check: pgtls {cpu_per_check * 1000:.2f} ms, libpq 18 on OpenSSL 3.6 {pq_cpu * 1000:.2f} ms per connection = {cpu_per_check / pq_cpu:.2f}x")
 print("== one --audit of a loopback server")
 best = None
 for _ in range(5):
