@@ -64,7 +64,7 @@ bin=${PGTLS_PG15_BIN:-/usr/lib/postgresql/15/bin}
 pgbench_tps=$(HOME=/nonexistent "$bin/pgbench" -n -C -c 8 -j 2 -T 10 -f "$work/select1.sql" "$conninfo" 2>/dev/null \
     | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
 python3 - "$pgtls" "$work/500.txt" "$work/1000.txt" "$pgbench_tps" "$bin/pgbench" "$conninfo" "$work/select1.sql" <<'PY'
-import os, resource, subprocess, sys, time
+import os, resource, shutil, subprocess, sys, time
 pgtls, five_hundred, thousand, pgbench = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 pgbench_bin, conninfo, script = sys.argv[5], sys.argv[6], sys.argv[7]
 
@@ -111,7 +111,7 @@ if os.path.exists(f"{forky}/usr/lib/postgresql/18/bin/pgbench"):
     pq_cpu = None
     for _ in range(3):
         cpu = children_cpu()
-        subprocess.run(["chroot", forky, "/usr/lib/postgresql/18/bin/pgbench", "-n", "-C", "-c", "8", "-j", "2",
+        subprocess.run([shutil.which("chroot"), forky, "/usr/lib/postgresql/18/bin/pgbench", "-n", "-C", "-c", "8", "-j", "2",
                         "-t", "100", "-f", "/tmp/pgtls-bench/select1.sql", inside],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
                        env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
