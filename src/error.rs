@@ -119,6 +119,11 @@ impl Error {
         use crate::config::ConfigError;
         use crate::conninfo::ParseError;
         match self {
+            Error::Config(ConfigError::Parse(ParseError::MissingEquals(word)))
+                if other_drivers_spelling(word).is_some() =>
+            {
+                other_drivers_spelling(word).map(str::to_string)
+            }
             // `pgtls check db.example.com`: psql would take the word as a database name, but a
             // CONNINFO argument is a connection string.
             Error::Config(ConfigError::Parse(ParseError::MissingEquals(word)))
@@ -138,7 +143,11 @@ impl Error {
             }
             Error::Config(ConfigError::Parse(
                 ParseError::UnknownKeyword(word) | ParseError::UnknownQueryParameter(word),
-            )) => crate::config::suggest::keyword(word).map(|k| format!("did you mean \"{k}\"?")),
+            )) => other_drivers_spelling(word)
+                .map(str::to_string)
+                .or_else(|| {
+                    crate::config::suggest::keyword(word).map(|k| format!("did you mean \"{k}\"?"))
+                }),
             Error::Config(ConfigError::InvalidValue { keyword, value }) => {
                 let values = crate::config::suggest::values_of(keyword)?;
                 let expected = format!("{keyword} takes {}", values.join(", "));
@@ -183,6 +192,20 @@ pub fn after_output(code: Code, written: Result<(), Error>) -> Result<Code, Erro
     }
 }
 
+/// The hint for a word libpq does not know that another driver spells so: a JDBC URL pgjdbc would
+/// not take, and pgjdbc's and node-postgres's `ssl`.
+fn other_drivers_spelling(word: &str) -> Option<&'static str> {
+    let lower = word.to_ascii_lowercase();
+    if lower.starts_with("jdbc:") {
+        return Some(
+            "a JDBC URL for pgjdbc starts with jdbc:postgresql: (pgjdbc answers \"No suitable driver\" to any other); write jdbc:postgresql://HOST:PORT/DATABASE?...",
+        );
+    }
+    (lower == "ssl").then_some(
+        "ssl=true is pgjdbc's and node-postgres's spelling; libpq's keyword is sslmode: sslmode=verify-full with sslrootcert=FILE verifies the server, sslmode=require only encrypts",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +246,20 @@ mod tests {
                     "(redacted)".into(),
                 ))),
                 None,
+            ),
+            (
+                Error::Config(ConfigError::Parse(ParseError::UnknownKeyword("ssl".into()))),
+                Some(
+                    "ssl=true is pgjdbc's and node-postgres's spelling; libpq's keyword is sslmode: sslmode=verify-full with sslrootcert=FILE verifies the server, sslmode=require only encrypts",
+                ),
+            ),
+            (
+                Error::Config(ConfigError::Parse(ParseError::UnknownKeyword(
+                    "jdbc:postgres://db/app?user".into(),
+                ))),
+                Some(
+                    "a JDBC URL for pgjdbc starts with jdbc:postgresql: (pgjdbc answers \"No suitable driver\" to any other); write jdbc:postgresql://HOST:PORT/DATABASE?...",
+                ),
             ),
             (
                 Error::Config(ConfigError::InvalidValue {
