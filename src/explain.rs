@@ -385,5 +385,6 @@ pub fn libpq_plan(resolved: &Resolved, root_file_exists: bool) -> crate::clients
         },
         refused: None,
         unmodelled: Vec::new(),
+        ignored: Vec::new(),
     }
 }

@@ -200,6 +200,9 @@ pub struct ClientVerdict {
     /// Settings given that the model does not cover.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmodelled: Vec<String>,
+    /// Parameters of the driver's string that the driver ignores because it does not know them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 /// One connection attempt.

@@ -213,6 +213,9 @@ pub struct DriverString {
     pub password: Option<Secret>,
     /// Every other setting, by the driver's lower-case key: `sslmode`, `ssl`, `sslrootcert`...
     pub params: BTreeMap<String, String>,
+    /// Parameters of the driver's own string that it does not know and ignores without a word,
+    /// each with the name meant where one is close (`"sslmod" (did you mean "sslmode"?)`).
+    pub ignored: Vec<String>,
 }
 
 impl DriverString {
@@ -298,6 +301,7 @@ pub fn from_libpq(resolved: &Resolved) -> DriverString {
         dbname: Some(resolved.options.dbname.clone()),
         user: Some(resolved.options.user.clone()),
         password: None,
+        ignored: Vec::new(),
         params,
     }
 }
@@ -495,6 +499,8 @@ pub struct Policy {
     pub no_tls_message: &'static str,
     /// Settings given that the model does not cover, named so that the report can say so.
     pub unmodelled: Vec<String>,
+    /// Parameters the driver ignores (see [`DriverString::ignored`]).
+    pub ignored: Vec<String>,
 }
 
 /// The policy of `client` for `driver`'s settings.
@@ -531,6 +537,9 @@ pub struct Plan {
     /// Settings given that the model does not cover.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmodelled: Vec<String>,
+    /// Parameters the driver ignores because it does not know them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 impl Policy {
@@ -548,6 +557,7 @@ impl Policy {
             refused: None,
             no_tls_message,
             unmodelled: Vec::new(),
+            ignored: Vec::new(),
         }
     }
 
@@ -642,6 +652,7 @@ impl Policy {
             host_name,
             refused: self.refused.clone(),
             unmodelled: self.unmodelled.clone(),
+            ignored: self.ignored.clone(),
         }
     }
 }
@@ -745,6 +756,7 @@ mod tests {
             user: Some("app".into()),
             password: Some(Secret::new("s3cret".into())),
             params: BTreeMap::new(),
+            ignored: Vec::new(),
         };
         driver.params.insert("sslmode".into(), "no-verify".into());
         driver.params.insert("sslrootcert".into(), "/r.crt".into());

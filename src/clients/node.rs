@@ -213,6 +213,7 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
             .filter(|k| driver.nonempty(k).is_some())
             .map(|k| format!("{k} (client certificates are offered as libpq would)"))
             .collect(),
+        ignored: Vec::new(),
     }
 }
 

@@ -45,6 +45,102 @@ fn translate(key: &str) -> String {
     }
 }
 
+/// The connection properties pgjdbc knows (`PGProperty`, on its main branch after 42.7.9); it
+/// ignores any other without a word.
+const PROPERTIES: [&str; 91] = [
+    "adaptiveFetch",
+    "adaptiveFetchMaximum",
+    "adaptiveFetchMinimum",
+    "allowEncodingChanges",
+    "ApplicationName",
+    "assumeMinServerVersion",
+    "authenticationPluginClassName",
+    "autosave",
+    "binaryTransfer",
+    "binaryTransferDisable",
+    "binaryTransferEnable",
+    "cancelSignalTimeout",
+    "channelBinding",
+    "classLoaderStrategy",
+    "cleanupSavepoints",
+    "connectExecutor",
+    "connectExecutorArg",
+    "connectTimeout",
+    "convertBooleanToNumeric",
+    "currentSchema",
+    "databaseMetadataCacheFields",
+    "databaseMetadataCacheFieldsMiB",
+    "defaultRowFetchSize",
+    "disableColumnSanitiser",
+    "escapeSyntaxCallMode",
+    "flushCacheOnDdl",
+    "groupStartupParameters",
+    "gssEncMode",
+    "gsslib",
+    "gssResponseTimeout",
+    "gssUseDefaultCreds",
+    "hideUnprivilegedObjects",
+    "hostRecheckSeconds",
+    "jaasApplicationName",
+    "jaasLogin",
+    "kerberosServerName",
+    "loadBalanceHosts",
+    "localSocketAddress",
+    "loggerFile",
+    "loggerLevel",
+    "loginTimeout",
+    "logServerErrorDetail",
+    "logUnclosedConnections",
+    "maxResultBuffer",
+    "maxSendBufferSize",
+    "options",
+    "password",
+    "PGDBNAME",
+    "PGHOST",
+    "PGPORT",
+    "preferQueryMode",
+    "preparedStatementCacheQueries",
+    "preparedStatementCacheSizeMiB",
+    "prepareThreshold",
+    "protocolVersion",
+    "queryTimeout",
+    "quoteReturningIdentifiers",
+    "readOnly",
+    "readOnlyMode",
+    "receiveBufferSize",
+    "replication",
+    "requireAuth",
+    "reWriteBatchedInserts",
+    "reWriteBatchedInsertsSize",
+    "scramMaxIterations",
+    "sendBufferSize",
+    "service",
+    "socketFactory",
+    "socketFactoryArg",
+    "socketTimeout",
+    "ssl",
+    "sslcert",
+    "sslfactory",
+    "sslfactoryarg",
+    "sslhostnameverifier",
+    "sslkey",
+    "sslmode",
+    "sslNegotiation",
+    "sslpassword",
+    "sslpasswordcallback",
+    "sslResponseTimeout",
+    "sslrootcert",
+    "sspiServiceClass",
+    "stringtype",
+    "targetServerType",
+    "tcpKeepAlive",
+    "tcpNoDelay",
+    "unknownLength",
+    "user",
+    "useSpnego",
+    "xmlFactoryFactory",
+];
+
 /// Java's `String.split(",")`: trailing empty fields are dropped (a string with no comma is
 /// one field, even when empty).
 fn java_split(list: &str) -> Vec<String> {
@@ -134,6 +230,14 @@ pub(crate) fn parse(url: &str) -> Result<DriverString, DriverError> {
             "PGHOST" => hosts = java_split(&value),
             "PGPORT" => ports = java_split(&value),
             _ => {
+                if !PROPERTIES.contains(&key.as_str()) {
+                    driver
+                        .ignored
+                        .push(match crate::config::suggest::closest(PROPERTIES, &key) {
+                            Some(near) => format!("\"{key}\" (did you mean \"{near}\"?)"),
+                            None => format!("\"{key}\""),
+                        });
+                }
                 driver.params.insert(key, value);
             }
         }
@@ -227,6 +331,7 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
     policy.verify = verify;
     unmodelled.extend(unmodelled_settings(driver));
     policy.unmodelled = unmodelled;
+    policy.ignored = driver.ignored.clone();
     policy
 }
 
@@ -304,6 +409,35 @@ mod tests {
 
     fn hosts(d: &DriverString) -> Vec<(String, u16)> {
         d.hosts.clone()
+    }
+
+    #[test]
+    fn parameters_pgjdbc_does_not_know_are_named_with_the_one_meant() {
+        let cases: [(&str, &[&str]); 6] = [
+            (
+                "jdbc:postgresql://h/d?sslmode=verify-full&sslrootcert=/r.crt",
+                &[],
+            ),
+            (
+                "jdbc:postgresql://h/d?sslmod=verify-full",
+                &["\"sslmod\" (did you mean \"sslmode\"?)"],
+            ),
+            // Property names are case-sensitive in pgjdbc.
+            (
+                "jdbc:postgresql://h/d?SSLMode=verify-full",
+                &["\"SSLMode\" (did you mean \"sslmode\"?)"],
+            ),
+            ("jdbc:postgresql://h/d?frobnicate=1", &["\"frobnicate\""]),
+            // Read by parseURL itself: host, port and dbname in any case, PGHOST as written.
+            ("jdbc:postgresql://h/d?PGHOST=a&Port=6432&user=u", &[]),
+            (
+                "jdbc:postgresql://h/d?pgport=6432",
+                &["\"pgport\" (did you mean \"PGPORT\"?)"],
+            ),
+        ];
+        for (url, ignored) in cases {
+            assert_eq!(parse(url).unwrap().ignored, ignored, "{url}");
+        }
     }
 
     #[test]

@@ -81,6 +81,7 @@ pub(crate) fn libpq_verdict(report: &TargetReport, equivalent: Option<&str>) -> 
         error: (!report.libpq_connects).then(|| super::findings::failure(report)),
         summary: report.summary.clone(),
         unmodelled: Vec::new(),
+        ignored: Vec::new(),
     }
 }
 
@@ -437,6 +438,7 @@ pub(crate) fn verdict(
         error: None,
         summary: String::new(),
         unmodelled: policy.unmodelled.clone(),
+        ignored: policy.ignored.clone(),
     };
     match step {
         Step::Connected { tls, chain, name } => {
@@ -629,6 +631,9 @@ fn add_findings(report: &mut TargetReport, verdicts: &[ClientVerdict]) {
         if !v.unmodelled.is_empty() {
             report.findings.push(client_not_modelled(v));
         }
+        if !v.ignored.is_empty() {
+            report.findings.push(ignored_parameters(v));
+        }
     }
 }
 
@@ -687,6 +692,24 @@ fn client_not_modelled(v: &ClientVerdict) -> Finding {
     }
 }
 
+/// `ignored_parameter`: the driver's string has parameters the driver does not know, which it
+/// ignores without a word: a misspelt `sslmode` leaves the connection unverified.
+fn ignored_parameters(v: &ClientVerdict) -> Finding {
+    Finding {
+        severity: Severity::Warning,
+        code: FindingCode::IgnoredParameter,
+        message: format!(
+            "{} ignores parameters it does not know, without a word: {}",
+            v.name.name(),
+            v.ignored.join(", ")
+        ),
+        hint: Some(format!(
+            "spell them as {} does; the verdict is for the string without them",
+            v.name.name()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -704,6 +727,7 @@ mod tests {
             refused: None,
             no_tls_message: "no TLS",
             unmodelled: Vec::new(),
+            ignored: Vec::new(),
         }
     }
 

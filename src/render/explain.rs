@@ -173,6 +173,9 @@ pub fn clients_text(
         for note in &plan.unmodelled {
             writeln!(out, "  not modelled {}", clean(note))?;
         }
+        for name in &plan.ignored {
+            writeln!(out, "  ignores     {} (unknown to the driver)", clean(name))?;
+        }
     }
     Ok(())
 }

@@ -624,3 +624,42 @@ fn node24(home: &Path, string: &str) -> Value {
     let line = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(line.lines().next().unwrap_or("null")).expect("one JSON verdict")
 }
+
+#[test]
+fn a_misspelt_pgjdbc_parameter_is_ignored_by_pgjdbc_and_named_by_pgtls() {
+    // pgjdbc ignores properties it does not know: `sslmod=verify-full` leaves the default mode,
+    // which connects to a server whose certificate nothing here trusts.
+    let home = shared_tempdir();
+    let leaf = Ca::root("pgtls unknown root").server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let url = format!(
+        "jdbc:postgresql://localhost:{}/postgres?user=postgres&sslmod=verify-full&connectTimeout=5",
+        server.port
+    );
+    let theirs = &Driver::Pgjdbc.run(home.path(), std::slice::from_ref(&url))[0];
+    assert_eq!(theirs["ok"], true, "{theirs}");
+    let out = pgtls(home.path())
+        .env("USER", "postgres")
+        .args(["check", "--format", "json"])
+        .arg(&url)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &doc["targets"][0];
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert_eq!(t["clients"][0]["connects"], true, "{t}");
+    assert_eq!(t["clients"][0]["chain_verified"], false, "{t}");
+    let finding = t["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "ignored_parameter")
+        .unwrap_or_else(|| panic!("no ignored_parameter: {t}"));
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"sslmod\" (did you mean \"sslmode\"?)"),
+        "{finding}"
+    );
+}
