@@ -461,6 +461,9 @@ pub enum Roots {
     },
     /// A file if it exists, else the operating system's store (Npgsql's default root file).
     FileElseSystem { path: PathBuf },
+    /// None: the chain is not checked at all, though the host name may be (pgjdbc's
+    /// `NonValidatingFactory` under verify-full).
+    Unchecked,
     /// The operating system's store.
     System,
 }
@@ -626,6 +629,7 @@ impl Policy {
                         extra.display()
                     ),
                     Roots::System => "the system store".to_string(),
+                    Roots::Unchecked => String::new(),
                 };
                 let anchors = match v.anchors {
                     Anchors::OpenSsl => "a self-signed root of",
@@ -639,7 +643,11 @@ impl Policy {
                     }
                     Some(NameRules::OpenSsl) => "checked (OpenSSL X509_check_host)".to_string(),
                 };
-                (format!("verified up to {anchors} {roots}"), names)
+                let chain = match v.roots {
+                    Roots::Unchecked => "not verified (any chain is accepted)".to_string(),
+                    _ => format!("verified up to {anchors} {roots}"),
+                };
+                (chain, names)
             }
         };
         Plan {

@@ -328,6 +328,10 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
         }
     };
     let (verify, mut unmodelled) = verification(driver, env, &mode, verifies);
+    if verify.as_ref().is_some_and(|v| v.roots == Roots::Unchecked) {
+        // The reason the chain goes unverified, named where the mode is.
+        policy.mode = format!("{} with sslfactory=NonValidatingFactory", policy.mode);
+    }
     policy.verify = verify;
     unmodelled.extend(unmodelled_settings(driver));
     policy.unmodelled = unmodelled;
@@ -375,10 +379,11 @@ fn verification(
             let (path, password) = jvm_truststore(env);
             (Some(verify(Roots::Jvm { path, password })), Vec::new())
         }
-        "org.postgresql.ssl.NonValidatingFactory" if names.is_some() => (
-            None,
-            vec!["sslfactory=NonValidatingFactory with verify-full (pgjdbc checks the name, not the chain)".into()],
-        ),
+        // The factory's trust manager accepts any chain; MakeSSL still checks the name under
+        // verify-full.
+        "org.postgresql.ssl.NonValidatingFactory" if names.is_some() => {
+            (Some(verify(Roots::Unchecked)), Vec::new())
+        }
         "org.postgresql.ssl.NonValidatingFactory" => (None, Vec::new()),
         other => (None, vec![format!("sslfactory={other}")]),
     }

@@ -572,6 +572,11 @@ fn fix(v: &ClientVerdict) -> Option<String> {
         (Client::Pgjdbc, Code::Usage, _) => {
             "pgjdbc reads sslrootcert (default ~/.postgresql/root.crt in the JVM's user.home) for verify-ca and verify-full"
         }
+        (Client::Pgjdbc, _, true)
+            if !v.chain_verified && v.mode.contains("NonValidatingFactory") =>
+        {
+            "sslfactory=org.postgresql.ssl.NonValidatingFactory accepts any chain (pgjdbc still checks the name under verify-full): remove it, and pgjdbc's default LibPQFactory verifies the chain against sslrootcert"
+        }
         (Client::Pgjdbc, _, true) if !v.chain_verified => {
             "use sslmode=verify-full with sslrootcert: pgjdbc's require, prefer and allow never verify the certificate, even with a root file"
         }

@@ -134,6 +134,7 @@ fn load(roots: &Roots) -> Trusted {
             Trusted::Mozilla(extra.as_ref().and_then(|p| TrustStore::from_file(p).ok()))
         }
         Roots::System => system(),
+        Roots::Unchecked => Trusted::Unused,
     }
 }
 

@@ -663,3 +663,64 @@ fn a_misspelt_pgjdbc_parameter_is_ignored_by_pgjdbc_and_named_by_pgtls() {
         "{finding}"
     );
 }
+
+#[test]
+fn nonvalidatingfactory_is_named_as_why_pgjdbc_leaves_the_chain_unverified() {
+    // NonValidatingFactory accepts any chain; under verify-full pgjdbc still checks the name,
+    // which is localhost alone here.
+    let home = shared_tempdir();
+    let name_only = ServerCert {
+        ips: Vec::new(),
+        ..ServerCert::localhost()
+    };
+    let leaf = Ca::root("pgtls unknown root").server(&name_only);
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let factory = "sslfactory=org.postgresql.ssl.NonValidatingFactory";
+    for (host, connects) in [("localhost", true), ("127.0.0.1", false)] {
+        let url = format!(
+            "jdbc:postgresql://{host}:{}/postgres?user=postgres&sslmode=verify-full&{factory}&connectTimeout=5",
+            server.port
+        );
+        let theirs = &Driver::Pgjdbc.run(home.path(), std::slice::from_ref(&url))[0];
+        assert_eq!(theirs["ok"], connects, "{host}: {theirs}");
+        let out = pgtls(home.path())
+            .env("USER", "postgres")
+            .args(["check", "--format", "json"])
+            .arg(&url)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let t = &doc["targets"][0];
+        let verdict = &t["clients"][0];
+        assert_eq!(verdict["connects"], connects, "{host}: {t}");
+        assert!(
+            verdict["mode"]
+                .as_str()
+                .unwrap()
+                .ends_with("with sslfactory=NonValidatingFactory"),
+            "{t}"
+        );
+        if connects {
+            assert_eq!(out.status.code(), Some(0), "{t}");
+            assert_eq!(verdict["chain_verified"], false, "{t}");
+            assert_eq!(verdict["host_name_verified"], true, "{t}");
+            let hints: Vec<&str> = t["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|f| f["hint"].as_str())
+                .collect();
+            assert!(
+                hints
+                    .iter()
+                    .any(|h| h.contains("NonValidatingFactory accepts any chain")),
+                "{hints:?}"
+            );
+        } else {
+            // As pgjdbc: the name check fails, and says so in pgjdbc's words.
+            assert_eq!(out.status.code(), Some(7), "{t}");
+            let error = theirs["error"].as_str().unwrap();
+            assert_eq!(verdict["error"].as_str(), Some(error), "{t}");
+        }
+    }
+}
