@@ -97,8 +97,26 @@ pub fn junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "</testsuites>")
 }
 
+/// What the handshake negotiated, for the test case's output: protocol, cipher and key exchange
+/// group.
+fn negotiated(t: &TargetReport) -> Option<String> {
+    let tls = t.tls.as_ref().filter(|_| t.encrypted)?;
+    let retry = if tls.hello_retry {
+        " after a HelloRetryRequest"
+    } else {
+        ""
+    };
+    Some(format!(
+        "{} {}, group {}{retry}",
+        tls.protocol,
+        tls.cipher,
+        tls.key_exchange_group.as_deref().unwrap_or("unknown")
+    ))
+}
+
 fn write_case(t: &TargetReport, name: &str, time: f64, out: &mut dyn Write) -> io::Result<()> {
-    if t.exit_code == Code::Ok {
+    let tls = negotiated(t);
+    if t.exit_code == Code::Ok && tls.is_none() {
         return writeln!(
             out,
             r#"    <testcase classname="pgtls.check" name="{}" time="{time:.3}"/>"#,
@@ -110,6 +128,12 @@ fn write_case(t: &TargetReport, name: &str, time: f64, out: &mut dyn Write) -> i
         r#"    <testcase classname="pgtls.check" name="{}" time="{time:.3}">"#,
         xml(name)
     )?;
+    if let Some(tls) = tls {
+        writeln!(out, "      <system-out>{}</system-out>", xml(&tls))?;
+    }
+    if t.exit_code == Code::Ok {
+        return writeln!(out, "    </testcase>");
+    }
     let details: Vec<String> = t
         .findings
         .iter()

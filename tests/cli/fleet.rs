@@ -345,6 +345,12 @@ fn junit_output_is_read_by_junitparser() {
         .map(|c| c["passed"].as_bool().unwrap())
         .collect();
     assert_eq!(passed, [true, false, false, false]);
+    // What the handshake negotiated, group included, as the case's output.
+    let out = suite["cases"][0]["system_out"].as_str().unwrap_or_default();
+    assert!(
+        out.starts_with("TLSv1.3 ") && out.contains(", group "),
+        "{suite}"
+    );
     let untrusted = &suite["cases"][2]["result"][0];
     assert!(
         untrusted

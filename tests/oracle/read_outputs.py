@@ -22,7 +22,7 @@ def junit(text):
     cases = []
     for suite in xml:
         for case in suite:
-            cases.append({"name": case.name, "passed": case.is_passed, "result": [r.message for r in case.result], "kinds": [type(r).__name__ for r in case.result]})
+            cases.append({"name": case.name, "passed": case.is_passed, "result": [r.message for r in case.result], "kinds": [type(r).__name__ for r in case.result], "system_out": case.system_out})
     return {"tests": xml.tests, "failures": xml.failures, "errors": xml.errors, "cases": cases}
 
 
