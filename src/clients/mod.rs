@@ -75,7 +75,7 @@ impl Client {
         match self {
             Client::Libpq => "libpq 18 on OpenSSL 3.5 or later",
             Client::Pgjdbc => {
-                "pgjdbc 42.5 (LibPQFactory; Debian libpostgresql-jdbc-java 42.5.5) on the JDK 17 to 25"
+                "pgjdbc 42.5 (Debian libpostgresql-jdbc-java 42.5.5) on the JDK 17 to 25"
             }
             Client::NodePostgres => {
                 "node-postgres 8.23 (pg-connection-string 2.14) on Node.js 22.20 or later (OpenSSL 3.5); measured on Node.js 20"

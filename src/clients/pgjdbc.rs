@@ -328,9 +328,14 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
         }
     };
     let (verify, mut unmodelled) = verification(driver, env, &mode, verifies);
-    if verify.as_ref().is_some_and(|v| v.roots == Roots::Unchecked) {
-        // The reason the chain goes unverified, named where the mode is.
-        policy.mode = format!("{} with sslfactory=NonValidatingFactory", policy.mode);
+    // A factory other than the default LibPQFactory decides what is verified: named where the
+    // mode is (the reason the chain goes unverified with NonValidatingFactory).
+    if let Some(factory) = driver
+        .param("sslfactory")
+        .filter(|f| !f.ends_with(".LibPQFactory") && policy.order != Order::Plain)
+    {
+        let short = factory.rsplit('.').next().unwrap_or(factory);
+        policy.mode = format!("{} with sslfactory={short}", policy.mode);
     }
     policy.verify = verify;
     unmodelled.extend(unmodelled_settings(driver));
