@@ -310,9 +310,9 @@ fn verify_chain(
         .map_err(|e| chain_message(policy.client, &e))
 }
 
-/// Whether a connection made with a stack's own groups failed for them: the handshake ended
-/// before the server presented a certificate.
-fn refused_groups(a: &AttemptResult) -> bool {
+/// Whether a TLS connection's handshake ended before the server presented a certificate: for a
+/// connection made with a stack's own groups, the server refused them.
+pub(super) fn refused_groups(a: &AttemptResult) -> bool {
     a.connected
         && a.session.is_none()
         && a.outcome == Some(Outcome::HandshakeFailed)

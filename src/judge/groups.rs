@@ -2,11 +2,11 @@
 //! connection; which client stacks need a connection with their own groups; and, from the
 //! audit, the older versions of a stack that cannot connect where the current ones do.
 
-use super::clients::Asked;
+use super::clients::{Asked, refused_groups};
 use super::findings::finding;
 use crate::clients::Client;
 use crate::probe::{AttemptResult, Wire};
-use crate::report::{Audit, Finding, FindingCode, Outcome, Severity, TargetReport};
+use crate::report::{Audit, Finding, FindingCode, Severity, TargetReport};
 use crate::tls::groups::{LIBPQ, Offer, name, stack};
 
 /// `hello_retry` when libpq connected with TLS 1.3 and the server chose a group libpq's first
@@ -14,11 +14,7 @@ use crate::tls::groups::{LIBPQ, Offer, name, stack};
 pub(crate) fn hello_retry(report: &TargetReport) -> Option<Finding> {
     let tls = report.tls.as_ref().filter(|t| t.hello_retry)?;
     let group = tls.key_exchange_group.as_deref()?;
-    let shares: Vec<String> = LIBPQ
-        .shares
-        .iter()
-        .map(|&c| crate::tls::groups::name(c))
-        .collect();
+    let shares: Vec<String> = LIBPQ.shares.iter().map(|&c| name(c)).collect();
     let major = report
         .login
         .as_ref()
@@ -58,10 +54,7 @@ pub(crate) fn offers_to_try(
         .clone()
         .find_map(|a| a.session.as_ref())
         .and_then(|s| s.key_exchange_group.clone());
-    let failed_early = group.is_none()
-        && shared
-            .filter(|a| a.tls)
-            .any(|a| a.outcome == Some(Outcome::HandshakeFailed) && a.seen.presented.is_empty());
+    let failed_early = group.is_none() && shared.filter(|a| a.tls).any(refused_groups);
     let mut out: Vec<Offer> = Vec::new();
     let clients = asked.map(Asked::tls_clients).unwrap_or_default();
     for offer in clients.into_iter().map(|c| stack(c).current) {

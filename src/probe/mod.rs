@@ -162,13 +162,7 @@ pub(crate) async fn gather_wire(
         .iter()
         .position(|a| serves_as_tls(a, needs.direct, options));
     let plain_index = attempts.iter().position(serves_as_plain);
-    let mut open = options.clone();
-    open.sslmode = SslMode::Require;
-    open.sslnegotiation = if needs.direct {
-        crate::config::SslNegotiation::Direct
-    } else {
-        crate::config::SslNegotiation::Postgres
-    };
+    let open = unverified_tls(options, needs.direct);
     let mut plaintext = options.clone();
     plaintext.sslmode = SslMode::Disable;
     let startup = startup_params(resolved);
@@ -209,6 +203,18 @@ pub(crate) async fn gather_wire(
     }
 }
 
+/// The options of a TLS connection that verifies nothing, started with SSLRequest or directly.
+fn unverified_tls(options: &crate::config::Options, direct: bool) -> crate::config::Options {
+    let mut open = options.clone();
+    open.sslmode = SslMode::Require;
+    open.sslnegotiation = if direct {
+        crate::config::SslNegotiation::Direct
+    } else {
+        crate::config::SslNegotiation::Postgres
+    };
+    open
+}
+
 /// A TLS connection for each offer, one after another, with the same rules as the shared one
 /// of [`gather_wire`] (nothing verified, the password only through `gate`).
 pub(crate) async fn gather_offers(
@@ -219,13 +225,7 @@ pub(crate) async fn gather_offers(
     gate: Gate<'_>,
     timeout: Duration,
 ) -> Vec<(Offer, AttemptResult)> {
-    let mut open = resolved.options.clone();
-    open.sslmode = SslMode::Require;
-    open.sslnegotiation = if direct {
-        crate::config::SslNegotiation::Direct
-    } else {
-        crate::config::SslNegotiation::Postgres
-    };
+    let open = unverified_tls(&resolved.options, direct);
     let startup = startup_params(resolved);
     let deadline = tokio::time::Instant::now() + timeout;
     let mut out = Vec::new();

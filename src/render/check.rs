@@ -289,16 +289,11 @@ fn write_attempts(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     };
     writeln!(
         out,
-        "  tls          {} via {negotiation}; {} (IANA {}); group {}{}; SNI {}",
+        "  tls          {} via {negotiation}; {} (IANA {}); group {}; SNI {}",
         tls.protocol,
         tls.cipher,
         tls.cipher_iana,
-        tls.key_exchange_group.as_deref().unwrap_or("unknown"),
-        if tls.hello_retry {
-            " after a HelloRetryRequest"
-        } else {
-            ""
-        },
+        super::group(tls),
         tls.sni.as_deref().map_or("none".into(), clean)
     )
 }

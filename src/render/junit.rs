@@ -101,16 +101,11 @@ pub fn junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 /// group.
 fn negotiated(t: &TargetReport) -> Option<String> {
     let tls = t.tls.as_ref().filter(|_| t.encrypted)?;
-    let retry = if tls.hello_retry {
-        " after a HelloRetryRequest"
-    } else {
-        ""
-    };
     Some(format!(
-        "{} {}, group {}{retry}",
+        "{} {}, group {}",
         tls.protocol,
         tls.cipher,
-        tls.key_exchange_group.as_deref().unwrap_or("unknown")
+        super::group(tls)
     ))
 }
 

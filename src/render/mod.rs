@@ -56,6 +56,19 @@ pub struct Document<T> {
 }
 
 /// RFC 3339 (UTC, seconds) for a Unix time.
+/// The key exchange group a session negotiated, and whether it cost a HelloRetryRequest.
+fn group(tls: &crate::report::TlsSession) -> String {
+    format!(
+        "{}{}",
+        tls.key_exchange_group.as_deref().unwrap_or("unknown"),
+        if tls.hello_retry {
+            " after a HelloRetryRequest"
+        } else {
+            ""
+        }
+    )
+}
+
 fn rfc3339(unix: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix)
         .ok()

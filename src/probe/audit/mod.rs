@@ -354,6 +354,10 @@ const STARTUP_VERSIONS: [(&str, u16, bool); 3] = [
     ("3.9999 + _pq_.pgtls_grease", session::GREASE_MINOR, true),
 ];
 
+/// The groups a hand-built (TLS 1.2 or older) hello offers: X25519, P-256, P-384 and P-521, so
+/// that an ECDSA certificate's curve is among them.
+const HELLO_GROUPS: [u16; 4] = [0x001d, 0x0017, 0x0018, 0x0019];
+
 /// The probes after the first two handshakes: old protocols, direct TLS, each suite, each group
 /// (with TLS 1.3 only), the post-quantum share, legacy suite families, plaintext, the startup
 /// versions, a cancel over TLS and the SNI pair, in the order [`record`] reads their results.
@@ -368,7 +372,7 @@ fn later_probes(tls13: bool, sni_name: Option<String>) -> Vec<Probe> {
             Probe::Hello(Hello {
                 version,
                 suites: &OLD_SUITES,
-                groups: &[0x001d, 0x0017, 0x0018, 0x0019],
+                groups: &HELLO_GROUPS,
                 sni: None,
             })
         })
@@ -395,7 +399,7 @@ fn later_probes(tls13: bool, sni_name: Option<String>) -> Vec<Probe> {
         probes.push(Probe::Hello(Hello {
             version: 0x0303,
             suites: codes,
-            groups: &[0x001d, 0x0017, 0x0018, 0x0019],
+            groups: &HELLO_GROUPS,
             sni: None,
         }));
     }
