@@ -6,19 +6,17 @@ use std::net::{TcpListener, TcpStream};
 
 use serde_json::Value;
 
-use crate::harness::pgtls;
+use crate::harness::{first_target, pgtls};
 use crate::pki::{Ca, ServerCert};
 use crate::server::{Server, Setup, Version, shared_tempdir};
 
 fn audit(home: &std::path::Path, conninfo: &str, extra: &[&str]) -> (i32, Value) {
-    let out = pgtls(home)
-        .args(["check", "--audit", "--format", "json"])
-        .args(extra)
-        .arg(conninfo)
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), doc["targets"][0].clone())
+    first_target(
+        pgtls(home)
+            .args(["check", "--audit", "--format", "json"])
+            .args(extra)
+            .arg(conninfo),
+    )
 }
 
 fn server(

@@ -503,6 +503,18 @@ fn pgjdbc_takes_hosts_ports_and_database_from_the_query_as_pgjdbc_does() {
     assert!(verdicts.iter().any(|v| v["ok"] == false));
 }
 
+/// `pgtls check --format json` with `extra`, as the driver tests run it (USER=postgres), on one
+/// string: its exit code and its target.
+fn check_as(home: &Path, extra: &[&str], string: &str) -> (i32, Value) {
+    crate::harness::first_target(
+        pgtls(home)
+            .env("USER", "postgres")
+            .args(["check", "--format", "json"])
+            .args(extra)
+            .arg(string),
+    )
+}
+
 #[test]
 fn on_a_post_quantum_only_server_each_driver_gets_its_own_stacks_verdict() {
     // PostgreSQL 18 on OpenSSL 3.6 that accepts X25519MLKEM768 only. The drivers here run on the
@@ -537,21 +549,11 @@ fn on_a_post_quantum_only_server_each_driver_gets_its_own_stacks_verdict() {
         );
         // pgtls connects to the server itself: the tap sees the drivers' handshakes only.
         let direct = driver.string("localhost", server.port, "verify-full", Some(&root_file));
-        let out = pgtls(home.path())
-            .env("USER", "postgres")
-            .args([
-                "check",
-                "--audit",
-                "--client",
-                driver.name(),
-                "--format",
-                "json",
-            ])
-            .arg(&direct)
-            .output()
-            .unwrap();
-        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let t = &doc["targets"][0];
+        let (code, t) = check_as(
+            home.path(),
+            &["--audit", "--client", driver.name()],
+            &direct,
+        );
         let verdict = &t["clients"][0];
         let groups = format!("({})", offered.join(", "));
         let older: Vec<&str> = t["findings"]
@@ -563,14 +565,14 @@ fn on_a_post_quantum_only_server_each_driver_gets_its_own_stacks_verdict() {
             .collect();
         match driver {
             Driver::Pgjdbc => {
-                assert_eq!(out.status.code(), Some(5), "{t}");
+                assert_eq!(code, 5, "{t}");
                 assert_eq!(verdict["connects"], false, "{t}");
                 let error = verdict["error"].as_str().unwrap();
                 assert!(error.contains(&groups), "{groups} in {error}");
                 assert!(older.is_empty(), "{t}");
             }
             Driver::Node | Driver::Asyncpg => {
-                assert_eq!(out.status.code(), Some(0), "{t}");
+                assert_eq!(code, 0, "{t}");
                 assert_eq!(verdict["connects"], true, "{t}");
                 // The current line, Node.js 24 (OpenSSL 3.5), connects as the model says, with
                 // the groups the model gives it.
@@ -638,15 +640,8 @@ fn a_misspelt_pgjdbc_parameter_is_ignored_by_pgjdbc_and_named_by_pgtls() {
     );
     let theirs = &Driver::Pgjdbc.run(home.path(), std::slice::from_ref(&url))[0];
     assert_eq!(theirs["ok"], true, "{theirs}");
-    let out = pgtls(home.path())
-        .env("USER", "postgres")
-        .args(["check", "--format", "json"])
-        .arg(&url)
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let t = &doc["targets"][0];
-    assert_eq!(out.status.code(), Some(0), "{t}");
+    let (code, t) = check_as(home.path(), &[], &url);
+    assert_eq!(code, 0, "{t}");
     assert_eq!(t["clients"][0]["connects"], true, "{t}");
     assert_eq!(t["clients"][0]["chain_verified"], false, "{t}");
     let finding = t["findings"]
@@ -683,14 +678,7 @@ fn nonvalidatingfactory_is_named_as_why_pgjdbc_leaves_the_chain_unverified() {
         );
         let theirs = &Driver::Pgjdbc.run(home.path(), std::slice::from_ref(&url))[0];
         assert_eq!(theirs["ok"], connects, "{host}: {theirs}");
-        let out = pgtls(home.path())
-            .env("USER", "postgres")
-            .args(["check", "--format", "json"])
-            .arg(&url)
-            .output()
-            .unwrap();
-        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-        let t = &doc["targets"][0];
+        let (code, t) = check_as(home.path(), &[], &url);
         let verdict = &t["clients"][0];
         assert_eq!(verdict["connects"], connects, "{host}: {t}");
         assert!(
@@ -701,7 +689,7 @@ fn nonvalidatingfactory_is_named_as_why_pgjdbc_leaves_the_chain_unverified() {
             "{t}"
         );
         if connects {
-            assert_eq!(out.status.code(), Some(0), "{t}");
+            assert_eq!(code, 0, "{t}");
             assert_eq!(verdict["chain_verified"], false, "{t}");
             assert_eq!(verdict["host_name_verified"], true, "{t}");
             let hints: Vec<&str> = t["findings"]
@@ -718,7 +706,7 @@ fn nonvalidatingfactory_is_named_as_why_pgjdbc_leaves_the_chain_unverified() {
             );
         } else {
             // As pgjdbc: the name check fails, and says so in pgjdbc's words.
-            assert_eq!(out.status.code(), Some(7), "{t}");
+            assert_eq!(code, 7, "{t}");
             let error = theirs["error"].as_str().unwrap();
             assert_eq!(verdict["error"].as_str(), Some(error), "{t}");
         }

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{libpq_connect, pgtls};
+use crate::harness::{first_target, libpq_connect, pgtls};
 use crate::pki::{Ca, ServerCert};
 use crate::server::{Server, Setup, Version, shared_tempdir};
 use crate::tap::Tap;
@@ -23,14 +23,12 @@ fn server(version: Version, settings: &[(&'static str, &str)]) -> Server {
 }
 
 fn check(home: &std::path::Path, conninfo: &str, extra: &[&str]) -> (i32, Value) {
-    let out = pgtls(home)
-        .args(["check", "--format", "json"])
-        .args(extra)
-        .arg(conninfo)
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code().unwrap_or(-1), doc["targets"][0].clone())
+    first_target(
+        pgtls(home)
+            .args(["check", "--format", "json"])
+            .args(extra)
+            .arg(conninfo),
+    )
 }
 
 /// The groups an audit found accepted.

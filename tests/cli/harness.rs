@@ -19,6 +19,15 @@ pub fn pgtls(home: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// Runs a `pgtls check --format json` command: its exit code (-1 when killed) and its first
+/// target (null when the output is not a JSON report).
+pub fn first_target(cmd: &mut assert_cmd::Command) -> (i32, serde_json::Value) {
+    let out = cmd.output().unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code().unwrap_or(-1), doc["targets"][0].clone())
+}
+
 /// `pgtls` as `pgtls(home)` gives it, run in a mount namespace whose `/etc/hosts` is `hosts`: a
 /// provider's host names reach a local stand-in there, as in the README's Azure walkthrough.
 pub fn pgtls_with_hosts(home: &Path, hosts: &Path) -> assert_cmd::Command {
