@@ -2,7 +2,7 @@
 //! part of each handshake through it, so that the tests see which groups a real client offered
 //! and which one the server chose, which libpq and most drivers do not report.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -14,7 +14,8 @@ pub struct Tap {
     /// The port on 127.0.0.1 to connect to instead of the server's.
     pub port: u16,
     child: Child,
-    stdin: Option<ChildStdin>,
+    /// Held open: the tap stops when its standard input closes.
+    _stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<Value>,
 }
 
@@ -46,7 +47,7 @@ impl Tap {
         Tap {
             port,
             child,
-            stdin,
+            _stdin: stdin,
             lines,
         }
     }
@@ -61,9 +62,6 @@ impl Tap {
 
 impl Drop for Tap {
     fn drop(&mut self) {
-        if let Some(mut stdin) = self.stdin.take() {
-            let _ = stdin.flush();
-        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
