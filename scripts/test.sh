@@ -12,6 +12,8 @@
 #   with a JDK from Debian, for the --client pgjdbc and node-postgres comparisons;
 # - Prometheus and promtool from Debian, which scrape and lint `pgtls serve`, and curl;
 # - PgBouncer from Debian, run in front of PostgreSQL 15 and 18 by the pooler tests;
+# - pgjdbc 42.7.14 from Maven Central, and the probes of the Go drivers (pgx, lib/pq) and the
+#   Rust ones (sqlx, tokio-postgres), built from their own lock files into /opt/pgtls;
 # - then the whole test suite, built from the committed Cargo.lock, and the unit tests once more
 #   in the `fips` build (aws-lc-rs's FIPS module, built with cmake and Go).
 set -euo pipefail
@@ -63,9 +65,29 @@ if [ ! -d tests/drivers/node/node_modules/pg ] || [ ! -d tests/drivers/node/node
     npm ci --prefix tests/drivers/node --silent --no-audit --no-fund
 fi
 
+# pgjdbc's current release from Maven Central, beside Debian's 42.5.5.
+PGJDBC=42.7.14
+if [ ! -f "/opt/pgtls/pgjdbc/postgresql-$PGJDBC.jar" ]; then
+    mvn -q dependency:copy -Dartifact="org.postgresql:postgresql:$PGJDBC" -DoutputDirectory=/opt/pgtls/pgjdbc
+fi
+
+# The Go and Rust drivers' probes (tests/drivers/go, tests/drivers/rust): pgx and lib/pq (and
+# lib/pq's 1.10 line, tests/drivers/go-lib-pq-1.10) through the Go module proxy, sqlx and
+# tokio-postgres from crates.io, each pinned by its own lock file.
+command -v go >/dev/null || [ ! -x /usr/local/go/bin/go ] || export PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null || { echo "the Go drivers' probe needs Go (https://go.dev), which this machine lacks" >&2; exit 1; }
+command -v pkg-config >/dev/null && [ -f /usr/include/openssl/ssl.h ] || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pkg-config libssl-dev >/dev/null
+}
+mkdir -p /opt/pgtls/driver-probes
+(cd tests/drivers/go && go build -mod=readonly -o /opt/pgtls/driver-probes/go-driverprobe .)
+(cd tests/drivers/go-lib-pq-1.10 && go build -mod=readonly -o /opt/pgtls/driver-probes/go-lib-pq-1.10-driverprobe .)
+cargo build --release --locked --quiet --manifest-path tests/drivers/rust/Cargo.toml \
+    --target-dir /opt/pgtls/driver-probes/rust-target
+cp /opt/pgtls/driver-probes/rust-target/release/pgtls-driver-probe /opt/pgtls/driver-probes/rust-driverprobe
+
 cargo test --locked "$@"
 # The FIPS build: aws-lc-fips-sys needs cmake and Go.
 command -v cmake >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cmake >/dev/null; }
-command -v go >/dev/null || [ ! -x /usr/local/go/bin/go ] || export PATH="$PATH:/usr/local/go/bin"
-command -v go >/dev/null || { echo "the fips build needs Go (https://go.dev), which this machine lacks" >&2; exit 1; }
 cargo test --locked --features fips --lib

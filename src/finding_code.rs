@@ -86,6 +86,7 @@ finding_codes! {
     ClientDiffers = "client_differs": "this client's verdict differs from libpq's on the same server",
     ClientUnverified = "client_unverified": "this client connects without verifying the certificate, or without encryption",
     ClientNotModelled = "client_not_modelled": "a setting the client model does not cover",
+    VerificationNotModelled = "verification_not_modelled": "the driver's certificate checks are replaced by code pgtls cannot see (a custom SSL factory, host-name verifier or TLS configuration)",
     IgnoredParameter = "ignored_parameter": "the driver ignores a parameter of its string that it does not know (a typo, as a rule)",
     // inspect --lint.
     Duplicate = "duplicate": "a certificate appears more than once in the file",

@@ -102,6 +102,11 @@ pub struct TargetReport {
     /// The sslmode in force; `null` when the connection string was refused.
     #[schemars(with = "Option<SslMode>")]
     pub sslmode: SslMode,
+    /// The sslmode in the driver's own terms and spelling, and why (`SSL Mode=VerifyFull`,
+    /// `verify-full (ssl=true)`), when the verdict is one driver's other than libpq; `sslmode`
+    /// is then libpq's equivalent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_sslmode: Option<String>,
     /// The negotiation style configured; `null` when the connection string was refused.
     #[schemars(with = "Option<SslNegotiation>")]
     pub sslnegotiation: SslNegotiation,
@@ -203,6 +208,14 @@ pub struct ClientVerdict {
     /// Parameters of the driver's string that the driver ignores because it does not know them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignored: Vec<String>,
+    /// What this client verified the chain against, when it did (`the JVM truststore
+    /// /etc/app/truststore.p12`): its roots, not libpq's (`trust` above is libpq's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<String>,
+    /// A setting that replaces the driver's certificate checks with code pgtls cannot see: the
+    /// verdict's `chain_verified` and `host_name_verified` are then not modelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_verification: Option<String>,
 }
 
 /// One connection attempt.

@@ -10,6 +10,37 @@ use super::{
 };
 use crate::config::{Environment, Secret};
 
+/// The DSN query keys asyncpg reads itself (`_parse_connect_dsn_and_args`); any other becomes a
+/// server setting sent with the startup message. Common server settings are listed so that they
+/// are not taken for misspellings.
+const KEYS: &[&str] = &[
+    "port",
+    "host",
+    "dbname",
+    "database",
+    "user",
+    "password",
+    "passfile",
+    "sslmode",
+    "sslcert",
+    "sslkey",
+    "sslrootcert",
+    "sslnegotiation",
+    "sslcrl",
+    "sslpassword",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "target_session_attrs",
+    "krbsrvname",
+    "gsslib",
+    "service",
+    "application_name",
+    "options",
+    "search_path",
+    "timezone",
+    "client_encoding",
+];
+
 fn refuse(message: impl Into<String>) -> DriverError {
     DriverError::new(Client::Asyncpg, message)
 }
@@ -103,6 +134,9 @@ pub(crate) fn parse(dsn: &str, env: &Environment) -> Result<DriverString, Driver
             "user" if driver.user.is_none() => driver.user = Some(value),
             "password" if driver.password.is_none() => driver.password = Some(Secret::new(value)),
             _ => {
+                if let Some(message) = super::pairs::misspelt(KEYS, &key) {
+                    driver.misspelt.push(message);
+                }
                 driver.params.insert(key, value);
             }
         }
@@ -214,6 +248,11 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
             Some("direct TLS requires sslmode=require, verify-ca, or verify-full".into());
     }
     policy.unmodelled = unmodelled(driver);
+    if let Some(message) = driver.misspelt.first() {
+        policy.refused = Some(format!(
+            "asyncpg.exceptions.UndefinedObjectError: {message}"
+        ));
+    }
     policy
 }
 

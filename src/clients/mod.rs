@@ -3,14 +3,20 @@
 //! which failures fall back to plaintext) as a [`Policy`]: plain data, judged by
 //! `judge::clients` over the facts `probe` gathered. No I/O here.
 //!
-//! pgjdbc, node-postgres and asyncpg are compared with the real drivers by the test suite;
-//! Npgsql (no .NET runtime where the tests run) is modelled from its source and documentation.
+//! pgjdbc, node-postgres, asyncpg, pgx, lib/pq, sqlx and tokio-postgres are compared with the
+//! real drivers by the test suite; Npgsql (no .NET runtime where the tests run) is modelled from
+//! its source and documentation.
 
 pub(crate) mod asyncpg;
+pub(crate) mod lib_pq;
 pub(crate) mod node;
 pub(crate) mod npgsql;
+mod pairs;
 pub(crate) mod pgjdbc;
+pub(crate) mod pgx;
 mod request;
+pub(crate) mod sqlx;
+pub(crate) mod tokio_postgres;
 
 pub use request::{ClientRequest, ReadError, read_string};
 
@@ -37,6 +43,23 @@ pub enum Client {
     Asyncpg,
     /// Npgsql (.NET).
     Npgsql,
+    /// pgx (Go, `github.com/jackc/pgx/v5`).
+    Pgx,
+    /// lib/pq (Go, `github.com/lib/pq`).
+    LibPq,
+    /// sqlx (Rust) with rustls.
+    Sqlx,
+    /// tokio-postgres (Rust) with postgres-openssl.
+    TokioPostgres,
+    /// pgjdbc 42.5, the line Debian 12 ships (`pgjdbc@42.5`).
+    #[serde(rename = "pgjdbc@42.5")]
+    Pgjdbc42_5,
+    /// Npgsql 9 and earlier (`npgsql@9`).
+    #[serde(rename = "npgsql@9")]
+    Npgsql9,
+    /// lib/pq 1.10 and 1.11 (`lib-pq@1.10`).
+    #[serde(rename = "lib-pq@1.10")]
+    LibPq1_10,
 }
 
 /// How pgtls knows a client's behaviour.
@@ -51,12 +74,16 @@ pub enum Reference {
 
 impl Client {
     /// Every client, in the order `--client all` reports them.
-    pub const ALL: [Client; 5] = [
+    pub const ALL: [Client; 9] = [
         Client::Libpq,
         Client::Pgjdbc,
         Client::NodePostgres,
         Client::Asyncpg,
         Client::Npgsql,
+        Client::Pgx,
+        Client::LibPq,
+        Client::Sqlx,
+        Client::TokioPostgres,
     ];
 
     /// The client's name, as `--client` takes it.
@@ -67,6 +94,60 @@ impl Client {
             Client::NodePostgres => "node-postgres",
             Client::Asyncpg => "asyncpg",
             Client::Npgsql => "npgsql",
+            Client::Pgx => "pgx",
+            Client::LibPq => "lib-pq",
+            Client::Sqlx => "sqlx",
+            Client::TokioPostgres => "tokio-postgres",
+            Client::Pgjdbc42_5 => "pgjdbc@42.5",
+            Client::Npgsql9 => "npgsql@9",
+            Client::LibPq1_10 => "lib-pq@1.10",
+        }
+    }
+
+    /// The current line a client's older line belongs to (itself for a current one): whose
+    /// parser, messages, hints and TLS stack it shares.
+    pub fn base(self) -> Client {
+        match self {
+            Client::Pgjdbc42_5 => Client::Pgjdbc,
+            Client::Npgsql9 => Client::Npgsql,
+            Client::LibPq1_10 => Client::LibPq,
+            other => other,
+        }
+    }
+
+    /// This client at a version line, as `--client NAME@LINE` names it: the current line's
+    /// numbers mean the client itself.
+    pub fn at(self, line: &str) -> Option<Client> {
+        let client = match (self, line) {
+            (Client::Pgjdbc, "42.7" | "42") => Client::Pgjdbc,
+            (Client::Pgjdbc, "42.5" | "42.6") => Client::Pgjdbc42_5,
+            (Client::Npgsql, "10") => Client::Npgsql,
+            (Client::Npgsql, "9" | "8" | "7") => Client::Npgsql9,
+            (Client::LibPq, "1.12") => Client::LibPq,
+            (Client::LibPq, "1.10" | "1.11") => Client::LibPq1_10,
+            (Client::Pgx, "5" | "5.13") => Client::Pgx,
+            (Client::Sqlx, "0.9") => Client::Sqlx,
+            (Client::TokioPostgres, "0.7") => Client::TokioPostgres,
+            (Client::NodePostgres, "8") => Client::NodePostgres,
+            (Client::Asyncpg, "0.32") => Client::Asyncpg,
+            (Client::Libpq, "18") => Client::Libpq,
+            _ => return None,
+        };
+        Some(client)
+    }
+
+    /// The version lines `--client NAME@LINE` takes for this client, for messages.
+    pub fn lines(self) -> &'static str {
+        match self.base() {
+            Client::Pgjdbc => "42.7 (the default) and 42.5",
+            Client::Npgsql => "10 (the default) and 9",
+            Client::LibPq => "1.12 (the default) and 1.10",
+            Client::Pgx => "5",
+            Client::Sqlx => "0.9",
+            Client::TokioPostgres => "0.7",
+            Client::NodePostgres => "8",
+            Client::Asyncpg => "0.32",
+            _ => "18",
         }
     }
 
@@ -74,9 +155,7 @@ impl Client {
     pub fn models(self) -> &'static str {
         match self {
             Client::Libpq => "libpq 18 on OpenSSL 3.5 or later",
-            Client::Pgjdbc => {
-                "pgjdbc 42.5 (Debian libpostgresql-jdbc-java 42.5.5) on the JDK 17 to 25"
-            }
+            Client::Pgjdbc => "pgjdbc 42.7 (42.7.14) on the JDK 17 to 25",
             Client::NodePostgres => {
                 "node-postgres 8.23 (pg-connection-string 2.14) on Node.js 22.20 or later (OpenSSL 3.5); measured on Node.js 20"
             }
@@ -84,13 +163,26 @@ impl Client {
             Client::Npgsql => {
                 "Npgsql 10 on .NET with the system's OpenSSL 3.5 or later (from its source; not run here)"
             }
+            Client::Pgx => "pgx v5.13 on Go 1.26's crypto/tls",
+            Client::LibPq => "lib/pq 1.12.3 on Go 1.26's crypto/tls",
+            Client::Sqlx => {
+                "sqlx 0.9 with tls-rustls (rustls 0.23 on ring, webpki-roots and the root file)"
+            }
+            Client::TokioPostgres => {
+                "tokio-postgres 0.7.18 with postgres-openssl 0.5 (SslConnector defaults) on the system's OpenSSL 3.5 or later"
+            }
+            Client::Pgjdbc42_5 => "pgjdbc 42.5 (Debian 12's 42.5.5) on the JDK 17 to 25",
+            Client::Npgsql9 => {
+                "Npgsql 9 on .NET with the system's OpenSSL (from its source; not run here)"
+            }
+            Client::LibPq1_10 => "lib/pq 1.10.9 on Go's crypto/tls",
         }
     }
 
     /// How pgtls knows this client's behaviour.
     pub fn reference(self) -> Reference {
         match self {
-            Client::Npgsql => Reference::Modelled,
+            Client::Npgsql | Client::Npgsql9 => Reference::Modelled,
             _ => Reference::Verified,
         }
     }
@@ -104,6 +196,10 @@ impl Client {
             "node-postgres" | "node" | "nodejs" | "node-pg" | "pg-node" => Client::NodePostgres,
             "asyncpg" => Client::Asyncpg,
             "npgsql" | "dotnet" | ".net" => Client::Npgsql,
+            "pgx" | "pgx/v5" | "pgxpool" => Client::Pgx,
+            "lib-pq" | "lib/pq" | "libpq-go" | "go-pq" => Client::LibPq,
+            "sqlx" => Client::Sqlx,
+            "tokio-postgres" | "rust-postgres" | "postgres-openssl" => Client::TokioPostgres,
             _ => return None,
         };
         Some(client)
@@ -126,70 +222,90 @@ impl Client {
     }
 
     /// The names `--client` accepts, for messages.
-    pub const NAMES: &'static str = "libpq, pgjdbc, node-postgres, asyncpg, npgsql, all (libpq-based drivers such as psycopg, Ruby pg and PHP pgsql mean libpq)";
+    pub const NAMES: &'static str = "libpq, pgjdbc, node-postgres, asyncpg, npgsql, pgx, lib-pq, sqlx, tokio-postgres, all (libpq-based drivers such as psycopg, Ruby pg and PHP pgsql mean libpq; NAME@LINE picks an older version line: pgjdbc@42.5, npgsql@9, lib-pq@1.10)";
 }
 
-/// Which client's verdict a target reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
+/// Which client's verdict a target reports: one client (at one version line), or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientChoice {
-    /// libpq (the default).
-    #[default]
-    Libpq,
-    /// pgjdbc.
-    Pgjdbc,
-    /// node-postgres.
-    NodePostgres,
-    /// asyncpg.
-    Asyncpg,
-    /// Npgsql.
-    Npgsql,
-    /// Every client side by side; the exit code is the first failing client's.
+    /// One client; libpq is the default.
+    One(Client),
+    /// Every client side by side (the current lines); the exit code is the first failing
+    /// client's.
     All,
+}
+
+impl Default for ClientChoice {
+    fn default() -> Self {
+        ClientChoice::One(Client::Libpq)
+    }
+}
+
+impl Serialize for ClientChoice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl schemars::JsonSchema for ClientChoice {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ClientChoice".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "`all`, or a client's name as `--client` takes it, with `@LINE` for an older version line (`pgjdbc@42.5`)"
+        })
+    }
 }
 
 impl std::str::FromStr for ClientChoice {
     type Err = String;
 
-    /// A `--client` name: `all`, or a client's name (libpq-based drivers mean libpq).
+    /// A `--client` name: `all`, or a client's name (libpq-based drivers mean libpq), with
+    /// `@LINE` for a version line (`npgsql@9`).
     fn from_str(name: &str) -> Result<Self, String> {
         if name.eq_ignore_ascii_case("all") {
             return Ok(ClientChoice::All);
         }
-        Client::from_name(name)
-            .map(ClientChoice::one)
-            .ok_or_else(|| {
+        let (base, line) = match name.split_once('@') {
+            Some((base, line)) => (base, Some(line)),
+            None => (name, None),
+        };
+        let client = Client::from_name(base).ok_or_else(|| {
+            format!(
+                "unknown client \"{}\"; expected one of {}",
+                crate::sanitize::clean(name),
+                Client::NAMES
+            )
+        })?;
+        match line {
+            None => Ok(ClientChoice::One(client)),
+            Some(line) => client.at(line).map(ClientChoice::One).ok_or_else(|| {
                 format!(
-                    "unknown client \"{}\"; expected one of {}",
-                    crate::sanitize::clean(name),
-                    Client::NAMES
+                    "{} has no version line \"{}\" that pgtls models; it models {}",
+                    client.name(),
+                    crate::sanitize::clean(line),
+                    client.lines()
                 )
-            })
+            }),
+        }
     }
 }
 
 impl ClientChoice {
     /// The choice for one client.
     pub fn one(client: Client) -> Self {
-        match client {
-            Client::Libpq => ClientChoice::Libpq,
-            Client::Pgjdbc => ClientChoice::Pgjdbc,
-            Client::NodePostgres => ClientChoice::NodePostgres,
-            Client::Asyncpg => ClientChoice::Asyncpg,
-            Client::Npgsql => ClientChoice::Npgsql,
-        }
+        ClientChoice::One(client)
     }
 
     /// The one client chosen, if not `all`.
     pub fn client(self) -> Option<Client> {
-        Some(match self {
-            ClientChoice::Libpq => Client::Libpq,
-            ClientChoice::Pgjdbc => Client::Pgjdbc,
-            ClientChoice::NodePostgres => Client::NodePostgres,
-            ClientChoice::Asyncpg => Client::Asyncpg,
-            ClientChoice::Npgsql => Client::Npgsql,
-            ClientChoice::All => return None,
-        })
+        match self {
+            ClientChoice::One(client) => Some(client),
+            ClientChoice::All => None,
+        }
     }
 
     /// The name, as `--client` takes it.
@@ -216,6 +332,10 @@ pub struct DriverString {
     /// Parameters of the driver's own string that it does not know and ignores without a word,
     /// each with the name meant where one is close (`"sslmod" (did you mean "sslmode"?)`).
     pub ignored: Vec<String>,
+    /// Keys close to one the driver knows that it sends to the server as run-time parameters
+    /// (pgx, lib/pq, asyncpg), where the server refuses them: the server's message, with the
+    /// key meant.
+    pub misspelt: Vec<String>,
 }
 
 impl DriverString {
@@ -257,17 +377,24 @@ pub fn parse(
     conninfo: &str,
     env: &Environment,
 ) -> Result<DriverString, DriverError> {
-    match client {
+    match client.base() {
         Client::Pgjdbc => pgjdbc::parse(conninfo),
         Client::NodePostgres => node::parse(conninfo, env),
         Client::Asyncpg => asyncpg::parse(conninfo, env),
         Client::Npgsql => npgsql::parse(conninfo, env),
-        Client::Libpq => Err(DriverError::new(
-            client,
-            "libpq strings are read by the libpq parser",
-        )),
+        Client::Pgx => pgx::parse(conninfo, env),
+        Client::LibPq => lib_pq::parse(conninfo, env),
+        Client::Sqlx => sqlx::parse(conninfo, env),
+        Client::TokioPostgres => tokio_postgres::parse(conninfo, env),
+        Client::Libpq | Client::Pgjdbc42_5 | Client::Npgsql9 | Client::LibPq1_10 => Err(
+            DriverError::new(client, "libpq strings are read by the libpq parser"),
+        ),
     }
 }
+
+/// The parameter that marks a [`DriverString`] made by [`from_libpq`]: settings to be carried
+/// over into a driver's own terms, not a string the driver read.
+pub(crate) const FROM_LIBPQ: &str = "pgtls.from_libpq";
 
 /// The same settings as a libpq string resolved into, for the other clients (`--client all`):
 /// the values libpq took from the string, a service file or the environment, not its defaults.
@@ -292,6 +419,7 @@ pub fn from_libpq(resolved: &Resolved) -> DriverString {
             params.insert(key.to_string(), value);
         }
     }
+    params.insert(FROM_LIBPQ.to_string(), String::new());
     DriverString {
         hosts: resolved
             .targets
@@ -302,6 +430,7 @@ pub fn from_libpq(resolved: &Resolved) -> DriverString {
         user: Some(resolved.options.user.clone()),
         password: None,
         ignored: Vec::new(),
+        misspelt: Vec::new(),
         params,
     }
 }
@@ -367,6 +496,13 @@ pub enum NameRules {
     /// OpenSSL's `X509_check_host` with `X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS` (Python's `ssl`),
     /// or `X509_check_ip` for an address.
     OpenSsl,
+    /// Go's `crypto/x509` `VerifyHostname`: SANs only.
+    Go,
+    /// Go's rules for the name sent as SNI only, so never for an address (lib/pq 1.10's
+    /// verify-ca, which passes `ConnectionState().ServerName` to `Verify`).
+    GoSni,
+    /// webpki's (rustls): SANs only.
+    Webpki,
 }
 
 /// Which transport a client tries first, and whether it tries the other.
@@ -393,6 +529,9 @@ pub enum Retry {
     AnyServerError,
     /// Only SQLSTATE 28000 (no pg_hba.conf entry), as pgjdbc.
     Sqlstate28000,
+    /// Any error but a wrong password (28P01), a missing database (3D000) or a missing CONNECT
+    /// privilege (42501), as pgx.
+    NotLoginFailures,
 }
 
 /// When a client falls back from its first transport to the other.
@@ -423,6 +562,12 @@ pub enum Anchors {
     OpenSsl,
     /// Java's PKIX: any certificate of the store.
     Pkix,
+    /// Go's `crypto/x509`: any certificate of the pool; a server certificate found in it must
+    /// still be within its validity period.
+    Go,
+    /// webpki's (rustls): any certificate of the store that issued one of the chain, without
+    /// Java's and Go's shortcut for a server certificate found in the store.
+    Webpki,
 }
 
 /// When a client reads its root file, and so when a missing one stops it.
@@ -461,11 +606,62 @@ pub enum Roots {
     },
     /// A file if it exists, else the operating system's store (Npgsql's default root file).
     FileElseSystem { path: PathBuf },
+    /// A file and the operating system's store together (Npgsql 9's `Root Certificate`).
+    FileAndSystem {
+        path: PathBuf,
+        /// The client's message when the file cannot be read (`{path}`, `{error}`).
+        missing: &'static str,
+    },
     /// None: the chain is not checked at all, though the host name may be (pgjdbc's
     /// `NonValidatingFactory` under verify-full).
     Unchecked,
     /// The operating system's store.
     System,
+    /// webpki-roots (Mozilla's roots, built into the program) and the root file, if any (sqlx on
+    /// rustls), read once the server has agreed to TLS.
+    WebpkiAndFile {
+        file: Option<PathBuf>,
+        /// The client's message when the file cannot be read (`{path}`, `{error}`).
+        missing: &'static str,
+    },
+}
+
+impl Roots {
+    /// The roots in words: `the root file /r.crt`, `the JVM truststore /x.p12`.
+    pub fn describe(&self) -> String {
+        match self {
+            Roots::File { path, missing, .. } => match missing {
+                Some(_) => format!("the root file {}", path.display()),
+                None => format!(
+                    "the root file {} if it exists (else not verified)",
+                    path.display()
+                ),
+            },
+            Roots::FileElseSystem { path } => {
+                format!("{} if it exists, else the system store", path.display())
+            }
+            Roots::FileAndSystem { path, .. } => {
+                format!("{} and the system store", path.display())
+            }
+            Roots::Jvm { path, .. } => format!("the JVM truststore {}", path.display()),
+            Roots::NodeBundled { extra: None } => "Node.js's bundled Mozilla roots".to_string(),
+            Roots::NodeBundled { extra: Some(extra) } => format!(
+                "Node.js's bundled Mozilla roots and NODE_EXTRA_CA_CERTS={}",
+                extra.display()
+            ),
+            Roots::System => "the system store".to_string(),
+            Roots::Unchecked => String::new(),
+            Roots::WebpkiAndFile { file: None, .. } => {
+                "webpki-roots (Mozilla's roots, built in)".to_string()
+            }
+            Roots::WebpkiAndFile {
+                file: Some(path), ..
+            } => format!(
+                "webpki-roots (Mozilla's roots, built in) and the root file {}",
+                path.display()
+            ),
+        }
+    }
 }
 
 /// How a client verifies the server, when it does.
@@ -504,15 +700,26 @@ pub struct Policy {
     pub unmodelled: Vec<String>,
     /// Parameters the driver ignores (see [`DriverString::ignored`]).
     pub ignored: Vec<String>,
+    /// A setting that replaces the driver's own certificate checks with code pgtls cannot see
+    /// (a custom SSL factory or host-name verifier, a registered TLS configuration): the
+    /// verdict's chain and name checks are then not modelled.
+    pub custom_verification: Option<String>,
 }
 
 /// The policy of `client` for `driver`'s settings.
 pub fn policy(client: Client, driver: &DriverString, env: &Environment) -> Policy {
     match client {
+        Client::Pgjdbc42_5 => pgjdbc::policy_42_5(driver, env),
+        Client::Npgsql9 => npgsql::policy_9(driver, env),
+        Client::LibPq1_10 => lib_pq::policy_1_10(driver, env),
         Client::Pgjdbc => pgjdbc::policy(driver, env),
         Client::NodePostgres => node::policy(driver, env),
         Client::Asyncpg => asyncpg::policy(driver, env),
         Client::Npgsql => npgsql::policy(driver, env),
+        Client::Pgx => pgx::policy(driver, env),
+        Client::LibPq => lib_pq::policy(driver, env),
+        Client::Sqlx => sqlx::policy(driver, env),
+        Client::TokioPostgres => tokio_postgres::policy(driver, env),
         Client::Libpq => unreachable!("libpq is judged by the libpq rules"),
     }
 }
@@ -561,6 +768,7 @@ impl Policy {
             no_tls_message,
             unmodelled: Vec::new(),
             ignored: Vec::new(),
+            custom_verification: None,
         }
     }
 
@@ -572,6 +780,9 @@ impl Policy {
             Retry::Sqlstate28000 => {
                 Some("a server error with SQLSTATE 28000 (no pg_hba.conf entry)")
             }
+            Retry::NotLoginFailures => Some(
+                "a server error other than a wrong password, a missing database or a missing CONNECT privilege",
+            ),
         };
         let mut triggers: Vec<&str> = Vec::new();
         if self.fallback.on_handshake_failure {
@@ -609,31 +820,10 @@ impl Policy {
         let (chain, host_name) = match &self.verify {
             None => ("not verified".to_string(), "not checked".to_string()),
             Some(v) => {
-                let roots = match &v.roots {
-                    Roots::File { path, missing, .. } => match missing {
-                        Some(_) => format!("the root file {}", path.display()),
-                        None => format!(
-                            "the root file {} if it exists (else not verified)",
-                            path.display()
-                        ),
-                    },
-                    Roots::FileElseSystem { path } => {
-                        format!("{} if it exists, else the system store", path.display())
-                    }
-                    Roots::Jvm { path, .. } => format!("the JVM truststore {}", path.display()),
-                    Roots::NodeBundled { extra: None } => {
-                        "Node.js's bundled Mozilla roots".to_string()
-                    }
-                    Roots::NodeBundled { extra: Some(extra) } => format!(
-                        "Node.js's bundled Mozilla roots and NODE_EXTRA_CA_CERTS={}",
-                        extra.display()
-                    ),
-                    Roots::System => "the system store".to_string(),
-                    Roots::Unchecked => String::new(),
-                };
+                let roots = v.roots.describe();
                 let anchors = match v.anchors {
                     Anchors::OpenSsl => "a self-signed root of",
-                    Anchors::Pkix => "any certificate of",
+                    Anchors::Pkix | Anchors::Go | Anchors::Webpki => "any certificate of",
                 };
                 let names = match v.names {
                     None => "not checked".to_string(),
@@ -642,6 +832,14 @@ impl Policy {
                         "checked (Node.js tls.checkServerIdentity)".to_string()
                     }
                     Some(NameRules::OpenSsl) => "checked (OpenSSL X509_check_host)".to_string(),
+                    Some(NameRules::Go) => {
+                        "checked (Go crypto/x509 VerifyHostname: SANs only)".to_string()
+                    }
+                    Some(NameRules::GoSni) => {
+                        "checked for a host name, not for an address (Go crypto/x509: SANs only)"
+                            .to_string()
+                    }
+                    Some(NameRules::Webpki) => "checked (webpki: SANs only)".to_string(),
                 };
                 let chain = match v.roots {
                     Roots::Unchecked => "not verified (any chain is accepted)".to_string(),
@@ -749,7 +947,10 @@ mod tests {
             ("node-postgres", Some(Client::NodePostgres)),
             ("asyncpg", Some(Client::Asyncpg)),
             ("npgsql", Some(Client::Npgsql)),
-            ("sqlx", None),
+            ("sqlx", Some(Client::Sqlx)),
+            ("lib/pq", Some(Client::LibPq)),
+            ("rust-postgres", Some(Client::TokioPostgres)),
+            ("diesel", None),
         ];
         for (name, want) in table {
             assert_eq!(Client::from_name(name), want, "{name}");
@@ -765,6 +966,7 @@ mod tests {
             password: Some(Secret::new("s3cret".into())),
             params: BTreeMap::new(),
             ignored: Vec::new(),
+            misspelt: Vec::new(),
         };
         driver.params.insert("sslmode".into(), "no-verify".into());
         driver.params.insert("sslrootcert".into(), "/r.crt".into());

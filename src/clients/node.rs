@@ -10,6 +10,38 @@ use super::{
 };
 use crate::config::{Environment, Secret};
 
+/// The URL parameters `pg-connection-string` and `pg`'s `ConnectionParameters` read; `pg`
+/// ignores any other without a word.
+const KEYS: &[&str] = &[
+    "host",
+    "port",
+    "user",
+    "password",
+    "database",
+    "dbname",
+    "ssl",
+    "sslmode",
+    "sslcert",
+    "sslkey",
+    "sslrootcert",
+    "sslnegotiation",
+    "uselibpqcompat",
+    "application_name",
+    "fallback_application_name",
+    "options",
+    "client_encoding",
+    "connect_timeout",
+    "keepalives",
+    "keepalives_idle",
+    "statement_timeout",
+    "lock_timeout",
+    "idle_in_transaction_session_timeout",
+    "query_timeout",
+    "replication",
+    "binary",
+    "encoding",
+];
+
 /// Node's message for a file `fs.readFileSync` cannot open.
 const ENOENT: &str = "ENOENT: no such file or directory, open '{path}'";
 
@@ -94,6 +126,14 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
         let url = split_url(conninfo)
             .ok_or_else(|| DriverError::new(Client::NodePostgres, "Invalid URL"))?;
         for (key, value) in query_pairs(&url.query, true) {
+            if !KEYS.contains(&key.as_str()) {
+                driver.ignored.push(
+                    match crate::config::suggest::closest(KEYS.iter().copied(), &key) {
+                        Some(near) => format!("\"{key}\" (did you mean \"{near}\"?)"),
+                        None => format!("\"{key}\""),
+                    },
+                );
+            }
             driver.params.insert(key, value);
         }
         let user = driver
@@ -213,7 +253,8 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
             .filter(|k| driver.nonempty(k).is_some())
             .map(|k| format!("{k} (client certificates are offered as libpq would)"))
             .collect(),
-        ignored: Vec::new(),
+        ignored: driver.ignored.clone(),
+        custom_verification: None,
     }
 }
 

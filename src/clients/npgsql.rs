@@ -153,6 +153,24 @@ fn refuse(message: impl Into<String>) -> DriverError {
     DriverError::new(Client::Npgsql, message)
 }
 
+/// A keyword as Npgsql's documentation spells it: `SSL MODE` as `SSL Mode`.
+fn title_case(upper: &str) -> String {
+    upper
+        .split(' ')
+        .map(|word| {
+            if word == "SSL" {
+                return word.to_string();
+            }
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_string() + &chars.as_str().to_ascii_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Reads an Npgsql connection string.
 ///
 /// # Errors
@@ -173,7 +191,15 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
                     "Keyword not supported (after Password=: quote a password that holds \";\")",
                 ));
             }
-            return Err(refuse(format!("Keyword not supported: '{key}'")));
+            let near = crate::config::suggest::closest(
+                KEYS.iter()
+                    .map(|(k, _)| *k)
+                    .chain(OTHER_KEYS.iter().copied()),
+                &upper,
+            )
+            .map(|k| format!(" (did you mean '{}'?)", title_case(k)))
+            .unwrap_or_default();
+            return Err(refuse(format!("Keyword not supported: '{key}'{near}")));
         };
         match canonical {
             "host" => host = Some(value),
@@ -283,6 +309,23 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
     policy
 }
 
+/// What Npgsql 9 and earlier do with these settings: Npgsql 10's, except that `Root
+/// Certificate` is added to the system store instead of replacing it, so a publicly trusted
+/// certificate passes too.
+pub(crate) fn policy_9(driver: &DriverString, env: &Environment) -> Policy {
+    let mut policy = policy(driver, env);
+    policy.client = Client::Npgsql9;
+    if let Some(verify) = &mut policy.verify
+        && let Roots::File { path, missing, .. } = &verify.roots
+    {
+        verify.roots = Roots::FileAndSystem {
+            path: path.clone(),
+            missing: missing.unwrap_or("{error}"),
+        };
+    }
+    policy
+}
+
 /// What Npgsql 10 verifies the chain against: `Root Certificate` (or `PGSSLROOTCERT`) alone,
 /// else `~/.postgresql/root.crt` where it exists, else the system store.
 fn roots(driver: &DriverString, env: &Environment) -> Roots {
@@ -344,6 +387,10 @@ mod tests {
         assert_eq!(d.hosts, [("a".to_string(), 5433), ("b".to_string(), 5432)]);
         let err = parse("Host=h;Colour=blue", &env()).unwrap_err().to_string();
         assert_eq!(err, "npgsql: Keyword not supported: 'Colour'");
+        let err = parse("Host=h;SSL Mod=VerifyFull", &env())
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("(did you mean 'SSL Mode'?)"), "{err}");
         assert!(parse("Host=h;Port=x", &env()).is_err());
         assert!(parse("Host=h;Password='open", &env()).is_err());
     }

@@ -1,4 +1,4 @@
-//! pgjdbc 42.5: `Driver.parseURL` for `jdbc:postgresql:` URLs, and the rules of `SslMode`,
+//! pgjdbc 42.7: `Driver.parseURL` for `jdbc:postgresql:` URLs, and the rules of `SslMode`,
 //! `LibPQFactory`, `MakeSSL` and `ConnectionFactoryImpl`.
 
 use std::path::PathBuf;
@@ -286,6 +286,41 @@ fn jvm_truststore(env: &Environment) -> (PathBuf, Option<String>) {
     (path, password)
 }
 
+/// The properties pgjdbc 42.7 knows and 42.5 does not (42.5.5's `PGProperty`): 42.5 ignores
+/// them without a word.
+const SINCE_42_6: [&str; 13] = [
+    "channelBinding",
+    "classLoaderStrategy",
+    "connectExecutor",
+    "connectExecutorArg",
+    "convertBooleanToNumeric",
+    "flushCacheOnDdl",
+    "gssUseDefaultCreds",
+    "maxSendBufferSize",
+    "queryTimeout",
+    "requireAuth",
+    "reWriteBatchedInsertsSize",
+    "scramMaxIterations",
+    "sslNegotiation",
+];
+
+/// What pgjdbc 42.5 does with these settings: 42.7's rules without the properties it added
+/// (`sslNegotiation=direct`, `channelBinding`, `requireAuth`), which 42.5 ignores. The real
+/// 42.5.5 and 42.7.14 agree on every case of the driver matrix.
+pub(crate) fn policy_42_5(driver: &DriverString, env: &Environment) -> Policy {
+    let mut older = driver.clone();
+    for key in SINCE_42_6 {
+        if older.params.remove(key).is_some() {
+            older
+                .ignored
+                .push(format!("\"{key}\" (added after pgjdbc 42.5)"));
+        }
+    }
+    let mut policy = policy(&older, env);
+    policy.client = Client::Pgjdbc42_5;
+    policy
+}
+
 /// What pgjdbc does with these settings.
 pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
     let (mode, why) = match driver.param("sslmode") {
@@ -338,6 +373,18 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
         policy.mode = format!("{} with sslfactory={short}", policy.mode);
     }
     policy.verify = verify;
+    // Code of the application's own decides what is trusted.
+    if policy.order != Order::Plain {
+        policy.custom_verification = unmodelled
+            .iter()
+            .find(|n| n.starts_with("sslfactory="))
+            .cloned()
+            .or_else(|| {
+                driver
+                    .param("sslhostnameverifier")
+                    .map(|v| format!("sslhostnameverifier={v}"))
+            });
+    }
     unmodelled.extend(unmodelled_settings(driver));
     policy.unmodelled = unmodelled;
     policy.ignored = driver.ignored.clone();

@@ -5,7 +5,9 @@
 
 use rustls::pki_types::{CertificateDer, UnixTime};
 
-use crate::clients::{Anchors, Client, ClientRequest, Order, Policy, ReadWhen, Retry, Roots};
+use crate::clients::{
+    Anchors, Client, ClientRequest, NameRules, Order, Policy, ReadWhen, Retry, Roots, Verify,
+};
 use crate::exit::Code;
 use crate::probe::{AttemptResult, Wire, WireNeeds};
 use crate::report::FindingCode;
@@ -82,6 +84,8 @@ pub(crate) fn libpq_verdict(report: &TargetReport, equivalent: Option<&str>) -> 
         summary: report.summary.clone(),
         unmodelled: Vec::new(),
         ignored: Vec::new(),
+        custom_verification: None,
+        trust: None,
     }
 }
 
@@ -175,6 +179,7 @@ pub(crate) fn apply(
         }
         choice => {
             if let Some(v) = verdicts.iter().find(|v| Some(v.name) == choice.client()) {
+                report.driver_sslmode = Some(v.mode.clone());
                 report.exit_code = v.exit_code;
                 report.summary = format!("{}: {}", v.name.name(), v.summary);
             }
@@ -253,15 +258,26 @@ fn plain_step(a: Option<&AttemptResult>) -> Step {
 /// The client's words for a chain it refuses.
 fn chain_message(client: Client, e: &ChainError) -> String {
     match client {
-        Client::Pgjdbc => match e {
+        Client::Pgjdbc | Client::Pgjdbc42_5 => match e {
             ChainError::Expired | ChainError::NotYetValid => "SSL error: PKIX path validation failed: java.security.cert.CertPathValidatorException: validity check failed".into(),
             ChainError::UnknownIssuer | ChainError::SelfSigned => "SSL error: PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target".into(),
             other => format!("SSL error: PKIX path validation failed: {other}"),
         },
         Client::Asyncpg => format!("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {e}"),
-        Client::Npgsql => format!(
+        Client::Npgsql | Client::Npgsql9 => format!(
             "The remote certificate was rejected by the provided RemoteCertificateValidationCallback ({e})."
         ),
+        Client::Pgx | Client::LibPq | Client::LibPq1_10 => match e {
+            ChainError::Expired | ChainError::NotYetValid => {
+                "tls: failed to verify certificate: x509: certificate has expired or is not yet valid".into()
+            }
+            ChainError::UnknownIssuer | ChainError::SelfSigned => {
+                "tls: failed to verify certificate: x509: certificate signed by unknown authority".into()
+            }
+            other => format!("tls: failed to verify certificate: x509: {other}"),
+        },
+        Client::Sqlx => format!("error occurred while attempting to establish a TLS connection: invalid peer certificate: {e}"),
+        Client::TokioPostgres => format!("error performing TLS handshake: certificate verify failed: {e}"),
         Client::NodePostgres | Client::Libpq => e.to_string(),
     }
 }
@@ -288,6 +304,39 @@ fn verify_chain(
         }
         (Trusted::Store(store), Anchors::OpenSsl) => {
             chain::verify(store, leaf, rest, now, algorithms).map(|_| ())
+        }
+        (Trusted::Store(store), Anchors::Go) => {
+            let in_pool = store
+                .anchors
+                .iter()
+                .chain(&store.intermediates)
+                .any(|a| a.as_ref() == leaf.as_ref());
+            match chain::validity_error(leaf, now).filter(|_| in_pool) {
+                Some(error) => Err(error),
+                None => chain::verify_pkix(store, leaf, rest, now, algorithms).map(|_| ()),
+            }
+        }
+        (Trusted::Store(store), Anchors::Webpki) => {
+            let anchors: Vec<_> = store
+                .anchors
+                .iter()
+                .chain(&store.intermediates)
+                .filter_map(|a| webpki::anchor_from_trusted_cert(a).ok())
+                .collect();
+            chain::path_to(&anchors, leaf, rest, now, algorithms, None).map(|_| ())
+        }
+        (Trusted::Mozilla(extra), Anchors::Webpki) => {
+            let mut anchors: Vec<_> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+            if let Some(extra) = extra {
+                anchors.extend(
+                    extra
+                        .anchors
+                        .iter()
+                        .chain(&extra.intermediates)
+                        .filter_map(|a| webpki::anchor_from_trusted_cert(a).ok()),
+                );
+            }
+            chain::path_to(&anchors, leaf, rest, now, algorithms, None).map(|_| ())
         }
         (Trusted::Mozilla(extra), _) => {
             let mut anchors: Vec<_> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
@@ -362,6 +411,20 @@ fn certificate_checks(
     presented: &[CertificateDer<'static>],
     now: UnixTime,
 ) -> Result<(bool, bool), Step> {
+    // Go's `Certificate.Verify` checks the server certificate's own dates, then the name, then
+    // the chain.
+    if let Some(Verify {
+        names: Some(rules @ (NameRules::Go | NameRules::GoSni)),
+        ..
+    }) = &policy.verify
+        && let Some(leaf) = presented.first()
+    {
+        if let Some(e) = chain::validity_error(leaf, now) {
+            return Err(failed(Code::Untrusted, chain_message(policy.client, &e)));
+        }
+        names::check(*rules, host, leaf.as_ref())
+            .map_err(|message| failed(Code::NameMismatch, go_tls(&message)))?;
+    }
     let chain = match verify_chain(policy, trusted, presented, now) {
         Ok(verified) => verified,
         Err(message) => {
@@ -375,9 +438,23 @@ fn certificate_checks(
     let Some(rules) = policy.verify.as_ref().and_then(|v| v.names) else {
         return Ok((chain, false));
     };
+    // lib/pq 1.10 checks the name it sent as SNI, and it sends none for an address.
+    if rules == NameRules::GoSni
+        && host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+    {
+        return Ok((chain, false));
+    }
     let leaf = presented.first().map(|c| c.as_ref()).unwrap_or_default();
     names::check(rules, host, leaf).map_err(|message| failed(Code::NameMismatch, message))?;
     Ok((chain, true))
+}
+
+/// A Go x509 error as crypto/tls reports it.
+fn go_tls(message: &str) -> String {
+    format!("tls: failed to verify certificate: {message}")
 }
 
 /// Whether a client asked for would send the password on a connection to this server: over TLS
@@ -408,6 +485,9 @@ fn retries(rule: Retry, sqlstate: Option<&str>) -> bool {
         Retry::Never => false,
         Retry::AnyServerError => sqlstate.is_some(),
         Retry::Sqlstate28000 => sqlstate == Some("28000"),
+        Retry::NotLoginFailures => {
+            sqlstate.is_some_and(|code| !matches!(code, "28P01" | "3D000" | "42501"))
+        }
     }
 }
 
@@ -439,6 +519,8 @@ pub(crate) fn verdict(
         summary: String::new(),
         unmodelled: policy.unmodelled.clone(),
         ignored: policy.ignored.clone(),
+        custom_verification: policy.custom_verification.clone(),
+        trust: None,
     };
     match step {
         Step::Connected { tls, chain, name } => {
@@ -446,6 +528,11 @@ pub(crate) fn verdict(
             v.encrypted = tls;
             v.chain_verified = chain;
             v.host_name_verified = name;
+            v.trust = policy
+                .verify
+                .as_ref()
+                .filter(|_| chain)
+                .map(|verify| verify.roots.describe());
             v.summary = match (tls, chain, name) {
                 (false, _, _) => "connects without encryption".into(),
                 (true, true, true) => "connects with TLS, chain and host name verified".into(),
@@ -562,7 +649,7 @@ fn libpq_said(report: &TargetReport) -> String {
 
 /// What to change, in the driver's own terms, when it fails or connects unverified.
 fn fix(v: &ClientVerdict) -> Option<String> {
-    let hint = match (v.name, v.exit_code, v.connects) {
+    let hint = match (v.name.base(), v.exit_code, v.connects) {
         (Client::Pgjdbc, Code::Untrusted, _) => {
             "give pgjdbc the CA that issued the server's chain: sslrootcert=/path/root.crt in the URL (LibPQFactory), or import it into the JVM truststore (pgtls roots --format pkcs12) with sslfactory=org.postgresql.ssl.DefaultJavaSSLFactory"
         }
@@ -613,6 +700,42 @@ fn fix(v: &ClientVerdict) -> Option<String> {
         (Client::Npgsql, _, true) if !v.chain_verified => {
             "Npgsql's Prefer and Require do not validate the certificate: use SSL Mode=VerifyFull;Root Certificate=/path/root.crt"
         }
+        (Client::Pgx | Client::LibPq, Code::Untrusted, _) => {
+            "give the Go driver the CA that issued the server's chain: sslrootcert=/path/root.crt (without it, verify-ca and verify-full use Go's system roots: SSL_CERT_FILE, SSL_CERT_DIR)"
+        }
+        (Client::Pgx | Client::LibPq, Code::NameMismatch, _) => {
+            "Go checks the subject alternative names only, never the CN: connect by a name the certificate lists as a SAN (an address as an IP SAN), or reissue the certificate with one"
+        }
+        (Client::Pgx, _, true) if !v.encrypted => {
+            "pgx's prefer and allow go on in plaintext after a failed TLS attempt: use sslmode=verify-full with sslrootcert"
+        }
+        (Client::LibPq, _, true) if !v.encrypted => {
+            "lib/pq's prefer goes on in plaintext after any TLS failure, a refused certificate included: use sslmode=verify-full with sslrootcert"
+        }
+        (Client::Pgx | Client::LibPq, _, true) if !v.chain_verified => {
+            "use sslmode=verify-full with sslrootcert: this mode does not verify the certificate"
+        }
+        (Client::Sqlx, Code::Untrusted, _) => {
+            "give sqlx the CA that issued the server's chain: ?sslrootcert=/path/root.crt (added to Mozilla's roots, which sqlx always trusts)"
+        }
+        (Client::Sqlx, Code::NameMismatch, _) => {
+            "rustls checks the subject alternative names only, never the CN: connect by a name the certificate lists as a SAN, or reissue it with one"
+        }
+        (Client::Sqlx, _, true) if !v.encrypted => {
+            "sqlx's default is prefer and its allow is disable: use sslmode=verify-full"
+        }
+        (Client::Sqlx, _, true) if !v.chain_verified => {
+            "sqlx's prefer and require never verify the certificate, even with sslrootcert: use sslmode=verify-full"
+        }
+        (Client::TokioPostgres, Code::Untrusted, _) => {
+            "give the TLS connector the CA that issued the server's chain (SslConnectorBuilder::set_ca_file, or SSL_CERT_FILE for OpenSSL's default store)"
+        }
+        (Client::TokioPostgres, Code::NameMismatch, _) => {
+            "the connector checks the host name in every TLS mode: connect by a name the certificate lists"
+        }
+        (Client::TokioPostgres, _, true) if !v.encrypted => {
+            "tokio-postgres's default is prefer: use sslmode=require (the connector then verifies the chain and the name)"
+        }
         _ => return None,
     };
     Some(hint.to_string())
@@ -638,6 +761,9 @@ fn add_findings(report: &mut TargetReport, verdicts: &[ClientVerdict]) {
         }
         if !v.ignored.is_empty() {
             report.findings.push(ignored_parameters(v));
+        }
+        if let Some(setting) = &v.custom_verification {
+            report.findings.push(verification_not_modelled(v, setting));
         }
     }
 }
@@ -697,6 +823,22 @@ fn client_not_modelled(v: &ClientVerdict) -> Finding {
     }
 }
 
+/// `verification_not_modelled`: the driver's certificate checks are code pgtls cannot see, so
+/// no verdict of its says whether the server is verified.
+fn verification_not_modelled(v: &ClientVerdict, setting: &str) -> Finding {
+    Finding {
+        severity: Severity::Warning,
+        code: FindingCode::VerificationNotModelled,
+        message: format!(
+            "{}: {setting} replaces the driver's certificate checks with code pgtls cannot see: this verdict does not say whether the chain and the host name are verified",
+            v.name.name()
+        ),
+        hint: Some(
+            "check that code's trust decisions yourself; gate CI with --fail-on warning, which exits 9 on this finding".into(),
+        ),
+    }
+}
+
 /// `ignored_parameter`: the driver's string has parameters the driver does not know, which it
 /// ignores without a word: a misspelt `sslmode` leaves the connection unverified.
 fn ignored_parameters(v: &ClientVerdict) -> Finding {
@@ -733,6 +875,7 @@ mod tests {
             no_tls_message: "no TLS",
             unmodelled: Vec::new(),
             ignored: Vec::new(),
+            custom_verification: None,
         }
     }
 

@@ -195,6 +195,7 @@ fn describe(
         port: Some(target.port),
         kind: target.kind,
         sslmode: options.sslmode,
+        driver_sslmode: None,
         sslnegotiation: options.sslnegotiation,
         exit_code: if libpq_connects {
             Code::Ok
@@ -219,7 +220,7 @@ fn describe(
         provider: None,
         findings: Vec::new(),
         audit: None,
-        client: crate::report::ClientChoice::Libpq,
+        client: crate::report::ClientChoice::One(crate::clients::Client::Libpq),
         clients: Vec::new(),
         presented: presented.iter().map(|c| c.to_vec()).collect(),
         attempts: attempts.iter().map(attempt).collect(),

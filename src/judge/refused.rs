@@ -34,6 +34,7 @@ fn without_connection(
         port: None,
         kind: HostKind::Name,
         sslmode: SslMode::Prefer,
+        driver_sslmode: None,
         sslnegotiation: SslNegotiation::Postgres,
         exit_code,
         // One line for people; the finding keeps the whole message.
@@ -63,7 +64,7 @@ fn without_connection(
         provider: None,
         findings: vec![refusal(code, summary)],
         audit: None,
-        client: crate::report::ClientChoice::Libpq,
+        client: crate::report::ClientChoice::One(crate::clients::Client::Libpq),
         clients: Vec::new(),
         presented: Vec::new(),
     }
@@ -94,6 +95,7 @@ pub(crate) fn local_files_refused(
         port: Some(target.port),
         kind: target.kind,
         sslmode: options.sslmode,
+        driver_sslmode: None,
         sslnegotiation: options.sslnegotiation,
         ..invalid(conninfo, origin, message)
     }

@@ -153,19 +153,25 @@ fn unresolved(t: &TargetReport) -> bool {
     t.port.is_none()
 }
 
-/// `  sslmode=MODE`, or nothing for a connection string that was refused (it has none).
+/// `  sslmode=MODE`, with the driver's own mode beside it where the verdict is a driver's
+/// (`sslmode=verify-full (SSL Mode=VerifyFull)`), or nothing for a connection string that was
+/// refused (it has none).
 fn sslmode(t: &TargetReport) -> String {
     if unresolved(t) {
-        String::new()
-    } else {
-        format!("  sslmode={}", t.sslmode)
+        return String::new();
+    }
+    match &t.driver_sslmode {
+        Some(own) if *own != t.sslmode.as_str() => {
+            format!("  sslmode={} ({})", t.sslmode, clean(own))
+        }
+        _ => format!("  sslmode={}", t.sslmode),
     }
 }
 
 /// `  client=NAME` when the verdict is another client's than libpq's.
 fn client(t: &TargetReport) -> String {
     match t.client {
-        crate::report::ClientChoice::Libpq => String::new(),
+        crate::report::ClientChoice::One(crate::clients::Client::Libpq) => String::new(),
         other => format!("  client={}", other.name()),
     }
 }
@@ -503,7 +509,23 @@ fn write_trust(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
                     .into_owned())
         ),
     };
-    writeln!(out, "  trust        {line}")?;
+    // With one driver's verdict, its own trust first; the rest is libpq's view.
+    let driver = t
+        .client
+        .client()
+        .filter(|c| *c != crate::clients::Client::Libpq);
+    if let Some(v) = driver.and_then(|c| t.clients.iter().find(|v| v.name == c)) {
+        let own = match (&v.trust, &v.custom_verification) {
+            (_, Some(setting)) => format!("not modelled: {}", clean(setting)),
+            (Some(roots), _) => format!("chain verified up to {}", clean(roots)),
+            (None, _) if v.connects && v.encrypted => "chain not verified".to_string(),
+            (None, _) => "no verified chain".to_string(),
+        };
+        writeln!(out, "  trust        {}: {own}", v.name.name())?;
+        writeln!(out, "  {:<12} libpq: {line}", "")?;
+    } else {
+        writeln!(out, "  trust        {line}")?;
+    }
     for (i, d) in t.trust.diagnosis.iter().enumerate() {
         let label = if i == 0 { "diagnosis" } else { "" };
         let verdict = if d.verified {

@@ -38,13 +38,17 @@ fn names(report: &Report) -> Vec<String> {
         .iter()
         .map(|t| match (t.port, t.client) {
             (None, _) => "invalid connection string".to_string(),
-            (Some(port), crate::report::ClientChoice::Libpq) => {
+            (Some(port), crate::report::ClientChoice::One(crate::clients::Client::Libpq)) => {
                 format!("{}:{port} sslmode={}", t.host, t.sslmode)
             }
             (Some(port), client) => format!(
-                "{}:{port} sslmode={} client={}",
+                "{}:{port} sslmode={}{} client={}",
                 t.host,
                 t.sslmode,
+                match &t.driver_sslmode {
+                    Some(own) if *own != t.sslmode.as_str() => format!(" ({own})"),
+                    _ => String::new(),
+                },
                 client.name()
             ),
         })

@@ -22,8 +22,12 @@ fn target_labels(report: &Report) -> Vec<String> {
                     t.client.name()
                 );
             };
+            let driver = match &t.driver_sslmode {
+                Some(own) => format!(",driver_sslmode=\"{}\"", label(own)),
+                None => String::new(),
+            };
             format!(
-                "target=\"{}\",port=\"{}\",sslmode=\"{}\",client=\"{}\"",
+                "target=\"{}\",port=\"{}\",sslmode=\"{}\",client=\"{}\"{driver}",
                 label(if t.host.is_empty() {
                     t.hostaddr.as_deref().unwrap_or("")
                 } else {

@@ -61,7 +61,8 @@ pub struct VerifiedChain {
     pub source: TrustSource,
 }
 
-fn validity_error(der: &[u8], now: UnixTime) -> Option<ChainError> {
+/// Why a certificate is not valid at `now`, if it is not.
+pub fn validity_error(der: &[u8], now: UnixTime) -> Option<ChainError> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
     let now = now.as_secs() as i64;
     let validity = cert.validity();

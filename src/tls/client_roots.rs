@@ -134,7 +134,24 @@ fn load(roots: &Roots) -> Trusted {
             Trusted::Mozilla(extra.as_ref().and_then(|p| TrustStore::from_file(p).ok()))
         }
         Roots::System => system(),
+        Roots::FileAndSystem { path, missing } => match (file(path, Some(missing)), system()) {
+            (Trusted::Store(mut own), Trusted::Store(system)) => {
+                own.anchors.extend(system.anchors);
+                own.intermediates.extend(system.intermediates);
+                Trusted::Store(own)
+            }
+            (Trusted::Store(own), _) => Trusted::Store(own),
+            (other, _) => other,
+        },
         Roots::Unchecked => Trusted::Unused,
+        Roots::WebpkiAndFile { file: None, .. } => Trusted::Mozilla(None),
+        Roots::WebpkiAndFile {
+            file: Some(path),
+            missing,
+        } => match file(path, Some(missing)) {
+            Trusted::Store(store) => Trusted::Mozilla(Some(store)),
+            other => other,
+        },
     }
 }
 

@@ -92,6 +92,35 @@ pub const JDK: Offer = Offer {
     shares: &[X25519, P256],
 };
 
+/// Go 1.26's crypto/tls (pgx, lib/pq), with its key shares for X25519MLKEM768 and X25519.
+pub const GO_126: Offer = Offer {
+    stack: "Go 1.26",
+    groups: &[
+        X25519MLKEM768,
+        SECP256R1MLKEM768,
+        SECP384R1MLKEM1024,
+        X25519,
+        P256,
+        P384,
+        P521,
+    ],
+    shares: &[X25519MLKEM768, X25519],
+};
+
+/// Go 1.23 and older: no post-quantum group that servers accept.
+pub const GO_123: Offer = Offer {
+    stack: "Go 1.23 and older",
+    groups: &[X25519, P256, P384, P521],
+    shares: &[X25519],
+};
+
+/// rustls 0.23 on ring (sqlx's `tls-rustls`): no post-quantum group, P-384 first.
+pub const RUSTLS_RING: Offer = Offer {
+    stack: "rustls 0.23 on ring",
+    groups: &[P384, X25519, P256],
+    shares: &[P384],
+};
+
 /// What a client's TLS stack offers: at the versions modelled, and at the older versions users
 /// still run where those offer other groups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,14 +158,26 @@ pub(crate) fn stack(client: crate::clients::Client) -> Stack {
             "Python linked with OpenSSL 3.5 or later",
             "Python linked with OpenSSL older than 3.5",
         ),
-        Client::Npgsql => openssl(
+        Client::Npgsql | Client::Npgsql9 => openssl(
             ".NET on a system with OpenSSL 3.5 or later",
             ".NET on a system with OpenSSL older than 3.5",
         ),
-        Client::Pgjdbc => Stack {
+        Client::Pgjdbc | Client::Pgjdbc42_5 => Stack {
             current: JDK,
             older: None,
         },
+        Client::Pgx | Client::LibPq | Client::LibPq1_10 => Stack {
+            current: GO_126,
+            older: Some(GO_123),
+        },
+        Client::Sqlx => Stack {
+            current: RUSTLS_RING,
+            older: None,
+        },
+        Client::TokioPostgres => openssl(
+            "tokio-postgres on a system with OpenSSL 3.5 or later",
+            "tokio-postgres on a system with OpenSSL older than 3.5",
+        ),
     }
 }
 

@@ -1,7 +1,8 @@
 //! Host-name checks as the other clients make them, each with that client's message on failure:
 //! pgjdbc's `PGjdbcHostnameVerifier`, Node.js's `tls.checkServerIdentity` (node-postgres), and
 //! OpenSSL's `X509_check_host` / `X509_check_ip` with Python's flags (asyncpg; .NET on Linux, for
-//! Npgsql). libpq's own check is `hostname.rs`.
+//! Npgsql; tokio-postgres's OpenSSL connector), Go's `crypto/x509` (pgx, lib/pq) and webpki's
+//! (sqlx on rustls). libpq's own check is `hostname.rs`.
 
 use std::net::IpAddr;
 
@@ -54,6 +55,12 @@ pub fn check(rules: NameRules, host: &str, leaf: &[u8]) -> Result<(), String> {
         NameRules::Pgjdbc => pgjdbc(host, &names),
         NameRules::Node => node(host, &names),
         NameRules::OpenSsl => openssl(host, &names),
+        NameRules::Go => go(host, &names),
+        NameRules::GoSni => match host.trim_matches(['[', ']']).parse::<IpAddr>() {
+            Ok(_) => Ok(()),
+            Err(_) => go(host, &names),
+        },
+        NameRules::Webpki => webpki(host, &names),
     }
 }
 
@@ -239,6 +246,87 @@ fn openssl(host: &str, names: &Names) -> Result<(), String> {
     }
 }
 
+/// A DNS SAN against a host name as Go and webpki match them: case-insensitive, a trailing dot
+/// ignored, and a wildcard only as the whole leftmost label, standing for one label.
+fn san_pattern(host: &str, pattern: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    let pattern = pattern
+        .strip_suffix('.')
+        .unwrap_or(pattern)
+        .to_ascii_lowercase();
+    if host == pattern {
+        return true;
+    }
+    match (pattern.strip_prefix("*."), host.split_once('.')) {
+        (Some(rest), Some((label, tail))) => !label.is_empty() && tail == rest,
+        _ => false,
+    }
+}
+
+/// Go's `Certificate.VerifyHostname`: an address against the IP SANs, a name against the DNS
+/// SANs; the subject's CN is never used (Go 1.17 and later).
+fn go(host: &str, names: &Names) -> Result<(), String> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        if names.ips.contains(&ip) {
+            return Ok(());
+        }
+        if names.ips.is_empty() {
+            return Err(format!(
+                "x509: cannot validate certificate for {bare} because it doesn't contain any IP SANs"
+            ));
+        }
+        let list: Vec<String> = names.ips.iter().map(IpAddr::to_string).collect();
+        return Err(format!(
+            "x509: certificate is valid for {}, not {bare}",
+            list.join(", ")
+        ));
+    }
+    if names.dns.iter().any(|d| san_pattern(bare, d)) {
+        return Ok(());
+    }
+    if names.dns.is_empty() && !names.cns.is_empty() && names.ips.is_empty() {
+        return Err(
+            "x509: certificate relies on legacy Common Name field, use SANs instead".to_string(),
+        );
+    }
+    let valid: Vec<String> = names
+        .dns
+        .iter()
+        .cloned()
+        .chain(names.ips.iter().map(IpAddr::to_string))
+        .collect();
+    Err(format!(
+        "x509: certificate is valid for {}, not {bare}",
+        valid.join(", ")
+    ))
+}
+
+/// webpki's `verify_is_valid_for_subject_name` (rustls): an address against the IP SANs, a name
+/// against the DNS SANs; no CN.
+fn webpki(host: &str, names: &Names) -> Result<(), String> {
+    let matched = match host.parse::<IpAddr>() {
+        Ok(ip) => names.ips.contains(&ip),
+        Err(_) => names.dns.iter().any(|d| san_pattern(host, d)),
+    };
+    if matched {
+        return Ok(());
+    }
+    let valid: Vec<String> = names
+        .dns
+        .iter()
+        .map(|d| format!("DnsName(\"{d}\")"))
+        .chain(names.ips.iter().map(|ip| format!("IpAddress({ip})")))
+        .collect();
+    Err(format!(
+        "invalid peer certificate: certificate not valid for name \"{host}\"; certificate is only valid for [{}]",
+        valid.join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,6 +440,34 @@ mod tests {
                 "openssl {host} {dns:?} {ips:?} {cns:?}"
             );
         }
+    }
+
+    #[test]
+    fn go_and_webpki_look_at_sans_only() {
+        // (host, dns SANs, ip SANs, CNs, go and webpki)
+        type Row<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str], bool);
+        let table: [Row; 9] = [
+            ("localhost", &["localhost"], &[], &[], true),
+            ("LocalHost.", &["localhost"], &[], &[], true),
+            ("localhost", &[], &[], &["localhost"], false),
+            ("localhost", &[], &["127.0.0.1"], &["localhost"], false),
+            ("127.0.0.1", &[], &["127.0.0.1"], &[], true),
+            ("127.0.0.1", &["127.0.0.1"], &[], &["127.0.0.1"], false),
+            ("db.example.com", &["*.example.com"], &[], &[], true),
+            ("a.db.example.com", &["*.example.com"], &[], &[], false),
+            ("db1.example.com", &["db*.example.com"], &[], &[], false),
+        ];
+        for (host, dns, ips, cns, want) in table {
+            let n = names(dns, ips, cns);
+            assert_eq!(
+                go(host, &n).is_ok(),
+                want,
+                "go {host} {dns:?} {ips:?} {cns:?}"
+            );
+            assert_eq!(webpki(host, &n).is_ok(), want, "webpki {host} {dns:?}");
+        }
+        let cn_only = go("localhost", &names(&[], &[], &["localhost"])).unwrap_err();
+        assert!(cn_only.contains("legacy Common Name"), "{cn_only}");
     }
 
     #[test]

@@ -104,7 +104,7 @@ fn a_strings_form_selects_its_driver_and_the_report_says_which() {
 fn strings_a_driver_refuses_exit_2_with_the_drivers_message() {
     let home = shared_tempdir();
     // (arguments, message)
-    let table: [(&[&str], &str); 6] = [
+    let table: [(&[&str], &str); 10] = [
         (
             &["jdbc:postgresql://db.example.com"],
             "pgjdbc: Unable to parse URL (JDBC URL must contain a / at the end of the host or port)",
@@ -125,6 +125,22 @@ fn strings_a_driver_refuses_exit_2_with_the_drivers_message() {
         (
             &["--client", "pgjdbc", "host=db sslmode=require"],
             "pgjdbc: No suitable driver found for this URL (a pgjdbc URL starts with jdbc:postgresql:)",
+        ),
+        (
+            &["--client", "sqlx", "host=db sslmode=require"],
+            "sqlx: error with configuration: relative URL without a base",
+        ),
+        (
+            &["--client", "tokio-postgres", "host=db sslrootcert=/r.crt"],
+            "tokio-postgres: invalid connection string: unknown option `sslrootcert` (tokio-postgres leaves certificates to the TLS connector",
+        ),
+        (
+            &["--client", "lib-pq", "host=db sslmode=verify_full"],
+            "lib-pq: pq: wrong value for \"sslmode\": \"verify_full\" is not supported",
+        ),
+        (
+            &["--client", "pgx", "host=db port=5432,5433,5434 host=a,b"],
+            "pgx: cannot parse the connection string: could not match 3 port numbers to 2 hosts",
         ),
     ];
     for (args, message) in table {
@@ -166,13 +182,21 @@ fn strings_a_driver_refuses_exit_2_with_the_drivers_message() {
             "{args:?}: {doc}"
         );
     }
-    let out = pgtls(home.path())
-        .args(["check", "--client", "sqlx", "host=db"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("unknown client \"sqlx\""), "{stderr}");
+    for (client, words) in [
+        ("diesel", "unknown client \"diesel\""),
+        (
+            "npgsql@7.1",
+            "npgsql has no version line \"7.1\" that pgtls models",
+        ),
+    ] {
+        let out = pgtls(home.path())
+            .args(["check", "--client", client, "host=db"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(words), "{stderr}");
+    }
 }
 
 #[test]
@@ -202,7 +226,17 @@ fn explain_says_what_each_client_will_do_without_connecting() {
     let names: Vec<&str> = plans.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["libpq", "pgjdbc", "node-postgres", "asyncpg", "npgsql"]
+        [
+            "libpq",
+            "pgjdbc",
+            "node-postgres",
+            "asyncpg",
+            "npgsql",
+            "pgx",
+            "lib-pq",
+            "sqlx",
+            "tokio-postgres"
+        ]
     );
     // ssl=true alone is pgjdbc's verify-full; the libpq equivalent has no sslmode: prefer.
     assert_eq!(plans[1]["mode"], "verify-full (ssl=true)");
@@ -233,6 +267,35 @@ fn explain_says_what_each_client_will_do_without_connecting() {
         "{text}"
     );
     assert!(text.contains("  transports  plaintext only\n"), "{text}");
+
+    // An older line's rules, named as such (lib/pq 1.10 stops at PGSYSCONFDIR, which the
+    // harness sets).
+    let out = pgtls(home.path())
+        .env_remove("PGSYSCONFDIR")
+        .args([
+            "explain",
+            "--client",
+            "lib-pq@1.10",
+            "--format",
+            "json",
+            "postgresql://app@db.example.com/orders?sslmode=prefer",
+        ])
+        .output()
+        .unwrap();
+    let doc = json(&out);
+    let plan = &doc["clients"][0];
+    assert_eq!(plan["name"], "lib-pq@1.10", "{doc}");
+    assert!(
+        plan["models"].as_str().unwrap().contains("lib/pq 1.10.9"),
+        "{plan}"
+    );
+    assert!(
+        plan["refused"]
+            .as_str()
+            .unwrap()
+            .contains("unsupported sslmode \"prefer\""),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -277,7 +340,11 @@ fn every_format_names_each_clients_verdict() {
             ("pgjdbc", 1.0),
             ("node-postgres", 1.0),
             ("asyncpg", 1.0),
-            ("npgsql", 1.0)
+            ("npgsql", 1.0),
+            ("pgx", 1.0),
+            ("lib-pq", 1.0),
+            ("sqlx", 1.0),
+            ("tokio-postgres", 1.0),
         ]
     );
     let out = run("junit");
@@ -286,11 +353,118 @@ fn every_format_names_each_clients_verdict() {
     assert!(name.ends_with("sslmode=verify-full client=all"), "{name}");
     let out = run("text");
     let text = String::from_utf8_lossy(&out.stdout);
-    for client in ["libpq", "pgjdbc", "node-postgres", "asyncpg", "npgsql"] {
+    for client in [
+        "libpq",
+        "pgjdbc",
+        "node-postgres",
+        "asyncpg",
+        "npgsql",
+        "pgx",
+        "lib-pq",
+        "sqlx",
+        "tokio-postgres",
+    ] {
         assert!(
             text.lines()
                 .any(|l| l.starts_with(&format!("  {client} ")) && l.contains("OK    exit 0")),
             "{client}: {text}"
         );
     }
+}
+
+#[test]
+fn a_drivers_own_sslmode_is_shown_beside_libpqs_in_every_format() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls driver mode root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let root_file = home.path().join("root.crt");
+    std::fs::write(&root_file, &root.cert_pem).unwrap();
+    let conninfo = format!(
+        "Host=localhost;Port={};Username=postgres;SSL Mode=VerifyFull;Root Certificate={}",
+        server.port,
+        root_file.display()
+    );
+    let run = |format: &str| {
+        pgtls(home.path())
+            .args(["check", "--format", format, &conninfo])
+            .output()
+            .unwrap()
+    };
+    let doc = json(&run("json"));
+    let target = &doc["targets"][0];
+    assert_eq!(target["sslmode"], "verify-full", "{target}");
+    assert_eq!(target["driver_sslmode"], "SSL Mode=VerifyFull", "{target}");
+    let text = String::from_utf8(run("text").stdout).unwrap();
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|l| l.contains("sslmode=verify-full (SSL Mode=VerifyFull)  client=npgsql")),
+        "{text}"
+    );
+    let samples = crate::fleet::consumer("prometheus", &run("prometheus").stdout);
+    let up = samples
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "pgtls_up")
+        .unwrap_or_else(|| panic!("no pgtls_up: {samples}"));
+    assert_eq!(
+        up["labels"]["driver_sslmode"], "SSL Mode=VerifyFull",
+        "{up}"
+    );
+    assert_eq!(up["labels"]["sslmode"], "verify-full", "{up}");
+    let junit = crate::fleet::consumer("junit", &run("junit").stdout);
+    let name = junit["cases"][0]["name"].as_str().unwrap();
+    assert!(
+        name.ends_with("sslmode=verify-full (SSL Mode=VerifyFull) client=npgsql"),
+        "{name}"
+    );
+}
+
+#[test]
+fn a_custom_ssl_factory_is_never_a_bare_ok() {
+    // An application's own SSLSocketFactory decides what pgjdbc trusts: nothing pgtls sees says
+    // whether the chain is verified, and CI can fail on that.
+    let home = shared_tempdir();
+    let leaf = Ca::root("pgtls custom factory root").server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let url = format!(
+        "jdbc:postgresql://localhost:{}/postgres?user=postgres&sslmode=verify-full&sslfactory=com.example.TrustingFactory",
+        server.port
+    );
+    let out = pgtls(home.path())
+        .args(["check", "--format", "json", &url])
+        .output()
+        .unwrap();
+    let doc = json(&out);
+    let target = &doc["targets"][0];
+    let finding = target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "verification_not_modelled")
+        .unwrap_or_else(|| panic!("no verification_not_modelled: {target}"));
+    assert_eq!(finding["severity"], "warning", "{finding}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("sslfactory=com.example.TrustingFactory"),
+        "{finding}"
+    );
+    assert_eq!(
+        target["clients"][0]["custom_verification"],
+        "sslfactory=com.example.TrustingFactory"
+    );
+    let gated = pgtls(home.path())
+        .args(["check", "--fail-on", "warning", &url])
+        .output()
+        .unwrap();
+    assert_eq!(gated.status.code(), Some(9));
+    let text = String::from_utf8_lossy(&gated.stdout);
+    assert!(
+        text.contains("trust        pgjdbc: not modelled: sslfactory=com.example.TrustingFactory"),
+        "{text}"
+    );
 }

@@ -1,0 +1,253 @@
+//! The libpq-like connection strings of the Go and Rust drivers (pgx, lib/pq, tokio-postgres,
+//! sqlx), read into ordered `(key, value)` pairs: the `key=value` form with libpq's quoting, and
+//! `postgres://` URLs with their hosts, ports, user, password and database turned into the same
+//! keys. Each driver then judges the keys and values as it does.
+
+use super::{percent_decode, query_pairs};
+
+/// A connection string's settings, in the order written.
+#[derive(Debug, Default)]
+pub(crate) struct Pairs {
+    /// The settings; a URL's parts as `host`, `port`, `user`, `password` and `dbname`.
+    pub items: Vec<(String, String)>,
+}
+
+/// Why a string could not be read, in words close to the drivers'.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PairsError {
+    /// A word without `=` (the key, never a value).
+    MissingEquals(String),
+    /// A quote that is never closed.
+    Unterminated,
+    /// A URL whose host or port part is broken.
+    BadUrl(&'static str),
+}
+
+impl std::fmt::Display for PairsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PairsError::MissingEquals(key) => {
+                write!(f, "missing \"=\" after \"{key}\" in connection info string")
+            }
+            PairsError::Unterminated => {
+                write!(f, "unterminated quoted string in connection info string")
+            }
+            PairsError::BadUrl(what) => write!(f, "invalid URL: {what}"),
+        }
+    }
+}
+
+/// Whether `s` is a `postgres://` or `postgresql://` URL.
+pub(crate) fn is_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// Reads `s` in either form.
+///
+/// # Errors
+/// A word without `=`, an unterminated quote, a broken URL.
+pub(crate) fn read(s: &str) -> Result<Pairs, PairsError> {
+    if is_url(s) {
+        return url(s);
+    }
+    keyword_value(s)
+}
+
+fn keyword_value(s: &str) -> Result<Pairs, PairsError> {
+    let space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
+    let mut items = Vec::new();
+    let mut rest = s.trim_start_matches(space);
+    while !rest.is_empty() {
+        let Some(eq) = rest.find('=') else {
+            let word = rest.split(space).next().unwrap_or_default();
+            return Err(PairsError::MissingEquals(word.to_string()));
+        };
+        let key = rest[..eq].trim_matches(space);
+        if let Some(word) = key.split(space).next().filter(|w| w.len() < key.len()) {
+            return Err(PairsError::MissingEquals(word.to_string()));
+        }
+        rest = rest[eq + 1..].trim_start_matches(space);
+        let mut value = String::new();
+        if let Some(quoted) = rest.strip_prefix('\'') {
+            let mut chars = quoted.char_indices();
+            let end = loop {
+                match chars.next() {
+                    None => return Err(PairsError::Unterminated),
+                    Some((i, '\'')) => break i,
+                    Some((_, '\\')) => match chars.next() {
+                        Some((_, c)) => value.push(c),
+                        None => return Err(PairsError::Unterminated),
+                    },
+                    Some((_, c)) => value.push(c),
+                }
+            };
+            rest = &quoted[end + 1..];
+        } else {
+            let mut chars = rest.char_indices();
+            let end = loop {
+                match chars.next() {
+                    None => break rest.len(),
+                    Some((i, c)) if space(c) => break i,
+                    Some((_, '\\')) => {
+                        if let Some((_, c)) = chars.next() {
+                            value.push(c);
+                        }
+                    }
+                    Some((_, c)) => value.push(c),
+                }
+            };
+            rest = &rest[end..];
+        }
+        rest = rest.trim_start_matches(space);
+        items.push((key.to_string(), value));
+    }
+    Ok(Pairs { items })
+}
+
+fn url(s: &str) -> Result<Pairs, PairsError> {
+    let (_, rest) = s.split_once("://").unwrap_or(("", s));
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, ""),
+    };
+    let (userinfo, hostlist) = match authority.rfind('@') {
+        Some(i) => (Some(&authority[..i]), &authority[i + 1..]),
+        None => (None, authority),
+    };
+    let mut items = Vec::new();
+    if let Some(userinfo) = userinfo {
+        let (user, password) = match userinfo.split_once(':') {
+            Some((u, p)) => (u, Some(p)),
+            None => (userinfo, None),
+        };
+        if !user.is_empty() {
+            items.push(("user".to_string(), percent_decode(user)));
+        }
+        if let Some(password) = password {
+            items.push(("password".to_string(), percent_decode(password)));
+        }
+    }
+    if !hostlist.is_empty() {
+        let mut hosts = Vec::new();
+        let mut ports = Vec::new();
+        for part in hostlist.split(',') {
+            let (host, port) = if let Some(v6) = part.strip_prefix('[') {
+                let (addr, tail) = v6
+                    .split_once(']')
+                    .ok_or(PairsError::BadUrl("an IPv6 address without \"]\""))?;
+                (addr.to_string(), tail.strip_prefix(':').unwrap_or(""))
+            } else {
+                let (h, p) = part.rsplit_once(':').unwrap_or((part, ""));
+                (percent_decode(h), p)
+            };
+            if !port.is_empty() && !port.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(PairsError::BadUrl("a port that is not a number"));
+            }
+            hosts.push(host);
+            ports.push(port.to_string());
+        }
+        items.push(("host".to_string(), hosts.join(",")));
+        if ports.iter().any(|p| !p.is_empty()) {
+            items.push(("port".to_string(), ports.join(",")));
+        }
+    }
+    if !path.is_empty() {
+        items.push(("dbname".to_string(), percent_decode(path)));
+    }
+    items.extend(query_pairs(query, false));
+    Ok(Pairs { items })
+}
+
+/// Hosts and ports as libpq pairs them, which pgx, lib/pq and tokio-postgres follow: a list of
+/// hosts, and one port for all or one per host (an empty one is 5432).
+///
+/// # Errors
+/// A port that is not a number, or port and host lists of different lengths.
+pub(crate) fn hosts_and_ports(hosts: &str, ports: &str) -> Result<Vec<(String, u16)>, String> {
+    let hosts: Vec<&str> = hosts.split(',').collect();
+    let ports: Vec<&str> = ports.split(',').collect();
+    if ports.len() > 1 && ports.len() != hosts.len() {
+        return Err(format!(
+            "could not match {} port numbers to {} hosts",
+            ports.len(),
+            hosts.len()
+        ));
+    }
+    hosts
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let port = if ports.len() > 1 { ports[i] } else { ports[0] };
+            let port = match port {
+                "" => 5432,
+                p => p.parse::<u16>().map_err(|_| "invalid port".to_string())?,
+            };
+            let host = if host.is_empty() { "localhost" } else { host };
+            Ok((host.to_string(), port))
+        })
+        .collect()
+}
+
+/// A key a driver does not know and sends to the server as a run-time parameter (pgx, lib/pq):
+/// when it is close to one of the driver's own keys, it is a misspelling that the server will
+/// refuse (`unrecognized configuration parameter`), and the message says so.
+pub(crate) fn misspelt(known: &[&'static str], key: &str) -> Option<String> {
+    if known.contains(&key) {
+        return None;
+    }
+    let near = crate::config::suggest::closest(known.iter().copied(), key)?;
+    Some(format!(
+        "unrecognized configuration parameter \"{key}\": the driver sends a key it does not know to the server as a run-time parameter, and the server refuses it (did you mean \"{near}\"?)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(s: &str) -> Vec<(String, String)> {
+        read(s).unwrap().items
+    }
+
+    fn pair(k: &str, v: &str) -> (String, String) {
+        (k.to_string(), v.to_string())
+    }
+
+    #[test]
+    fn keyword_value_strings_are_read_with_libpqs_quoting() {
+        assert_eq!(
+            items(" host=db  password='a b\\'c' sslmode=require dbname=x\\ y "),
+            [
+                pair("host", "db"),
+                pair("password", "a b'c"),
+                pair("sslmode", "require"),
+                pair("dbname", "x y"),
+            ]
+        );
+        assert_eq!(
+            read("host=db sslmode").unwrap_err(),
+            PairsError::MissingEquals("sslmode".into())
+        );
+        assert_eq!(read("host='db").unwrap_err(), PairsError::Unterminated);
+    }
+
+    #[test]
+    fn urls_give_their_parts_as_keys_and_the_query_after() {
+        assert_eq!(
+            items("postgres://app:p%40ss@a:5432,[::1]:6432/my%20db?sslmode=verify-full&x=1"),
+            [
+                pair("user", "app"),
+                pair("password", "p@ss"),
+                pair("host", "a,::1"),
+                pair("port", "5432,6432"),
+                pair("dbname", "my db"),
+                pair("sslmode", "verify-full"),
+                pair("x", "1"),
+            ]
+        );
+        assert_eq!(items("postgresql://db"), [pair("host", "db")]);
+        assert!(read("postgres://db:port/x").is_err());
+    }
+}
