@@ -283,7 +283,8 @@ pub struct ExplainArgs {
     pub parse_only: bool,
 
     /// Explain the string as this client reads it and what it will do with it (libpq,
-    /// pgjdbc, node-postgres, asyncpg, npgsql, or all); without it, a jdbc:postgresql: URL
+    /// pgjdbc, node-postgres, asyncpg, npgsql, pgx, lib-pq, sqlx, tokio-postgres, or all;
+    /// NAME@LINE for an older line such as pgjdbc@42.5); without it, a jdbc:postgresql: URL
     /// means pgjdbc and a Key=Value; string with Host or Server means npgsql.
     #[arg(long, value_name = "NAME", value_parser = clap::value_parser!(crate::clients::ClientChoice), conflicts_with = "parse_only")]
     pub client: Option<crate::clients::ClientChoice>,

@@ -22,9 +22,10 @@ pub struct RunArgs {
     pub sslmode: Option<SslMode>,
 
     /// Whose verdict to give: libpq (the default; also psycopg, Ruby pg, PHP), pgjdbc,
-    /// node-postgres, asyncpg, npgsql, or all side by side. Each reads the string as that
-    /// driver does; without this option a jdbc:postgresql: URL means pgjdbc and a
-    /// Key=Value; string with Host or Server means npgsql.
+    /// node-postgres, asyncpg, npgsql, pgx, lib-pq, sqlx, tokio-postgres, or all side by side
+    /// (NAME@LINE for an older line: pgjdbc@42.5, lib-pq@1.10, npgsql@9). Each reads the
+    /// string as that driver does; without this option a jdbc:postgresql: URL means pgjdbc
+    /// and a Key=Value; string with Host or Server means npgsql.
     #[arg(long, value_name = "NAME", value_parser = parse::<ClientChoice>)]
     #[serde(default, deserialize_with = "from_text")]
     pub client: Option<ClientChoice>,

@@ -13,7 +13,7 @@ use crate::probe::{AttemptResult, Wire, WireNeeds};
 use crate::report::FindingCode;
 use crate::report::{ClientVerdict, Finding, Outcome, Severity, TargetReport};
 use crate::tls::chain::{self, ChainError};
-use crate::tls::client_roots::Trusted;
+use crate::tls::client_roots::{Loading, Trusted};
 use crate::tls::names;
 
 /// The clients asked for on one connection string, with the roots each trusts (shared by every
@@ -23,7 +23,7 @@ pub(crate) struct Asked {
     /// The request: the choice, the other clients' policies, the libpq string.
     pub request: ClientRequest,
     /// What each policy's client trusts.
-    pub trusted: Vec<std::sync::Arc<Trusted>>,
+    pub trusted: Vec<std::sync::Arc<Loading>>,
 }
 
 impl Asked {
@@ -35,8 +35,8 @@ impl Asked {
             .collect()
     }
 
-    /// Each other client's policy with what it trusts.
-    fn clients(&self) -> impl Iterator<Item = (&Policy, &Trusted)> {
+    /// Each other client's policy with what it trusts, loaded when first looked at.
+    fn clients(&self) -> impl Iterator<Item = (&Policy, &Loading)> {
         self.request
             .policies
             .iter()

@@ -28,6 +28,54 @@ pub(crate) enum Trusted {
     Unreadable(String),
 }
 
+/// A client's roots being loaded on a thread of their own while the connections go on (a system
+/// store or a bundle of roots takes milliseconds to read): the first use waits for them.
+#[derive(Debug)]
+pub(crate) struct Loading {
+    loaded: std::sync::OnceLock<Trusted>,
+    job: std::sync::Mutex<Option<std::thread::JoinHandle<Trusted>>>,
+}
+
+impl Loading {
+    /// Starts loading `roots`.
+    fn start(roots: &Roots) -> Self {
+        let moved = roots.clone();
+        let job = std::thread::Builder::new()
+            .name("pgtls-roots".into())
+            .spawn(move || load(&moved));
+        match job {
+            Ok(job) => Loading {
+                loaded: std::sync::OnceLock::new(),
+                job: std::sync::Mutex::new(Some(job)),
+            },
+            // No thread to be had: load here and now.
+            Err(_) => Loading::done(load(roots)),
+        }
+    }
+
+    /// Roots already known.
+    fn done(trusted: Trusted) -> Self {
+        Loading {
+            loaded: std::sync::OnceLock::from(trusted),
+            job: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl std::ops::Deref for Loading {
+    type Target = Trusted;
+
+    fn deref(&self) -> &Trusted {
+        self.loaded.get_or_init(|| {
+            let job = self.job.lock().ok().and_then(|mut job| job.take());
+            match job.map(std::thread::JoinHandle::join) {
+                Some(Ok(trusted)) => trusted,
+                _ => Trusted::Unreadable("loading the roots failed".into()),
+            }
+        })
+    }
+}
+
 /// The client's message for a root file it cannot read.
 pub(crate) fn unreadable(template: &str, path: &Path, error: &str) -> String {
     template
@@ -46,7 +94,7 @@ pub(crate) type Identity = Arc<Result<Option<ClientIdentity>, ClientCertError>>;
 #[derive(Default)]
 pub(crate) struct Loaded {
     stores: HashMap<String, Store>,
-    trusted: HashMap<String, Arc<Trusted>>,
+    trusted: HashMap<String, Arc<Loading>>,
     readable: HashMap<PathBuf, Result<(), String>>,
 }
 
@@ -98,7 +146,7 @@ impl Loaded {
 
     /// What a client trusts, loaded (once per setting) as that client would load it. A file the
     /// client reads before connecting and cannot read refuses the string (`policy.refused`).
-    pub(crate) fn trusted(&mut self, policy: &mut Policy) -> Arc<Trusted> {
+    pub(crate) fn trusted(&mut self, policy: &mut Policy) -> Arc<Loading> {
         for (path, template) in &policy.reads_first {
             let readable = self.readable.entry(path.clone()).or_insert_with(|| {
                 crate::files::read(path, crate::files::CERTIFICATES)
@@ -107,15 +155,15 @@ impl Loaded {
             });
             if let Err(e) = readable {
                 policy.refused = Some(unreadable(template, path, e));
-                return Arc::new(Trusted::Unused);
+                return Arc::new(Loading::done(Trusted::Unused));
             }
         }
         let Some(verify) = &policy.verify else {
-            return Arc::new(Trusted::Unused);
+            return Arc::new(Loading::done(Trusted::Unused));
         };
         self.trusted
             .entry(format!("{:?}", verify.roots))
-            .or_insert_with(|| Arc::new(load(&verify.roots)))
+            .or_insert_with(|| Arc::new(Loading::start(&verify.roots)))
             .clone()
     }
 }

@@ -84,10 +84,41 @@ pub enum RootError {
 
 /// Whether a certificate's issuer is its own subject (OpenSSL's self-signed test, by name).
 pub fn is_self_issued(der: &[u8]) -> bool {
+    // webpki's parse reads the names without decoding every extension, a fraction of
+    // x509-parser's work over a system store; x509-parser for what webpki refuses (version 1).
+    let cert = CertificateDer::from(der);
+    if let Ok(parsed) = webpki::EndEntityCert::try_from(&cert) {
+        return parsed.subject() == parsed.issuer();
+    }
     match x509_parser::parse_x509_certificate(der) {
         Ok((_, cert)) => cert.subject().as_raw() == cert.issuer().as_raw(),
         Err(_) => false,
     }
+}
+
+/// A PEM certificate's base64 body, decoded; `None` for one that is not base64 (skipped, as
+/// OpenSSL and rustls-native-certs skip it).
+fn decode_body(body: &str) -> Option<CertificateDer<'static>> {
+    use base64::Engine as _;
+    let compact: String = body.split_ascii_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
+        .map(CertificateDer::from)
+}
+
+/// The base64 bodies of a text's PEM certificates, as written: what tells a file's
+/// certificates from a bundle's without decoding them (a body written otherwise is only decoded
+/// again). Not UTF-8: nothing.
+fn pem_bodies(text: &[u8]) -> Vec<&str> {
+    let Ok(text) = std::str::from_utf8(text) else {
+        return Vec::new();
+    };
+    text.split("-----BEGIN CERTIFICATE-----")
+        .skip(1)
+        .filter_map(|block| block.split_once("-----END CERTIFICATE-----"))
+        .map(|(body, _)| body.trim())
+        .collect()
 }
 
 impl TrustStore {
@@ -128,15 +159,70 @@ impl TrustStore {
     /// # Errors
     /// [`RootError::System`] when it holds no certificate.
     pub fn system() -> Result<Self, RootError> {
-        let loaded = rustls_native_certs::load_native_certs();
-        if loaded.certs.is_empty() {
-            let reason = loaded
-                .errors
-                .first()
-                .map_or("no certificates found".to_string(), |e| e.to_string());
+        // OpenSSL's default file and directories, as rustls-native-certs finds them
+        // (`SSL_CERT_FILE` and `SSL_CERT_DIR` first).
+        let locations = openssl_probe::probe();
+        let mut certs = Vec::new();
+        let mut errors = Vec::new();
+        let bundle = locations.cert_file.as_ref().map(|f| (f, std::fs::read(f)));
+        // Bodies differ within their first characters (the serial number), which makes an
+        // ordered set cheaper than hashing whole bodies.
+        let mut bundled = std::collections::BTreeSet::new();
+        match &bundle {
+            Some((_, Ok(text))) => {
+                for body in pem_bodies(text) {
+                    if bundled.insert(body) {
+                        certs.extend(decode_body(body));
+                    }
+                }
+            }
+            Some((file, Err(e))) => errors.push(format!("{}: {e}", file.display())),
+            None => {}
+        }
+        // A directory mostly repeats the file (Debian's /etc/ssl/certs holds each of
+        // ca-certificates.crt's roots again, under two names): only what the file lacks is
+        // decoded, and each file once.
+        // Files by device and inode, as symbolic links resolve.
+        let identity = |path: &Path| {
+            use std::os::unix::fs::MetadataExt as _;
+            std::fs::metadata(path)
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| (m.dev(), m.ino()))
+        };
+        let mut seen: std::collections::HashSet<(u64, u64)> = locations
+            .cert_file
+            .as_deref()
+            .and_then(identity)
+            .into_iter()
+            .collect();
+        for dir in &locations.cert_dir {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if !identity(&path).is_some_and(|id| seen.insert(id)) {
+                    continue;
+                }
+                let Ok(text) = std::fs::read(&path) else {
+                    continue;
+                };
+                for body in pem_bodies(&text) {
+                    if !bundled.contains(body) {
+                        certs.extend(decode_body(body));
+                    }
+                }
+            }
+        }
+        if certs.is_empty() {
+            let reason = errors
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "no certificates found".to_string());
             return Err(RootError::System(reason));
         }
-        Ok(TrustStore::new(TrustSource::System, loaded.certs))
+        Ok(TrustStore::new(TrustSource::System, certs))
     }
 
     /// Loads CRLs as libpq does with `X509_STORE_load_locations(file, dir)`: checking is on
@@ -222,6 +308,22 @@ pub fn crls_in(bytes: &[u8]) -> Option<Vec<CertificateRevocationListDer<'static>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_system_store_holds_every_certificate_of_the_default_locations_once_decoded() {
+        let ours = TrustStore::system().expect("a system store");
+        let theirs = rustls_native_certs::load_native_certs();
+        let set = |certs: Vec<&CertificateDer<'static>>| {
+            certs
+                .into_iter()
+                .map(|c| c.as_ref().to_vec())
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        let ours = set(ours.anchors.iter().chain(&ours.intermediates).collect());
+        assert!(!ours.is_empty());
+        assert_eq!(ours, set(theirs.certs.iter().collect()));
+    }
+
     use super::*;
 
     #[test]
