@@ -101,7 +101,10 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
             "pq: environment variable ${var} is not supported"
         )));
     }
-    let Pairs { items, .. } = pairs::read(conninfo).map_err(|e| refuse(format!("pq: {e}")))?;
+    let Pairs {
+        items,
+        after_bare_secret,
+    } = pairs::read(conninfo).map_err(|e| refuse(format!("pq: {e}")))?;
     let mut driver = DriverString::default();
     let var = |name: &str| env.var(name).filter(|v| !v.is_empty()).map(str::to_string);
     let mut host = var("PGHOST");
@@ -124,7 +127,9 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
                 )));
             }
             _ => {
-                if let Some(message) = pairs::misspelt(KEYS, &key) {
+                if let Some(message) =
+                    pairs::misspelt(KEYS, &key).filter(|_| !after_bare_secret.contains(&key))
+                {
                     driver.misspelt.push(message);
                 }
                 driver.params.insert(key, value);

@@ -350,6 +350,23 @@ impl DriverString {
     }
 }
 
+/// A parameter a driver does not know, named for a message with the one meant where one is close
+/// (`"sslmod" (did you mean "sslmode"?)`). A name that holds `password`, or characters no
+/// parameter name has, is not shown: it is most likely a password whose `=` went missing
+/// (`?passwords3cret`) or a string of another form (`POSTGRES://u:pw@h`).
+pub(crate) fn unknown_parameter<'a>(known: impl IntoIterator<Item = &'a str>, key: &str) -> String {
+    let plain = key
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_-.[] ".contains(&b));
+    if !plain || key.to_ascii_lowercase().contains("password") {
+        return "a parameter whose name is not shown (it may hold the password)".into();
+    }
+    match crate::config::suggest::closest(known, key) {
+        Some(near) => format!("\"{key}\" (did you mean \"{near}\"?)"),
+        None => format!("\"{key}\""),
+    }
+}
+
 /// Why a driver refuses a connection string, in its words where it has them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{client}: {message}")]

@@ -127,12 +127,9 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
             .ok_or_else(|| DriverError::new(Client::NodePostgres, "Invalid URL"))?;
         for (key, value) in query_pairs(&url.query, true) {
             if !KEYS.contains(&key.as_str()) {
-                driver.ignored.push(
-                    match crate::config::suggest::closest(KEYS.iter().copied(), &key) {
-                        Some(near) => format!("\"{key}\" (did you mean \"{near}\"?)"),
-                        None => format!("\"{key}\""),
-                    },
-                );
+                driver
+                    .ignored
+                    .push(super::unknown_parameter(KEYS.iter().copied(), &key));
             }
             driver.params.insert(key, value);
         }

@@ -191,6 +191,11 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
                     "Keyword not supported (after Password=: quote a password that holds \";\")",
                 ));
             }
+            if upper.contains("PASSWORD") {
+                return Err(refuse(
+                    "Keyword not supported (a keyword whose name holds \"password\", not shown: it may hold the password)",
+                ));
+            }
             let near = crate::config::suggest::closest(
                 KEYS.iter()
                     .map(|(k, _)| *k)

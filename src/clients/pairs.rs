@@ -10,13 +10,17 @@ use super::{percent_decode, query_pairs};
 pub(crate) struct Pairs {
     /// The settings; a URL's parts as `host`, `port`, `user`, `password` and `dbname`.
     pub items: Vec<(String, String)>,
+    /// Keys written right after a password without quotes: a word there is most likely the
+    /// rest of that password (`password=ab cd=ef`), so a message never shows it.
+    pub after_bare_secret: Vec<String>,
 }
 
 /// Why a string could not be read, in words close to the drivers'.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum PairsError {
-    /// A word without `=` (the key, never a value).
-    MissingEquals(String),
+    /// A word without `=`: the word where it can only be a key's name, `None` where it may be a
+    /// piece of a password (after an unquoted one, or with the characters of a URL or secret).
+    MissingEquals(Option<String>),
     /// A quote that is never closed.
     Unterminated,
     /// A URL whose host or port part is broken.
@@ -26,9 +30,13 @@ pub(crate) enum PairsError {
 impl std::fmt::Display for PairsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PairsError::MissingEquals(key) => {
+            PairsError::MissingEquals(Some(key)) => {
                 write!(f, "missing \"=\" after \"{key}\" in connection info string")
             }
+            PairsError::MissingEquals(None) => write!(
+                f,
+                "missing \"=\" after a word (not shown: it may be part of a password) in connection info string"
+            ),
             PairsError::Unterminated => {
                 write!(f, "unterminated quoted string in connection info string")
             }
@@ -55,19 +63,32 @@ pub(crate) fn read(s: &str) -> Result<Pairs, PairsError> {
 
 fn keyword_value(s: &str) -> Result<Pairs, PairsError> {
     let space = |c: char| c.is_ascii_whitespace() || c == '\x0b';
-    let mut items = Vec::new();
+    let mut items: Vec<(String, String)> = Vec::new();
     let mut rest = s.trim_start_matches(space);
+    // Whether the last value was a password written without quotes: a stray word after it is
+    // most likely the rest of that password.
+    let mut after_bare_secret = false;
+    let mut suspects = Vec::new();
+    let shown = |word: &str, after_secret: bool| {
+        let plain = word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        (plain && !after_secret && !word.to_ascii_lowercase().contains("password"))
+            .then(|| word.to_string())
+    };
     while !rest.is_empty() {
         let Some(eq) = rest.find('=') else {
             let word = rest.split(space).next().unwrap_or_default();
-            return Err(PairsError::MissingEquals(word.to_string()));
+            return Err(PairsError::MissingEquals(shown(word, after_bare_secret)));
         };
         let key = rest[..eq].trim_matches(space);
         if let Some(word) = key.split(space).next().filter(|w| w.len() < key.len()) {
-            return Err(PairsError::MissingEquals(word.to_string()));
+            return Err(PairsError::MissingEquals(shown(word, after_bare_secret)));
+        }
+        if after_bare_secret {
+            suspects.push(key.to_string());
         }
         rest = rest[eq + 1..].trim_start_matches(space);
         let mut value = String::new();
+        after_bare_secret = matches!(key, "password" | "sslpassword") && !rest.starts_with('\'');
         if let Some(quoted) = rest.strip_prefix('\'') {
             let mut chars = quoted.char_indices();
             let end = loop {
@@ -101,7 +122,10 @@ fn keyword_value(s: &str) -> Result<Pairs, PairsError> {
         rest = rest.trim_start_matches(space);
         items.push((key.to_string(), value));
     }
-    Ok(Pairs { items })
+    Ok(Pairs {
+        items,
+        after_bare_secret: suspects,
+    })
 }
 
 fn url(s: &str) -> Result<Pairs, PairsError> {
@@ -157,7 +181,10 @@ fn url(s: &str) -> Result<Pairs, PairsError> {
         items.push(("dbname".to_string(), percent_decode(path)));
     }
     items.extend(query_pairs(query, false));
-    Ok(Pairs { items })
+    Ok(Pairs {
+        items,
+        after_bare_secret: Vec::new(),
+    })
 }
 
 /// Hosts and ports as libpq pairs them, which pgx, lib/pq and tokio-postgres follow: a list of
@@ -197,9 +224,10 @@ pub(crate) fn misspelt(known: &[&'static str], key: &str) -> Option<String> {
     if known.contains(&key) {
         return None;
     }
-    let near = crate::config::suggest::closest(known.iter().copied(), key)?;
+    crate::config::suggest::closest(known.iter().copied(), key)?;
     Some(format!(
-        "unrecognized configuration parameter \"{key}\": the driver sends a key it does not know to the server as a run-time parameter, and the server refuses it (did you mean \"{near}\"?)"
+        "unrecognized configuration parameter: the driver sends a key it does not know to the server as a run-time parameter, and the server refuses it: {}",
+        super::unknown_parameter(known.iter().copied(), key)
     ))
 }
 
@@ -228,8 +256,12 @@ mod tests {
         );
         assert_eq!(
             read("host=db sslmode").unwrap_err(),
-            PairsError::MissingEquals("sslmode".into())
+            PairsError::MissingEquals(Some("sslmode".into()))
         );
+        // A word after a bare password, or one with a URL's characters, is not shown.
+        for s in ["password=ab cd host=x", "postgres:/u:pw@h"] {
+            assert_eq!(read(s).unwrap_err(), PairsError::MissingEquals(None), "{s}");
+        }
         assert_eq!(read("host='db").unwrap_err(), PairsError::Unterminated);
     }
 

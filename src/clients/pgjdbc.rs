@@ -233,10 +233,7 @@ pub(crate) fn parse(url: &str) -> Result<DriverString, DriverError> {
                 if !PROPERTIES.contains(&key.as_str()) {
                     driver
                         .ignored
-                        .push(match crate::config::suggest::closest(PROPERTIES, &key) {
-                            Some(near) => format!("\"{key}\" (did you mean \"{near}\"?)"),
-                            None => format!("\"{key}\""),
-                        });
+                        .push(super::unknown_parameter(PROPERTIES, &key));
                 }
                 driver.params.insert(key, value);
             }

@@ -63,7 +63,10 @@ const UNREADABLE: &str = "failed to configure TLS (unable to read CA file: open 
 /// # Errors
 /// What pgx refuses, in its words.
 pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, DriverError> {
-    let Pairs { items, .. } = pairs::read(conninfo).map_err(|e| {
+    let Pairs {
+        items,
+        after_bare_secret,
+    } = pairs::read(conninfo).map_err(|e| {
         let form = if pairs::is_url(conninfo) {
             "URL"
         } else {
@@ -90,7 +93,9 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
             "user" => driver.user = Some(value),
             "password" => driver.password = Some(Secret::new(value)),
             _ => {
-                if let Some(message) = pairs::misspelt(KEYS, &key) {
+                if let Some(message) =
+                    pairs::misspelt(KEYS, &key).filter(|_| !after_bare_secret.contains(&key))
+                {
                     driver.misspelt.push(message);
                 }
                 driver.params.insert(key, value);

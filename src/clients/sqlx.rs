@@ -136,12 +136,9 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
             "password" => driver.password = Some(Secret::new(value)),
             _ => {
                 if !KEYS.contains(&key.as_str()) && !key.starts_with("options[") {
-                    driver.ignored.push(
-                        match crate::config::suggest::closest(KEYS.iter().copied(), &key) {
-                            Some(near) => format!("\"{key}\" (did you mean \"{near}\"?)"),
-                            None => format!("\"{key}\""),
-                        },
-                    );
+                    driver
+                        .ignored
+                        .push(super::unknown_parameter(KEYS.iter().copied(), &key));
                 }
                 driver.params.insert(key, value);
             }

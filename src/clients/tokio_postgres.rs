@@ -54,8 +54,10 @@ fn invalid(key: &str) -> DriverError {
 /// An unknown option or a bad value, in tokio-postgres's words, with a hint where the key is
 /// close to one it knows or is a TLS setting it leaves to the connector.
 pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, DriverError> {
-    let Pairs { items, .. } =
-        pairs::read(conninfo).map_err(|e| refuse(format!("invalid connection string: {e}")))?;
+    let Pairs {
+        items,
+        after_bare_secret,
+    } = pairs::read(conninfo).map_err(|e| refuse(format!("invalid connection string: {e}")))?;
     let mut driver = DriverString::default();
     let mut hosts = String::new();
     let mut ports = String::new();
@@ -80,14 +82,15 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
                     "sslrootcert" | "sslcert" | "sslkey" | "sslcrl" | "sslpassword" => {
                         " (tokio-postgres leaves certificates to the TLS connector: give it the roots with SslConnectorBuilder::set_ca_file, or set SSL_CERT_FILE)".to_string()
                     }
-                    _ => match crate::config::suggest::closest(KEYS.iter().copied(), &key) {
-                        Some(near) => format!(" (did you mean `{near}`?)"),
-                        None => String::new(),
-                    },
+                    _ => String::new(),
+                };
+                let named = match after_bare_secret.contains(&key) {
+                    true => "a word after an unquoted password (not shown: quote a password that holds a space)".to_string(),
+                    false => super::unknown_parameter(KEYS.iter().copied(), &key),
                 };
                 return Err(refuse(format!(
-                    "invalid connection string: unknown option `{}`{hint}",
-                    crate::sanitize::clean(&key)
+                    "invalid connection string: unknown option: {}{hint}",
+                    crate::sanitize::clean(&named)
                 )));
             }
             _ => {
@@ -240,7 +243,8 @@ mod tests {
         for (s, needle) in [
             ("host=db sslmode=verify-full", "every TLS mode"),
             ("host=db sslrootcert=/r.crt", "set_ca_file"),
-            ("host=db sslmod=require", "did you mean `sslmode`"),
+            ("host=db sslmod=require", "did you mean \"sslmode\""),
+            ("host=db passwords3cret=x", "not shown"),
             ("user=app", "host missing"),
         ] {
             let e = parse(s, &env()).unwrap_err().to_string();

@@ -132,7 +132,7 @@ fn strings_a_driver_refuses_exit_2_with_the_drivers_message() {
         ),
         (
             &["--client", "tokio-postgres", "host=db sslrootcert=/r.crt"],
-            "tokio-postgres: invalid connection string: unknown option `sslrootcert` (tokio-postgres leaves certificates to the TLS connector",
+            "tokio-postgres: invalid connection string: unknown option: \"sslrootcert\" (tokio-postgres leaves certificates to the TLS connector",
         ),
         (
             &["--client", "lib-pq", "host=db sslmode=verify_full"],

@@ -119,7 +119,15 @@ fn no_secret_appears_in_any_command_or_format() {
                 conninfo.clone(),
             ]);
         }
-        for client in ["all", "node-postgres", "asyncpg"] {
+        for client in [
+            "all",
+            "node-postgres",
+            "asyncpg",
+            "pgx",
+            "lib-pq",
+            "sqlx",
+            "tokio-postgres",
+        ] {
             runs.push(vec![
                 "check".into(),
                 "--client".into(),
