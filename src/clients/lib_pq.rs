@@ -11,12 +11,12 @@
 
 use std::path::PathBuf;
 
-use super::pairs::{self, Pairs};
+use super::pairs;
 use super::{
     Anchors, Client, DriverError, DriverString, Fallback, NameRules, Order, Policy, ReadWhen,
     Retry, Roots, Verify, dot_postgresql,
 };
-use crate::config::{Environment, Secret};
+use crate::config::Environment;
 
 /// The keys lib/pq reads itself (its `Config`'s tags); any other is sent to the server as a
 /// run-time parameter.
@@ -101,60 +101,25 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
             "pq: environment variable ${var} is not supported"
         )));
     }
-    let Pairs {
-        items,
-        after_bare_secret,
-    } = pairs::read(conninfo).map_err(|e| refuse(format!("pq: {e}")))?;
-    let mut driver = DriverString::default();
-    let var = |name: &str| env.var(name).filter(|v| !v.is_empty()).map(str::to_string);
-    let mut host = var("PGHOST");
-    let mut port = var("PGPORT");
-    driver.dbname = var("PGDATABASE");
-    driver.user = var("PGUSER");
-    driver.password = var("PGPASSWORD").map(Secret::new);
-    for (key, value) in items {
-        match key.as_str() {
-            "host" => host = Some(value),
-            "port" => port = Some(value),
-            "dbname" | "database" => driver.dbname = Some(value),
-            "user" => driver.user = Some(value),
-            "password" => driver.password = Some(Secret::new(value)),
-            "sslmode" if !MODES.contains(&value.as_str()) && !value.starts_with("pqgo-") => {
-                return Err(refuse(format!(
-                    "pq: wrong value for \"sslmode\": \"{}\" is not supported; supported values are {}",
-                    crate::sanitize::clean(&value),
-                    MODES.join(", ")
-                )));
-            }
-            _ => {
-                if let Some(message) =
-                    pairs::misspelt(KEYS, &key).filter(|_| !after_bare_secret.contains(&key))
-                {
-                    driver.misspelt.push(message);
-                }
-                driver.params.insert(key, value);
-            }
-        }
-    }
-    driver.hosts = pairs::hosts_and_ports(
-        host.as_deref().unwrap_or("localhost"),
-        port.as_deref().unwrap_or(""),
-    )
-    .map_err(|e| refuse(format!("pq: {e}")))?;
-    if driver.user.is_none() {
-        driver.user = env.os_user.clone();
-    }
+    let bad_mode = |key: &str, value: &str| {
+        (key == "sslmode" && !MODES.contains(&value) && !value.starts_with("pqgo-")).then(|| {
+            format!(
+                "wrong value for \"sslmode\": \"{}\" is not supported; supported values are {}",
+                crate::sanitize::clean(value),
+                MODES.join(", ")
+            )
+        })
+    };
+    let mut driver =
+        pairs::go_driver(conninfo, env, KEYS, bad_mode).map_err(|e| refuse(format!("pq: {e}")))?;
+    // lib/pq's default host is localhost itself.
+    driver.params.remove(pairs::DEFAULT_HOST);
     Ok(driver)
 }
 
 /// What lib/pq does with these settings.
 pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
-    let setting = |key: &str, var: &str| {
-        driver
-            .param(key)
-            .map(str::to_string)
-            .or_else(|| env.var(var).filter(|v| !v.is_empty()).map(str::to_string))
-    };
+    let setting = |key: &str, var: &str| driver.setting(key, var, env);
     let given_mode = setting("sslmode", "PGSSLMODE");
     let rootcert = setting("sslrootcert", "PGSSLROOTCERT").filter(|v| !v.is_empty());
     let direct = setting("sslnegotiation", "PGSSLNEGOTIATION").as_deref() == Some("direct");
@@ -283,12 +248,7 @@ const UNSUPPORTED_VARS_1_10: &[&str] = &[
 /// verify-ca (and require with a root file) checks the host name too, unless the host is an
 /// address or `sslsni=0` (1.12 fixed this).
 pub(crate) fn policy_1_10(driver: &DriverString, env: &Environment) -> Policy {
-    let setting = |key: &str, var: &str| {
-        driver
-            .param(key)
-            .map(str::to_string)
-            .or_else(|| env.var(var).filter(|v| !v.is_empty()).map(str::to_string))
-    };
+    let setting = |key: &str, var: &str| driver.setting(key, var, env);
     let mode = setting("sslmode", "PGSSLMODE").unwrap_or_default();
     let shown = match mode.as_str() {
         "" => "require (lib/pq's default)".to_string(),

@@ -348,6 +348,13 @@ impl DriverString {
     pub fn nonempty(&self, key: &str) -> Option<&str> {
         self.param(key).filter(|v| !v.is_empty())
     }
+
+    /// A setting from the string, else from its environment variable when set and not empty.
+    pub fn setting(&self, key: &str, var: &str, env: &Environment) -> Option<String> {
+        self.param(key)
+            .map(str::to_string)
+            .or_else(|| env.var(var).filter(|v| !v.is_empty()).map(str::to_string))
+    }
 }
 
 /// A parameter a driver does not know, named for a message with the one meant where one is close

@@ -187,6 +187,71 @@ fn url(s: &str) -> Result<Pairs, PairsError> {
     })
 }
 
+/// A Go driver's string (pgx, lib/pq) read with its `PG*` variables: hosts and ports, database,
+/// user and password from the string over `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER` and
+/// `PGPASSWORD` (an empty user is skipped), the OS user by default; every other key a parameter,
+/// the ones close to `known` noted as misspellings the server will refuse. `value_error`
+/// refuses a value the driver refuses while reading (`Some(message)`).
+///
+/// # Errors
+/// The string's syntax, a bad port list, a refused value: the message, for the caller to word.
+pub(crate) fn go_driver(
+    conninfo: &str,
+    env: &crate::config::Environment,
+    known: &[&'static str],
+    value_error: impl Fn(&str, &str) -> Option<String>,
+) -> Result<super::DriverString, String> {
+    use crate::config::Secret;
+    let Pairs {
+        items,
+        after_bare_secret,
+    } = read(conninfo).map_err(|e| e.to_string())?;
+    let mut driver = super::DriverString::default();
+    let var = |name: &str| env.var(name).filter(|v| !v.is_empty()).map(str::to_string);
+    let mut host = var("PGHOST");
+    let mut port = var("PGPORT");
+    driver.dbname = var("PGDATABASE");
+    driver.user = var("PGUSER");
+    driver.password = var("PGPASSWORD").map(Secret::new);
+    for (key, value) in items {
+        if let Some(message) = value_error(&key, &value) {
+            return Err(message);
+        }
+        match key.as_str() {
+            "host" => host = Some(value),
+            "port" => port = Some(value),
+            "dbname" | "database" => driver.dbname = Some(value),
+            "user" if value.is_empty() => {}
+            "user" => driver.user = Some(value),
+            "password" => driver.password = Some(Secret::new(value)),
+            _ => {
+                if let Some(message) =
+                    misspelt(known, &key).filter(|_| !after_bare_secret.contains(&key))
+                {
+                    driver.misspelt.push(message);
+                }
+                driver.params.insert(key, value);
+            }
+        }
+    }
+    if host.is_none() {
+        driver
+            .params
+            .insert(DEFAULT_HOST.into(), "localhost".into());
+    }
+    driver.hosts = hosts_and_ports(
+        host.as_deref().unwrap_or("localhost"),
+        port.as_deref().unwrap_or(""),
+    )?;
+    if driver.user.is_none() {
+        driver.user = env.os_user.clone();
+    }
+    Ok(driver)
+}
+
+/// The parameter that marks a string without a host (the driver's default host is assumed).
+pub(crate) const DEFAULT_HOST: &str = "pgtls.default_host";
+
 /// Hosts and ports as libpq pairs them, which pgx, lib/pq and tokio-postgres follow: a list of
 /// hosts, and one port for all or one per host (an empty one is 5432).
 ///

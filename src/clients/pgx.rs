@@ -9,12 +9,12 @@
 
 use std::path::PathBuf;
 
-use super::pairs::{self, Pairs};
+use super::pairs;
 use super::{
     Anchors, Client, DriverError, DriverString, Fallback, NameRules, Order, Policy, ReadWhen,
     Retry, Roots, Verify, dot_postgresql,
 };
-use crate::config::{Environment, Secret};
+use crate::config::Environment;
 
 /// The keys pgx reads itself; any other is sent to the server as a run-time parameter. Common
 /// run-time parameters are listed so that they are not taken for misspellings.
@@ -63,69 +63,21 @@ const UNREADABLE: &str = "failed to configure TLS (unable to read CA file: open 
 /// # Errors
 /// What pgx refuses, in its words.
 pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, DriverError> {
-    let Pairs {
-        items,
-        after_bare_secret,
-    } = pairs::read(conninfo).map_err(|e| {
-        let form = if pairs::is_url(conninfo) {
-            "URL"
-        } else {
-            "keyword/value"
-        };
+    let form = if pairs::is_url(conninfo) {
+        "URL"
+    } else {
+        "keyword/value"
+    };
+    pairs::go_driver(conninfo, env, KEYS, |_, _| None).map_err(|e| {
         refuse(format!(
             "cannot parse the connection string: failed to parse as {form} ({e})"
         ))
-    })?;
-    let mut driver = DriverString::default();
-    let var = |name: &str| env.var(name).filter(|v| !v.is_empty()).map(str::to_string);
-    let mut host = var("PGHOST");
-    let mut port = var("PGPORT");
-    driver.dbname = var("PGDATABASE");
-    driver.user = var("PGUSER");
-    driver.password = var("PGPASSWORD").map(Secret::new);
-    for (key, value) in items {
-        match key.as_str() {
-            "host" => host = Some(value),
-            "port" => port = Some(value),
-            "dbname" | "database" => driver.dbname = Some(value),
-            // An empty user is skipped, as pgx does.
-            "user" if value.is_empty() => {}
-            "user" => driver.user = Some(value),
-            "password" => driver.password = Some(Secret::new(value)),
-            _ => {
-                if let Some(message) =
-                    pairs::misspelt(KEYS, &key).filter(|_| !after_bare_secret.contains(&key))
-                {
-                    driver.misspelt.push(message);
-                }
-                driver.params.insert(key, value);
-            }
-        }
-    }
-    if host.is_none() {
-        driver
-            .params
-            .insert("pgtls.default_host".into(), "localhost".into());
-    }
-    driver.hosts = pairs::hosts_and_ports(
-        host.as_deref().unwrap_or("localhost"),
-        port.as_deref().unwrap_or(""),
-    )
-    .map_err(|e| refuse(format!("cannot parse the connection string: {e}")))?;
-    if driver.user.is_none() {
-        driver.user = env.os_user.clone();
-    }
-    Ok(driver)
+    })
 }
 
 /// What pgx does with these settings.
 pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
-    let setting = |key: &str, var: &str| {
-        driver
-            .param(key)
-            .map(str::to_string)
-            .or_else(|| env.var(var).filter(|v| !v.is_empty()).map(str::to_string))
-    };
+    let setting = |key: &str, var: &str| driver.setting(key, var, env);
     let given_mode = setting("sslmode", "PGSSLMODE");
     let rootcert = setting("sslrootcert", "PGSSLROOTCERT").filter(|v| !v.is_empty());
     let direct = setting("sslnegotiation", "PGSSLNEGOTIATION").as_deref() == Some("direct");
@@ -219,7 +171,7 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
 
 fn unmodelled(driver: &DriverString) -> Vec<String> {
     let mut notes = Vec::new();
-    if driver.param("pgtls.default_host").is_some() {
+    if driver.param(pairs::DEFAULT_HOST).is_some() {
         notes.push("no host: pgx uses a Unix-domain socket in /var/run/postgresql, /private/tmp or /tmp where one exists, else localhost".into());
     }
     for key in ["sslcert", "sslkey", "sslpassword", "sslcertmode"] {
