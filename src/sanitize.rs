@@ -74,13 +74,24 @@ pub fn server_text(text: &str) -> String {
 }
 
 /// A message on one line, nothing dropped: line breaks (libpq's second line of advice, or ones a
-/// server put in its text) become spaces.
+/// server put in its text) become spaces, after a full stop where a line that ends without one
+/// is followed by a new sentence (`does not exist. Either provide ...`).
 pub fn one_line(message: &str) -> String {
-    message
+    let lines: Vec<&str> = message
         .split('\n')
         .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join(" ")
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut out = String::with_capacity(message.len() + lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            let ends = out.ends_with(['.', ':', ';', '!', '?', ',']);
+            let starts_sentence = line.chars().next().is_some_and(char::is_uppercase);
+            out.push_str(if !ends && starts_sentence { ". " } else { " " });
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -93,6 +104,19 @@ mod tests {
             clean_lines("first \x1b[2J\nsecond\r"),
             "first \\x1b[2J\nsecond\\r"
         );
+    }
+
+    #[test]
+    fn a_messages_lines_join_as_sentences() {
+        assert_eq!(
+            one_line("file \"x\" does not exist\nEither provide the file."),
+            "file \"x\" does not exist. Either provide the file."
+        );
+        assert_eq!(
+            one_line("SSL error: alert\nexpected"),
+            "SSL error: alert expected"
+        );
+        assert_eq!(one_line("a.\nB\n"), "a. B");
     }
 
     #[test]

@@ -194,18 +194,19 @@ fn url(s: &str) -> Result<Pairs, PairsError> {
 /// refuses a value the driver refuses while reading (`Some(message)`).
 ///
 /// # Errors
-/// The string's syntax, a bad port list, a refused value: the message, for the caller to word.
+/// The string's syntax ([`GoDriverError::Syntax`]), or a bad port list or a refused value
+/// ([`GoDriverError::Value`]), for the caller to word.
 pub(crate) fn go_driver(
     conninfo: &str,
     env: &crate::config::Environment,
     known: &[&'static str],
     value_error: impl Fn(&str, &str) -> Option<String>,
-) -> Result<super::DriverString, String> {
+) -> Result<super::DriverString, GoDriverError> {
     use crate::config::Secret;
     let Pairs {
         items,
         after_bare_secret,
-    } = read(conninfo).map_err(|e| e.to_string())?;
+    } = read(conninfo).map_err(GoDriverError::Syntax)?;
     let mut driver = super::DriverString::default();
     let var = |name: &str| env.var(name).filter(|v| !v.is_empty()).map(str::to_string);
     let mut host = var("PGHOST");
@@ -215,7 +216,7 @@ pub(crate) fn go_driver(
     driver.password = var("PGPASSWORD").map(Secret::new);
     for (key, value) in items {
         if let Some(message) = value_error(&key, &value) {
-            return Err(message);
+            return Err(GoDriverError::Value(message));
         }
         match key.as_str() {
             "host" => host = Some(value),
@@ -242,11 +243,30 @@ pub(crate) fn go_driver(
     driver.hosts = hosts_and_ports(
         host.as_deref().unwrap_or("localhost"),
         port.as_deref().unwrap_or(""),
-    )?;
+    )
+    .map_err(GoDriverError::Value)?;
     if driver.user.is_none() {
         driver.user = env.os_user.clone();
     }
     Ok(driver)
+}
+
+/// Why a Go driver refuses a string.
+#[derive(Debug)]
+pub(crate) enum GoDriverError {
+    /// Its syntax.
+    Syntax(PairsError),
+    /// A value: a bad port list, or one the driver refuses.
+    Value(String),
+}
+
+impl std::fmt::Display for GoDriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GoDriverError::Syntax(e) => e.fmt(f),
+            GoDriverError::Value(message) => f.write_str(message),
+        }
+    }
 }
 
 /// The parameter that marks a string without a host (the driver's default host is assumed).

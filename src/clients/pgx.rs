@@ -68,10 +68,13 @@ pub(crate) fn parse(conninfo: &str, env: &Environment) -> Result<DriverString, D
     } else {
         "keyword/value"
     };
-    pairs::go_driver(conninfo, env, KEYS, |_, _| None).map_err(|e| {
-        refuse(format!(
+    pairs::go_driver(conninfo, env, KEYS, |_, _| None).map_err(|e| match e {
+        pairs::GoDriverError::Syntax(e) => refuse(format!(
             "cannot parse the connection string: failed to parse as {form} ({e})"
-        ))
+        )),
+        pairs::GoDriverError::Value(e) => {
+            refuse(format!("cannot parse the connection string: {e}"))
+        }
     })
 }
 

@@ -40,6 +40,14 @@ fn disambiguate(
         .collect()
 }
 
+/// A count with its noun, singular for one: `1 target`, `3 targets`.
+pub(crate) fn counted(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
 /// Every JSON document: its layout's version, the pgtls that wrote it and when, then the
 /// command's own fields.
 #[derive(Serialize, schemars::JsonSchema)]
@@ -169,6 +177,14 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for Escaping<F> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_count_of_one_takes_the_singular() {
+        assert_eq!(super::counted(1, "target"), "1 target");
+        assert_eq!(super::counted(0, "module"), "0 modules");
+        assert_eq!(super::counted(3, "target"), "3 targets");
+    }
+
     use super::*;
 
     #[test]

@@ -175,7 +175,8 @@ async fn reload(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     let worker = shared.clone();
     match tokio::task::spawn_blocking(move || worker.reload()).await {
         Ok(Ok(targets)) => {
-            (StatusCode::OK, format!("reloaded: {targets} targets\n")).into_response()
+            let targets = crate::render::counted(targets, "target");
+            (StatusCode::OK, format!("reloaded: {targets}\n")).into_response()
         }
         Ok(Err(e)) => (
             StatusCode::INTERNAL_SERVER_ERROR,

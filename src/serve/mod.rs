@@ -152,9 +152,9 @@ pub fn serve(options: Options, env: &Environment) -> Result<Code, ServeError> {
     let config = config::load(&options.flags, env)?;
     if options.check_only {
         println!(
-            "configuration OK: {} targets, {} modules",
-            config.targets.len(),
-            config.modules.len()
+            "configuration OK: {}, {}",
+            crate::render::counted(config.targets.len(), "target"),
+            crate::render::counted(config.modules.len(), "module")
         );
         return Ok(Code::Ok);
     }

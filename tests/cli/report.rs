@@ -387,3 +387,47 @@ fn exit_on_libpq_gates_on_the_host_a_libpq_client_ends_up_on() {
         }
     }
 }
+
+#[test]
+fn exit_0_without_encryption_or_verification_is_a_warning_that_fail_on_warning_gates() {
+    // What the README says of exit 0: a connection as the sslmode asks, which may be without
+    // encryption (prefer, a server without TLS) or without a verified certificate (require); each
+    // is a warning, and --fail-on warning turns it into exit 9.
+    let home = shared_tempdir();
+    let leaf = Ca::root("pgtls gate root").server(&ServerCert::localhost());
+    let tls = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let plain = Server::start(
+        Version::V15,
+        &Setup {
+            ssl: false,
+            cert: None,
+            ..Setup::tls(String::new(), String::new())
+        },
+    );
+    // (port, sslmode, the warning)
+    let table = [
+        (plain.port, "prefer", "plaintext"),
+        (tls.port, "require", "chain_not_verified"),
+    ];
+    for (port, mode, code) in table {
+        let conninfo = format!("host=localhost port={port} user=postgres sslmode={mode}");
+        let out = pgtls(home.path())
+            .args(["check", "--format", "json", &conninfo])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{mode}");
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let findings = doc["targets"][0]["findings"].as_array().unwrap().clone();
+        assert!(
+            findings
+                .iter()
+                .any(|f| f["code"] == code && f["severity"] == "warning"),
+            "{mode}: {findings:?}"
+        );
+        let gated = pgtls(home.path())
+            .args(["check", "--fail-on", "warning", &conninfo])
+            .output()
+            .unwrap();
+        assert_eq!(gated.status.code(), Some(9), "{mode}");
+    }
+}

@@ -683,7 +683,7 @@ fn a_bad_configuration_is_refused_at_start_and_on_reload_keeping_the_old_one() {
     );
     std::fs::write(&config, target("b", &good_conninfo)).unwrap();
     let (status, body) = http(exporter.port, "POST", "/-/reload", &[]);
-    assert_eq!((status, body.as_str()), (200, "reloaded: 1 targets\n"));
+    assert_eq!((status, body.as_str()), (200, "reloaded: 1 target\n"));
     assert_eq!(
         sample(&get(exporter.port, "/probe?target=b").1, "probe_success"),
         Some(1.0)
