@@ -145,7 +145,8 @@ impl TrustStore {
         };
         let bytes = crate::files::read(path, crate::files::CERTIFICATES)
             .map_err(|e| unreadable(e.to_string()))?;
-        let certs = pem_certificates(&bytes).map_err(unreadable)?;
+        let certs = pem_certificates(&bytes)
+            .map_err(|reason| unreadable(with_der_conversion(&reason, path)))?;
         Ok(TrustStore::new(
             TrustSource::File {
                 path: path.to_path_buf(),
@@ -269,13 +270,29 @@ pub fn pem_certificates(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, St
     let holds = if bytes.iter().all(u8::is_ascii_whitespace) {
         "the file is empty"
     } else if bytes.first() == Some(&0x30) {
-        "the file is DER, not PEM; convert it with `openssl x509 -inform DER -in FILE -out FILE.pem`"
+        "the file is DER, not PEM; convert it with `pgtls inspect --to-pem -o {pem} {der}` and name the new file as the root file"
     } else if bytes.windows(11).any(|w| w == b"PRIVATE KEY") {
         "the file holds a private key, not a certificate"
     } else {
         return Err("no certificate or crl found".into());
     };
     Err(format!("no certificate or crl found ({holds})"))
+}
+
+/// A DER root file's message with the conversion written for that file: a new `.pem` file
+/// beside it, never the file itself (`inspect` refuses to overwrite one).
+fn with_der_conversion(reason: &str, path: &Path) -> String {
+    if !reason.contains("{der}") {
+        return reason.to_string();
+    }
+    let mut pem = path.with_extension("pem");
+    if pem == path {
+        pem = path.with_extension("converted.pem");
+    }
+    let quote = |p: &Path| crate::conninfo::quote(&p.display().to_string());
+    reason
+        .replace("{pem}", &quote(&pem))
+        .replace("{der}", &quote(path))
 }
 
 /// OpenSSL's hashed CRL file name: eight hex digits, `.r`, a number.
@@ -341,10 +358,14 @@ mod tests {
             pem_certificates(b"").unwrap_err(),
             "no certificate or crl found (the file is empty)"
         );
+        let der = pem_certificates(&[0x30, 0x82, 0x01]).unwrap_err();
+        assert_eq!(
+            with_der_conversion(&der, Path::new("/etc/app/root.crt")),
+            "no certificate or crl found (the file is DER, not PEM; convert it with `pgtls inspect --to-pem -o /etc/app/root.pem /etc/app/root.crt` and name the new file as the root file)"
+        );
         assert!(
-            pem_certificates(&[0x30, 0x82, 0x01])
-                .unwrap_err()
-                .contains("DER")
+            with_der_conversion(&der, Path::new("/a/root.pem"))
+                .contains("-o /a/root.converted.pem /a/root.pem")
         );
         let key = b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
         assert!(pem_certificates(key).unwrap_err().contains("private key"));

@@ -678,3 +678,66 @@ fn a_root_the_server_sends_but_the_file_lacks_is_named_as_the_root_to_add() {
     );
     assert!(!hint.contains("the root CA that issued"), "{hint}");
 }
+
+#[test]
+fn a_der_root_file_is_told_the_pgtls_command_that_converts_it_beside_it() {
+    // A root file saved in DER (as some providers' downloads are): libpq cannot read it, and the
+    // message gives the conversion into a new file, which then verifies the server.
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls der root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let pem = home.path().join("root.pem-source");
+    std::fs::write(&pem, &root.cert_pem).unwrap();
+    let der = home.path().join("root.crt");
+    let converted = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(&pem)
+        .arg("-out")
+        .arg(&der)
+        .status()
+        .unwrap();
+    assert!(converted.success());
+    let conninfo = |file: &Path| {
+        format!(
+            "host=localhost port={} user=postgres sslmode=verify-full sslrootcert={}",
+            server.port,
+            file.display()
+        )
+    };
+    let out = pgtls(home.path())
+        .args(["check", &conninfo(&der)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let target = home.path().join("root.pem");
+    let command = format!(
+        "pgtls inspect --to-pem -o {} {}",
+        target.display(),
+        der.display()
+    );
+    assert!(text.contains(&command), "{command} in {text}");
+    let out = pgtls(home.path())
+        .args(["inspect", "--to-pem", "-o"])
+        .arg(&target)
+        .arg(&der)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = pgtls(home.path())
+        .args(["check", &conninfo(&target)])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
