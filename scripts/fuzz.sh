@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../fuzz"
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 runs=${RUNS:-10000000}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(conninfo service_file passfile certificates)
+[ ${#targets[@]} -gt 0 ] || targets=(conninfo service_file passfile certificates driver_strings)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for target in "${targets[@]}"; do
