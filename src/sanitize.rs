@@ -79,7 +79,7 @@ pub fn server_text(text: &str) -> String {
 pub fn one_line(message: &str) -> String {
     let lines: Vec<&str> = message
         .split('\n')
-        .map(str::trim_end)
+        .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
     let mut out = String::with_capacity(message.len() + lines.len());

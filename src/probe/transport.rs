@@ -197,8 +197,15 @@ async fn tcp(addrs: &[SocketAddr], host: &str, port: u16) -> Result<Connection, 
                 } else {
                     format!("\"{host}\" ({})", shown(addr))
                 };
+                // libpq's second line for a refused connection.
+                let hint = match e.kind() {
+                    std::io::ErrorKind::ConnectionRefused => {
+                        "\nIs the server running on that host and accepting TCP/IP connections?"
+                    }
+                    _ => "",
+                };
                 errors.push(format!(
-                    "connection to server at {place}, port {port} failed: {}",
+                    "connection to server at {place}, port {port} failed: {}{hint}",
                     os_message(&e)
                 ));
             }
@@ -218,8 +225,15 @@ async fn unix(dir: &str, port: u16) -> Result<Connection, ConnectError> {
         if out_of_descriptors(&e) {
             return local(&e);
         }
+        // libpq's second line where nothing listens on the socket.
+        let hint = match e.kind() {
+            std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound => {
+                "\nIs the server running locally and accepting connections on that socket?"
+            }
+            _ => "",
+        };
         ConnectError::Server(format!(
-            "connection to server on socket \"{path}\" failed: {}",
+            "connection to server on socket \"{path}\" failed: {}{hint}",
             os_message(&e)
         ))
     };

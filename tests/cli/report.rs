@@ -431,3 +431,30 @@ fn exit_0_without_encryption_or_verification_is_a_warning_that_fail_on_warning_g
         assert_eq!(gated.status.code(), Some(9), "{mode}");
     }
 }
+
+#[test]
+fn a_refused_connection_keeps_libpqs_question_whether_the_server_is_running() {
+    let home = shared_tempdir();
+    let port = crate::server::free_port();
+    let conninfo = format!("host=127.0.0.1 port={port} user=postgres sslmode=disable");
+    let libpq = &crate::harness::libpq_connect(home.path(), std::slice::from_ref(&conninfo))[0];
+    let question = "Is the server running on that host and accepting TCP/IP connections?";
+    assert!(
+        libpq["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(question),
+        "{libpq}"
+    );
+    let out = pgtls(home.path())
+        .args(["check", "--format", "json", &conninfo])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = doc["targets"][0]["summary"].as_str().unwrap();
+    assert!(
+        summary.ends_with(&format!("Connection refused. {question}")),
+        "{summary}"
+    );
+}
