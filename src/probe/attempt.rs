@@ -325,10 +325,18 @@ async fn ssl_request(
         }
         other => {
             r.hard_failure = true;
+            // libpq's words, then what the byte says of the peer.
+            let peer = match other {
+                b'H' => " (the answer starts like HTTP's: this port is probably not PostgreSQL's)",
+                0x15 | 0x16 => {
+                    " (the answer is TLS: a TLS server or proxy that expects the handshake at once, as with sslnegotiation=direct, or not PostgreSQL at all)"
+                }
+                _ => "",
+            };
             r.fail(
                 Outcome::Unreachable,
                 format!(
-                    "received invalid response to SSL negotiation: {}",
+                    "received invalid response to SSL negotiation: {}{peer}",
                     wire::printable(other)
                 ),
             );

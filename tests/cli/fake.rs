@@ -114,7 +114,7 @@ fn hostile_servers_end_with_the_documented_code_and_libpqs_message() {
             behave: answer_garbage,
             sslmode: "prefer",
             code: 3,
-            message: "received invalid response to SSL negotiation: H",
+            message: "received invalid response to SSL negotiation: H (the answer starts like HTTP's: this port is probably not PostgreSQL's)",
         },
         Case {
             name: "bytes injected after S",
