@@ -13,8 +13,8 @@ use std::path::PathBuf;
 
 use super::pairs;
 use super::{
-    Anchors, Client, DriverError, DriverString, Fallback, NameRules, Order, Policy, ReadWhen,
-    Retry, Roots, Verify, dot_postgresql,
+    Client, DriverError, DriverString, Fallback, NameRules, Order, Policy, ReadWhen, Retry, Roots,
+    Verify, dot_postgresql,
 };
 use crate::config::Environment;
 
@@ -172,11 +172,7 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
         }
         _ => None,
     };
-    let go = |roots: Roots, names: bool| Verify {
-        roots,
-        anchors: Anchors::Go,
-        names: names.then_some(NameRules::Go),
-    };
+    let go = |roots: Roots, names: bool| Verify::go(roots, names.then_some(NameRules::Go));
     // In "", prefer and require, a root file verifies the chain where it exists; a missing one
     // is dropped.
     let if_exists = file
@@ -275,11 +271,7 @@ pub(crate) fn policy_1_10(driver: &DriverString, env: &Environment) -> Policy {
     let file = setting("sslrootcert", "PGSSLROOTCERT")
         .filter(|r| !r.is_empty())
         .map(PathBuf::from);
-    let go = |roots: Roots, names: Option<NameRules>| Verify {
-        roots,
-        anchors: Anchors::Go,
-        names,
-    };
+    let go = Verify::go;
     // Its verify-ca checks the chain with the name it sent as SNI (`sslsni`, on by default).
     let sni = match setting("sslsni", "PGSSLSNI").as_deref() {
         Some(v) if !v.starts_with('1') => None,

@@ -308,6 +308,11 @@ impl ClientChoice {
         }
     }
 
+    /// The one driver chosen, if the choice is one client other than libpq.
+    pub fn driver(self) -> Option<Client> {
+        self.client().filter(|c| *c != Client::Libpq)
+    }
+
     /// The name, as `--client` takes it.
     pub fn name(self) -> &'static str {
         match self.client() {
@@ -684,6 +689,18 @@ impl Roots {
                 "webpki-roots (Mozilla's roots, built in) and the root file {}",
                 path.display()
             ),
+        }
+    }
+}
+
+impl Verify {
+    /// Go's crypto/x509 (pgx, lib/pq): any certificate of the pool ends a chain; `names`, when
+    /// the name is checked.
+    pub(crate) fn go(roots: Roots, names: Option<NameRules>) -> Self {
+        Verify {
+            roots,
+            anchors: Anchors::Go,
+            names,
         }
     }
 }

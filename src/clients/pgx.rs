@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 use super::pairs;
 use super::{
-    Anchors, Client, DriverError, DriverString, Fallback, NameRules, Order, Policy, ReadWhen,
-    Retry, Roots, Verify, dot_postgresql,
+    Client, DriverError, DriverString, Fallback, NameRules, Order, Policy, ReadWhen, Retry, Roots,
+    Verify, dot_postgresql,
 };
 use crate::config::Environment;
 
@@ -115,11 +115,7 @@ pub(crate) fn policy(driver: &DriverString, env: &Environment) -> Policy {
         policy.reads_first.push((path.clone(), UNREADABLE));
     }
     let default_file = dot_postgresql(env.home(), "root.crt");
-    let go = |roots: Roots, names: bool| Verify {
-        roots,
-        anchors: Anchors::Go,
-        names: names.then_some(NameRules::Go),
-    };
+    let go = |roots: Roots, names: bool| Verify::go(roots, names.then_some(NameRules::Go));
     let any_but_login = Fallback {
         on_handshake_failure: true,
         on_certificate_failure: true,

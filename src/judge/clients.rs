@@ -6,7 +6,7 @@
 use rustls::pki_types::{CertificateDer, UnixTime};
 
 use crate::clients::{
-    Anchors, Client, ClientRequest, NameRules, Order, Policy, ReadWhen, Retry, Roots, Verify,
+    Anchors, Client, ClientRequest, NameRules, Order, Policy, ReadWhen, Retry, Roots,
 };
 use crate::exit::Code;
 use crate::probe::{AttemptResult, Wire, WireNeeds};
@@ -306,36 +306,18 @@ fn verify_chain(
             chain::verify(store, leaf, rest, now, algorithms).map(|_| ())
         }
         (Trusted::Store(store), Anchors::Go) => {
-            let in_pool = store
-                .anchors
-                .iter()
-                .chain(&store.intermediates)
-                .any(|a| a.as_ref() == leaf.as_ref());
-            match chain::validity_error(leaf, now).filter(|_| in_pool) {
+            match chain::validity_error(leaf, now).filter(|_| store.holds(leaf)) {
                 Some(error) => Err(error),
                 None => chain::verify_pkix(store, leaf, rest, now, algorithms).map(|_| ()),
             }
         }
         (Trusted::Store(store), Anchors::Webpki) => {
-            let anchors: Vec<_> = store
-                .anchors
-                .iter()
-                .chain(&store.intermediates)
-                .filter_map(|a| webpki::anchor_from_trusted_cert(a).ok())
-                .collect();
+            let anchors = webpki_anchors(store.certificates());
             chain::path_to(&anchors, leaf, rest, now, algorithms, None).map(|_| ())
         }
         (Trusted::Mozilla(extra), Anchors::Webpki) => {
             let mut anchors: Vec<_> = webpki_roots::TLS_SERVER_ROOTS.to_vec();
-            if let Some(extra) = extra {
-                anchors.extend(
-                    extra
-                        .anchors
-                        .iter()
-                        .chain(&extra.intermediates)
-                        .filter_map(|a| webpki::anchor_from_trusted_cert(a).ok()),
-                );
-            }
+            anchors.extend(webpki_anchors(extra.iter().flat_map(|e| e.certificates())));
             chain::path_to(&anchors, leaf, rest, now, algorithms, None).map(|_| ())
         }
         (Trusted::Mozilla(extra), _) => {
@@ -357,6 +339,15 @@ fn verify_chain(
     result
         .map(|()| true)
         .map_err(|e| chain_message(policy.client, &e))
+}
+
+/// Certificates as webpki's trust anchors (one that does not parse is left out).
+fn webpki_anchors<'a>(
+    certs: impl Iterator<Item = &'a CertificateDer<'static>>,
+) -> Vec<rustls::pki_types::TrustAnchor<'a>> {
+    certs
+        .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
+        .collect()
 }
 
 /// Whether a TLS connection's handshake ended before the server presented a certificate: for a
@@ -411,19 +402,31 @@ fn certificate_checks(
     presented: &[CertificateDer<'static>],
     now: UnixTime,
 ) -> Result<(bool, bool), Step> {
+    // lib/pq 1.10 checks the name it sent as SNI, and it sends none for an address.
+    let rules = policy
+        .verify
+        .as_ref()
+        .and_then(|v| v.names)
+        .filter(|rules| {
+            *rules != NameRules::GoSni
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_err()
+        });
+    let leaf = presented.first();
+    let name_check = |rules: NameRules| {
+        let der = leaf.map(|c| c.as_ref()).unwrap_or_default();
+        names::check(rules, host, der)
+    };
     // Go's `Certificate.Verify` checks the server certificate's own dates, then the name, then
-    // the chain.
-    if let Some(Verify {
-        names: Some(rules @ (NameRules::Go | NameRules::GoSni)),
-        ..
-    }) = &policy.verify
-        && let Some(leaf) = presented.first()
-    {
+    // the chain; the others the chain, then the name.
+    let go_first = matches!(rules, Some(NameRules::Go | NameRules::GoSni));
+    if let (true, Some(rules), Some(leaf)) = (go_first, rules, leaf) {
         if let Some(e) = chain::validity_error(leaf, now) {
             return Err(failed(Code::Untrusted, chain_message(policy.client, &e)));
         }
-        names::check(*rules, host, leaf.as_ref())
-            .map_err(|message| failed(Code::NameMismatch, go_tls(&message)))?;
+        name_check(rules).map_err(|message| failed(Code::NameMismatch, go_tls(&message)))?;
     }
     let chain = match verify_chain(policy, trusted, presented, now) {
         Ok(verified) => verified,
@@ -435,20 +438,12 @@ fn certificate_checks(
             return Err(failed(code, message));
         }
     };
-    let Some(rules) = policy.verify.as_ref().and_then(|v| v.names) else {
+    let Some(rules) = rules else {
         return Ok((chain, false));
     };
-    // lib/pq 1.10 checks the name it sent as SNI, and it sends none for an address.
-    if rules == NameRules::GoSni
-        && host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok()
-    {
-        return Ok((chain, false));
+    if !go_first {
+        name_check(rules).map_err(|message| failed(Code::NameMismatch, message))?;
     }
-    let leaf = presented.first().map(|c| c.as_ref()).unwrap_or_default();
-    names::check(rules, host, leaf).map_err(|message| failed(Code::NameMismatch, message))?;
     Ok((chain, true))
 }
 

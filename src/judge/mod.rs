@@ -220,7 +220,7 @@ fn describe(
         provider: None,
         findings: Vec::new(),
         audit: None,
-        client: crate::report::ClientChoice::One(crate::clients::Client::Libpq),
+        client: crate::report::ClientChoice::default(),
         clients: Vec::new(),
         presented: presented.iter().map(|c| c.to_vec()).collect(),
         attempts: attempts.iter().map(attempt).collect(),

@@ -64,7 +64,7 @@ fn without_connection(
         provider: None,
         findings: vec![refusal(code, summary)],
         audit: None,
-        client: crate::report::ClientChoice::One(crate::clients::Client::Libpq),
+        client: crate::report::ClientChoice::default(),
         clients: Vec::new(),
         presented: Vec::new(),
     }

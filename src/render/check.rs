@@ -510,10 +510,7 @@ fn write_trust(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         ),
     };
     // With one driver's verdict, its own trust first; the rest is libpq's view.
-    let driver = t
-        .client
-        .client()
-        .filter(|c| *c != crate::clients::Client::Libpq);
+    let driver = t.client.driver();
     if let Some(v) = driver.and_then(|c| t.clients.iter().find(|v| v.name == c)) {
         let own = match (&v.trust, &v.custom_verification) {
             (_, Some(setting)) => format!("not modelled: {}", clean(setting)),

@@ -55,11 +55,7 @@ pub fn check(rules: NameRules, host: &str, leaf: &[u8]) -> Result<(), String> {
         NameRules::Pgjdbc => pgjdbc(host, &names),
         NameRules::Node => node(host, &names),
         NameRules::OpenSsl => openssl(host, &names),
-        NameRules::Go => go(host, &names),
-        NameRules::GoSni => match host.trim_matches(['[', ']']).parse::<IpAddr>() {
-            Ok(_) => Ok(()),
-            Err(_) => go(host, &names),
-        },
+        NameRules::Go | NameRules::GoSni => go(host, &names),
         NameRules::Webpki => webpki(host, &names),
     }
 }

@@ -134,6 +134,16 @@ impl TrustStore {
         }
     }
 
+    /// Every certificate of the store, anchors first.
+    pub fn certificates(&self) -> impl Iterator<Item = &CertificateDer<'static>> {
+        self.anchors.iter().chain(&self.intermediates)
+    }
+
+    /// Whether the store holds this certificate.
+    pub fn holds(&self, der: &[u8]) -> bool {
+        self.certificates().any(|c| c.as_ref() == der)
+    }
+
     /// Reads a root file of PEM certificates, as `SSL_CTX_load_verify_locations` does.
     ///
     /// # Errors
