@@ -28,8 +28,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<Code, Error> {
     let env = config::Environment::from_process();
     let clock = Clock::system();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    // Buffered: a report is written in a few large writes, not one per line. Streams (text and
+    // jsonl fleets) flush after each target.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
     let code = match cli.command {
         Command::Check(args) => commands::check(&args, &env, clock, &mut out)?,
         Command::Explain(args) => commands::explain(&args, &env, clock, &mut out)?,

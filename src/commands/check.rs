@@ -211,7 +211,7 @@ pub fn check(
                 CheckFormat::Text if written.is_ok() => {
                     // The text stream takes the report; it is copied only to be kept as well.
                     let copy = keep.then(|| t.clone());
-                    written = text.target(position, t, out);
+                    written = text.target(position, t, out).and_then(|()| out.flush());
                     match copy {
                         Some(copy) => copy,
                         None => return,
