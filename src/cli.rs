@@ -23,7 +23,10 @@ pub enum Command {
     /// Connect as libpq would and report how TLS was negotiated and verified.
     ///
     /// Each CONNINFO is a libpq connection string or URI; PG* variables, service files and
-    /// ~/.postgresql apply as in libpq. Every host of a multi-host string is checked.
+    /// ~/.postgresql apply as in libpq. Every host of a multi-host string is checked. With
+    /// --client, each is read as that driver reads its own string: a jdbc:postgresql:// URL for
+    /// pgjdbc, Host=...;Username=... for Npgsql, a URL or DSN for the others. Without --client, a
+    /// jdbc:postgresql: URL selects pgjdbc and a Key=Value; string with Host or Server, Npgsql.
     #[command(after_long_help = crate::exit::help_table())]
     Check(CheckArgs),
     /// Show every connection parameter libpq would use, and where each came from.
@@ -140,7 +143,8 @@ pub struct InspectArgs {
     #[arg(long, conflicts_with = "force")]
     pub append: bool,
 
-    /// Judge the files as one root file for sslrootcert; findings make the exit code 9.
+    /// Judge the files as one root file for sslrootcert; warnings and errors make the exit code
+    /// 9, notes (information) do not.
     #[arg(long, conflicts_with = "to_pem")]
     pub lint: bool,
 
@@ -214,8 +218,9 @@ pub struct ServeArgs {
 /// Arguments of `pgtls check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// libpq connection strings: `key=value ...` or `postgresql://` URIs. With none (and no
-    /// --targets), the environment alone, as for psql.
+    /// Connection strings: libpq's `key=value ...` or `postgresql://` URIs; a
+    /// `jdbc:postgresql://` URL (pgjdbc) or `Host=...;Username=...` (Npgsql); with --client, that
+    /// driver's own form. With none (and no --targets), the environment alone, as for psql.
     #[arg(value_name = "CONNINFO")]
     pub conninfo: Vec<String>,
 

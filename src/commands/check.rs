@@ -65,7 +65,11 @@ fn targets_file<'a>(
             Ok(line) => line.trim().to_string(),
             Err(e) => {
                 let message = format!("could not read {}: {e}", path.display());
-                return Some(Input::Invalid { origin, message });
+                return Some(Input::Invalid {
+                    origin,
+                    message,
+                    hint: None,
+                });
             }
         };
         if conninfo.is_empty() || conninfo.starts_with('#') {
@@ -77,10 +81,7 @@ fn targets_file<'a>(
                 origin: Some(origin),
                 clients,
             },
-            Err(e) => Input::Invalid {
-                origin,
-                message: e.to_string(),
-            },
+            Err(e) => Input::refused(origin, e),
         })
     }))
 }
@@ -102,10 +103,7 @@ fn argument(
             origin,
             clients,
         }),
-        (Err(e), Some(origin)) => Ok(Input::Invalid {
-            origin,
-            message: e.to_string(),
-        }),
+        (Err(e), Some(origin)) => Ok(Input::refused(origin, e)),
         (Err(e), None) => Err(e.into()),
     }
 }
@@ -182,6 +180,7 @@ pub fn check(
                 inputs.push(Input::Invalid {
                     origin: path.display().to_string(),
                     message: e.to_string(),
+                    hint: e.hint(),
                 });
                 None
             }

@@ -47,7 +47,11 @@ pub fn inspect(
         let certs: Vec<(&str, &rustls::pki_types::CertificateDer<'static>)> =
             names.iter().map(|(n, c)| (n.as_str(), *c)).collect();
         let path = args.output.as_deref().unwrap_or(Path::new("-"));
-        write_pem(path, &certs, out, Mode::from_flags(args.force, args.append))?;
+        let mode = Mode::from_flags(args.force, args.append);
+        let written = write_pem(path, &certs, out, mode)?;
+        if path != Path::new("-") {
+            say_converted(path, mode, written, out)?;
+        }
         return Ok(Code::Ok);
     }
     let mut report = inspect::describe(&files, clock.unix());
@@ -68,4 +72,26 @@ pub fn inspect(
         code,
         written.and_then(|()| out.flush()).map_err(Error::from),
     )
+}
+
+/// What `--to-pem -o FILE` wrote: `wrote 2 certificates as PEM to FILE`.
+fn say_converted(
+    path: &Path,
+    mode: Mode,
+    written: usize,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let count = match written {
+        1 => "1 certificate".to_string(),
+        n => format!("{n} certificates"),
+    };
+    let path = path.display();
+    match mode {
+        Mode::Append if written == 0 => {
+            writeln!(out, "{path} already holds every certificate; nothing added")
+        }
+        Mode::Append => writeln!(out, "added {count} as PEM to {path}"),
+        _ => writeln!(out, "wrote {count} as PEM to {path}"),
+    }
+    .map_err(Error::from)
 }

@@ -63,6 +63,9 @@ pub struct Target {
     pub kind: HostKind,
     /// The password libpq would send, if any.
     pub password: Option<Password>,
+    /// Whether neither host nor hostaddr was given anywhere, so that libpq uses its default
+    /// socket directory.
+    pub no_host: bool,
 }
 
 /// The default port.
@@ -110,6 +113,7 @@ pub fn split(settings: &Settings) -> Result<Vec<Target>, ConfigError> {
     };
     Ok((0..n)
         .map(|i| {
+            let no_host = addrs[i].is_empty() && hosts[i].is_empty();
             let (kind, host) = if !addrs[i].is_empty() {
                 (HostKind::Address, hosts[i])
             } else if is_unix_socket(hosts[i]) {
@@ -126,6 +130,7 @@ pub fn split(settings: &Settings) -> Result<Vec<Target>, ConfigError> {
                 port: DEFAULT_PORT,
                 kind,
                 password: None,
+                no_host,
             }
         })
         .collect())

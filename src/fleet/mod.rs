@@ -80,7 +80,22 @@ pub enum Input {
         origin: String,
         /// libpq's message.
         message: String,
+        /// Advice for a common mistake ("did you mean ..."), as for a string given as an argument.
+        hint: Option<String>,
     },
+}
+
+impl Input {
+    /// A string the client refuses, with the advice pgtls gives for it as an argument.
+    pub(crate) fn refused(origin: String, error: crate::clients::ReadError) -> Input {
+        let message = error.to_string();
+        let hint = crate::error::Error::from(error).hint();
+        Input::Invalid {
+            origin,
+            message,
+            hint,
+        }
+    }
 }
 
 /// One host of one connection string, ready to check.
@@ -100,9 +115,13 @@ pub(crate) struct Job {
 /// Local files that cannot be used, for a string given on the command line.
 fn prepare(index: usize, input: Input, loaded: &mut Loaded) -> Result<Prepared, FleetError> {
     let (resolved, origin, clients) = match input {
-        Input::Invalid { origin, message } => {
+        Input::Invalid {
+            origin,
+            message,
+            hint,
+        } => {
             return Ok(Prepared::Done(vec![judge::invalid(
-                index, &origin, &message,
+                index, &origin, &message, hint,
             )]));
         }
         Input::Resolved {

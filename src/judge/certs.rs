@@ -164,7 +164,7 @@ mod tests {
     }
 
     fn report(certificates: Vec<CertificateInfo>) -> TargetReport {
-        let mut report = crate::judge::invalid(0, "test", "unused");
+        let mut report = crate::judge::invalid(0, "test", "unused", None);
         report.certificates = certificates;
         report.trust = Trust {
             path: Vec::new(),

@@ -474,6 +474,23 @@ fn fallback(options: &Options, attempts: &[AttemptResult], report: &mut TargetRe
     }
 }
 
+/// A target libpq chose by default (no host or hostaddr anywhere) that could not be reached:
+/// the user probably meant a server, and the hint says that none was named.
+pub(super) fn no_host(report: &mut TargetReport) {
+    if report.libpq_connects {
+        return;
+    }
+    let hint = format!(
+        "no host was given (no host= in the string, no PGHOST in the environment), so libpq tried its default socket directory {}: to check a server over TCP and TLS, give host=NAME or set PGHOST",
+        report.host
+    );
+    for finding in &mut report.findings {
+        if finding.code == FindingCode::Unreachable && finding.hint.is_none() {
+            finding.hint = Some(hint.clone());
+        }
+    }
+}
+
 fn login(report: &mut TargetReport) {
     let Some(login) = report.login.clone() else {
         return;
@@ -648,7 +665,7 @@ mod tests {
             (Some("neon"), "system"),
         ];
         for (provider, first) in cases {
-            let mut report = crate::judge::invalid(0, "test", "unused");
+            let mut report = crate::judge::invalid(0, "test", "unused", None);
             report.trust.diagnosis = vec![
                 verified(DiagnosisSource::System),
                 verified(DiagnosisSource::Profile("azure".into())),

@@ -100,6 +100,9 @@ pub(crate) fn judge(
     report.trust.roots_unusable = root_error.map(ToString::to_string);
     report.provider = provider::recognise(&report, profiles);
     findings::add(options, &attempts, &mut report, profiles);
+    if target.no_host {
+        findings::no_host(&mut report);
+    }
     report.findings.extend(groups::hello_retry(&report));
     pooler::judge(options, &mut report, audit.is_some(), profiles);
     if let Some(e) = root_error {

@@ -287,7 +287,7 @@ mod tests {
             ),
         ];
         for (why, encrypted, server, login, name, evidence) in cases {
-            let mut report = crate::judge::invalid(0, "test", "unused");
+            let mut report = crate::judge::invalid(0, "test", "unused", None);
             report.attempts = vec![crate::report::Attempt {
                 tls: encrypted,
                 address: None,

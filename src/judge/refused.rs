@@ -71,13 +71,20 @@ fn without_connection(
 }
 
 /// A connection string libpq refuses, from a list of targets: exit code 2 for it alone.
-pub(crate) fn invalid(conninfo: usize, origin: &str, message: &str) -> TargetReport {
-    without_connection(
+pub(crate) fn invalid(
+    conninfo: usize,
+    origin: &str,
+    message: &str,
+    hint: Option<String>,
+) -> TargetReport {
+    let mut report = without_connection(
         conninfo,
         Code::Usage,
         Refusal::Configuration,
         format!("{origin}: {message}"),
-    )
+    );
+    report.findings[0].hint = hint;
+    report
 }
 
 /// A target of a targets-file line whose local files (root file, CRLs, client certificate)
@@ -97,7 +104,7 @@ pub(crate) fn local_files_refused(
         sslmode: options.sslmode,
         driver_sslmode: None,
         sslnegotiation: options.sslnegotiation,
-        ..invalid(conninfo, origin, message)
+        ..invalid(conninfo, origin, message, None)
     }
 }
 

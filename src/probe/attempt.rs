@@ -43,6 +43,35 @@ pub struct Plan<'a> {
 pub(crate) type Gate<'a> =
     &'a (dyn Fn(Option<&[rustls::pki_types::CertificateDer<'static>]>) -> bool + Sync);
 
+/// The step an attempt is at: what it waits for, should the deadline end it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Waiting {
+    /// The system resolver.
+    #[default]
+    Resolving,
+    /// The TCP (or socket) connection.
+    Connecting,
+    /// The server's one-byte answer to SSLRequest.
+    SslAnswer,
+    /// The TLS handshake.
+    Handshake,
+    /// The server's answer to the startup message, or the rest of the login.
+    Login,
+}
+
+impl Waiting {
+    /// libpq's "timeout expired", and what was waited for.
+    fn timeout_message(self, host: &str) -> String {
+        match self {
+            Waiting::Resolving => format!("timeout expired while resolving host name \"{host}\""),
+            Waiting::Connecting => "timeout expired (waiting for the TCP connection: nothing answered, perhaps a firewall drops the packets)".to_string(),
+            Waiting::SslAnswer => "timeout expired (the TCP connection was made, but nothing answered the SSLRequest: is this PostgreSQL's port?)".to_string(),
+            Waiting::Handshake => "timeout expired (during the TLS handshake: the server stopped answering)".to_string(),
+            Waiting::Login => "timeout expired (waiting for the server's answer to the startup message or the login)".to_string(),
+        }
+    }
+}
+
 /// Everything one attempt learned.
 #[derive(Debug, Clone, Default)]
 pub struct AttemptResult {
@@ -58,8 +87,8 @@ pub struct AttemptResult {
     pub connected: bool,
     /// Whether the deadline ended it.
     pub timed_out: bool,
-    /// Whether it was waiting for the system resolver.
-    pub resolving: bool,
+    /// What the attempt was waiting for, which a timeout names.
+    pub waiting: Waiting,
     /// Whether libpq gives up at once here, with no fallback to plaintext.
     pub hard_failure: bool,
     /// The server's one-byte answer to SSLRequest.
@@ -113,14 +142,7 @@ pub async fn run(plan: &Plan<'_>, tls: bool, deadline: tokio::time::Instant) -> 
         tokio::time::timeout_at(deadline, steps(plan, &mut result, &record, trips.clone())).await;
     if finished.is_err() {
         result.timed_out = true;
-        let message = if result.resolving {
-            format!(
-                "timeout expired while resolving host name \"{}\"",
-                plan.target.host
-            )
-        } else {
-            "timeout expired".to_string()
-        };
+        let message = result.waiting.timeout_message(&plan.target.host);
         result.fail(Outcome::Unreachable, message);
     }
     if let Ok(seen) = record.lock() {
@@ -138,9 +160,9 @@ async fn steps(
     trips: std::sync::Arc<std::sync::atomic::AtomicU32>,
 ) {
     let start = Instant::now();
-    r.resolving = true;
+    r.waiting = Waiting::Resolving;
     let place = transport::resolve(plan.target).await;
-    r.resolving = false;
+    r.waiting = Waiting::Connecting;
     let connection = match place {
         Ok(place) => transport::connect_counted(plan.target, &place, trips).await,
         Err(e) => Err(ConnectError::Server(e)),
@@ -155,15 +177,18 @@ async fn steps(
     r.timings.connect_ms = ms(start);
     let mut stream = connection.stream;
     if !r.tls {
+        r.waiting = Waiting::Login;
         return startup(plan, r, &mut stream).await;
     }
     let tls_start = Instant::now();
     if plan.options.sslnegotiation == SslNegotiation::Postgres {
+        r.waiting = Waiting::SslAnswer;
         match ssl_request(plan, r, &mut stream).await {
             Some(true) => {}
             Some(false) => {
                 // 'N' under allow or prefer: libpq goes on in plaintext on this connection.
                 r.tls = false;
+                r.waiting = Waiting::Login;
                 return startup(plan, r, &mut stream).await;
             }
             None => return,
@@ -192,7 +217,9 @@ async fn steps(
         Err(e) => return r.fail(Outcome::ConfigError, e.to_string()),
     };
     r.chain_checked = store.is_some();
+    r.waiting = Waiting::Handshake;
     let handshake = TlsConnector::from(config).connect(name, stream).await;
+    r.waiting = Waiting::Login;
     r.timings.tls_ms = Some(ms(tls_start));
     let mut stream = match handshake {
         Ok(s) => s,

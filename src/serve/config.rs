@@ -324,6 +324,23 @@ fn targets(
         targets.insert(name.clone(), spec);
     }
     for flag in &flags.targets {
+        // `--target "host=db port=5432"`: a connection string with no NAME= before it, which
+        // would otherwise read as a target named "host".
+        let unnamed = flag.split_once('=').is_some_and(|(name, rest)| {
+            crate::conninfo::KEYWORDS.iter().any(|k| k.name == name)
+                && !rest.contains("://")
+                && rest
+                    .split_whitespace()
+                    .next()
+                    .is_none_or(|first| !first.contains('='))
+        });
+        if unnamed {
+            return Err(error(format!(
+                "--target takes NAME=CONNINFO, and \"{}=...\" is a connection string without NAME= before it: write --target NAME=\"{}=...\"",
+                flag.split('=').next().unwrap_or(""),
+                flag.split('=').next().unwrap_or("")
+            )));
+        }
         let Some((name, conninfo)) = flag.split_once('=').filter(|(n, _)| valid_name(n)) else {
             return Err(error(format!(
                 "--target takes NAME=CONNINFO (a name of letters, digits, '.', '-' and '_'), not \"{}\"",
@@ -366,8 +383,16 @@ fn check_target(
         ))
     })?;
     let env = target_env(env, module, &spec.password);
-    let (resolved, _) = crate::clients::read_string(&spec.conninfo, &env, module.client)
-        .map_err(|e| target_error(name, &error(e.to_string())))?;
+    let (resolved, _) =
+        crate::clients::read_string(&spec.conninfo, &env, module.client).map_err(|e| {
+            // The advice a string given to `check` gets, on the same line (reload errors are one
+            // log line).
+            let message = e.to_string();
+            match crate::error::Error::from(e).hint() {
+                Some(hint) => target_error(name, &error(format!("{message}; {hint}"))),
+                None => target_error(name, &error(message)),
+            }
+        })?;
     let own_password = resolved.targets.iter().any(|t| {
         t.password
             .as_ref()
@@ -555,6 +580,14 @@ mod tests {
                 "invalid sslmode value",
             ),
             (
+                "[targets.a]\nconninfo = \"host=db sslmod=require\"\n",
+                "target \"a\": invalid connection option \"sslmod\"; did you mean \"sslmode\"?",
+            ),
+            (
+                "[targets.a]\nconninfo = \"host=db ssl=true\"\n",
+                "ssl=true is pgjdbc's and node-postgres's spelling",
+            ),
+            (
                 "[targets.a]\nconninfo = \"host=db password=hunter2\"\n",
                 "holds a password",
             ),
@@ -589,6 +622,38 @@ mod tests {
             let err = load(&flags, &env).unwrap_err().0;
             assert!(err.contains(want), "{text}: {err}");
             assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_target_flag_without_a_name_is_told_that_name_is_missing() {
+        let env = Environment::with_vars([("HOME", "/nonexistent")], Some("pgtls"));
+        // (flag, what the error says, or None where the flag is a named target)
+        let cases = [
+            (
+                "host=db.example.com port=5432",
+                Some("\"host=...\" is a connection string without NAME= before it"),
+            ),
+            ("host=db.example.com", Some("without NAME= before it")),
+            (
+                "dbname=app host=db",
+                Some("\"dbname=...\" is a connection string"),
+            ),
+            ("host=host=db.example.com", None),
+            ("orders=host=db.example.com", None),
+            ("orders=postgresql://db.example.com/app", None),
+            ("host=postgresql://db.example.com/app", None),
+        ];
+        for (flag, want) in cases {
+            let flags = Flags {
+                targets: vec![flag.into()],
+                ..Flags::default()
+            };
+            match (load(&flags, &env), want) {
+                (Err(e), Some(want)) => assert!(e.0.contains(want), "{flag}: {}", e.0),
+                (Ok(_), None) => {}
+                (got, _) => panic!("{flag}: {got:?}"),
+            }
         }
     }
 

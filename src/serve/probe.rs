@@ -332,10 +332,7 @@ pub async fn run(
             origin: Some(request.target.clone()),
             clients,
         },
-        Err(e) => Input::Invalid {
-            origin: request.target.clone(),
-            message: e.to_string(),
-        },
+        Err(e) => Input::refused(request.target.clone(), e),
     };
     let checked =
         tokio::time::timeout(limit, fleet::check_inputs([input], run, HOSTS_AT_ONCE, ctx)).await;

@@ -128,7 +128,7 @@ fn hostile_servers_end_with_the_documented_code_and_libpqs_message() {
             behave: stay_silent,
             sslmode: "require",
             code: 3,
-            message: "timeout expired",
+            message: "timeout expired (the TCP connection was made, but nothing answered the SSLRequest: is this PostgreSQL's port?)",
         },
         Case {
             name: "a close at once",

@@ -53,6 +53,7 @@ struct Finding {
     severity: String,
     code: String,
     message: String,
+    hint: Option<String>,
 }
 
 struct Fleet {
@@ -156,6 +157,11 @@ fn a_mixed_fleet_keeps_order_per_target_results_and_the_largest_code() {
         doc.targets[3]
             .summary
             .ends_with("targets.txt:6: invalid connection option \"hots\"")
+    );
+    // A line gets the advice the same string gets as an argument.
+    assert_eq!(
+        doc.targets[3].findings[0].hint.as_deref(),
+        Some("did you mean \"host\"?")
     );
     let (_, text) = run(&f, "text");
     let text = String::from_utf8(text).unwrap();

@@ -139,7 +139,7 @@ fn peers_that_stall_drip_or_vanish_inside_the_handshake() {
             silent_after_s,
             "require",
             3,
-            "timeout expired",
+            "timeout expired (during the TLS handshake",
         ),
         (
             "one byte per second",

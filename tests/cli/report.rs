@@ -458,3 +458,36 @@ fn a_refused_connection_keeps_libpqs_question_whether_the_server_is_running() {
         "{summary}"
     );
 }
+
+/// A bare `pgtls check` goes where psql goes without a host, the default Unix socket; when
+/// nothing listens there, the hint says that no host was given, and a named host never gets it.
+#[test]
+fn a_bare_check_that_fails_on_the_default_socket_says_no_host_was_given() {
+    let home = shared_tempdir();
+    let port = crate::server::free_port().to_string();
+    let hint = |args: &[&str]| {
+        let out = pgtls(home.path())
+            .env("PGPORT", &port)
+            .args(["check", "--format", "json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["targets"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "unreachable")
+            .map(|f| f["hint"].clone())
+            .unwrap()
+    };
+    let bare = hint(&[]);
+    assert!(
+        bare.as_str()
+            .unwrap_or_default()
+            .starts_with("no host was given (no host= in the string, no PGHOST in the environment), so libpq tried its default socket directory /var/run/postgresql"),
+        "{bare}"
+    );
+    assert_eq!(hint(&["host=/var/run/postgresql"]), Value::Null);
+}

@@ -196,8 +196,12 @@ fn inspect_reads_der_pem_and_mixed_bundles() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    // The DER file's certificate is in the bundle too: written once.
+    // The DER file's certificate is in the bundle too: written once, and said so.
     assert_eq!(openssl_certs(&combined).len(), 2);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("wrote 2 certificates as PEM to {}\n", combined.display())
+    );
 }
 
 /// Microsoft's minimal set for Azure (DigiCert Global Root G2 and Microsoft RSA Root CA 2017)
