@@ -87,6 +87,10 @@ cargo build --release --locked --quiet --manifest-path tests/drivers/rust/Cargo.
     --target-dir /opt/pgtls/driver-probes/rust-target
 cp /opt/pgtls/driver-probes/rust-target/release/pgtls-driver-probe /opt/pgtls/driver-probes/rust-driverprobe
 
+# The release binary, the .deb and the release archive (tests/cli/packages.rs, and the
+# README's size).
+bash scripts/package.sh >/dev/null
+
 cargo test --locked "$@"
 # The FIPS build: aws-lc-fips-sys needs cmake and Go.
 command -v cmake >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cmake >/dev/null; }

@@ -431,6 +431,33 @@ fn every_page_of_docs_is_in_the_manual_and_runs() {
     assert!(page("README.md").contains("](docs/README.md)"));
 }
 
+/// "The release build is about N MB": the stripped release binary scripts/test.sh builds
+/// (scripts/package.sh), within a tenth of N.
+#[test]
+fn the_readme_states_the_release_binarys_size() {
+    let readme = page("README.md");
+    let stated: f64 = regex_lite::Regex::new(r"The release build is about ([0-9.]+) MB")
+        .unwrap()
+        .captures(&readme)
+        .expect("the README states the binary's size")[1]
+        .parse()
+        .unwrap();
+    let binary = root().join("target/release/pgtls");
+    let size = std::fs::metadata(&binary)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; scripts/test.sh builds it with scripts/package.sh",
+                binary.display()
+            )
+        })
+        .len() as f64
+        / 1e6;
+    assert!(
+        (size - stated).abs() <= stated / 10.0,
+        "the README says about {stated} MB, the release binary is {size:.2} MB"
+    );
+}
+
 #[test]
 fn readme_console_examples_show_real_output() {
     let examples: Vec<Example> = PAGES
