@@ -72,6 +72,8 @@ pub struct Options {
     pub sslpassword: Option<super::Secret>,
     /// `min_protocol_version` and `max_protocol_version`: what the startup message asks for.
     pub protocol: ProtocolRange,
+    /// The home directory libpq found, for advice about `~` (which libpq does not expand).
+    pub home: Option<PathBuf>,
 }
 
 /// The protocol versions a connection may use, as minor versions of protocol 3 (0 or 2).
@@ -198,6 +200,7 @@ pub fn options(settings: &Settings, env: &Environment) -> Result<Options, Config
             .map(|p| super::Secret::new(p.to_string())),
         root_cert,
         protocol,
+        home,
     })
 }
 

@@ -194,6 +194,17 @@ fn mismatch_hint(report: &TargetReport, profiles: &Profiles) -> String {
 
 /// What to do about a refusal that names pg_hba.conf (the server's own words, not ours).
 fn rejected_hint(attempt: &AttemptResult) -> Option<String> {
+    // invalid_password: docs/troubleshooting.md's fix.
+    if attempt
+        .server_error
+        .as_ref()
+        .is_some_and(|e| e.code == "28P01")
+    {
+        return Some(
+            "the server refused the password: fix password=, PGPASSWORD or ~/.pgpass (pgtls explain shows which one libpq sends, never its value)"
+                .to_string(),
+        );
+    }
     let pg_hba = attempt
         .server_error
         .as_ref()
@@ -253,7 +264,10 @@ pub(super) fn unusable_roots(
     if options.sslmode < SslMode::Require && attempts.iter().all(|a| a.root_error.is_none()) {
         return;
     }
-    let hint = make_root_file(options, error, report, profiles);
+    let hint = match tilde(options, error) {
+        Some(tilde) => tilde,
+        None => make_root_file(options, error, report, profiles),
+    };
     let reached = attempts.iter().any(|a| a.root_error.is_some());
     let severity = if reached && !report.libpq_connects {
         Severity::Error
@@ -268,6 +282,22 @@ pub(super) fn unusable_roots(
     report
         .findings
         .push(configuration(severity, message, Some(hint)));
+}
+
+/// A missing root file named with `~`, which libpq does not expand (it looks for a folder named
+/// `~` in the current directory): the path it meant.
+fn tilde(options: &Options, error: &crate::tls::RootError) -> Option<String> {
+    let crate::tls::RootError::Missing(path) = error else {
+        return None;
+    };
+    let rest = path.to_str()?.strip_prefix("~/")?;
+    let meant = match &options.home {
+        Some(home) => format!(": write sslrootcert={}", home.join(rest).display()),
+        None => ": write the full path".to_string(),
+    };
+    Some(format!(
+        "libpq does not expand ~ in sslrootcert (it looks for a folder named \"~\" in the current directory){meant}"
+    ))
 }
 
 /// How to make the root file that could not be used, from what verifies the chain.
@@ -373,6 +403,17 @@ fn untrusted(
             "{} does not lead to a root it trusts; add the root CA that issued {issuer} to it (only roots are anchors; an intermediate alone is not)",
             root_file(options)
         )
+    };
+    // require, prefer and allow verify nothing unless a root file exists; then libpq verifies
+    // the chain as verify-ca does, which surprises whoever chose require.
+    let hint = if options.sslmode < SslMode::VerifyCa {
+        format!(
+            "{} exists, so sslmode={} verifies the chain as verify-ca does (libpq's rule for a root file); {hint}",
+            root_file(options),
+            options.sslmode
+        )
+    } else {
+        hint
     };
     push(
         report,
@@ -602,8 +643,34 @@ fn exposure(options: &Options, report: &mut TargetReport) {
             format!(
                 "{mode_note} does not check the host name: any certificate from a trusted CA is accepted"
             ),
-            Some("use sslmode=verify-full".into()),
+            Some(to_verify_full(report)),
         );
+    }
+}
+
+/// The advice to move to verify-full, once it is known whether verify-full would connect: the
+/// certificate's names checked against the host as libpq would check them.
+fn to_verify_full(report: &TargetReport) -> String {
+    use crate::tls::hostname::{self, NameCheck};
+    let check = report
+        .presented
+        .first()
+        .and_then(|leaf| crate::certinfo::check_names(leaf))
+        .map(|(sans, cn)| hostname::check(&report.host, &sans, cn.as_deref()));
+    match check {
+        Some(NameCheck::Mismatch { message, names }) => format!(
+            "sslmode=verify-full would fail here ({message}): connect with a name the certificate holds ({}), or have the certificate reissued with \"{}\" among its names; then use sslmode=verify-full",
+            names.join(", "),
+            report.host
+        ),
+        Some(NameCheck::Error { message }) => format!(
+            "sslmode=verify-full would fail here ({message}): have the certificate reissued with \"{}\" among its names, then use sslmode=verify-full",
+            report.host
+        ),
+        Some(NameCheck::Matched { name, .. }) => format!(
+            "use sslmode=verify-full: the certificate names \"{name}\", so the host name check passes"
+        ),
+        None => "use sslmode=verify-full".into(),
     }
 }
 
@@ -626,7 +693,29 @@ pub(crate) fn summary(report: &TargetReport) -> String {
             _ => "connects without encryption".to_string(),
         };
     }
-    format!("fails: {}", failure(report))
+    // A login refused over TLS: what TLS established still holds, and the user should know
+    // the problem is not there.
+    let refused_over_tls = report
+        .attempts
+        .iter()
+        .find(|a| a.outcome != Outcome::Accepted && a.error.is_some())
+        .is_some_and(|a| a.outcome == Outcome::Rejected && a.tls);
+    match (&report.tls, report.trust.verified, &report.host_name) {
+        (Some(tls), verified, name) if refused_over_tls => {
+            let trust = match (verified, name) {
+                (true, Some(_)) => "chain and host name verified",
+                (true, None) => "chain verified",
+                (false, _) => "certificate not verified",
+            };
+            format!(
+                "fails: {} (after {} ({}), {trust})",
+                failure(report),
+                tls.protocol,
+                tls.cipher
+            )
+        }
+        _ => format!("fails: {}", failure(report)),
+    }
 }
 
 /// Why libpq does not connect, on one line: the first failed attempt's error.

@@ -237,19 +237,40 @@ fn the_report_names_the_method_and_the_servers_view() {
             .unwrap()
             .contains("cert_user")
     );
-    let t = login(
-        &f,
-        &format!(
-            "host=localhost port={port} dbname=postgres user=scram_user password=wrong sslmode=require"
-        ),
-    );
-    assert_eq!(t["exit_code"], 8);
-    assert!(
-        t["summary"]
-            .as_str()
+    // A wrong password: the summary still says what TLS established, and the hint is
+    // docs/troubleshooting.md's fix.
+    for (sslmode, established) in [
+        ("require", "chain verified)"),
+        ("verify-full", "chain and host name verified)"),
+    ] {
+        let t = login(
+            &f,
+            &format!(
+                "host=localhost port={port} dbname=postgres user=scram_user password=wrong sslmode={sslmode} sslrootcert={root}"
+            ),
+        );
+        assert_eq!(t["exit_code"], 8);
+        let summary = t["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with("fails: ")
+                && summary.contains("password authentication failed for user \"scram_user\"")
+                && summary.contains(" (after TLSv1.3 (")
+                && summary.ends_with(established),
+            "{sslmode}: {summary}"
+        );
+        let rejected = t["findings"]
+            .as_array()
             .unwrap()
-            .contains("password authentication failed for user \"scram_user\"")
-    );
+            .iter()
+            .find(|f| f["code"] == "rejected")
+            .unwrap();
+        assert!(
+            rejected["hint"].as_str().unwrap().starts_with(
+                "the server refused the password: fix password=, PGPASSWORD or ~/.pgpass"
+            ),
+            "{rejected}"
+        );
+    }
 }
 
 #[test]

@@ -745,3 +745,108 @@ fn a_der_root_file_is_told_the_pgtls_command_that_converts_it_beside_it() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// The hint of the first finding with `code` in a one-target document.
+fn hint_of(doc: &Value, code: &str) -> String {
+    doc["targets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+        .and_then(|f| f["hint"].as_str())
+        .unwrap_or_else(|| panic!("no {code} hint in {doc}"))
+        .to_string()
+}
+
+/// Three fixes that must be right for the user's situation, each compared with libpq: a root
+/// file named with `~` (libpq does not expand it), verify-ca on a host the certificate does not
+/// name (verify-full would fail), and require made to verify by the default root file.
+#[test]
+fn root_file_advice_fits_the_situation_libpq_is_in() {
+    let home = shared_tempdir();
+    let root = Ca::root("pgtls advice root");
+    let leaf = root.server(&ServerCert::localhost());
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let port = server.port;
+    let root_file = home.path().join("advice-root.pem");
+    std::fs::write(&root_file, &root.cert_pem).unwrap();
+    let root_path = root_file.display().to_string();
+
+    // ~ is not expanded: libpq refuses as pgtls does, and the hint names the file meant.
+    let tilde = format!(
+        "host=localhost port={port} user=postgres sslmode=verify-full sslrootcert=~/advice-root.pem"
+    );
+    let libpq = &libpq_connect(home.path(), std::slice::from_ref(&tilde))[0];
+    assert_eq!(libpq["ok"], false, "{libpq}");
+    assert!(
+        libpq["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\"~/advice-root.pem\" does not exist"),
+        "{libpq}"
+    );
+    let (code, doc) = check_json(home.path(), &[], &[&tilde]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        hint_of(&doc, "configuration"),
+        format!(
+            "libpq does not expand ~ in sslrootcert (it looks for a folder named \"~\" in the current directory): write sslrootcert={root_path}"
+        )
+    );
+
+    // verify-ca to a name the certificate lacks: libpq connects, verify-full would not, and the
+    // hint says so instead of sending the user to verify-full.
+    let other = format!(
+        "host=db.example.com hostaddr=127.0.0.1 port={port} user=postgres sslrootcert={root_path}"
+    );
+    let strings = [
+        format!("{other} sslmode=verify-ca"),
+        format!("{other} sslmode=verify-full"),
+    ];
+    let libpq = libpq_connect(home.path(), &strings);
+    assert_eq!(
+        (libpq[0]["ok"].clone(), libpq[1]["ok"].clone()),
+        (Value::Bool(true), Value::Bool(false))
+    );
+    let (code, doc) = check_json(home.path(), &[], &[&strings[0]]);
+    assert_eq!(code, 0);
+    let hint = hint_of(&doc, "host_name_not_verified");
+    assert!(
+        hint.starts_with("sslmode=verify-full would fail here (server certificate for \"localhost\" (and 1 other name) does not match host name \"db.example.com\")")
+            && hint.contains("connect with a name the certificate holds (localhost, 127.0.0.1)")
+            && hint.contains("reissued with \"db.example.com\" among its names"),
+        "{hint}"
+    );
+    let (code, doc) = check_json(
+        home.path(),
+        &[],
+        &[&format!(
+            "host=localhost port={port} user=postgres sslmode=verify-ca sslrootcert={root_path}"
+        )],
+    );
+    assert_eq!(code, 0);
+    assert_eq!(
+        hint_of(&doc, "host_name_not_verified"),
+        "use sslmode=verify-full: the certificate names \"localhost\", so the host name check passes"
+    );
+
+    // require with a default root file that does not verify the server: libpq fails too, and
+    // the hint says that the file made require verify.
+    let other_home = tempfile::tempdir().unwrap();
+    let dot = other_home.path().join(".postgresql");
+    std::fs::create_dir(&dot).unwrap();
+    std::fs::write(dot.join("root.crt"), Ca::root("pgtls other root").cert_pem).unwrap();
+    let require = format!("host=localhost port={port} user=postgres sslmode=require");
+    let libpq = &libpq_connect(other_home.path(), std::slice::from_ref(&require))[0];
+    assert_eq!(libpq["ok"], false, "{libpq}");
+    let (code, doc) = check_json(other_home.path(), &[], &[&require]);
+    assert_eq!(code, 6);
+    let hint = hint_of(&doc, "untrusted_certificate");
+    assert!(
+        hint.starts_with(&format!(
+            "{}/root.crt exists, so sslmode=require verifies the chain as verify-ca does (libpq's rule for a root file); ",
+            dot.display()
+        )),
+        "{hint}"
+    );
+}
