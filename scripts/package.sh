@@ -11,15 +11,17 @@ if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB"; then
     cargo install --locked --quiet cargo-deb --version "$CARGO_DEB"
 fi
 cargo build --release --locked --quiet
+# The binary is where cargo put it; the packages always go to target/ here.
+binary=${CARGO_TARGET_DIR:-target}/release/pgtls
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 name="pgtls-$version-x86_64-linux-gnu"
 stage=target/package/$name
 rm -rf "$stage" && mkdir -p "$stage/completions"
-cp target/release/pgtls README.md LICENSE "$stage/"
-target/release/pgtls man > "$stage/pgtls.1"
-target/release/pgtls completions bash > "$stage/completions/pgtls.bash"
-target/release/pgtls completions zsh > "$stage/completions/_pgtls"
-target/release/pgtls completions fish > "$stage/completions/pgtls.fish"
+cp "$binary" README.md LICENSE "$stage/"
+"$binary" man > "$stage/pgtls.1"
+"$binary" completions bash > "$stage/completions/pgtls.bash"
+"$binary" completions zsh > "$stage/completions/_pgtls"
+"$binary" completions fish > "$stage/completions/pgtls.fish"
 # The same files, where the .deb takes them from (Cargo.toml, [package.metadata.deb]).
 rm -rf target/package/assets && cp -r "$stage" target/package/assets
 deb=$(cargo deb --no-build --locked --quiet --output target/debian/)
