@@ -94,6 +94,7 @@ finding_codes! {
     IntermediateCertificate = "intermediate_certificate": "an intermediate CA in a root file (not an anchor for libpq)",
     MissingRoot = "missing_root": "a root the profile requires is missing from the file",
     MissingRecommendedRoot = "missing_recommended_root": "a root the profile recommends is missing from the file (info: the file works for most servers)",
+    LookalikeRoot = "lookalike_root": "a certificate carries the name of a profile's root but not its key (a stale download, or an intercepting proxy's root)",
     RotationRootMissing = "rotation_root_missing": "a root the provider has announced for a rotation is missing from the root file (warning until the date, error from it)",
 }
 

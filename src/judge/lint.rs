@@ -89,7 +89,11 @@ pub(crate) fn lint(
     if let Some(profile) = profile {
         // A Java truststore is fixed with a truststore, a root file with a root file.
         let truststore = !files.is_empty() && files.iter().all(|f| f.aliases.is_some());
-        profile_roots(&mut findings, profile, &seen, truststore, today);
+        let held: Vec<(&str, &CertificateInfo)> = files
+            .iter()
+            .flat_map(|f| f.certificates.iter().map(move |c| (f.path.as_str(), c)))
+            .collect();
+        profile_roots(&mut findings, profile, &held, truststore, today);
     }
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
@@ -115,14 +119,36 @@ fn certificate(findings: &mut Vec<Finding>, who: &str, c: &CertificateInfo, warn
     }
 }
 
-/// The profile's roots that the files (`seen`, by SHA-256) lack.
+/// `lookalike_root`: a certificate with the subject of a profile's root and another key.
+fn lookalike_root(
+    file: &str,
+    c: &CertificateInfo,
+    root: &str,
+    profile: &str,
+    sha256: &str,
+    fix: &str,
+) -> Finding {
+    finding(
+        Severity::Error,
+        FindingCode::LookalikeRoot,
+        format!(
+            "a certificate named \"{}\" is in {file}, but its SHA-256 {} is not profile {profile}'s {root} ({sha256}): another key under the same name, from a stale download or an intercepting proxy",
+            c.subject, c.sha256
+        ),
+        format!("remove it; {fix}"),
+    )
+}
+
+/// The profile's roots that the files (`held`, each certificate with its file) lack, and any
+/// certificate that carries a root's name without being that root.
 fn profile_roots(
     findings: &mut Vec<Finding>,
     profile: &Profile,
-    seen: &[&str],
+    held: &[(&str, &CertificateInfo)],
     truststore: bool,
     today: &str,
 ) {
+    let seen: Vec<&str> = held.iter().map(|(_, c)| c.sha256.as_str()).collect();
     let name = &profile.name;
     let (add, fix) = if truststore {
         (
@@ -144,12 +170,19 @@ fn profile_roots(
     let mut one_of_held = false;
     let mut one_of_reason = None;
     for root in profile.roots() {
-        let held = seen.contains(&certinfo::sha256(&root.der).as_str());
+        let is_held = seen.contains(&certinfo::sha256(&root.der).as_str());
         if let Need::OneOf(reason) = &root.need {
-            one_of_held |= held;
+            one_of_held |= is_held;
             one_of_reason = Some(reason);
         }
-        if held {
+        if is_held {
+            continue;
+        }
+        let subject = certinfo::describe(&root.der, 0).map(|i| i.subject);
+        let lookalike = held_certs(held, subject.as_deref());
+        if let Some((file, c)) = lookalike {
+            let sha256 = certinfo::sha256(&root.der);
+            findings.push(lookalike_root(file, c, &root.name, name, &sha256, &fix));
             continue;
         }
         match &root.need {
@@ -172,4 +205,13 @@ fn profile_roots(
             &fix,
         ));
     }
+}
+
+/// The first certificate of `held` whose subject is `subject`.
+fn held_certs<'a>(
+    held: &[(&'a str, &'a CertificateInfo)],
+    subject: Option<&str>,
+) -> Option<(&'a str, &'a CertificateInfo)> {
+    let subject = subject?;
+    held.iter().find(|(_, c)| c.subject == subject).copied()
 }

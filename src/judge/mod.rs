@@ -109,6 +109,7 @@ pub(crate) fn judge(
         findings::unusable_roots(options, &attempts, e, &mut report, profiles);
     }
     provider::rotations(options, &mut report, store, (&clock.date(), profiles));
+    provider::lookalike_anchor(&mut report, profiles);
     report.summary = findings::summary(&report);
     if let Some(asked) = asked {
         clients::apply(&mut report, asked, &target.host, &wire, clock.webpki());

@@ -3,7 +3,7 @@
 //! constructors can use its profile: the per-instance CA to download (`findings.rs`), Cloud SQL's
 //! CN-only certificates (`findings.rs`), an SNI-routing proxy reached without a name
 //! (`pooler::sni_required`); and here, a root file that lacks a root the provider has announced
-//! for a rotation.
+//! for a rotation, and a chain anchored at a look-alike of one of the provider's roots.
 
 use crate::config::{Options, RootCert};
 use crate::profiles::{Clue, Need, Profile, Profiles};
@@ -140,4 +140,44 @@ mod tests {
             assert!(f.message.contains(when), "{today}: {}", f.message);
         }
     }
+}
+
+/// `lookalike_root` (a warning): the chain verified, on a host the profile recognises, at an
+/// anchor that carries the name of one of the profile's roots but not its key. The provider's
+/// servers never chain there: something else answers for the host (an intercepting proxy, a
+/// stand-in), or the root file holds a forged root.
+pub(super) fn lookalike_anchor(report: &mut TargetReport, profiles: &Profiles) {
+    let Some(profile) = profile_of(report, profiles) else {
+        return;
+    };
+    let Some(anchor) = report
+        .trust
+        .anchor
+        .as_ref()
+        .filter(|_| report.trust.verified)
+    else {
+        return;
+    };
+    let lookalike = profile.roots().iter().find_map(|root| {
+        let subject = crate::certinfo::describe(&root.der, 0)?.subject;
+        let sha256 = crate::certinfo::sha256(&root.der);
+        (subject == anchor.subject && sha256 != anchor.sha256).then(|| (root.name.clone(), sha256))
+    });
+    let Some((root, sha256)) = lookalike else {
+        return;
+    };
+    let message = format!(
+        "the chain is anchored at \"{}\" (SHA-256 {}), which carries the name of profile {}'s {root} but not its key ({sha256}): {}'s servers do not chain there, so something else answers for {} (an intercepting proxy, a stand-in), or the root file holds a forged root",
+        anchor.subject, anchor.sha256, profile.name, profile.description, report.host
+    );
+    let hint = format!(
+        "unless that proxy is yours, do not trust this connection; compare the root file with pgtls roots {} and remove the look-alike",
+        profile.selector()
+    );
+    report.findings.push(Finding {
+        severity: Severity::Warning,
+        code: FindingCode::LookalikeRoot,
+        message,
+        hint: Some(hint),
+    });
 }

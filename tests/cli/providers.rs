@@ -762,3 +762,72 @@ fn a_malformed_profile_file_is_exit_2_with_its_file_line_and_reason_in_every_com
         std::fs::rename(&parked, other).unwrap();
     }
 }
+
+/// A root file whose "DigiCert Global Root G2" and the other Azure roots have the right names
+/// and other keys (a stale download, or an intercepting proxy's roots, here the Azure stand-in's):
+/// the lint says what each is instead of "missing", and a chain anchored at one on an Azure host
+/// name is a warning, though libpq connects.
+#[test]
+fn lookalikes_of_a_profiles_roots_are_named_as_such_in_the_lint_and_the_check() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let stand_in = crate::pki::azure_stand_in();
+    let roots = write(dir, "lookalike-roots.pem", &stand_in.roots_pem);
+    let out = pgtls(dir)
+        .args([
+            "inspect",
+            "--lint",
+            "--profile",
+            "azure",
+            "--format",
+            "json",
+        ])
+        .arg(&roots)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(9));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lint = doc["lint"].as_array().unwrap();
+    let codes: Vec<&str> = lint.iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["lookalike_root"; 4], "{lint:#?}");
+    let g2 = lint
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .find(|m| m.contains("CN=DigiCert Global Root G2"))
+        .unwrap();
+    assert!(
+        g2.starts_with(&format!(
+            "a certificate named \"C=US, O=DigiCert Inc, OU=www.digicert.com, CN=DigiCert Global Root G2\" is in {}, but its SHA-256 ",
+            roots.display()
+        )) && g2.contains(
+            "is not profile azure's DigiCert Global Root G2 (CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F)"
+        ),
+        "{g2}"
+    );
+
+    let host = "orders.postgres.database.azure.com";
+    let server = Server::start(
+        Version::V15,
+        &Setup::tls(stand_in.chain_pem, stand_in.key_pem),
+    );
+    let hosts = hosts(dir, host);
+    let conninfo = format!(
+        "host={host} port={} user=postgres sslmode=verify-full sslrootcert={}",
+        server.port,
+        roots.display()
+    );
+    let libpq = libpq_connect_with_hosts(dir, &hosts, std::slice::from_ref(&conninfo));
+    assert_eq!(libpq[0]["ok"], true, "{}", libpq[0]);
+    let (code, target) = check(dir, Some(&hosts), &[], &[&conninfo]);
+    assert_eq!(code, 0, "{target:#}");
+    let warning = finding(&target, "lookalike_root").expect("a lookalike_root finding");
+    assert_eq!(warning["severity"], "warning");
+    let message = warning["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the chain is anchored at \"C=US, O=DigiCert Inc, OU=www.digicert.com, CN=DigiCert Global Root G2\" (SHA-256 ")
+            && message.contains("which carries the name of profile azure's DigiCert Global Root G2 but not its key"),
+        "{message}"
+    );
+    let (code, _) = check(dir, Some(&hosts), &[], &["--fail-on", "warning", &conninfo]);
+    assert_eq!(code, 9);
+}
