@@ -123,25 +123,6 @@ pub(crate) fn rotation_root_missing(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_rotation_root_is_a_warning_before_its_date_and_an_error_from_it() {
-        let cases = [
-            ("2027-02-28", Severity::Warning, "from 2027-03-01"),
-            ("2027-03-01", Severity::Error, "since 2027-03-01"),
-            ("2028-01-01", Severity::Error, "since 2027-03-01"),
-        ];
-        for (today, severity, when) in cases {
-            let f = rotation_root_missing("Corp Root 2027", "corp", "2027-03-01", "", today, "fix");
-            assert_eq!(f.severity, severity, "{today}");
-            assert!(f.message.contains(when), "{today}: {}", f.message);
-        }
-    }
-}
-
 /// `lookalike_root` (a warning): the chain verified, on a host the profile recognises, at an
 /// anchor that carries the name of one of the profile's roots but not its key. The provider's
 /// servers never chain there: something else answers for the host (an intercepting proxy, a
@@ -180,4 +161,23 @@ pub(super) fn lookalike_anchor(report: &mut TargetReport, profiles: &Profiles) {
         message,
         hint: Some(hint),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_rotation_root_is_a_warning_before_its_date_and_an_error_from_it() {
+        let cases = [
+            ("2027-02-28", Severity::Warning, "from 2027-03-01"),
+            ("2027-03-01", Severity::Error, "since 2027-03-01"),
+            ("2028-01-01", Severity::Error, "since 2027-03-01"),
+        ];
+        for (today, severity, when) in cases {
+            let f = rotation_root_missing("Corp Root 2027", "corp", "2027-03-01", "", today, "fix");
+            assert_eq!(f.severity, severity, "{today}");
+            assert!(f.message.contains(when), "{today}: {}", f.message);
+        }
+    }
 }
