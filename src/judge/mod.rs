@@ -147,6 +147,7 @@ pub(crate) fn judge(
             }
         }
     }
+    provider::managed_levers(&mut report, profiles);
     report
         .findings
         .sort_by_key(|f| std::cmp::Reverse(f.severity));

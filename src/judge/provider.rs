@@ -163,6 +163,41 @@ pub(super) fn lookalike_anchor(report: &mut TargetReport, profiles: &Profiles) {
     });
 }
 
+/// On a host the profile recognises, the provider's own levers in place of advice for a
+/// server one manages oneself (pg_hba.conf, postgresql.conf, renewing the certificate), where
+/// the profile has them.
+pub(super) fn managed_levers(report: &mut TargetReport, profiles: &Profiles) {
+    use crate::profiles::Lever;
+    let Some(profile) = profile_of(report, profiles) else {
+        return;
+    };
+    for finding in &mut report.findings {
+        let self_managed = finding.hint.as_deref().unwrap_or_default();
+        let lever = match finding.code {
+            FindingCode::PlaintextAccepted => Lever::Plaintext,
+            FindingCode::OldProtocol | FindingCode::NoTls13 => Lever::Protocol,
+            FindingCode::HandshakeFailed if self_managed.contains("ssl_min_protocol_version") => {
+                Lever::Protocol
+            }
+            FindingCode::LegacySuite => Lever::Ciphers,
+            FindingCode::ExpiresSoon | FindingCode::Expired | FindingCode::ExpiryThreshold
+                if self_managed.starts_with("renew")
+                    || self_managed.contains("renew it on the server") =>
+            {
+                Lever::Certificate
+            }
+            FindingCode::Rejected if self_managed.contains("pg_hba.conf") => Lever::Access,
+            _ => continue,
+        };
+        if let Some(advice) = profile.levers.get(lever) {
+            finding.hint = Some(format!(
+                "{} ({}): {advice}",
+                profile.description, profile.name
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

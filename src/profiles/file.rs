@@ -45,6 +45,8 @@ struct ProfileSpec {
     needs_sni: Option<String>,
     cn_only: Option<String>,
     #[serde(default)]
+    levers: super::Levers,
+    #[serde(default)]
     root: Vec<Spanned<RootSpec>>,
 }
 
@@ -116,6 +118,7 @@ pub(crate) fn parse(
             download: p.download,
             needs_sni: p.needs_sni,
             cn_only: p.cn_only,
+            levers: p.levers,
             roots: match read_root {
                 Some(_) => std::sync::OnceLock::from(roots),
                 None => std::sync::OnceLock::new(),

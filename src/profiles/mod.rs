@@ -82,12 +82,56 @@ pub struct Profile {
     pub needs_sni: Option<String>,
     /// The provider's server certificates name the server by CN only: what works instead.
     pub cn_only: Option<String>,
+    /// The settings the provider lets its users change, in place of the server files a
+    /// self-managed server's advice names.
+    pub levers: Levers,
     /// Its roots, once read (see `roots`).
     roots: OnceLock<Vec<Root>>,
     /// Bundled root files not read yet, with their need.
     deferred: Vec<(String, Need)>,
     /// Where it was defined.
     pub origin: Origin,
+}
+
+/// A managed service's own levers (`[profile.levers]`), each the advice that replaces pgtls's
+/// advice for a server one manages oneself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Levers {
+    /// How to refuse connections without TLS (instead of pg_hba.conf's hostssl lines).
+    pub plaintext: Option<String>,
+    /// How to set the TLS versions the server accepts (instead of postgresql.conf).
+    pub protocol: Option<String>,
+    /// What to do about legacy cipher suites (instead of restricting ssl_ciphers).
+    pub ciphers: Option<String>,
+    /// Who renews the server's certificate, and what the user should do (instead of renewing
+    /// it on the server).
+    pub certificate: Option<String>,
+    /// What decides which clients may connect (instead of pg_hba.conf).
+    pub access: Option<String>,
+}
+
+/// Which of a profile's levers a piece of advice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lever {
+    Plaintext,
+    Protocol,
+    Ciphers,
+    Certificate,
+    Access,
+}
+
+impl Levers {
+    /// The advice for `lever`, if the profile has one.
+    pub fn get(&self, lever: Lever) -> Option<&str> {
+        match lever {
+            Lever::Plaintext => self.plaintext.as_deref(),
+            Lever::Protocol => self.protocol.as_deref(),
+            Lever::Ciphers => self.ciphers.as_deref(),
+            Lever::Certificate => self.certificate.as_deref(),
+            Lever::Access => self.access.as_deref(),
+        }
+    }
 }
 
 impl Profile {
@@ -428,6 +472,7 @@ fn with_test_profile(mut profiles: Vec<Profile>, spec: Option<&str>) -> Vec<Prof
             download: None,
             needs_sni: None,
             cn_only: None,
+            levers: Levers::default(),
             roots: OnceLock::from(roots),
             deferred: Vec::new(),
             origin: Origin::Bundled,

@@ -831,3 +831,57 @@ fn lookalikes_of_a_profiles_roots_are_named_as_such_in_the_lint_and_the_check() 
     let (code, _) = check(dir, Some(&hosts), &[], &["--fail-on", "warning", &conninfo]);
     assert_eq!(code, 9);
 }
+
+/// On a host the azure profile recognises, the advice names Azure's levers (server parameters,
+/// its own certificate rotation) from the profile data, never pg_hba.conf, postgresql.conf or
+/// renewing the certificate; the same server reached as localhost gets the self-managed advice.
+#[test]
+fn a_managed_services_host_gets_that_providers_levers_from_the_profile() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let stand_in = crate::pki::azure_stand_in();
+    let roots = write(dir, "azure-levers-roots.pem", &stand_in.roots_pem);
+    let server = Server::start(
+        Version::V15,
+        &Setup::tls(stand_in.chain_pem, stand_in.key_pem),
+    );
+    let host = "levers.postgres.database.azure.com";
+    let hosts = hosts(dir, host);
+    let hints = |name: &str, hosts: Option<&Path>| {
+        let conninfo = format!(
+            "host={name} port={} user=postgres sslmode=verify-ca sslrootcert={}",
+            server.port,
+            roots.display()
+        );
+        let (_, target) = check(
+            dir,
+            hosts,
+            &[],
+            &["--audit", "--warn-days", "400", &conninfo],
+        );
+        let by_code = |code: &str| {
+            finding(&target, code)
+                .and_then(|f| f["hint"].as_str())
+                .unwrap_or_else(|| panic!("no {code} hint: {target:#}"))
+                .to_string()
+        };
+        (by_code("plaintext_accepted"), by_code("expires_soon"))
+    };
+    let (plaintext, expiry) = hints(host, Some(&hosts));
+    assert!(
+        plaintext.starts_with("Azure Database for PostgreSQL flexible server (azure): Azure manages pg_hba.conf: set the server parameter require_secure_transport to ON")
+            && plaintext.contains("az postgres flexible-server parameter set"),
+        "{plaintext}"
+    );
+    assert!(
+        expiry.contains("Azure renews and rotates itself")
+            && expiry.contains("pgtls roots --profile azure --append -o FILE"),
+        "{expiry}"
+    );
+    let (plaintext, expiry) = hints("localhost", None);
+    assert!(
+        plaintext.contains("use hostssl instead of host lines in pg_hba.conf"),
+        "{plaintext}"
+    );
+    assert!(expiry.starts_with("renew it"), "{expiry}");
+}
