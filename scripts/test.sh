@@ -30,6 +30,8 @@ command -v ip >/dev/null || missing+=(iproute2)
 # The JDK (keytool, java) and pgjdbc, for the Java truststore tests.
 command -v keytool >/dev/null || missing+=(default-jdk-headless)
 [ -f /usr/share/java/postgresql.jar ] || missing+=(libpostgresql-jdbc-java)
+# The JDK's cacerts as Debian builds it, linted as Azure's guide uses it.
+[ -f /etc/ssl/certs/java/cacerts ] || missing+=(ca-certificates-java)
 # Prometheus (the server and promtool) for the exporter's tests, and curl for its TLS endpoint.
 command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
 command -v curl >/dev/null || missing+=(curl)

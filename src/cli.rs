@@ -87,8 +87,9 @@ pub struct RootsArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Add to an existing PEM file what it lacks (certificates already in it, by SHA-256
-    /// fingerprint, are skipped) instead of replacing it.
+    /// Add to an existing file what it lacks (certificates already in it are skipped) instead
+    /// of replacing it: a PEM file, or with --format pkcs12 a JKS or PKCS#12 truststore, whose
+    /// entries all stay (--storepass must be its password).
     #[arg(long, conflicts_with = "force")]
     pub append: bool,
 

@@ -220,6 +220,7 @@ pub fn describe(files: &[FileCerts], now: i64) -> Inspection {
             })
             .collect(),
         lint: None,
+        profile_coverage: None,
     }
 }
 
@@ -232,6 +233,11 @@ pub fn lint(
     today: &str,
 ) -> Vec<Finding> {
     judge::lint::lint(&report.files, profile, warn_days, today)
+}
+
+/// How many of `profile`'s roots the files of `report` hold.
+pub fn coverage(report: &Inspection, profile: &Profile) -> crate::report::ProfileCoverage {
+    judge::lint::coverage(&report.files, profile)
 }
 
 /// A PEM file's text with the certificates it lacks (by SHA-256) added at its end, and how many

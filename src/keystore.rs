@@ -40,6 +40,11 @@ pub enum KeystoreError {
     /// The bytes are not a keystore of that kind.
     #[error("invalid {0} keystore: {1}")]
     Invalid(&'static str, String),
+    /// A PKCS#12 keystore with a private key, which pgtls does not rewrite.
+    #[error(
+        "the keystore holds a private key entry (\"{0}\"): pgtls adds roots only to a truststore of certificates; add them with keytool -importcert"
+    )]
+    HasKeys(String),
 }
 
 /// Whether the bytes start like a JKS keystore.
@@ -175,6 +180,104 @@ pub fn write_pkcs12(
         store.add_entry(alias, p12_keystore::KeyStoreEntry::Certificate(cert));
     }
     store.writer(password).write().map_err(invalid)
+}
+
+/// A keystore with `roots` added as trusted certificate entries, every entry it held kept: the
+/// new bytes, its kind, and how many roots were added (a root already in it, by its DER, is
+/// not added again). A JKS file keeps its bytes and gains entries at its end, with keytool's
+/// integrity check recomputed; a PKCS#12 truststore is written anew with its entries and the
+/// roots. Aliases already taken get a numbered one. `now_ms` stamps JKS entries as keytool does.
+///
+/// # Errors
+/// A wrong password (nothing is written), bytes that are not a keystore, or a PKCS#12 file
+/// with a private key.
+pub fn append_trusted(
+    bytes: &[u8],
+    password: &str,
+    roots: &[(&str, &CertificateDer<'_>)],
+    now_ms: u64,
+) -> Result<(Kind, Vec<u8>, usize), KeystoreError> {
+    let (kind, entries) = read(bytes, password)?;
+    if let Some(key) = entries.iter().find(|e| !e.trusted) {
+        if kind == Kind::Pkcs12 {
+            return Err(KeystoreError::HasKeys(key.alias.clone()));
+        }
+    }
+    let mut taken: Vec<String> = entries.iter().map(|e| e.alias.to_lowercase()).collect();
+    let mut added: Vec<(String, &CertificateDer<'_>)> = Vec::new();
+    for (alias, der) in roots {
+        let held = entries.iter().flat_map(|e| &e.certs).any(|c| c == *der)
+            || added.iter().any(|(_, d)| d == der);
+        if held {
+            continue;
+        }
+        let mut unique = alias.to_lowercase();
+        let mut n = 2;
+        while taken.contains(&unique) {
+            unique = format!("{}-{n}", alias.to_lowercase());
+            n += 1;
+        }
+        taken.push(unique.clone());
+        added.push((unique, der));
+    }
+    let count = added.len();
+    let out = match kind {
+        Kind::Jks => append_jks(bytes, password, &added, now_ms)?,
+        Kind::Pkcs12 => {
+            // Only trusted entries are left here: one certificate each.
+            let mut all: Vec<(String, CertificateDer<'_>)> = entries
+                .into_iter()
+                .filter_map(|e| Some((e.alias, e.certs.into_iter().next()?)))
+                .collect();
+            all.extend(added.iter().map(|(a, d)| (a.clone(), (*d).clone())));
+            let refs: Vec<(&str, &CertificateDer<'_>)> =
+                all.iter().map(|(a, d)| (a.as_str(), d)).collect();
+            write_pkcs12(&refs, password)?
+        }
+    };
+    Ok((kind, out, count))
+}
+
+/// A JKS file (whose password has been checked) with trusted certificate entries added at its
+/// end: the count updated, the old entries byte for byte, keytool's digest recomputed.
+fn append_jks(
+    bytes: &[u8],
+    password: &str,
+    added: &[(String, &CertificateDer<'_>)],
+    now_ms: u64,
+) -> Result<Vec<u8>, KeystoreError> {
+    let invalid = |why: &str| KeystoreError::Invalid("JKS", why.into());
+    let body = bytes
+        .get(..bytes.len().saturating_sub(20))
+        .filter(|b| b.len() >= 12)
+        .ok_or_else(|| invalid("truncated"))?;
+    let mut out = body.to_vec();
+    let count = u32::from_be_bytes([body[8], body[9], body[10], body[11]]);
+    let count = u32::try_from(added.len())
+        .ok()
+        .and_then(|n| count.checked_add(n))
+        .ok_or_else(|| invalid("too many entries"))?;
+    out[8..12].copy_from_slice(&count.to_be_bytes());
+    for (alias, der) in added {
+        let alias_len = u16::try_from(alias.len()).map_err(|_| invalid("alias too long"))?;
+        let der_len = u32::try_from(der.len()).map_err(|_| invalid("certificate too long"))?;
+        out.extend(2u32.to_be_bytes());
+        out.extend(alias_len.to_be_bytes());
+        out.extend(alias.as_bytes());
+        out.extend(now_ms.to_be_bytes());
+        out.extend(5u16.to_be_bytes());
+        out.extend(b"X.509");
+        out.extend(der_len.to_be_bytes());
+        out.extend(der.as_ref());
+    }
+    let mut sha = sha1::Sha1::new();
+    for unit in password.encode_utf16() {
+        sha.update(unit.to_be_bytes());
+    }
+    sha.update(b"Mighty Aphrodite");
+    sha.update(&out);
+    out.extend(sha.finalize());
+    Ok(out)
 }
 
 /// A cursor over the bytes of a JKS file, every read bounded by what is left.
@@ -326,6 +429,35 @@ mod tests {
         );
         assert_eq!(entries[0].certs, [der]);
         assert_eq!(read(&file, "wrong"), Err(KeystoreError::Password));
+    }
+
+    #[test]
+    fn roots_added_to_a_keystore_keep_every_entry_it_held_and_need_its_password() {
+        let (old, new) = (cert(), cert());
+        let jks_file = jks("old", old.as_ref(), "changeit");
+        let p12_file = write_pkcs12(&[("old", &old)], "changeit").unwrap();
+        for (file, kind) in [(jks_file, Kind::Jks), (p12_file, Kind::Pkcs12)] {
+            let roots = [("old", &new), ("again", &old)];
+            let (got, bytes, added) = append_trusted(&file, "changeit", &roots, 0).unwrap();
+            assert_eq!((got, added), (kind, 1), "{kind:?}");
+            let (_, entries) = read(&bytes, "changeit").unwrap();
+            let mut seen: Vec<(&str, bool, &CertificateDer<'_>)> = entries
+                .iter()
+                .map(|e| (e.alias.as_str(), e.trusted, &e.certs[0]))
+                .collect();
+            seen.sort_by_key(|(alias, ..)| *alias);
+            // The taken alias gets a number; the certificate already held is not added again.
+            assert_eq!(
+                seen,
+                [("old", true, &old), ("old-2", true, &new)],
+                "{kind:?}"
+            );
+            assert_eq!(
+                append_trusted(&file, "wrong", &roots, 0).map(|(k, ..)| k),
+                Err(KeystoreError::Password),
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]

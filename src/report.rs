@@ -673,6 +673,25 @@ pub struct Inspection {
     /// Root-file findings, when `--lint` was given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lint: Option<Vec<Finding>>,
+    /// With `--lint --profile`, how many of the profile's roots the files hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_coverage: Option<ProfileCoverage>,
+}
+
+/// How many of a profile's roots a root file or truststore holds: the answer to "are my
+/// provider's roots there?", given before the findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ProfileCoverage {
+    /// The profile.
+    pub profile: String,
+    /// Required roots held (a one-of set counts as one, held when any of it is).
+    pub required_present: usize,
+    /// Required roots (a one-of set counts as one).
+    pub required: usize,
+    /// Recommended (and announced rotation) roots held.
+    pub recommended_present: usize,
+    /// Recommended (and announced rotation) roots.
+    pub recommended: usize,
 }
 
 /// One file's certificates.

@@ -63,6 +63,7 @@ pub fn inspect(
             code = Code::PolicyFailed;
         }
         report.lint = Some(findings);
+        report.profile_coverage = profile.map(|p| inspect::coverage(&report, p));
     }
     let written = match args.format {
         Format::Text => render::inspect_text(&report, out),

@@ -54,14 +54,13 @@ pub fn roots(
         )));
     }
     let mode = Mode::from_flags(args.force, args.append);
-    let written = match args.format {
-        RootsFormat::Pkcs12 => write_truststore(path, &roots, args, out)?,
-        RootsFormat::Text | RootsFormat::Json => {
-            let certs: Vec<(&str, &CertificateDer<'static>)> =
-                roots.iter().map(|r| (r.name.as_str(), &r.der)).collect();
-            write_pem(path, &certs, out, mode)?
-        }
-    };
+    if args.format == RootsFormat::Pkcs12 {
+        write_truststore(path, &roots, (args, mode, clock), out)?;
+        return Ok(Code::Ok);
+    }
+    let certs: Vec<(&str, &CertificateDer<'static>)> =
+        roots.iter().map(|r| (r.name.as_str(), &r.der)).collect();
+    let written = write_pem(path, &certs, out, mode)?;
     if path == Path::new("-") {
         return Ok(Code::Ok);
     }
@@ -69,32 +68,90 @@ pub fn roots(
     Ok(Code::Ok)
 }
 
-/// Writes `roots` as a PKCS#12 truststore; returns how many.
+/// Writes `roots` as a Java truststore: a new PKCS#12 file, or with `--append` added to the
+/// truststore already there (JKS or PKCS#12), whose entries all stay; and says what it did.
 ///
 /// # Errors
-/// `--append` (a truststore is written anew), or a file that cannot be written.
+/// A wrong `--storepass` for the existing store, a store pgtls does not rewrite, or a file that
+/// cannot be written.
 fn write_truststore(
     path: &Path,
     roots: &[&profiles::Root],
-    args: &RootsArgs,
+    (args, mode, clock): (&RootsArgs, Mode, Clock),
     out: &mut dyn Write,
-) -> Result<usize, Error> {
-    let mode = Mode::from_flags(args.force, args.append);
-    if mode == Mode::Append {
-        return Err(Error::Append {
-            path: path.to_path_buf(),
-            reason: "--append adds to PEM files; write the truststore anew with --force".into(),
-        });
-    }
+) -> Result<(), Error> {
     let aliases: Vec<String> = roots.iter().map(|r| alias(&r.name)).collect();
     let entries: Vec<(&str, &CertificateDer<'static>)> = aliases
         .iter()
         .map(String::as_str)
         .zip(roots.iter().map(|r| &r.der))
         .collect();
+    let which = which(args);
+    let shown = path.display();
+    let existed = path.exists();
+    if mode == Mode::Append && existed {
+        let bytes =
+            crate::files::read(path, crate::files::CERTIFICATES).map_err(|e| Error::Append {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let now_ms = u64::try_from(clock.unix())
+            .unwrap_or(0)
+            .saturating_mul(1000);
+        let (kind, store, added) =
+            crate::keystore::append_trusted(&bytes, &args.storepass, &entries, now_ms).map_err(
+                |e| Error::Append {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                },
+            )?;
+        let kind = match kind {
+            crate::keystore::Kind::Jks => "JKS",
+            crate::keystore::Kind::Pkcs12 => "PKCS#12",
+        };
+        if added == 0 {
+            writeln!(
+                out,
+                "the {kind} truststore {shown} already holds every root certificate of {which}; nothing added"
+            )?;
+            return Ok(());
+        }
+        write_to(path, &store, out, mode)?;
+        writeln!(
+            out,
+            "added {} ({which}) to the {kind} truststore {shown}, keeping every entry it held",
+            count(added)
+        )?;
+        return Ok(());
+    }
     let store = crate::keystore::write_pkcs12(&entries, &args.storepass)?;
     write_to(path, &store, out, mode)?;
-    Ok(roots.len())
+    let replaced = if existed {
+        " (the file it replaced is gone; --append adds to a truststore and keeps its entries)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "wrote {} ({which}) as a PKCS#12 truststore to {shown}{replaced}",
+        count(roots.len())
+    )?;
+    Ok(())
+}
+
+/// `1 root certificate`, `4 root certificates`.
+fn count(n: usize) -> String {
+    match n {
+        1 => "1 root certificate".to_string(),
+        n => format!("{n} root certificates"),
+    }
+}
+
+/// Which roots: `profile azure`, or `all profiles`.
+fn which(args: &RootsArgs) -> String {
+    args.profile
+        .as_deref()
+        .map_or("all profiles".to_string(), |p| format!("profile {p}"))
 }
 
 /// What was written where: `wrote 4 root certificates (profile azure) to FILE`.
@@ -104,25 +161,15 @@ fn say_written(
     (path, written): (&Path, usize),
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let which = args
-        .profile
-        .as_deref()
-        .map_or("all profiles".to_string(), |p| format!("profile {p}"));
-    let count = match written {
-        1 => "1 root certificate".to_string(),
-        n => format!("{n} root certificates"),
-    };
+    let which = which(args);
+    let count = count(written);
     let path = path.display();
-    match (mode, args.format) {
-        (_, RootsFormat::Pkcs12) => writeln!(
-            out,
-            "wrote {count} ({which}) as a PKCS#12 truststore to {path}"
-        ),
-        (Mode::Append, _) if written == 0 => writeln!(
+    match mode {
+        Mode::Append if written == 0 => writeln!(
             out,
             "{path} already holds every root certificate of {which}; nothing added"
         ),
-        (Mode::Append, _) => writeln!(out, "added {count} ({which}) to {path}"),
+        Mode::Append => writeln!(out, "added {count} ({which}) to {path}"),
         _ => writeln!(out, "wrote {count} ({which}) to {path}"),
     }
 }

@@ -76,6 +76,9 @@ pub(crate) fn lint(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
+    let profile_roots_sha: Vec<String> = profile
+        .map(|p| p.roots().iter().map(|r| certinfo::sha256(&r.der)).collect())
+        .unwrap_or_default();
     for file in files {
         for c in &file.certificates {
             let who = format!("\"{}\" in {}", c.subject, file.path);
@@ -83,7 +86,23 @@ pub(crate) fn lint(
                 findings.push(duplicate(&who));
             }
             seen.push(&c.sha256);
+            let before = findings.len();
             certificate(&mut findings, &who, c, warn_days);
+            // A truststore such as the JDK's cacerts is its maintainer's: asked about a
+            // profile, its other certificates' dates are notes, not the user's errors.
+            if let Some(p) = profile.filter(|_| file.aliases.is_some())
+                && !profile_roots_sha.contains(&c.sha256)
+            {
+                for f in &mut findings[before..] {
+                    if matches!(f.code, FindingCode::Expired | FindingCode::ExpiresSoon) {
+                        f.severity = Severity::Info;
+                        f.hint = Some(format!(
+                            "not one of profile {}'s roots: the truststore's other certificates are its maintainer's (the JDK's or the system's); updating the JDK or ca-certificates-java replaces them",
+                            p.name
+                        ));
+                    }
+                }
+            }
         }
     }
     if let Some(profile) = profile {
@@ -214,4 +233,40 @@ fn held_certs<'a>(
 ) -> Option<(&'a str, &'a CertificateInfo)> {
     let subject = subject?;
     held.iter().find(|(_, c)| c.subject == subject).copied()
+}
+
+/// How many of `profile`'s roots `files` hold, by SHA-256.
+pub(crate) fn coverage(files: &[FileReport], profile: &Profile) -> crate::report::ProfileCoverage {
+    let seen: Vec<&str> = files
+        .iter()
+        .flat_map(|f| &f.certificates)
+        .map(|c| c.sha256.as_str())
+        .collect();
+    let mut coverage = crate::report::ProfileCoverage {
+        profile: profile.name.clone(),
+        required_present: 0,
+        required: 0,
+        recommended_present: 0,
+        recommended: 0,
+    };
+    let mut one_of: Option<bool> = None;
+    for root in profile.roots() {
+        let held = seen.contains(&certinfo::sha256(&root.der).as_str());
+        match root.need {
+            Need::Required => {
+                coverage.required += 1;
+                coverage.required_present += usize::from(held);
+            }
+            Need::OneOf(_) => one_of = Some(one_of.unwrap_or(false) || held),
+            Need::Recommended(_) | Need::Rotation { .. } => {
+                coverage.recommended += 1;
+                coverage.recommended_present += usize::from(held);
+            }
+        }
+    }
+    if let Some(held) = one_of {
+        coverage.required += 1;
+        coverage.required_present += usize::from(held);
+    }
+    coverage
 }

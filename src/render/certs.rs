@@ -188,6 +188,17 @@ pub fn inspect_text(report: &Inspection, out: &mut dyn Write) -> io::Result<()> 
     }
     if let Some(lint) = &report.lint {
         writeln!(out)?;
+        if let Some(c) = &report.profile_coverage {
+            writeln!(
+                out,
+                "Profile {}: required roots {}/{}, recommended {}/{} present",
+                clean(&c.profile),
+                c.required_present,
+                c.required,
+                c.recommended_present,
+                c.recommended
+            )?;
+        }
         if lint.is_empty() {
             writeln!(out, "Lint: no findings")?;
         } else {

@@ -246,3 +246,222 @@ fn keytools_stores_are_inspected_and_linted() {
         );
     }
 }
+
+/// Azure's guide: back up the JVM's truststore, then import the roots. `--append` adds the
+/// profile's roots to a keytool-made JKS or PKCS#12 truststore and keeps every entry (a JKS
+/// key entry too), refuses a wrong `--storepass` without touching the file, and the lint of the
+/// result answers "are Azure's roots there?" first. The JDK's own cacerts: its unrelated
+/// expired roots are notes, and the lint passes.
+#[test]
+fn roots_are_appended_to_keytools_truststores_keeping_every_entry() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let pem = dir.join("append-root.pem");
+    std::fs::write(&pem, Ca::root("pgtls append root").cert_pem).unwrap();
+    for kind in ["JKS", "PKCS12"] {
+        let store = dir.join(format!("append.{}", kind.to_lowercase()));
+        let store_arg = store.to_str().unwrap();
+        keytool(&[
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "myroot",
+            "-file",
+            pem.to_str().unwrap(),
+            "-keystore",
+            store_arg,
+            "-storetype",
+            kind,
+            "-storepass",
+            "s3cret-store",
+        ]);
+        let list = || {
+            keytool(&[
+                "-list",
+                "-keystore",
+                store_arg,
+                "-storepass",
+                "s3cret-store",
+            ])
+        };
+        let append = |storepass: &str| {
+            pgtls(dir)
+                .args([
+                    "roots",
+                    "--profile",
+                    "azure",
+                    "--format",
+                    "pkcs12",
+                    "--append",
+                ])
+                .args(["--storepass", storepass, "-o"])
+                .arg(&store)
+                .output()
+                .unwrap()
+        };
+        let before = std::fs::read(&store).unwrap();
+        let wrong = append("not-the-password");
+        assert_eq!(wrong.status.code(), Some(2), "{kind}");
+        assert!(
+            String::from_utf8_lossy(&wrong.stderr).contains("keystore password was incorrect"),
+            "{kind}: {}",
+            String::from_utf8_lossy(&wrong.stderr)
+        );
+        assert_eq!(std::fs::read(&store).unwrap(), before, "{kind}: untouched");
+
+        let out = append("s3cret-store");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let name = if kind == "JKS" { "JKS" } else { "PKCS#12" };
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!(
+                "added 4 root certificates (profile azure) to the {name} truststore {store_arg}, keeping every entry it held\n"
+            )
+        );
+        let listed = list();
+        assert!(listed.contains("contains 5 entries"), "{kind}: {listed}");
+        assert!(listed.contains("myroot,"), "{kind}: {listed}");
+        assert_eq!(
+            listed.matches("trustedCertEntry").count(),
+            5,
+            "{kind}: {listed}"
+        );
+        let again = append("s3cret-store");
+        assert!(
+            String::from_utf8_lossy(&again.stdout).contains("nothing added"),
+            "{kind}"
+        );
+
+        let lint = pgtls(dir)
+            .args([
+                "inspect",
+                "--lint",
+                "--profile",
+                "azure",
+                "--storepass",
+                "s3cret-store",
+            ])
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert_eq!(lint.status.code(), Some(0), "{kind}");
+        let text = String::from_utf8_lossy(&lint.stdout);
+        assert!(
+            text.contains(
+                "\nProfile azure: required roots 2/2, recommended 2/2 present\nLint: no findings"
+            ),
+            "{kind}: {text}"
+        );
+    }
+
+    // A key entry: kept byte for byte in JKS; a PKCS#12 store with a key is not rewritten.
+    for (kind, code) in [("JKS", 0), ("PKCS12", 2)] {
+        let store = dir.join(format!("keyed.{}", kind.to_lowercase()));
+        let store_arg = store.to_str().unwrap();
+        keytool(&[
+            "-genkeypair",
+            "-alias",
+            "app",
+            "-keyalg",
+            "EC",
+            "-dname",
+            "CN=app",
+            "-keystore",
+            store_arg,
+            "-storetype",
+            kind,
+            "-storepass",
+            "s3cret-store",
+            "-keypass",
+            "s3cret-store",
+        ]);
+        let before = std::fs::read(&store).unwrap();
+        let out = pgtls(dir)
+            .args([
+                "roots",
+                "--profile",
+                "cosmos",
+                "--format",
+                "pkcs12",
+                "--append",
+            ])
+            .args(["--storepass", "s3cret-store", "-o"])
+            .arg(&store)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listed = keytool(&[
+            "-list",
+            "-keystore",
+            store_arg,
+            "-storepass",
+            "s3cret-store",
+        ]);
+        assert!(
+            listed.contains("app,") && listed.contains("PrivateKeyEntry"),
+            "{kind}: {listed}"
+        );
+        if code == 0 {
+            assert!(listed.contains("contains 2 entries"), "{listed}");
+            let after = std::fs::read(&store).unwrap();
+            assert_eq!(after[12..before.len() - 20], before[12..before.len() - 20]);
+        } else {
+            assert!(
+                String::from_utf8_lossy(&out.stderr)
+                    .contains("holds a private key entry (\"app\")"),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(std::fs::read(&store).unwrap(), before);
+        }
+    }
+
+    // The JDK's cacerts, as Debian's ca-certificates-java writes it (JKS).
+    let cacerts = Path::new("/etc/ssl/certs/java/cacerts");
+    assert!(
+        cacerts.exists(),
+        "the JDK's cacerts: run `bash scripts/test.sh`"
+    );
+    let lint = pgtls(dir)
+        .args([
+            "inspect",
+            "--lint",
+            "--profile",
+            "azure",
+            "--format",
+            "json",
+        ])
+        .arg(cacerts)
+        .output()
+        .unwrap();
+    assert_eq!(
+        lint.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&lint.stdout).unwrap();
+    assert_eq!(
+        doc["profile_coverage"],
+        serde_json::json!({"profile": "azure", "required_present": 2, "required": 2, "recommended_present": 2, "recommended": 2})
+    );
+    assert!(
+        doc["lint"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "info"),
+        "{}",
+        doc["lint"]
+    );
+}
