@@ -198,10 +198,10 @@ pub fn append_trusted(
     now_ms: u64,
 ) -> Result<(Kind, Vec<u8>, usize), KeystoreError> {
     let (kind, entries) = read(bytes, password)?;
-    if let Some(key) = entries.iter().find(|e| !e.trusted) {
-        if kind == Kind::Pkcs12 {
-            return Err(KeystoreError::HasKeys(key.alias.clone()));
-        }
+    if kind == Kind::Pkcs12
+        && let Some(key) = entries.iter().find(|e| !e.trusted)
+    {
+        return Err(KeystoreError::HasKeys(key.alias.clone()));
     }
     let mut taken: Vec<String> = entries.iter().map(|e| e.alias.to_lowercase()).collect();
     let mut added: Vec<(String, &CertificateDer<'_>)> = Vec::new();
