@@ -116,48 +116,8 @@ impl Error {
 
     /// Advice to print after the message, where the mistake is a common one.
     pub fn hint(&self) -> Option<String> {
-        use crate::config::ConfigError;
-        use crate::conninfo::ParseError;
         match self {
-            Error::Config(ConfigError::Parse(ParseError::MissingEquals(word)))
-                if other_drivers_spelling(word).is_some() =>
-            {
-                other_drivers_spelling(word).map(str::to_string)
-            }
-            // `pgtls check db.example.com`: psql would take the word as a database name, but a
-            // CONNINFO argument is a connection string.
-            Error::Config(ConfigError::Parse(ParseError::MissingEquals(word)))
-                if word.contains("://") =>
-            {
-                Some(
-                    "libpq reads a URI only when it starts with postgresql:// or postgres://, in lower case"
-                        .to_string(),
-                )
-            }
-            Error::Config(ConfigError::Parse(ParseError::MissingEquals(word)))
-                if word == "localhost" || word.contains(['.', ':']) =>
-            {
-                Some(format!(
-                    "a connection string is key=value pairs or a postgresql:// URI: for a server, write \"host={word}\""
-                ))
-            }
-            Error::Config(ConfigError::Parse(
-                ParseError::UnknownKeyword(word) | ParseError::UnknownQueryParameter(word),
-            )) => other_drivers_spelling(word)
-                .map(str::to_string)
-                .or_else(|| {
-                    crate::config::suggest::keyword(word).map(|k| format!("did you mean \"{k}\"?"))
-                }),
-            Error::Config(ConfigError::InvalidValue { keyword, value }) => {
-                let values = crate::config::suggest::values_of(keyword)?;
-                let expected = format!("{keyword} takes {}", values.join(", "));
-                Some(
-                    match crate::config::suggest::closest(values.iter().copied(), value) {
-                        Some(near) => format!("did you mean \"{near}\"? ({expected})"),
-                        None => expected,
-                    },
-                )
-            }
+            Error::Config(e) => crate::config::suggest::hint(e),
             _ => None,
         }
     }
@@ -190,20 +150,6 @@ pub fn after_output(code: Code, written: Result<(), Error>) -> Result<Code, Erro
         Err(err) => Err(err),
         Ok(()) => Ok(code),
     }
-}
-
-/// The hint for a word libpq does not know that another driver spells so: a JDBC URL pgjdbc would
-/// not take, and pgjdbc's and node-postgres's `ssl`.
-fn other_drivers_spelling(word: &str) -> Option<&'static str> {
-    let lower = word.to_ascii_lowercase();
-    if lower.starts_with("jdbc:") {
-        return Some(
-            "a JDBC URL for pgjdbc starts with jdbc:postgresql: (pgjdbc answers \"No suitable driver\" to any other); write jdbc:postgresql://HOST:PORT/DATABASE?...",
-        );
-    }
-    (lower == "ssl").then_some(
-        "ssl=true is pgjdbc's and node-postgres's spelling; libpq's keyword is sslmode: sslmode=verify-full with sslrootcert=FILE verifies the server, sslmode=require only encrypts",
-    )
 }
 
 #[cfg(test)]

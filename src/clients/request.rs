@@ -29,6 +29,17 @@ pub enum ReadError {
     Driver(#[from] DriverError),
 }
 
+impl ReadError {
+    /// Advice for a common mistake: libpq's, as `check` gives it for an argument; a driver's
+    /// refusal carries its own message alone.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ReadError::Config(e) => crate::config::suggest::hint(e),
+            ReadError::Driver(_) => None,
+        }
+    }
+}
+
 /// Reads one connection string for the clients asked.
 ///
 /// # Errors

@@ -93,6 +93,61 @@ fn distance(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// Advice for a string libpq refuses, where the mistake is a common one: another driver's
+/// spelling, a word for a connection string, a mistyped keyword or value ("did you mean").
+pub(crate) fn hint(error: &super::ConfigError) -> Option<String> {
+    use super::ConfigError;
+    use crate::conninfo::ParseError;
+    match error {
+        ConfigError::Parse(ParseError::MissingEquals(word))
+            if other_drivers_spelling(word).is_some() =>
+        {
+            other_drivers_spelling(word).map(str::to_string)
+        }
+        // `pgtls check db.example.com`: psql would take the word as a database name, but a
+        // CONNINFO argument is a connection string.
+        ConfigError::Parse(ParseError::MissingEquals(word)) if word.contains("://") => Some(
+            "libpq reads a URI only when it starts with postgresql:// or postgres://, in lower case"
+                .to_string(),
+        ),
+        ConfigError::Parse(ParseError::MissingEquals(word))
+            if word == "localhost" || word.contains(['.', ':']) =>
+        {
+            Some(format!(
+                "a connection string is key=value pairs or a postgresql:// URI: for a server, write \"host={word}\""
+            ))
+        }
+        ConfigError::Parse(
+            ParseError::UnknownKeyword(word) | ParseError::UnknownQueryParameter(word),
+        ) => other_drivers_spelling(word)
+            .map(str::to_string)
+            .or_else(|| keyword(word).map(|k| format!("did you mean \"{k}\"?"))),
+        ConfigError::InvalidValue { keyword, value } => {
+            let values = values_of(keyword)?;
+            let expected = format!("{keyword} takes {}", values.join(", "));
+            Some(match closest(values.iter().copied(), value) {
+                Some(near) => format!("did you mean \"{near}\"? ({expected})"),
+                None => expected,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The hint for a word libpq does not know that another driver spells so: a JDBC URL pgjdbc would
+/// not take, and pgjdbc's and node-postgres's `ssl`.
+fn other_drivers_spelling(word: &str) -> Option<&'static str> {
+    let lower = word.to_ascii_lowercase();
+    if lower.starts_with("jdbc:") {
+        return Some(
+            "a JDBC URL for pgjdbc starts with jdbc:postgresql: (pgjdbc answers \"No suitable driver\" to any other); write jdbc:postgresql://HOST:PORT/DATABASE?...",
+        );
+    }
+    (lower == "ssl").then_some(
+        "ssl=true is pgjdbc's and node-postgres's spelling; libpq's keyword is sslmode: sslmode=verify-full with sslrootcert=FILE verifies the server, sslmode=require only encrypts",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,7 +89,7 @@ impl Input {
     /// A string the client refuses, with the advice pgtls gives for it as an argument.
     pub(crate) fn refused(origin: String, error: crate::clients::ReadError) -> Input {
         let message = error.to_string();
-        let hint = crate::error::Error::from(error).hint();
+        let hint = error.hint();
         Input::Invalid {
             origin,
             message,

@@ -388,7 +388,7 @@ fn check_target(
             // The advice a string given to `check` gets, on the same line (reload errors are one
             // log line).
             let message = e.to_string();
-            match crate::error::Error::from(e).hint() {
+            match e.hint() {
                 Some(hint) => target_error(name, &error(format!("{message}; {hint}"))),
                 None => target_error(name, &error(message)),
             }
