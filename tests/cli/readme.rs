@@ -30,9 +30,10 @@ use crate::pki::{Ca, ServerCert, azure_stand_in};
 use crate::server::{Server, Setup, Version, shared_tempdir};
 
 /// The pages of the manual, in the order their examples run: the README, then `docs/`.
-const PAGES: [&str; 18] = [
+const PAGES: [&str; 19] = [
     "README.md",
     "docs/README.md",
+    "docs/azure.md",
     "docs/check.md",
     "docs/audit.md",
     "docs/clients.md",
@@ -54,6 +55,9 @@ const PAGES: [&str; 18] = [
 /// The README's sections whose examples run against the Azure stand-in.
 const AZURE_SECTIONS: [&str; 2] = ["Quick start", AZURE_SECTION];
 const AZURE_SECTION: &str = "Walkthrough: Azure Database for PostgreSQL";
+/// The page of Azure's TLS guide, step by step: every example runs against the stand-in, in a
+/// working directory of its own that holds the guide's downloads.
+const AZURE_PAGE: &str = "docs/azure.md";
 const AZURE_HOST: &str = "mydb.postgres.database.azure.com";
 const AZURE_ADDRESS: &str = "127.0.0.2";
 /// A name of the user's own for the same server, which its certificate does not hold.
@@ -79,7 +83,8 @@ fn manual() -> String {
 impl Example {
     /// Whether it runs against the Azure stand-in.
     fn azure(&self) -> bool {
-        self.page == "README.md" && AZURE_SECTIONS.contains(&self.section.as_str())
+        self.page == AZURE_PAGE
+            || (self.page == "README.md" && AZURE_SECTIONS.contains(&self.section.as_str()))
     }
 }
 
@@ -188,6 +193,8 @@ struct World {
     home: tempfile::TempDir,
     /// The home of the Azure sections' user.
     azure_home: tempfile::TempDir,
+    /// The working directory of docs/azure.md: the stand-in roots as the guide's DER downloads.
+    azure_work: tempfile::TempDir,
     /// The system directories the README names, and the test's directories standing for them.
     system: Vec<(String, PathBuf)>,
     hosts: PathBuf,
@@ -285,7 +292,23 @@ impl World {
         azure.sql("CREATE ROLE app LOGIN PASSWORD 's3cret'");
         azure.sql("CREATE DATABASE orders OWNER app");
         let azure_roots = work.path().join("azure-stand-in-roots.pem");
-        std::fs::write(&azure_roots, stand_in.roots_pem).unwrap();
+        std::fs::write(&azure_roots, &stand_in.roots_pem).unwrap();
+        // The stand-in roots under the names of Azure's downloads, in DER (in the profile's
+        // order: G2, Global Root CA, Microsoft RSA 2017, Microsoft ECC 2017).
+        let azure_work = shared_tempdir();
+        let stand_in_roots =
+            pgtls::tls::roots::pem_certificates(stand_in.roots_pem.as_bytes()).unwrap();
+        for (name, der) in [
+            "DigiCertGlobalRootG2.crt",
+            "DigiCertGlobalRootCA.crt",
+            "MicrosoftRSARootCertificateAuthority2017.crt",
+            "MicrosoftECCRootCertificateAuthority2017.crt",
+        ]
+        .iter()
+        .zip(&stand_in_roots)
+        {
+            std::fs::write(azure_work.path().join(name), der.as_ref()).unwrap();
+        }
 
         let hosts = work.path().join("hosts");
         let system_hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
@@ -301,6 +324,7 @@ impl World {
             system,
             hosts,
             azure_roots,
+            azure_work,
             demo_port: demo.port,
             closed_port,
             _demo: demo,
@@ -349,6 +373,7 @@ impl World {
         paths.push(("/home/app".into(), self.home.path().to_path_buf()));
         paths.push(("/home/app".into(), self.azure_home.path().to_path_buf()));
         paths.push(("/work".into(), self.work.path().to_path_buf()));
+        paths.push(("/work".into(), self.azure_work.path().to_path_buf()));
         paths
     }
 
@@ -361,8 +386,11 @@ impl World {
         for (shown, real) in &self.system {
             command = command.replace(shown, &real.display().to_string());
         }
-        let out = self
-            .namespaced("sh".as_ref(), &["-c", &command], example.azure())
+        let mut run = self.namespaced("sh".as_ref(), &["-c", &command], example.azure());
+        if example.page == AZURE_PAGE {
+            run.current_dir(self.azure_work.path());
+        }
+        let out = run
             .output()
             .expect("unshare (util-linux) runs the README's commands");
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
@@ -511,7 +539,7 @@ fn readme_console_examples_show_real_output() {
     // or fails for the same reason.
     let walkthrough_checks: Vec<&Example> = examples
         .iter()
-        .filter(|e| e.azure() && e.command.starts_with("pgtls check "))
+        .filter(|e| e.azure() && e.command.starts_with("pgtls check \""))
         .collect();
     assert!(walkthrough_checks.len() >= 6, "the walkthrough lost checks");
     for example in walkthrough_checks {
