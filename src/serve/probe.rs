@@ -199,18 +199,19 @@ fn ad_hoc(
     target: &str,
     module: Option<&str>,
 ) -> Result<TargetSpec, Refusal> {
-    let Some(rules) = &config.any_target else {
-        return Err(Refusal::UnknownTarget(format!(
-            "{} (ad hoc connection strings need [allow_any_target] in the configuration)",
-            shown(target)
-        )));
-    };
+    // A name that is not configured is only that; a connection string is ad hoc.
     let is_uri = ["postgresql://", "postgres://"]
         .iter()
         .any(|p| target.trim_start().starts_with(p));
     if !target.contains('=') && !is_uri {
         return Err(Refusal::UnknownTarget(shown(target)));
     }
+    let Some(rules) = &config.any_target else {
+        return Err(Refusal::UnknownTarget(format!(
+            "{} (ad hoc connection strings need [allow_any_target] in the configuration)",
+            shown(target)
+        )));
+    };
     let bad = |message: String| Refusal::BadRequest(format!("ad hoc target: {message}"));
     if crate::clients::Client::detect(target) != crate::clients::Client::Libpq {
         return Err(bad(
@@ -396,6 +397,35 @@ pub fn render(outcome: &Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ad_hoc_probe_the_configuration_does_not_allow_names_allow_any_target() {
+        let env = Environment::with_vars([("HOME", "/nonexistent")], Some("pgtls"));
+        let flags = super::super::config::Flags {
+            targets: vec!["orders=host=db.example.com".into()],
+            ..Default::default()
+        };
+        let config = super::super::config::load(&flags, &env).unwrap();
+        // (target, what the 404 says)
+        let cases = [
+            (
+                "host=other.example.com",
+                "(ad hoc connection strings need [allow_any_target] in the configuration)",
+            ),
+            ("billing", "billing"),
+        ];
+        for (target, want) in cases {
+            match resolve(&config, &env, target, None) {
+                Err(Refusal::UnknownTarget(message)) => {
+                    assert!(message.contains(want), "{target}: {message}");
+                    // A name is not told about ad hoc strings.
+                    assert_eq!(message.contains("allow_any_target"), target.contains('='));
+                }
+                other => panic!("{target}: {other:?}"),
+            }
+        }
+        assert!(resolve(&config, &env, "orders", None).is_ok());
+    }
 
     #[test]
     fn queries_name_a_target_and_perhaps_a_module() {

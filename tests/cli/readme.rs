@@ -833,3 +833,35 @@ fn the_manuals_exit_code_table_is_the_one_the_help_prints() {
         .collect();
     assert_eq!(table, printed);
 }
+
+/// `--help` says what the commands take and what makes their exit codes: every CONNINFO form
+/// `check` reads, and that lint notes do not fail `inspect`.
+#[test]
+fn help_names_every_connection_string_form_and_what_fails_a_lint() {
+    let help = |command: &str| {
+        let out = crate::harness::pgtls(&root().join("target"))
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let check = help("check");
+    for form in [
+        "postgresql://",
+        "jdbc:postgresql://",
+        "Host=...;Username=...",
+        "key=value",
+    ] {
+        assert!(check.contains(form), "check --help lacks {form}: {check}");
+    }
+    let inspect = help("inspect");
+    assert!(
+        inspect.contains("warnings and errors make the exit code 9, notes (information) do not"),
+        "{inspect}"
+    );
+}
