@@ -234,6 +234,18 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub targets: Option<std::path::PathBuf>,
 
+    /// The certificate the server should be serving (PEM or DER; a leaf, or the chain it
+    /// should send): another one served is the error served_certificate_differs (exit 9), as
+    /// after a rotation the server has not reloaded.
+    #[arg(long, value_name = "FILE")]
+    pub expect_cert: Option<std::path::PathBuf>,
+
+    /// More names clients reach the server by (the -rw, -ro and pooler services): each is
+    /// checked against the served certificate by the rules of the client judged, on the same
+    /// connection; one verify-full would refuse is the error name_not_covered (exit 9).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub also_names: Vec<String>,
+
     /// How many hosts to check at once.
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,

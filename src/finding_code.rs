@@ -68,6 +68,8 @@ finding_codes! {
     NoSan = "no_san": "the server certificate has no subject alternative name",
     LongValidity = "long_validity": "the server certificate is valid for longer than public CAs issue",
     ChannelBindingImpossible = "channel_binding_impossible": "channel_binding=require cannot succeed with this certificate or server",
+    ServedCertificateDiffers = "served_certificate_differs": "the server serves another certificate than the one --expect-cert names (not reloaded, or another file)",
+    NameNotCovered = "name_not_covered": "the certificate does not cover a name of --also-names by the rules of the client judged",
     HelloRetry = "hello_retry": "the server's key exchange group costs libpq a HelloRetryRequest, one more round trip on every connection",
     OlderStackFails = "older_stack_fails": "older versions of a client's TLS library offer none of the key exchange groups the server accepts (only post-quantum ones): they cannot connect",
     // --audit.
@@ -135,6 +137,7 @@ mod tests {
             include_str!("judge/provider.rs"),
             include_str!("judge/lint.rs"),
             include_str!("judge/groups.rs"),
+            include_str!("judge/expect.rs"),
             include_str!("judge/mod.rs"),
         ]
         .map(|s| s.split("#[cfg(test)]").next().unwrap_or(s))

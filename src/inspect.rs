@@ -235,6 +235,19 @@ pub fn lint(
     judge::lint::lint(&report.files, profile, warn_days, today)
 }
 
+/// The certificate a server should serve (`--expect-cert`): a PEM or DER file with at least one
+/// certificate.
+///
+/// # Errors
+/// A file that cannot be read or holds no certificate, named with what it holds.
+pub fn expected_cert(path: &Path) -> Result<crate::expect::ExpectedCert, InspectError> {
+    let file = read(path, crate::keystore::DEFAULT_PASSWORD)?;
+    Ok(crate::expect::ExpectedCert {
+        file: path.to_path_buf(),
+        certs: file.certs,
+    })
+}
+
 /// How many of `profile`'s roots the files of `report` hold.
 pub fn coverage(report: &Inspection, profile: &Profile) -> crate::report::ProfileCoverage {
     judge::lint::coverage(&report.files, profile)

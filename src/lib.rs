@@ -13,6 +13,7 @@ pub mod config;
 pub mod conninfo;
 pub mod error;
 pub mod exit;
+pub(crate) mod expect;
 pub(crate) mod explain;
 pub(crate) mod files;
 pub(crate) mod finding_code;

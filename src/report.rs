@@ -156,9 +156,43 @@ pub struct TargetReport {
     /// Each other client's verdict, with `--client` (one) or `--client all` (every one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientVerdict>,
+    /// With `--expect-cert`: the certificate the server should serve, and whether it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_certificate: Option<ExpectedCertificate>,
+    /// With `--also-names`: each other name clients use, and whether the certificate covers it
+    /// by the rules of the client judged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_names: Vec<NameCoverage>,
     /// The presented certificates as DER, for `--save-chain`; not part of the JSON document.
     #[serde(skip)]
     pub presented: Vec<Vec<u8>>,
+}
+
+/// The certificate a server is expected to serve (`--expect-cert`), and whether it does.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ExpectedCertificate {
+    /// The file it was read from.
+    pub file: String,
+    /// Whether the server serves it (and, when the file holds a chain, that chain).
+    pub matches: bool,
+    /// Its subject.
+    pub subject: String,
+    /// Its SHA-256 fingerprint.
+    pub sha256: String,
+    /// Its end of validity.
+    pub not_after: String,
+}
+
+/// One name of `--also-names`, checked against the served certificate.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct NameCoverage {
+    /// The name.
+    pub name: String,
+    /// Whether the client judged would accept the certificate for it under verify-full.
+    pub covered: bool,
+    /// The client's message when it would not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// The provider a profile recognised.

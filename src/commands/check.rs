@@ -137,6 +137,22 @@ fn jsonl(t: &TargetReport, out: &mut dyn Write) -> std::io::Result<()> {
     out.flush()
 }
 
+/// `--expect-cert` and `--also-names`, read before anything connects: a file that holds no
+/// certificate is a usage error.
+fn expectations(
+    args: &CheckArgs,
+) -> Result<Option<std::sync::Arc<crate::expect::Expectations>>, Error> {
+    let cert = match &args.expect_cert {
+        Some(path) => Some(crate::inspect::expected_cert(path)?),
+        None => None,
+    };
+    let expect = crate::expect::Expectations {
+        cert,
+        also_names: crate::expect::names(&args.also_names),
+    };
+    Ok((!expect.is_empty()).then(|| std::sync::Arc::new(expect)))
+}
+
 /// `pgtls check`.
 ///
 /// # Errors
@@ -150,6 +166,7 @@ pub fn check(
     out: &mut dyn Write,
 ) -> Result<Code, Error> {
     let profiles = super::load_profiles(&args.profile_file, false, env)?;
+    let expect = expectations(args)?;
     let settings = args
         .run
         .settings()
@@ -227,7 +244,11 @@ pub fn check(
             sink,
             progress: fleet::progress_wanted(args.quiet, env),
         };
-        let ctx = crate::judge::Context { clock, profiles };
+        let ctx = crate::judge::Context {
+            clock,
+            profiles,
+            expect,
+        };
         fleet::check_all(inputs, run, args.concurrency as usize, ctx, stream)?
     };
     let report = Report { targets: kept };

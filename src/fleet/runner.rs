@@ -82,7 +82,7 @@ impl<F: FnMut(usize, TargetReport)> Runner<F> {
                                 self.join(joined);
                             }
                         }
-                        let task = set.spawn(check(job, run, ctx));
+                        let task = set.spawn(check(job, run, ctx.clone()));
                         self.tasks.insert(task.id(), (first + n, index));
                         self.draw(set.len());
                     }

@@ -5,6 +5,7 @@
 mod audit;
 mod certs;
 pub(crate) mod clients;
+mod expect;
 mod expiry;
 mod findings;
 pub(crate) mod groups;
@@ -65,13 +66,16 @@ fn decisive(attempts: &[AttemptResult]) -> &AttemptResult {
         .unwrap_or(last)
 }
 
-/// What judging needs beside the facts: the time, and the provider profiles.
-#[derive(Clone, Copy)]
+/// What judging needs beside the facts: the time, the provider profiles, and what the operator
+/// expects of the served chain.
+#[derive(Clone)]
 pub(crate) struct Context<'a> {
     /// Now.
     pub clock: Clock,
     /// The bundled and the user's profiles.
     pub profiles: &'a Profiles,
+    /// `--expect-cert` and `--also-names` (a target's own in `serve`).
+    pub expect: Option<std::sync::Arc<crate::expect::Expectations>>,
 }
 
 /// Judges what the probe gathered about one target: the report with its verdict, findings,
@@ -85,7 +89,11 @@ pub(crate) fn judge(
     ctx: Context<'_>,
     asked: Option<&clients::Asked>,
 ) -> TargetReport {
-    let Context { clock, profiles } = ctx;
+    let Context {
+        clock,
+        profiles,
+        expect,
+    } = ctx;
     let Facts {
         attempts,
         audit,
@@ -96,7 +104,15 @@ pub(crate) fn judge(
     let store = roots.ok().flatten();
     let root_error = roots.err();
     let seen = root_error.and(wire.tls.as_ref());
-    let mut report = describe(options, target, store, &attempts, seen, run, ctx);
+    let mut report = describe(
+        options,
+        target,
+        store,
+        &attempts,
+        seen,
+        run,
+        (clock, profiles),
+    );
     report.trust.roots_unusable = root_error.map(ToString::to_string);
     report.provider = provider::recognise(&report, profiles);
     findings::add(options, &attempts, &mut report, profiles);
@@ -134,8 +150,11 @@ pub(crate) fn judge(
             }
         }
     }
+    // --expect-cert and --also-names: checks the operator asked for, which fail as --crit-days does.
+    let mut critical = expect
+        .as_deref()
+        .is_some_and(|expect| self::expect::judge(&mut report, expect, clock.unix()));
     // --crit-days: the same rule with the failing threshold.
-    let mut critical = false;
     if let Some(crit_days) = run.crit_days {
         for c in &report.certificates {
             if expiry::expiry(c, crit_days) == Some(expiry::Expiry::Soon) {
@@ -172,9 +191,8 @@ fn describe(
     attempts: &[AttemptResult],
     seen: Option<&AttemptResult>,
     run: &CheckOptions,
-    ctx: Context<'_>,
+    (clock, profiles): (Clock, &Profiles),
 ) -> TargetReport {
-    let Context { clock, profiles } = ctx;
     let now = clock.unix();
     let decisive_outcome = decisive(attempts).outcome.unwrap_or(Outcome::Unreachable);
     let final_attempt = attempts.last().expect("at least one attempt");
@@ -229,6 +247,8 @@ fn describe(
         clients: Vec::new(),
         presented: presented.iter().map(|c| c.to_vec()).collect(),
         attempts: attempts.iter().map(attempt).collect(),
+        expected_certificate: None,
+        also_names: Vec::new(),
     }
 }
 

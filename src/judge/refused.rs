@@ -67,6 +67,8 @@ fn without_connection(
         client: crate::report::ClientChoice::default(),
         clients: Vec::new(),
         presented: Vec::new(),
+        expected_certificate: None,
+        also_names: Vec::new(),
     }
 }
 

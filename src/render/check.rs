@@ -204,6 +204,7 @@ fn write_target(t: &TargetReport, verbose: bool, out: &mut dyn Write) -> io::Res
     }
     write_trust(t, out)?;
     write_host_name(t, out)?;
+    write_expected(t, out)?;
     write_login(t, out)?;
     write_timings(t, verbose, out)?;
     if let Some(audit) = &t.audit {
@@ -320,6 +321,36 @@ fn write_host_name(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
         }
     };
     writeln!(out, "  host name    {line}")
+}
+
+/// What the operator expected: the certificate to be served, the other names to be covered.
+fn write_expected(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
+    if let Some(e) = &t.expected_certificate {
+        let verdict = if e.matches {
+            "serves"
+        } else {
+            "does NOT serve"
+        };
+        writeln!(
+            out,
+            "  expected     the server {verdict} the certificate in {} (\"{}\", SHA-256 {})",
+            clean(&e.file),
+            clean(&e.subject),
+            e.sha256
+        )?;
+    }
+    if !t.also_names.is_empty() {
+        let names: Vec<String> = t
+            .also_names
+            .iter()
+            .map(|n| {
+                let word = if n.covered { "covered" } else { "NOT covered" };
+                format!("{} {word}", clean(&n.name))
+            })
+            .collect();
+        writeln!(out, "  also names   {}", names.join(", "))?;
+    }
+    Ok(())
 }
 
 /// The server's first answer, the login, the server's view and the client certificate.

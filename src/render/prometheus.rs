@@ -63,6 +63,10 @@ enum Shown {
     Provider,
     /// Reports with other clients' verdicts.
     Clients,
+    /// Reports where some target has an expected certificate (`--expect-cert`).
+    ExpectedCert,
+    /// Reports where some target has other names to check (`--also-names`).
+    AlsoNames,
 }
 
 impl Shown {
@@ -73,6 +77,8 @@ impl Shown {
             Shown::Audit => any(|t| t.audit.is_some()),
             Shown::Provider => any(|t| t.provider.is_some()),
             Shown::Clients => any(|t| !t.clients.is_empty()),
+            Shown::ExpectedCert => any(|t| t.expected_certificate.is_some()),
+            Shown::AlsoNames => any(|t| !t.also_names.is_empty()),
         }
     }
 }
@@ -168,6 +174,30 @@ const FAMILIES: &[Family] = &[
         help: "When the earliest-expiring certificate the server presented expires, as a Unix timestamp.",
         samples: |t, _| one(t.certificates.iter().map(|c| c.not_after_unix).min()),
         shown: Shown::Always,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_served_certificate_matches",
+        help: "Whether the server serves the certificate the target expects (expect_cert, --expect-cert): 1, or 0 when it serves another (not reloaded, or another file).",
+        samples: |t, _| one(t.expected_certificate.as_ref().map(|e| u8::from(e.matches))),
+        shown: Shown::ExpectedCert,
+        deprecated: false,
+    },
+    Family {
+        name: "pgtls_name_covered",
+        help: "Whether the served certificate covers each other name clients use (also_names, --also-names) by the rules of the client judged.",
+        samples: |t, _| {
+            t.also_names
+                .iter()
+                .map(|n| {
+                    (
+                        vec![("name", n.name.clone())],
+                        u8::from(n.covered).to_string(),
+                    )
+                })
+                .collect()
+        },
+        shown: Shown::AlsoNames,
         deprecated: false,
     },
     Family {
@@ -395,9 +425,8 @@ pub fn prometheus(report: &Report, now: i64, out: &mut dyn Write) -> io::Result<
 /// Whatever writing to `out` returns.
 pub fn probe(
     report: Option<&Report>,
-    code: i32,
-    duration: std::time::Duration,
-    now: i64,
+    (code, duration): (i32, std::time::Duration),
+    (now, differing): (i64, Option<f64>),
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let gauge = |name, help, value: String| (name, help, Sample::new(String::new(), value));
@@ -444,6 +473,14 @@ pub fn probe(
             "probe_tls_version_info",
             "The TLS version negotiated (always 1; blackbox_exporter's name and values).",
             Sample::new(exposition::labels(&[("version", &version)]), 1),
+        ));
+    }
+    // How long the exporter has seen another certificate served than the target expects.
+    if let Some(seconds) = differing {
+        first.push(gauge(
+            "pgtls_served_certificate_differs_seconds",
+            "How long this exporter has seen the server serve another certificate than the target's expect_cert, in seconds (0 while it serves it; counted from the first probe that saw the difference).",
+            format!("{seconds:.3}"),
         ));
     }
     blackbox(first, out)?;

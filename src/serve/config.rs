@@ -53,6 +53,11 @@ struct TargetFile {
     module: Option<String>,
     password_file: Option<PathBuf>,
     password_env: Option<String>,
+    /// The certificate the server should be serving (read at load, never by a scrape).
+    expect_cert: Option<PathBuf>,
+    /// More names clients use for it.
+    #[serde(default)]
+    also_names: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +123,8 @@ pub struct TargetSpec {
     pub module: String,
     /// Where its password comes from.
     pub password: Password,
+    /// What the served chain is expected to be and to cover (`expect_cert`, `also_names`).
+    pub expect: Option<std::sync::Arc<crate::expect::Expectations>>,
 }
 
 /// Where a target's password comes from.
@@ -352,6 +359,8 @@ fn targets(
             module: None,
             password_file: None,
             password_env: None,
+            expect_cert: None,
+            also_names: Vec::new(),
         };
         let spec = build_target(&target, env).map_err(|e| target_error(name, &e))?;
         if targets.insert(name.to_string(), spec).is_some() {
@@ -480,6 +489,16 @@ fn build_target(file: &TargetFile, env: &Environment) -> Result<TargetSpec, Conf
         },
         (None, None) => Password::Libpq,
     };
+    let cert = match &file.expect_cert {
+        Some(path) => Some(
+            crate::inspect::expected_cert(path).map_err(|e| error(format!("expect_cert: {e}")))?,
+        ),
+        None => None,
+    };
+    let expect = crate::expect::Expectations {
+        cert,
+        also_names: crate::expect::names(&file.also_names),
+    };
     Ok(TargetSpec {
         conninfo: file.conninfo.clone(),
         module: file
@@ -487,6 +506,7 @@ fn build_target(file: &TargetFile, env: &Environment) -> Result<TargetSpec, Conf
             .clone()
             .unwrap_or_else(|| DEFAULT_MODULE.to_string()),
         password,
+        expect: (!expect.is_empty()).then(|| std::sync::Arc::new(expect)),
     })
 }
 

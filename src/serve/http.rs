@@ -97,7 +97,8 @@ async fn probe_handler(
             ),
         },
     };
-    let body = probe::render(&outcome);
+    let differing = shared.differing(&request.target, probe::served_expected(&outcome));
+    let body = probe::render(&outcome, differing);
     record(&shared, &config, &request, &outcome);
     ([(header::CONTENT_TYPE, TEXT_FORMAT)], body).into_response()
 }

@@ -67,9 +67,27 @@ pub(crate) struct Shared {
     profiles: &'static crate::profiles::Profiles,
     /// Held while a reload over HTTP runs.
     reloading: tokio::sync::Mutex<()>,
+    /// Since when each configured target has been seen serving another certificate than its
+    /// `expect_cert`.
+    differing: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 impl Shared {
+    /// How long `target` has served another certificate than expected, as of this probe's
+    /// answer (`served`): zero once it serves it again; `None` when it has no expected one.
+    fn differing(&self, target: &str, served: Option<bool>) -> Option<std::time::Duration> {
+        let served = served?;
+        let mut since = self.differing.lock().unwrap_or_else(|p| p.into_inner());
+        if served {
+            since.remove(target);
+            return Some(std::time::Duration::ZERO);
+        }
+        let first = *since
+            .entry(target.to_string())
+            .or_insert_with(std::time::Instant::now);
+        Some(first.elapsed())
+    }
+
     /// The configuration in use.
     fn config(&self) -> Arc<Config> {
         self.config
@@ -182,6 +200,7 @@ pub fn serve(options: Options, env: &Environment) -> Result<Code, ServeError> {
         env: env.clone(),
         profiles: options.profiles,
         reloading: tokio::sync::Mutex::new(()),
+        differing: std::sync::Mutex::default(),
     });
     let limits = listen::Limits::for_descriptors(crate::fleet::raise_descriptor_limit());
     let runtime = tokio::runtime::Builder::new_multi_thread()

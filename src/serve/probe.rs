@@ -237,6 +237,7 @@ fn ad_hoc(
         conninfo: target.to_string(),
         module: module_name.to_string(),
         password: Password::Withheld,
+        expect: None,
     };
     let (resolved, _) = read(&spec, settings, env).map_err(|e| bad(e.to_string()))?;
     if resolved.targets.len() > MAX_AD_HOC_HOSTS {
@@ -313,6 +314,17 @@ pub struct Outcome {
     pub summary: String,
 }
 
+/// Whether the target's expected certificate was served, when the probe could tell: `Some(true)`
+/// when it was, `Some(false)` when another was.
+pub fn served_expected(outcome: &Outcome) -> Option<bool> {
+    let targets = &outcome.report.as_ref()?.targets;
+    let compared: Vec<bool> = targets
+        .iter()
+        .filter_map(|t| t.expected_certificate.as_ref().map(|e| e.matches))
+        .collect();
+    (!compared.is_empty()).then(|| compared.iter().all(|m| *m))
+}
+
 /// Runs the check within `limit`, with the process's environment and profiles. Dropping the
 /// future cancels it.
 pub async fn run(
@@ -324,6 +336,7 @@ pub async fn run(
     let ctx = crate::judge::Context {
         clock: Clock::system(),
         profiles,
+        expect: request.spec.expect.clone(),
     };
     let mut run = request.module.run;
     run.default_timeout = limit;
@@ -382,13 +395,12 @@ impl Outcome {
 }
 
 /// The probe's answer in the Prometheus text format.
-pub fn render(outcome: &Outcome) -> String {
+pub fn render(outcome: &Outcome, differing: Option<Duration>) -> String {
     let mut out = Vec::new();
     let _ = crate::render::prometheus_probe(
         outcome.report.as_ref(),
-        outcome.code as i32,
-        outcome.duration,
-        Clock::system().unix(),
+        (outcome.code as i32, outcome.duration),
+        (Clock::system().unix(), differing.map(|d| d.as_secs_f64())),
         &mut out,
     );
     String::from_utf8_lossy(&out).into_owned()

@@ -20,6 +20,7 @@ mod impostor;
 mod keystore;
 mod local;
 mod login;
+mod operators;
 mod packages;
 mod pki;
 mod pooler;

@@ -30,7 +30,7 @@ use crate::pki::{Ca, ServerCert, azure_stand_in};
 use crate::server::{Server, Setup, Version, shared_tempdir};
 
 /// The pages of the manual, in the order their examples run: the README, then `docs/`.
-const PAGES: [&str; 19] = [
+const PAGES: [&str; 20] = [
     "README.md",
     "docs/README.md",
     "docs/azure.md",
@@ -44,6 +44,7 @@ const PAGES: [&str; 19] = [
     "docs/metrics.md",
     "docs/serve.md",
     "docs/ci.md",
+    "docs/operators.md",
     "docs/json.md",
     "docs/exit-codes.md",
     "docs/troubleshooting.md",
@@ -174,10 +175,17 @@ fn matches(expected: &[&str], actual: &[&str]) -> bool {
 }
 
 /// The demo server and its CA: TLS for `localhost`, `postgres` trusted, `app` asked for a SCRAM
-/// password, `s3cret`.
-fn demo_server() -> (Ca, Server) {
+/// password, `s3cret`. `work` gets the certificate it serves (`server.crt`) and one from the same
+/// CA it has not loaded (`new-server.crt`), as after a rotation on disk.
+fn demo_server(work: &Path) -> (Ca, Server) {
     let ca = Ca::root("pgtls demo root");
     let leaf = ca.server(&ServerCert::localhost());
+    let rotated = ca.server(&ServerCert {
+        serial: 1001,
+        ..ServerCert::localhost()
+    });
+    std::fs::write(work.join("server.crt"), &leaf.cert_pem).unwrap();
+    std::fs::write(work.join("new-server.crt"), &rotated.cert_pem).unwrap();
     let mut setup = Setup::tls(leaf.cert_pem, leaf.key_pem);
     setup
         .hba
@@ -212,7 +220,7 @@ impl World {
         std::fs::create_dir(home.path().join(".postgresql")).unwrap();
         let azure_home = shared_tempdir();
 
-        let (ca, demo) = demo_server();
+        let (ca, demo) = demo_server(work.path());
         std::fs::write(work.path().join("root.crt"), &ca.cert_pem).unwrap();
         std::fs::write(
             work.path().join("other.crt"),
@@ -735,7 +743,7 @@ fn the_manuals_json_layouts_match_real_documents() {
     let blocks = json_blocks(&page("docs/json.md"));
     assert_eq!(blocks.len(), 3, "check, explain and audit layouts");
     let home = shared_tempdir();
-    let (ca, server) = demo_server();
+    let (ca, server) = demo_server(home.path());
     let root_file = home.path().join("root.crt");
     std::fs::write(&root_file, &ca.cert_pem).unwrap();
     let conninfo = format!(

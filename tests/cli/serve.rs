@@ -395,7 +395,7 @@ fn a_real_prometheus_scrapes_the_verdicts_of_real_servers() {
 }
 
 /// `promtool check metrics` accepts a page.
-fn promtool_accepts(body: &str) {
+pub fn promtool_accepts(body: &str) {
     let mut lint = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

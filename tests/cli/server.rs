@@ -342,6 +342,13 @@ impl Server {
         self.dir.path()
     }
 
+    /// Writes a new certificate and key over the files the server reads (`ssl_cert_file`,
+    /// `ssl_key_file`), as a rotation does, without reloading it.
+    pub fn rotate_files(&self, chain_pem: &str, key_pem: &str) {
+        std::fs::write(self.dir.path().join("server.crt"), chain_pem).unwrap();
+        std::fs::write(self.dir.path().join("server.key"), key_pem).unwrap();
+    }
+
     /// Runs SQL as the superuser over the Unix-domain socket, with psql.
     pub fn sql(&self, sql: &str) {
         let out = Command::new("psql")

@@ -1,0 +1,291 @@
+//! Operators' questions, against real servers: did the server pick up the rotated certificate
+//! (`--expect-cert`), and does its certificate cover every name clients use (`--also-names`).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::{libpq_connect, pgtls};
+use crate::pki::{Ca, ServerCert};
+use crate::server::{Server, Setup, Version, shared_tempdir};
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// `pgtls check --format json ARGS`: the exit code and the first target.
+fn check(home: &Path, args: &[&str]) -> (i32, Value) {
+    let out = pgtls(home)
+        .args(["check", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{args:?}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), doc["targets"][0].clone())
+}
+
+fn finding<'a>(target: &'a Value, code: &str) -> Option<&'a Value> {
+    target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+}
+
+/// The SHA-256 pgtls shows for the first certificate of a PEM file.
+fn sha256(home: &Path, file: &str) -> String {
+    let out = pgtls(home)
+        .args(["inspect", "--format", "json", file])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["files"][0]["certificates"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_rotated_certificate_the_server_has_not_loaded_is_an_error_until_it_reloads() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let ca = Ca::root("pgtls rotation root");
+    let old = ca.server(&ServerCert::localhost());
+    let new = ca.server(&ServerCert {
+        serial: 2000,
+        ..ServerCert::localhost()
+    });
+    let server = Server::start(
+        Version::V15,
+        &Setup::tls(old.cert_pem.clone(), old.key_pem.clone()),
+    );
+    let root = write(dir, "rotation-root.crt", &ca.cert_pem);
+    let old_file = write(dir, "old.crt", &old.cert_pem);
+    let new_file = write(dir, "new.crt", &new.cert_pem);
+    // The chain form: the new leaf with the root after it (a server need not send its root).
+    let new_chain = write(
+        dir,
+        "new-chain.crt",
+        &format!("{}{}", new.cert_pem, ca.cert_pem),
+    );
+    let conninfo = format!(
+        "host=localhost port={} user=postgres sslmode=verify-full sslrootcert={root}",
+        server.port
+    );
+
+    // The new files are on disk; the server still serves the old certificate.
+    server.rotate_files(&new.cert_pem, &new.key_pem);
+    let (code, target) = check(dir, &["--expect-cert", &new_file, &conninfo]);
+    assert_eq!(code, 9, "{target:#}");
+    assert_eq!(target["certificates"][0]["sha256"], sha256(dir, &old_file));
+    assert_eq!(target["expected_certificate"]["matches"], false);
+    assert_eq!(
+        target["expected_certificate"]["sha256"],
+        sha256(dir, &new_file)
+    );
+    let differs = finding(&target, "served_certificate_differs").expect("the finding");
+    assert_eq!(differs["severity"], "error");
+    let message = differs["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("the server serves \"CN=localhost\", SHA-256 ")
+            && message.contains(&sha256(dir, &old_file))
+            && message.contains(&format!(
+                "not the certificate in {new_file} (\"CN=localhost\", SHA-256 {}",
+                sha256(dir, &new_file)
+            )),
+        "{message}"
+    );
+    assert!(
+        differs["hint"]
+            .as_str()
+            .unwrap()
+            .contains("reload it (pg_ctl reload, or SELECT pg_reload_conf()"),
+        "{differs}"
+    );
+    // The old file is what it serves: no finding, exit 0.
+    let (code, target) = check(dir, &["--expect-cert", &old_file, &conninfo]);
+    assert_eq!(code, 0, "{target:#}");
+    assert_eq!(target["expected_certificate"]["matches"], true);
+    assert!(finding(&target, "served_certificate_differs").is_none());
+
+    // After a reload, the new one is served; libpq's connection says the same.
+    server.sql("SELECT pg_reload_conf()");
+    let started = Instant::now();
+    let (code, target) = loop {
+        let (code, target) = check(dir, &["--expect-cert", &new_chain, &conninfo]);
+        if code == 0 || started.elapsed() > Duration::from_secs(10) {
+            break (code, target);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(code, 0, "{target:#}");
+    assert_eq!(target["expected_certificate"]["matches"], true);
+    assert_eq!(target["certificates"][0]["sha256"], sha256(dir, &new_file));
+    let libpq = &libpq_connect(dir, std::slice::from_ref(&conninfo))[0];
+    assert_eq!(libpq["ok"], true, "{libpq}");
+
+    // Text says it on a line of its own.
+    let out = pgtls(dir)
+        .args(["check", "--expect-cert", &old_file, &conninfo])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(9));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("  expected     the server does NOT serve the certificate in {old_file} (\"CN=localhost\", SHA-256 ")),
+        "{text}"
+    );
+}
+
+#[test]
+fn names_clients_use_are_checked_on_the_same_connection_as_each_client_checks_them() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    let ca = Ca::root("pgtls names root");
+    let leaf = ca.server(&ServerCert {
+        dns: vec!["localhost", "db-rw", "db-ro"],
+        ..ServerCert::localhost()
+    });
+    let server = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let root = write(dir, "names-root.crt", &ca.cert_pem);
+    let string = |host: &str| {
+        format!(
+            "host={host} hostaddr=127.0.0.1 port={} user=postgres sslmode=verify-full sslrootcert={root}",
+            server.port
+        )
+    };
+    // libpq itself, one connection per name: db-rw and db-ro connect, db-pooler does not.
+    let libpq = libpq_connect(
+        dir,
+        &[string("db-rw"), string("db-ro"), string("db-pooler")],
+    );
+    let connects: Vec<bool> = libpq.iter().map(|r| r["ok"] == true).collect();
+    assert_eq!(connects, [true, true, false], "{libpq:?}");
+
+    // Each client's own string for the name the application uses.
+    let port = server.port;
+    let strings = [
+        (None, string("localhost")),
+        (
+            Some("pgjdbc"),
+            format!(
+                "jdbc:postgresql://localhost:{port}/postgres?user=postgres&sslmode=verify-full&sslrootcert={root}"
+            ),
+        ),
+        (
+            Some("pgx"),
+            format!(
+                "host=localhost port={port} user=postgres sslmode=verify-full sslrootcert={root}"
+            ),
+        ),
+    ];
+    for (client, conninfo) in &strings {
+        let mut args = vec!["--also-names", "db-rw,db-ro", "--also-names", "db-pooler"];
+        if let Some(client) = client {
+            args.extend(["--client", client]);
+        }
+        args.push(conninfo);
+        let (code, target) = check(dir, &args);
+        assert_eq!(code, 9, "{client:?}: {target:#}");
+        let covered: Vec<(String, bool)> = target["also_names"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                (
+                    n["name"].as_str().unwrap().to_string(),
+                    n["covered"] == true,
+                )
+            })
+            .collect();
+        assert_eq!(
+            covered,
+            [
+                ("db-rw".to_string(), true),
+                ("db-ro".to_string(), true),
+                ("db-pooler".to_string(), false)
+            ],
+            "{client:?}"
+        );
+        let refused = finding(&target, "name_not_covered").expect("the finding");
+        let message = refused["message"].as_str().unwrap();
+        let who = client.unwrap_or("libpq");
+        assert!(
+            message.starts_with(&format!("the certificate does not cover db-pooler: {who} with sslmode=verify-full would refuse it")),
+            "{message}"
+        );
+    }
+    let (code, _) = check(dir, &["--also-names", "db-rw", &string("localhost")]);
+    assert_eq!(code, 0);
+}
+
+/// The exporter: a target's `expect_cert` and `also_names` become metrics, and how long the
+/// served certificate has differed from the expected one; after the server reloads, it matches.
+#[test]
+fn the_exporter_says_whether_and_how_long_a_target_serves_another_certificate() {
+    use crate::serve::{Exporter, get, sample};
+    let home = shared_tempdir();
+    let dir = home.path();
+    let ca = Ca::root("pgtls exporter rotation root");
+    let old = ca.server(&ServerCert::localhost());
+    let new = ca.server(&ServerCert {
+        serial: 3000,
+        ..ServerCert::localhost()
+    });
+    let server = Server::start(
+        Version::V15,
+        &Setup::tls(old.cert_pem.clone(), old.key_pem.clone()),
+    );
+    let root = write(dir, "exporter-root.crt", &ca.cert_pem);
+    let new_file = write(dir, "exporter-new.crt", &new.cert_pem);
+    server.rotate_files(&new.cert_pem, &new.key_pem);
+    let config = write(
+        dir,
+        "serve.toml",
+        &format!(
+            "[targets.db]\nconninfo = \"host=localhost port={} user=postgres sslmode=verify-full sslrootcert={root}\"\nexpect_cert = \"{new_file}\"\nalso_names = [\"db-rw\"]\n",
+            server.port
+        ),
+    );
+    let exporter = Exporter::start(dir, &["--config", config.as_str()], &[]);
+    let probe = || get(exporter.port, "/probe?target=db").1;
+    let first = probe();
+    assert_eq!(
+        sample(&first, "pgtls_served_certificate_matches"),
+        Some(0.0),
+        "{first}"
+    );
+    assert_eq!(sample(&first, "probe_success"), Some(0.0), "{first}");
+    assert_eq!(sample(&first, "pgtls_name_covered"), Some(0.0), "{first}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = probe();
+    let differs = sample(&second, "pgtls_served_certificate_differs_seconds").unwrap();
+    assert!(differs >= 1.0, "{second}");
+
+    server.sql("SELECT pg_reload_conf()");
+    let started = Instant::now();
+    let after = loop {
+        let body = probe();
+        if sample(&body, "pgtls_served_certificate_matches") == Some(1.0)
+            || started.elapsed() > Duration::from_secs(10)
+        {
+            break body;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(
+        sample(&after, "pgtls_served_certificate_matches"),
+        Some(1.0),
+        "{after}"
+    );
+    assert_eq!(
+        sample(&after, "pgtls_served_certificate_differs_seconds"),
+        Some(0.0),
+        "{after}"
+    );
+    crate::serve::promtool_accepts(&after);
+}
