@@ -58,6 +58,8 @@ finding_codes! {
     CrossSigned = "cross_signed": "the chain holds a cross-signed copy of a known root",
     // Certificates.
     ExpiresSoon = "expires_soon": "a certificate expires within --warn-days",
+    CaExpiresBeforeLeaf = "ca_expires_before_leaf": "a CA of the presented chain expires before the server certificate it signed",
+    RootExpiresBeforeChain = "root_expires_before_chain": "the root that anchors the chain expires before every certificate the server presents",
     ExpiryThreshold = "expiry_threshold": "a certificate expires within --crit-days (the check fails with 9)",
     Expired = "expired": "a certificate has expired",
     WeakKey = "weak_key": "a key shorter than current guidance (RSA under 2048 bits)",

@@ -130,6 +130,8 @@ pub struct TargetReport {
     pub tls: Option<TlsSession>,
     /// The certificates the server presented, leaf first.
     pub certificates: Vec<CertificateInfo>,
+    /// The certificate of the presented chain that expires first; `null` without one.
+    pub earliest_expiry: Option<EarliestExpiry>,
     /// How the chain was judged.
     pub trust: Trust,
     /// The host-name decision, when verify-full asked for one.
@@ -166,6 +168,19 @@ pub struct TargetReport {
     /// The presented certificates as DER, for `--save-chain`; not part of the JSON document.
     #[serde(skip)]
     pub presented: Vec<Vec<u8>>,
+}
+
+/// The presented certificate that expires first.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct EarliestExpiry {
+    /// Its position in the presented chain (0 is the leaf).
+    pub position: usize,
+    /// Its subject.
+    pub subject: String,
+    /// Its end of validity.
+    pub not_after: String,
+    /// Whole days until then (negative once expired).
+    pub days_left: i64,
 }
 
 /// The certificate a server is expected to serve (`--expect-cert`), and whether it does.

@@ -73,6 +73,68 @@ fn date(cert: &CertificateInfo) -> &str {
     cert.not_after.get(..10).unwrap_or(&cert.not_after)
 }
 
+/// The presented certificate that expires first (the leaf among equals).
+pub(crate) fn earliest(certs: &[CertificateInfo]) -> Option<crate::report::EarliestExpiry> {
+    let (position, c) = certs
+        .iter()
+        .enumerate()
+        .min_by_key(|(position, c)| (c.not_after_unix, *position))?;
+    Some(crate::report::EarliestExpiry {
+        position,
+        subject: c.subject.clone(),
+        not_after: c.not_after.clone(),
+        days_left: c.days_left,
+    })
+}
+
+/// The chain's lifetimes against each other: a CA of the presented chain that expires before the
+/// server certificate (from that day the chain no longer verifies, whatever the leaf says, and a
+/// rotation that renews only leaves deadlocks), and a root that anchors the chain and expires
+/// before every certificate the server presents (`anchor`, `source` naming the root file).
+pub(crate) fn lifetimes(
+    certs: &[CertificateInfo],
+    anchor: Option<&CertificateInfo>,
+    source: &str,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let Some(leaf) = certs.first() else {
+        return out;
+    };
+    for ca in certs.iter().skip(1).filter(|c| c.is_ca) {
+        if ca.not_after_unix < leaf.not_after_unix && ca.days_left >= 0 {
+            out.push(Finding {
+                severity: Severity::Warning,
+                code: FindingCode::CaExpiresBeforeLeaf,
+                message: format!(
+                    "the CA \"{}\" in the chain expires on {}, before the server certificate (on {}): from then the chain no longer verifies",
+                    ca.subject,
+                    date(ca),
+                    date(leaf)
+                ),
+                hint: Some("renew the CA (or move to its successor) and reissue the server certificate under it before that day; a CA should outlive every certificate it signs".into()),
+            });
+        }
+    }
+    let served_until = certs
+        .iter()
+        .map(|c| c.not_after_unix)
+        .min()
+        .unwrap_or(i64::MAX);
+    if let Some(root) = anchor.filter(|r| r.not_after_unix < served_until && r.days_left >= 0) {
+        out.push(Finding {
+            severity: Severity::Warning,
+            code: FindingCode::RootExpiresBeforeChain,
+            message: format!(
+                "the root \"{}\" in {source} that anchors the chain expires on {}, before every certificate the server presents: from then clients with this root file refuse the server",
+                root.subject,
+                date(root)
+            ),
+            hint: Some(format!("add the root's successor to {source} before that day (and have the server's chain issued under it)")),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,6 +125,13 @@ pub(crate) fn judge(
         findings::unusable_roots(options, &attempts, e, &mut report, profiles);
     }
     provider::rotations(options, &mut report, store, (&clock.date(), profiles));
+    report.earliest_expiry = expiry::earliest(&report.certificates);
+    let source = match &report.trust.source {
+        Some(source) => source.to_string(),
+        None => "the root file".to_string(),
+    };
+    let lifetimes = expiry::lifetimes(&report.certificates, report.trust.anchor.as_ref(), &source);
+    report.findings.extend(lifetimes);
     provider::lookalike_anchor(&mut report, profiles);
     report.summary = findings::summary(&report);
     if let Some(asked) = asked {
@@ -235,6 +242,7 @@ fn describe(
             .iter()
             .filter_map(|c| certinfo::describe(c, now))
             .collect(),
+        earliest_expiry: None,
         trust,
         host_name: tls_attempt.and_then(|a| a.name_check.clone()),
         server: final_attempt.answer.as_ref().map(server_answer),

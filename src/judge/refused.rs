@@ -46,6 +46,7 @@ fn without_connection(
         attempts: Vec::new(),
         tls: None,
         certificates: Vec::new(),
+        earliest_expiry: None,
         trust: Trust {
             checked: false,
             verified: false,

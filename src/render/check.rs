@@ -197,7 +197,20 @@ fn write_target(t: &TargetReport, verbose: bool, out: &mut dyn Write) -> io::Res
     write_heading(t, out)?;
     write_attempts(t, out)?;
     if !t.certificates.is_empty() {
-        writeln!(out, "  chain        (as presented)")?;
+        match &t.earliest_expiry {
+            Some(e) => writeln!(
+                out,
+                "  chain        (as presented; first to expire: {}, on {}, {})",
+                e.position,
+                &e.not_after[..e.not_after.len().min(10)],
+                if e.days_left < 0 {
+                    format!("{} ago", crate::certinfo::days(-e.days_left))
+                } else {
+                    format!("in {}", crate::certinfo::days(e.days_left))
+                }
+            )?,
+            None => writeln!(out, "  chain        (as presented)")?,
+        }
         for (i, c) in t.certificates.iter().enumerate() {
             write_cert(i, c, out)?;
         }

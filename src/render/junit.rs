@@ -102,11 +102,19 @@ pub fn junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// What the handshake negotiated, for the test case's output: protocol, cipher and key exchange
-/// group.
+/// group, and the presented certificate that expires first.
 fn negotiated(t: &TargetReport) -> Option<String> {
     let tls = t.tls.as_ref().filter(|_| t.encrypted)?;
+    let expiry = t.earliest_expiry.as_ref().map_or(String::new(), |e| {
+        format!(
+            "; first to expire: {} \"{}\" on {}",
+            e.position,
+            e.subject,
+            &e.not_after[..e.not_after.len().min(10)]
+        )
+    });
     Some(format!(
-        "{} {}, group {}",
+        "{} {}, group {}{expiry}",
         tls.protocol,
         tls.cipher,
         super::group(tls)

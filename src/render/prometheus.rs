@@ -201,6 +201,26 @@ const FAMILIES: &[Family] = &[
         deprecated: false,
     },
     Family {
+        name: "pgtls_chain_earliest_expiry_info",
+        help: "Which presented certificate expires first (always 1): its position (0 is the leaf) and subject.",
+        samples: |t, _| {
+            t.earliest_expiry
+                .iter()
+                .map(|e| {
+                    (
+                        vec![
+                            ("position", e.position.to_string()),
+                            ("subject", e.subject.clone()),
+                        ],
+                        "1".to_string(),
+                    )
+                })
+                .collect()
+        },
+        shown: Shown::Always,
+        deprecated: false,
+    },
+    Family {
         name: "pgtls_leaf_expiry_seconds",
         help: "Deprecated, use pgtls_leaf_not_after_timestamp_seconds - time(): seconds until the server certificate expires, as of the check (negative once expired).",
         samples: |t, now| one(t.certificates.first().map(|c| c.not_after_unix - now)),

@@ -354,7 +354,9 @@ fn junit_output_is_read_by_junitparser() {
     // What the handshake negotiated, group included, as the case's output.
     let out = suite["cases"][0]["system_out"].as_str().unwrap_or_default();
     assert!(
-        out.starts_with("TLSv1.3 ") && out.contains(", group "),
+        out.starts_with("TLSv1.3 ")
+            && out.contains(", group ")
+            && out.contains("; first to expire: 0 \"CN=localhost\" on "),
         "{suite}"
     );
     let untrusted = &suite["cases"][2]["result"][0];

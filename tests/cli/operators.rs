@@ -289,3 +289,93 @@ fn the_exporter_says_whether_and_how_long_a_target_serves_another_certificate() 
     );
     crate::serve::promtool_accepts(&after);
 }
+
+/// Chains built at test time whose CAs do not outlive what they sign, compared with libpq (which
+/// connects to both today): the report names the certificate that expires first and warns of
+/// the day the chain stops verifying.
+#[test]
+fn a_ca_or_root_that_expires_before_what_it_signs_is_a_warning_with_the_first_to_expire_named() {
+    let home = shared_tempdir();
+    let dir = home.path();
+    // An intermediate that expires in 40 days under a long-lived root, the leaf valid a year.
+    let root = Ca::root("pgtls lifetime root");
+    let short = root.intermediate_until("pgtls short intermediate", 40);
+    let leaf = short.server(&ServerCert::localhost());
+    let chain = format!("{}{}", leaf.cert_pem, short.cert_pem);
+    let first = Server::start(Version::V15, &Setup::tls(chain, leaf.key_pem));
+    let root_file = write(dir, "lifetime-root.crt", &root.cert_pem);
+    // A root that expires in 20 days, its leaf valid a year.
+    let brief = Ca::root_valid("pgtls brief root", (-1, 20));
+    let leaf = brief.server(&ServerCert::localhost());
+    let second = Server::start(Version::V15, &Setup::tls(leaf.cert_pem, leaf.key_pem));
+    let brief_file = write(dir, "brief-root.crt", &brief.cert_pem);
+
+    let strings = [
+        format!(
+            "host=localhost port={} user=postgres sslmode=verify-full sslrootcert={root_file}",
+            first.port
+        ),
+        format!(
+            "host=localhost port={} user=postgres sslmode=verify-full sslrootcert={brief_file}",
+            second.port
+        ),
+    ];
+    let libpq = libpq_connect(dir, &strings);
+    assert!(libpq.iter().all(|r| r["ok"] == true), "{libpq:?}");
+
+    let (code, target) = check(dir, &[&strings[0]]);
+    assert_eq!(code, 0, "{target:#}");
+    assert_eq!(target["earliest_expiry"]["position"], 1);
+    assert_eq!(
+        target["earliest_expiry"]["subject"],
+        "CN=pgtls short intermediate, O=pgtls tests"
+    );
+    let warning = finding(&target, "ca_expires_before_leaf").expect("the finding");
+    assert_eq!(warning["severity"], "warning");
+    assert!(
+        warning["message"].as_str().unwrap().starts_with(
+            "the CA \"CN=pgtls short intermediate, O=pgtls tests\" in the chain expires on "
+        ),
+        "{warning}"
+    );
+    assert!(finding(&target, "root_expires_before_chain").is_none());
+
+    let (code, target) = check(dir, &[&strings[1]]);
+    assert_eq!(code, 0, "{target:#}");
+    assert_eq!(target["earliest_expiry"]["position"], 0);
+    let warning = finding(&target, "root_expires_before_chain").expect("the finding");
+    assert!(
+        warning["message"].as_str().unwrap().starts_with(&format!(
+            "the root \"CN=pgtls brief root, O=pgtls tests\" in {brief_file} that anchors the chain expires on "
+        )),
+        "{warning}"
+    );
+
+    // Every format names the first to expire: text, Prometheus, JUnit.
+    let out = pgtls(dir).args(["check", &strings[0]]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("  chain        (as presented; first to expire: 1, on "),
+        "{text}"
+    );
+    let out = pgtls(dir)
+        .args(["check", "--format", "prometheus", &strings[0]])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("position=\"1\",subject=\"CN=pgtls short intermediate, O=pgtls tests\"} 1"),
+        "{text}"
+    );
+    let out = pgtls(dir)
+        .args(["check", "--format", "junit", &strings[0]])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            "first to expire: 1 &quot;CN=pgtls short intermediate, O=pgtls tests&quot; on "
+        ),
+        "{text}"
+    );
+}

@@ -100,6 +100,13 @@ impl Ca {
         self.intermediate_with(ca_params(name))
     }
 
+    /// An intermediate signed by this CA, valid only until `to` days from now.
+    pub fn intermediate_until(&self, name: &str, to: i64) -> Ca {
+        let mut params = ca_params(name);
+        params.not_after = days_from_now(to);
+        self.intermediate_with(params)
+    }
+
     /// An intermediate with a path length constraint: at most `max` CA certificates below it.
     pub fn intermediate_limited(&self, name: &str, max: u8) -> Ca {
         let mut params = ca_params(name);
