@@ -74,6 +74,8 @@ pub struct Options {
     pub protocol: ProtocolRange,
     /// The home directory libpq found, for advice about `~` (which libpq does not expand).
     pub home: Option<PathBuf>,
+    /// `sslkeylogfile` (libpq 18): where the TLS secrets of libpq's own connections are logged.
+    pub sslkeylogfile: Option<PathBuf>,
 }
 
 /// The protocol versions a connection may use, as minor versions of protocol 3 (0 or 2).
@@ -201,6 +203,7 @@ pub fn options(settings: &Settings, env: &Environment) -> Result<Options, Config
         root_cert,
         protocol,
         home,
+        sslkeylogfile: settings.nonempty("sslkeylogfile").map(PathBuf::from),
     })
 }
 

@@ -206,6 +206,8 @@ pub(crate) async fn gather_wire(
 /// The options of a TLS connection that verifies nothing, started with SSLRequest or directly.
 fn unverified_tls(options: &crate::config::Options, direct: bool) -> crate::config::Options {
     let mut open = options.clone();
+    // Only libpq's own connections are logged to sslkeylogfile, as libpq logs its own.
+    open.sslkeylogfile = None;
     open.sslmode = SslMode::Require;
     open.sslnegotiation = if direct {
         crate::config::SslNegotiation::Direct

@@ -8,6 +8,7 @@ mod danger;
 pub(crate) mod diagnose;
 pub(crate) mod groups;
 pub mod hostname;
+pub(crate) mod keylog;
 pub mod names;
 pub(crate) mod pem;
 pub mod roots;
@@ -250,6 +251,9 @@ pub fn client_config(
     let mut config = config.with_client_cert_resolver(Arc::new(resolver));
     config.alpn_protocols = vec![ALPN.to_vec()];
     config.resumption = Resumption::disabled();
+    if let Some(path) = &options.sslkeylogfile {
+        config.key_log = Arc::new(keylog::KeyLogFile::new(path.clone()));
+    }
     let sni = sni_name(options, host).and_then(|h| ServerName::try_from(h).ok());
     config.enable_sni = sni.is_some();
     let name = sni.unwrap_or(ServerName::IpAddress(

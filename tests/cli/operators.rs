@@ -379,3 +379,101 @@ fn a_ca_or_root_that_expires_before_what_it_signs_is_a_warning_with_the_first_to
         "{text}"
     );
 }
+
+/// `sslkeylogfile` (libpq 18), with libpq's file rules, compared with psycopg's libpq on the same
+/// servers: the same labels per connection (TLS 1.3's five secrets, TLS 1.2's CLIENT_RANDOM), the
+/// NSS key log format, a file created 0600 and appended to, and a file that cannot be opened a
+/// warning on standard error while the check goes on.
+#[test]
+fn sslkeylogfile_logs_the_labels_libpq_logs_with_its_file_rules() {
+    use std::collections::BTreeSet;
+    use std::os::unix::fs::PermissionsExt;
+    let home = shared_tempdir();
+    let dir = home.path();
+    let ca = Ca::root("pgtls keylog root");
+    let leaf = ca.server(&ServerCert::localhost());
+    let tls13 = Server::start(
+        Version::V15,
+        &Setup::tls(leaf.cert_pem.clone(), leaf.key_pem.clone()),
+    );
+    let mut setup = Setup::tls(leaf.cert_pem, leaf.key_pem);
+    setup.settings = vec![("ssl_max_protocol_version", "TLSv1.2".to_string())];
+    let tls12 = Server::start(Version::V15, &setup);
+    let root = write(dir, "keylog-root.crt", &ca.cert_pem);
+    let labels = |file: &Path| -> BTreeSet<String> {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split(' ').collect();
+            assert_eq!(fields.len(), 3, "{line}");
+            assert_eq!(fields[1].len(), 64, "a 32-byte client random: {line}");
+            assert!(
+                fields[1..]
+                    .iter()
+                    .all(|f| f.chars().all(|c| c.is_ascii_hexdigit()))
+            );
+        }
+        text.lines()
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .collect()
+    };
+    for (server, want) in [
+        (
+            &tls13,
+            &[
+                "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+                "CLIENT_TRAFFIC_SECRET_0",
+                "EXPORTER_SECRET",
+                "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                "SERVER_TRAFFIC_SECRET_0",
+            ][..],
+        ),
+        (&tls12, &["CLIENT_RANDOM"][..]),
+    ] {
+        let ours = dir.join(format!("pgtls-{}.keys", server.port));
+        let theirs = dir.join(format!("libpq-{}.keys", server.port));
+        let string = |file: &Path| {
+            format!(
+                "host=localhost port={} user=postgres sslmode=verify-full sslrootcert={root} sslkeylogfile={}",
+                server.port,
+                file.display()
+            )
+        };
+        let libpq = &libpq_connect(dir, &[string(&theirs)])[0];
+        assert_eq!(libpq["ok"], true, "{libpq}");
+        let (code, target) = check(dir, &[&string(&ours)]);
+        assert_eq!(code, 0, "{target:#}");
+        let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
+        assert_eq!(labels(&theirs), want, "libpq");
+        assert_eq!(labels(&ours), want, "pgtls");
+        let mode = std::fs::metadata(&ours).unwrap().permissions().mode();
+        assert_eq!(mode & 0o077, 0, "created private: {mode:o}");
+        // Appended, one connection's lines after another's.
+        let before = std::fs::read_to_string(&ours).unwrap().lines().count();
+        check(dir, &[&string(&ours)]);
+        assert_eq!(
+            std::fs::read_to_string(&ours).unwrap().lines().count(),
+            2 * before
+        );
+    }
+    // A directory where the file should be: libpq's warning, and the verdict stands.
+    let out = pgtls(dir)
+        .args([
+            "check",
+            &format!(
+                "host=localhost port={} user=postgres sslmode=verify-full sslrootcert={root} sslkeylogfile={}",
+                tls13.port,
+                dir.display()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "WARNING: could not open SSL key logging file \"{}\": Is a directory",
+            dir.display()
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
