@@ -246,6 +246,17 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
     pub also_names: Vec<String>,
 
+    /// With --audit: ask the server for its certificate under each of these names by SNI, and
+    /// without SNI (PostgreSQL 19 serves one per name, pg_hosts.conf); a name whose certificate
+    /// does not cover it is the error sni_name_not_covered.
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        requires = "audit"
+    )]
+    pub sni_names: Vec<String>,
+
     /// How many hosts to check at once.
     #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,

@@ -15,6 +15,9 @@ pub struct Expectations {
     pub cert: Option<ExpectedCert>,
     /// More names the certificate should cover, as clients use them.
     pub also_names: Vec<String>,
+    /// With `--audit`: names to ask the server's certificate for by SNI, one handshake each
+    /// (PostgreSQL 19 serves a certificate per name, `pg_hosts.conf`).
+    pub sni_names: Vec<String>,
 }
 
 /// A certificate file as the server should serve it: its leaf first, then what the server
@@ -30,7 +33,7 @@ pub struct ExpectedCert {
 impl Expectations {
     /// Whether there is anything to compare.
     pub fn is_empty(&self) -> bool {
-        self.cert.is_none() && self.also_names.is_empty()
+        self.cert.is_none() && self.also_names.is_empty() && self.sni_names.is_empty()
     }
 }
 

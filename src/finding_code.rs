@@ -84,6 +84,7 @@ finding_codes! {
     ProtocolNegotiationBroken = "protocol_negotiation_broken": "the server does not negotiate an unknown protocol version or option (GREASE) as it must",
     CancelOverTlsRefused = "cancel_over_tls_refused": "the server does not take a cancel request over TLS, as libpq 17 and later send it",
     SniRequired = "sni_required": "the server answers otherwise without SNI (an SNI-routing proxy)",
+    SniNameNotCovered = "sni_name_not_covered": "the certificate the server presents for a name of --sni-names does not cover that name",
     SniCertificateDiffers = "sni_certificate_differs": "the server presents another certificate without SNI",
     AuditIncomplete = "audit_incomplete": "some audit probes did not finish within the deadline",
     // --client.

@@ -643,6 +643,9 @@ pub struct Audit {
     /// The handshake and first answer with SNI and without, for a host name; `null` for an
     /// address or when not tested.
     pub sni: Option<SniProbe>,
+    /// With `--sni-names`: the certificate the server presents for each name, and without SNI.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sni_names: Vec<SniCertificate>,
     /// Why some probes were not run or did not finish, when that happened.
     #[serde(skip)]
     pub unfinished: Option<String>,
@@ -701,6 +704,50 @@ pub struct SniProbe {
     pub with_sni: Option<SniAnswer>,
     /// Without SNI; `null` if not tested.
     pub without_sni: Option<SniAnswer>,
+}
+
+/// The certificate presented for one name of `--sni-names` (or without SNI).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SniCertificate {
+    /// The name sent by SNI; `null` for the handshake without SNI.
+    pub name: Option<String>,
+    /// The certificate's subject; `null` when the handshake failed.
+    pub subject: Option<String>,
+    /// Its SHA-256.
+    pub sha256: Option<String>,
+    /// Whether it covers the name (libpq's verify-full rules); `null` without SNI or a
+    /// certificate.
+    pub covers: Option<bool>,
+    /// Why there is no certificate: the handshake's error, or a deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The certificate, for the judge.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub der: Option<Vec<u8>>,
+}
+
+impl SniCertificate {
+    /// What one handshake found (`None`: the deadline ended it).
+    pub(crate) fn new(name: Option<String>, found: Option<Result<Vec<u8>, String>>) -> Self {
+        let (der, error) = match found {
+            Some(Ok(der)) => (Some(der), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (
+                None,
+                Some("the audit's deadline ended the handshake".to_string()),
+            ),
+        };
+        let info = der.as_deref().and_then(|d| crate::certinfo::describe(d, 0));
+        SniCertificate {
+            name,
+            subject: info.as_ref().map(|i| i.subject.clone()),
+            sha256: info.map(|i| i.sha256),
+            covers: None,
+            error,
+            der,
+        }
+    }
 }
 
 /// One handshake of the SNI probe.

@@ -149,6 +149,7 @@ fn expectations(
     let expect = crate::expect::Expectations {
         cert,
         also_names: crate::expect::names(&args.also_names),
+        sni_names: crate::expect::names(&args.sni_names),
     };
     Ok((!expect.is_empty()).then(|| std::sync::Arc::new(expect)))
 }

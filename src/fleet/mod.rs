@@ -320,7 +320,11 @@ pub(crate) async fn check(job: Job, run: CheckOptions, ctx: Context<'static>) ->
         store,
         identity,
         run,
-        (needs, credentials),
+        (
+            needs,
+            credentials,
+            ctx.expect.as_deref().map_or(&[][..], |e| &e.sni_names[..]),
+        ),
     )
     .await;
     // A client that falls back from TLS to plaintext on this server needs a plaintext connection.

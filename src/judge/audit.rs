@@ -179,3 +179,53 @@ fn sni_findings(audit: &Audit, provider: Option<&Profile>) -> Vec<Finding> {
     }
     out
 }
+/// `--sni-names`: whether the certificate the server presents for each name covers it by
+/// libpq's verify-full rules (set on the audit), and the findings: a name it does not cover, and
+/// the certificate without SNI when a client connecting by address (which sends no SNI) reaches
+/// another one than the named ones.
+pub(crate) fn sni_names(audit: &mut Audit, host: &str) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for c in &mut audit.sni_names {
+        if let (Some(name), Some(der)) = (&c.name, &c.der) {
+            let refused = super::expect::libpq_refuses(name, der);
+            c.covers = Some(refused.is_none());
+            if let Some(message) = refused {
+                out.push(finding(
+                    Severity::Error,
+                    FindingCode::SniNameNotCovered,
+                    format!(
+                        "for the name {name} the server presents \"{}\" (SHA-256 {}), which does not cover it: libpq with sslmode=verify-full to {name} fails ({message})",
+                        c.subject.as_deref().unwrap_or_default(),
+                        c.sha256.as_deref().unwrap_or_default()
+                    ),
+                    "give that name a certificate that holds it as a DNS SAN (pg_hosts.conf in PostgreSQL 19: one line per name), or add it to the certificate it gets",
+                ));
+            }
+        }
+    }
+    let named: Vec<&str> = audit
+        .sni_names
+        .iter()
+        .filter(|c| c.name.is_some())
+        .filter_map(|c| c.sha256.as_deref())
+        .collect();
+    let unnamed = audit.sni_names.iter().find(|c| c.name.is_none());
+    if let Some(default) = unnamed.and_then(|c| c.sha256.as_deref().map(|s| (c, s)))
+        && !named.is_empty()
+        && !named.contains(&default.1)
+    {
+        let by_address = crate::net::numeric_host(host).is_some() || host.is_empty();
+        out.push(finding(
+            if by_address { Severity::Warning } else { Severity::Info },
+            FindingCode::SniCertificateDiffers,
+            format!(
+                "without SNI the server presents \"{}\" (SHA-256 {}), none of the certificates it presents for the names asked: libpq sends no SNI to an IP address or with sslsni=0, and gets this one (pg_hosts.conf's no_sni or * entry){}",
+                default.0.subject.as_deref().unwrap_or_default(),
+                default.1,
+                if by_address { ", as this target does" } else { "" }
+            ),
+            "connect by a name the server has a certificate for, or make the no_sni certificate one that clients connecting by address can verify",
+        ));
+    }
+    out
+}

@@ -146,7 +146,7 @@ fn also_names(report: &mut TargetReport, names: &[String]) -> bool {
 }
 
 /// libpq's verify-full check of `name`: `None` when it matches, else libpq's message.
-fn libpq_refuses(name: &str, leaf: &[u8]) -> Option<String> {
+pub(super) fn libpq_refuses(name: &str, leaf: &[u8]) -> Option<String> {
     use crate::tls::hostname::{self, NameCheck};
     let Some((sans, cn)) = certinfo::check_names(leaf) else {
         return Some("could not get server's host name from server certificate".into());

@@ -140,8 +140,11 @@ pub(crate) fn judge(
     report
         .findings
         .extend(groups::older_stacks(&report, audit.as_ref()));
-    match &audit {
+    let mut audit = audit;
+    match &mut audit {
         Some(found) => {
+            let by_name = audit::sni_names(found, &report.host);
+            report.findings.extend(by_name);
             let provider = provider::profile_of(&report, profiles);
             report.findings.extend(audit::findings(found, provider));
             let certificates = certs::certificate_findings(&report, run.warn_days);

@@ -267,7 +267,7 @@ pub(crate) async fn gather(
     store: Result<Option<&TrustStore>, &RootError>,
     identity: Result<Option<&ClientIdentity>, &ClientCertError>,
     run: CheckOptions,
-    (needs, credentials): (WireNeeds, Credentials<'_>),
+    (needs, credentials, sni_names): (WireNeeds, Credentials<'_>, &[String]),
 ) -> Facts {
     let gate = credentials.gate;
     // A root file that cannot be used ends libpq's TLS attempt before the chain is seen: an
@@ -332,7 +332,7 @@ pub(crate) async fn gather(
         by_offer: Vec::new(),
     };
     let audit = match run.audit {
-        true => Some(audit::audit(target, options, &startup, timeout).await),
+        true => Some(audit::audit(target, options, (&startup, sni_names), timeout).await),
         false => None,
     };
     Facts {

@@ -102,5 +102,22 @@ fn write_session(a: &Audit, out: &mut dyn Write) -> io::Result<()> {
             side(&sni.without_sni)
         )?;
     }
+    for c in &a.sni_names {
+        let name = c.name.as_deref().map_or("(no SNI)".into(), clean);
+        let what = match (&c.subject, &c.error) {
+            (Some(subject), _) => format!(
+                "\"{}\"{}",
+                clean(subject),
+                match c.covers {
+                    Some(true) => ", covers it",
+                    Some(false) => ", does NOT cover it",
+                    None => "",
+                }
+            ),
+            (None, Some(error)) => clean(error).into_owned(),
+            (None, None) => "-".into(),
+        };
+        writeln!(out, "               certificate for {name}: {what}")?;
+    }
     Ok(())
 }

@@ -498,6 +498,7 @@ fn build_target(file: &TargetFile, env: &Environment) -> Result<TargetSpec, Conf
     let expect = crate::expect::Expectations {
         cert,
         also_names: crate::expect::names(&file.also_names),
+        sni_names: Vec::new(),
     };
     Ok(TargetSpec {
         conninfo: file.conninfo.clone(),

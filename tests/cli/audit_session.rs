@@ -65,15 +65,46 @@ fn certified(
     Arc::new(rustls::sign::CertifiedKey::from_der(certs, key, provider).unwrap())
 }
 
+/// PostgreSQL 19's `pg_hosts.conf` as a stand-in: a certificate per requested name, and the
+/// `no_sni` one when no name comes (or an unknown one, as its `*` entry).
+#[derive(Debug)]
+struct PerName(
+    Vec<(String, Arc<rustls::sign::CertifiedKey>)>,
+    Arc<rustls::sign::CertifiedKey>,
+);
+
+impl rustls::server::ResolvesServerCert for PerName {
+    fn resolve(
+        &self,
+        hello: rustls::server::ClientHello<'_>,
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        let asked = hello.server_name();
+        Some(
+            self.0
+                .iter()
+                .find(|(name, _)| Some(name.as_str()) == asked)
+                .map_or_else(|| self.1.clone(), |(_, key)| key.clone()),
+        )
+    }
+}
+
 fn start(behaviour: Behaviour, with: &Issued, without: &Issued) -> u16 {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let resolver = BySni(certified(with, &provider), certified(without, &provider));
+    listen(behaviour, provider, Arc::new(resolver))
+}
+
+fn listen(
+    behaviour: Behaviour,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    resolver: Arc<dyn rustls::server::ResolvesServerCert>,
+) -> u16 {
     let config = Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
-            .with_cert_resolver(Arc::new(resolver)),
+            .with_cert_resolver(resolver),
     );
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -345,4 +376,98 @@ fn a_neon_endpoint_by_address_gets_neons_own_advice_and_by_its_name_connects() {
             );
         }
     }
+}
+
+/// `--audit --sni-names` against a stand-in for PostgreSQL 19's per-name certificates (no
+/// PostgreSQL 19 build can be installed here): which certificate each name gets, one that does
+/// not cover its name, and the no_sni certificate a client connecting by address reaches.
+#[test]
+fn the_audit_asks_for_each_names_certificate_as_postgresql_19_serves_them() {
+    let home = shared_tempdir();
+    let ca = Ca::root("pgtls per-name root");
+    let spec = |dns: Vec<&'static str>, serial| ServerCert {
+        dns,
+        ips: vec![],
+        serial,
+        ..ServerCert::localhost()
+    };
+    let orders = ca.server(&spec(vec!["orders.db.test"], 10));
+    let billing = ca.server(&spec(vec!["old-billing.db.test"], 11));
+    let fallback = ca.server(&spec(vec!["localhost"], 12));
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let resolver = PerName(
+        vec![
+            ("orders.db.test".into(), certified(&orders, &provider)),
+            ("billing.db.test".into(), certified(&billing, &provider)),
+        ],
+        certified(&fallback, &provider),
+    );
+    let port = listen(Behaviour::CertificateBySni, provider, Arc::new(resolver));
+    let root = home.path().join("per-name-root.crt");
+    std::fs::write(&root, &ca.cert_pem).unwrap();
+    let out = pgtls(home.path())
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--audit",
+            "--sni-names",
+            "orders.db.test,billing.db.test",
+        ])
+        .arg(format!(
+            "host=127.0.0.1 port={port} user=postgres sslmode=verify-ca sslrootcert={}",
+            root.display()
+        ))
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let target = &doc["targets"][0];
+    let by_name: Vec<(Value, Value, Value)> = target["audit"]["sni_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].clone(), c["subject"].clone(), c["covers"].clone()))
+        .collect();
+    assert_eq!(
+        by_name,
+        [
+            (
+                Value::from("orders.db.test"),
+                Value::from("CN=localhost"),
+                Value::Bool(true)
+            ),
+            (
+                Value::from("billing.db.test"),
+                Value::from("CN=localhost"),
+                Value::Bool(false)
+            ),
+            (Value::Null, Value::from("CN=localhost"), Value::Null),
+        ],
+        "{target:#}"
+    );
+    let codes: Vec<&str> = target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"sni_name_not_covered"), "{codes:?}");
+    let fallback_finding = target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["code"] == "sni_certificate_differs"
+                && f["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("as this target does")
+        })
+        .unwrap_or_else(|| panic!("{target:#}"));
+    assert_eq!(fallback_finding["severity"], "warning");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "verify-ca by address connects: {target:#}"
+    );
 }

@@ -166,6 +166,8 @@ enum Probe {
     Cancel,
     /// A handshake with this SNI (or none) and a startup message.
     Sni(Option<String>),
+    /// A handshake with this SNI (or none), for the certificate alone (`--sni-names`).
+    Certificate(Option<String>),
 }
 
 impl Probe {
@@ -190,6 +192,7 @@ enum Found {
     Startup(Option<crate::report::VersionAnswer>),
     Cancel(Option<Result<(), String>>),
     Sni(Option<crate::report::SniAnswer>),
+    Certificate(Result<Vec<u8>, String>),
 }
 
 async fn probe(ctx: &Context, probe: Probe) -> Found {
@@ -204,6 +207,9 @@ async fn probe(ctx: &Context, probe: Probe) -> Found {
         Probe::Startup(minor, grease) => Found::Startup(session::startup(ctx, minor, grease).await),
         Probe::Cancel => Found::Cancel(session::cancel(ctx).await),
         Probe::Sni(name) => Found::Sni(session::sni(ctx, name.as_deref()).await),
+        Probe::Certificate(name) => {
+            Found::Certificate(session::certificate(ctx, name.as_deref()).await)
+        }
     }
 }
 
@@ -290,7 +296,7 @@ async fn reach(
 pub async fn audit(
     target: &Target,
     options: &Options,
-    startup: &[(String, String)],
+    (startup, sni_names): (&[(String, String)], &[String]),
     timeout: Duration,
 ) -> Audit {
     let mut audit = Audit::default();
@@ -330,9 +336,32 @@ pub async fn audit(
     // Everything else depends only on those two answers.
     // SNI can be sent only for a host name (libpq's rule), whatever sslsni says.
     let sni_name = tls::sni_host(&target.host);
-    let probes = later_probes(v13.is_some(), sni_name.clone());
+    let mut probes = later_probes(v13.is_some(), sni_name.clone());
+    // --sni-names: each name's certificate, then the one without SNI, after the rest.
+    let asked: Vec<Option<String>> = if sni_names.is_empty() {
+        Vec::new()
+    } else {
+        sni_names
+            .iter()
+            .map(|n| Some(n.clone()))
+            .chain([None])
+            .collect()
+    };
+    probes.extend(asked.iter().cloned().map(Probe::Certificate));
     let total = probes.len() + 2;
-    let found = run_all(&ctx, probes, deadline).await;
+    let mut found = run_all(&ctx, probes, deadline).await;
+    let by_name = found.split_off(found.len() - asked.len());
+    audit.sni_names = asked
+        .into_iter()
+        .zip(by_name)
+        .map(|(name, found)| {
+            let found = found.and_then(|f| match f {
+                Found::Certificate(result) => Some(result),
+                _ => None,
+            });
+            crate::report::SniCertificate::new(name, found)
+        })
+        .collect();
     let cut_short = found.iter().filter(|f| f.is_none()).count()
         + usize::from(audit.protocols.tls13.is_none())
         + usize::from(audit.protocols.tls12.is_none());

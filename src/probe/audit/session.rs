@@ -28,7 +28,7 @@ async fn session(
     ctx: &Context,
     sni: Option<&str>,
     negotiation: SslNegotiation,
-) -> Result<(TlsStream<Box<dyn Stream>>, Option<String>), String> {
+) -> Result<(TlsStream<Box<dyn Stream>>, Option<Vec<u8>>), String> {
     let (config, name) =
         tls::probe_config(tls::base_provider(), super::BOTH, sni).map_err(|e| e.to_string())?;
     let stream = open(ctx, negotiation)
@@ -43,7 +43,7 @@ async fn session(
         .1
         .peer_certificates()
         .and_then(|c| c.first())
-        .map(|c| crate::certinfo::sha256(c));
+        .map(|c| c.to_vec());
     Ok((tls, leaf))
 }
 
@@ -126,6 +126,14 @@ pub(crate) async fn cancel(ctx: &Context) -> Option<Result<(), String>> {
 
 /// A handshake with `sni` (or none), the leaf certificate, and the first answer to a 3.0
 /// startup message.
+/// The certificate the server presents for `sni` (or without SNI): its DER, or why the handshake
+/// failed.
+pub(crate) async fn certificate(ctx: &Context, sni: Option<&str>) -> Result<Vec<u8>, String> {
+    let (mut tls, leaf) = session(ctx, sni, SslNegotiation::Postgres).await?;
+    wire::terminate(&mut tls).await;
+    leaf.ok_or_else(|| "the server presented no certificate".to_string())
+}
+
 pub(crate) async fn sni(ctx: &Context, sni: Option<&str>) -> Option<SniAnswer> {
     let (mut tls, leaf) = match session(ctx, sni, SslNegotiation::Postgres).await {
         Ok(session) => session,
@@ -142,7 +150,7 @@ pub(crate) async fn sni(ctx: &Context, sni: Option<&str>) -> Option<SniAnswer> {
     wire::terminate(&mut tls).await;
     let went_on = !matches!(answer, VersionAnswer::Refused { .. });
     Some(SniAnswer {
-        certificate_sha256: leaf,
+        certificate_sha256: leaf.map(|der| crate::certinfo::sha256(&der)),
         answer: answer.to_string(),
         went_on,
     })
