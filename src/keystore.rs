@@ -270,14 +270,21 @@ fn append_jks(
         out.extend(der_len.to_be_bytes());
         out.extend(der.as_ref());
     }
+    let digest = jks_digest(password, &out);
+    out.extend(digest);
+    Ok(out)
+}
+
+/// keytool's integrity check of a JKS file: SHA-1 over the password (UTF-16BE), "Mighty
+/// Aphrodite" and the bytes before the digest.
+fn jks_digest(password: &str, signed: &[u8]) -> Vec<u8> {
     let mut sha = sha1::Sha1::new();
     for unit in password.encode_utf16() {
         sha.update(unit.to_be_bytes());
     }
     sha.update(b"Mighty Aphrodite");
-    sha.update(&out);
-    out.extend(sha.finalize());
-    Ok(out)
+    sha.update(signed);
+    sha.finalize().to_vec()
 }
 
 /// A cursor over the bytes of a JKS file, every read bounded by what is left.
@@ -368,15 +375,7 @@ fn read_jks(bytes: &[u8], password: &str) -> Result<Vec<Entry>, KeystoreError> {
     }
     let signed = r.at;
     let digest = r.take(20)?;
-    // keytool's integrity check: SHA-1 over the password (UTF-16BE), "Mighty Aphrodite" and the
-    // store.
-    let mut sha = sha1::Sha1::new();
-    for unit in password.encode_utf16() {
-        sha.update(unit.to_be_bytes());
-    }
-    sha.update(b"Mighty Aphrodite");
-    sha.update(&bytes[..signed]);
-    if sha.finalize().as_slice() != digest {
+    if jks_digest(password, &bytes[..signed]) != digest {
         return Err(KeystoreError::Password);
     }
     Ok(entries)
@@ -406,13 +405,8 @@ mod tests {
         out.extend(b"X.509");
         out.extend((der.len() as u32).to_be_bytes());
         out.extend(der);
-        let mut sha = sha1::Sha1::new();
-        for unit in password.encode_utf16() {
-            sha.update(unit.to_be_bytes());
-        }
-        sha.update(b"Mighty Aphrodite");
-        sha.update(&out);
-        out.extend(sha.finalize());
+        let digest = jks_digest(password, &out);
+        out.extend(digest);
         out
     }
 

@@ -18,14 +18,7 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 
 /// `pgtls check --format json ARGS`: the exit code and the first target.
 fn check(home: &Path, args: &[&str]) -> (i32, Value) {
-    let out = pgtls(home)
-        .args(["check", "--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let doc: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("{args:?}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), doc["targets"][0].clone())
+    crate::harness::first_target(pgtls(home).args(["check", "--format", "json"]).args(args))
 }
 
 fn finding<'a>(target: &'a Value, code: &str) -> Option<&'a Value> {
