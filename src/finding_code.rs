@@ -51,6 +51,7 @@ finding_codes! {
     ChainNotVerified = "chain_not_verified": "this sslmode does not verify the certificate chain",
     HostNameNotVerified = "host_name_not_verified": "this sslmode does not check the host name",
     UnixSocket = "unix_socket": "a Unix-domain socket: TLS does not apply",
+    OAuthIssuerUnverified = "oauth_issuer_unverified": "the OAuth issuer's HTTPS endpoint the server advertises does not verify as libpq's OAuth flow would reach it, or its document names another issuer",
     NotLoggedIn = "not_logged_in": "no password is configured: the check stopped at the server's authentication request",
     ServerViewDiffers = "server_view_differs": "the server's pg_stat_ssl shows another session than the one negotiated",
     PoolerInFront = "pooler_in_front": "a pooler or proxy answers for the server: pgtls checked the client's leg to it",

@@ -390,6 +390,42 @@ pub struct Login {
     pub key_pid: Option<i32>,
     /// The server's own view of the connection, once logged in.
     pub server_tls: Option<ServerTls>,
+    /// When the server asked for OAUTHBEARER: what its discovery said and the issuer's HTTPS
+    /// endpoint as libpq's OAuth flow would reach it (no token is requested).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthLogin>,
+}
+
+/// The OAUTHBEARER discovery, up to where libpq would start its flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct OAuthLogin {
+    /// The discovery document's URL the server named (or `oauth_issuer`'s).
+    pub discovery_uri: Option<String>,
+    /// The scope the server asked for.
+    pub scope: Option<String>,
+    /// The issuer's endpoint, checked.
+    pub issuer: Option<IssuerEndpoint>,
+}
+
+/// The OAuth issuer's HTTPS endpoint as libpq's flow reaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct IssuerEndpoint {
+    /// The URL.
+    pub url: String,
+    /// The roots used: the system trust store, or `PGOAUTHCAFILE` under `PGOAUTHDEBUG=UNSAFE`.
+    pub trust: Option<String>,
+    /// The TLS version negotiated.
+    pub protocol: Option<String>,
+    /// The certificate it presented.
+    pub certificate: Option<crate::certinfo::CertificateInfo>,
+    /// Whether the chain and the host name verified.
+    pub verified: bool,
+    /// Why not, or why the endpoint could not be read.
+    pub error: Option<String>,
+    /// The HTTP status of the document.
+    pub http_status: Option<u16>,
+    /// The `issuer` the document names.
+    pub document_issuer: Option<String>,
 }
 
 /// The server's view of the connection, from `pg_stat_ssl`.

@@ -24,7 +24,7 @@ pub use modes::{
 pub use require_auth::{AuthRequest, RequireAuth, SaslMechanism};
 pub use settings::{Secret, Settings, Source};
 pub use targets::{HostKind, PasswordSource, Target};
-pub use validate::{Options, ProtocolRange, RootCert};
+pub use validate::{OAuthSettings, Options, ProtocolRange, RootCert};
 
 use crate::conninfo;
 

@@ -76,6 +76,24 @@ pub struct Options {
     pub home: Option<PathBuf>,
     /// `sslkeylogfile` (libpq 18): where the TLS secrets of libpq's own connections are logged.
     pub sslkeylogfile: Option<PathBuf>,
+    /// The `oauth_*` settings (libpq 18), for a server that asks for OAUTHBEARER.
+    pub oauth: OAuthSettings,
+    /// `PGOAUTHDEBUG=UNSAFE`: libpq then allows http:// issuers and `PGOAUTHCAFILE`.
+    pub oauth_debug: bool,
+    /// `PGOAUTHCAFILE`, which libpq's OAuth flow reads only under `PGOAUTHDEBUG=UNSAFE`.
+    pub oauth_ca_file: Option<PathBuf>,
+}
+
+/// `oauth_issuer`, `oauth_client_id` and `oauth_scope` (the client secret is never needed: no
+/// token is requested).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OAuthSettings {
+    /// `oauth_issuer`: the issuer identifier, or its discovery URI.
+    pub issuer: Option<String>,
+    /// `oauth_client_id`.
+    pub client_id: Option<String>,
+    /// `oauth_scope`.
+    pub scope: Option<String>,
 }
 
 /// The protocol versions a connection may use, as minor versions of protocol 3 (0 or 2).
@@ -204,6 +222,13 @@ pub fn options(settings: &Settings, env: &Environment) -> Result<Options, Config
         protocol,
         home,
         sslkeylogfile: settings.nonempty("sslkeylogfile").map(PathBuf::from),
+        oauth: OAuthSettings {
+            issuer: settings.nonempty("oauth_issuer").map(str::to_string),
+            client_id: settings.nonempty("oauth_client_id").map(str::to_string),
+            scope: settings.nonempty("oauth_scope").map(str::to_string),
+        },
+        oauth_debug: env.var("PGOAUTHDEBUG") == Some("UNSAFE"),
+        oauth_ca_file: env.var("PGOAUTHCAFILE").map(PathBuf::from),
     })
 }
 

@@ -532,11 +532,71 @@ pub(super) fn no_host(report: &mut TargetReport) {
     }
 }
 
+/// The OAuth issuer's endpoint as libpq's flow would reach it: one that does not verify, or whose
+/// document names another issuer, fails that flow after the database connection was fine.
+fn oauth_issuer(report: &mut TargetReport, oauth: Option<&crate::report::OAuthLogin>) {
+    let Some(endpoint) = oauth.and_then(|o| o.issuer.as_ref()) else {
+        return;
+    };
+    if let Some(error) = &endpoint.error {
+        let trust = endpoint
+            .trust
+            .as_deref()
+            .unwrap_or("the system trust store");
+        push(
+            report,
+            Severity::Error,
+            FindingCode::OAuthIssuerUnverified,
+            format!(
+                "the OAuth issuer's endpoint {} cannot be used as libpq's OAuth flow would use it: {error}",
+                endpoint.url
+            ),
+            Some(format!(
+                "libpq's flow (libcurl) verifies the issuer's chain against {trust} and its host name; give the issuer a certificate that does, or fix the issuer URL the server advertises (oauth_issuer in pg_hba.conf)"
+            )),
+        );
+        return;
+    }
+    if let (Some(named), Some(url)) = (
+        &endpoint.document_issuer,
+        oauth.and_then(|o| o.discovery_uri.as_deref()),
+    ) {
+        let expected =
+            crate::probe::oauth::issuer_from_well_known_uri(url, true).unwrap_or_default();
+        if *named != expected {
+            push(
+                report,
+                Severity::Error,
+                FindingCode::OAuthIssuerUnverified,
+                format!(
+                    "the discovery document at {url} names the issuer \"{named}\", not \"{expected}\": libpq's OAuth flow refuses it"
+                ),
+                Some("the document's issuer must equal the issuer identifier its URL stands for (RFC 8414)".into()),
+            );
+        }
+    }
+}
+
 fn login(report: &mut TargetReport) {
     let Some(login) = report.login.clone() else {
         return;
     };
-    if let Some(stopped) = &login.stopped {
+    if let Some(stopped) = &login.stopped
+        && login.method.as_deref() == Some("OAUTHBEARER")
+    {
+        let hint = match &login.oauth {
+            None => Some("set oauth_issuer and oauth_client_id (libpq 18) as the application does, and pgtls follows the discovery and checks the issuer's HTTPS endpoint".to_string()),
+            Some(_) => None,
+        };
+        push(
+            report,
+            Severity::Info,
+            FindingCode::NotLoggedIn,
+            format!("{stopped}; the TLS verdict stands"),
+            hint,
+        );
+        oauth_issuer(report, login.oauth.as_ref());
+    } else if let Some(stopped) = &login.stopped {
         let method = login.method.clone().unwrap_or_default();
         push(
             report,

@@ -215,6 +215,7 @@ mod tests {
                 issuer_dn: None,
                 pid: Some(backend),
             }),
+            oauth: None,
         }
     }
 

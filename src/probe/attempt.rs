@@ -508,6 +508,7 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         },
         server_cert,
         protocol: plan.options.protocol,
+        oauth: (&plan.options.oauth, plan.options.oauth_debug),
     };
     let result = login::authenticate(stream, &ctx).await;
     r.timings.startup_ms = Some(ms(start));
@@ -528,6 +529,7 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             server_version: None,
             key_pid: None,
             server_tls: None,
+            oauth: None,
         };
     match result {
         LoginResult::Authenticated {
@@ -552,6 +554,36 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
                 "no password is configured (password, PGPASSWORD or the password file)".to_string()
             };
             r.login = Some(report(false, Some(method), Some(why)));
+            r.outcome = Some(Outcome::Accepted);
+        }
+        // OAUTHBEARER: libpq stops here when its settings or the server's discovery do not
+        // pass its rules; otherwise it would run its flow, and pgtls checks the issuer instead.
+        LoginResult::OAuth(Err(message))
+            if message.starts_with("server requires OAuth authentication, but oauth_issuer") =>
+        {
+            r.login = Some(report(false, Some("OAUTHBEARER".into()), Some(message)));
+            r.outcome = Some(Outcome::Accepted);
+        }
+        LoginResult::OAuth(Err(message)) => {
+            r.login = Some(report(false, Some("OAUTHBEARER".into()), None));
+            r.fail(Outcome::Rejected, message);
+        }
+        LoginResult::OAuth(Ok(params)) => {
+            // Within the attempt's own deadline, which still has the login to finish.
+            let left = std::time::Duration::from_secs(5);
+            let issuer = match &params.discovery_uri {
+                Some(uri) => Some(super::oauth_issuer::check(uri, plan.options, left).await),
+                None => None,
+            };
+            let stopped = "the server asks for OAUTHBEARER: libpq would now run its OAuth flow (a device authorization at the issuer); pgtls requests no token and checks the issuer's endpoint instead".to_string();
+            r.login = Some(crate::report::Login {
+                oauth: Some(crate::report::OAuthLogin {
+                    discovery_uri: params.discovery_uri,
+                    scope: params.scope,
+                    issuer,
+                }),
+                ..report(false, Some("OAUTHBEARER".into()), Some(stopped))
+            });
             r.outcome = Some(Outcome::Accepted);
         }
         LoginResult::Unsupported(method) => {

@@ -32,6 +32,9 @@ pub enum LoginResult {
     NeedsPassword(String),
     /// The server asked for a method pgtls does not speak (GSSAPI, SSPI).
     Unsupported(String),
+    /// The server asked for OAUTHBEARER: what its discovery said, up to where libpq would start
+    /// its OAuth flow; or libpq's message where libpq stops before that.
+    OAuth(Result<super::oauth::ServerParams, String>),
     /// libpq itself would refuse to go on (channel binding rules), with libpq's message.
     ClientRefused(String),
     /// The server refused.
@@ -50,6 +53,8 @@ pub(crate) struct Context<'a> {
     pub server_cert: Option<&'a [u8]>,
     /// The protocol versions allowed; the startup message asked for the maximum.
     pub protocol: crate::config::ProtocolRange,
+    /// The `oauth_*` settings and `PGOAUTHDEBUG=UNSAFE`, for OAUTHBEARER.
+    pub oauth: (&'a crate::config::OAuthSettings, bool),
 }
 
 async fn send<S: AsyncWrite + Unpin>(stream: &mut S, buf: &BytesMut) -> Result<(), WireError> {
@@ -235,6 +240,8 @@ struct Client<'c> {
     version: i32,
     /// Whether NegotiateProtocolVersion came (libpq takes it once).
     negotiated: bool,
+    /// The OAUTHBEARER discovery under way.
+    oauth: Option<super::oauth::Setup>,
 }
 
 impl<'c> Client<'c> {
@@ -273,6 +280,7 @@ impl<'c> Client<'c> {
             sent: sent.into_iter().collect(),
             version: super::protocol::code(ctx.protocol.max),
             negotiated: false,
+            oauth: None,
         }
     }
 
@@ -340,8 +348,19 @@ impl<'c> Client<'c> {
             Err(message) => return Ok(Step::Done(LoginResult::ClientRefused(message))),
         };
         if mechanism == Mechanism::OAuth {
-            let method = mechanism.name().to_string();
-            return Ok(Step::Done(LoginResult::Unsupported(method)));
+            let (settings, debug) = self.ctx.oauth;
+            let setup = match super::oauth::setup(settings, debug) {
+                Ok(setup) => setup,
+                Err(message) => return Ok(Step::Done(LoginResult::OAuth(Err(message)))),
+            };
+            // The discovery request: no token, as libpq's first connection sends it.
+            let mut buf = BytesMut::new();
+            frontend::sasl_initial_response(mechanism.name(), super::oauth::DISCOVERY, &mut buf)
+                .map_err(WireError::Closed)?;
+            send(stream, &buf).await?;
+            self.oauth = Some(setup);
+            self.used = Some(mechanism.name());
+            return Ok(Step::Next);
         }
         let Some(password) = self.ctx.password else {
             return Ok(Step::Done(LoginResult::NeedsPassword(request.method())));
@@ -360,6 +379,27 @@ impl<'c> Client<'c> {
         data: &[u8],
     ) -> Result<Step, WireError> {
         let refused = |message: String| Ok(Step::Done(LoginResult::ClientRefused(message)));
+        if let Some(setup) = &self.oauth {
+            if request != AuthRequest::SaslContinue {
+                return refused("server sent unexpected additional OAuth data".into());
+            }
+            // The dummy answer to the error result; libpq would now run its flow, pgtls stops.
+            let mut buf = BytesMut::new();
+            frontend::sasl_response(super::oauth::AFTER_ERROR, &mut buf)
+                .map_err(WireError::Closed)?;
+            send(stream, &buf).await?;
+            let params = super::oauth::server_params(data, setup, self.ctx.oauth.1).and_then(
+                |mut params| {
+                    // A discovery URI given as oauth_issuer stands when the server sends none.
+                    params.discovery_uri = params.discovery_uri.or(setup.discovery_uri.clone());
+                    match params.discovery_uri {
+                        Some(_) => Ok(params),
+                        None => Err("server requires OAuth authentication, but no discovery metadata was provided".to_string()),
+                    }
+                },
+            );
+            return Ok(Step::Done(LoginResult::OAuth(params)));
+        }
         let Some(current) = self.exchange.as_mut() else {
             return refused(
                 "fe_sendauth: invalid authentication request from server: AUTH_REQ_SASL_CONT without AUTH_REQ_SASL".into(),

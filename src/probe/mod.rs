@@ -6,6 +6,8 @@ mod attempt;
 pub(crate) mod audit;
 mod auth;
 mod login;
+pub(crate) mod oauth;
+mod oauth_issuer;
 pub(crate) mod protocol;
 pub(crate) mod transport;
 pub(crate) mod wire;

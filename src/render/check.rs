@@ -336,6 +336,36 @@ fn write_host_name(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  host name    {line}")
 }
 
+/// The OAUTHBEARER discovery and the issuer's endpoint.
+fn write_oauth(oauth: &crate::report::OAuthLogin, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "  oauth        discovery {}{}",
+        oauth.discovery_uri.as_deref().map_or("-".into(), clean),
+        oauth
+            .scope
+            .as_deref()
+            .map(|s| format!(", scope \"{}\"", clean(s)))
+            .unwrap_or_default()
+    )?;
+    if let Some(issuer) = &oauth.issuer {
+        let line = match (&issuer.error, issuer.verified) {
+            (Some(error), _) => format!("NOT usable: {}", clean(error)),
+            (None, _) => format!(
+                "{}, verified by {}{}",
+                issuer.protocol.as_deref().unwrap_or("TLS"),
+                issuer.trust.as_deref().map_or("-".into(), clean),
+                issuer
+                    .http_status
+                    .map(|s| format!("; the document answers HTTP {s}"))
+                    .unwrap_or_default()
+            ),
+        };
+        writeln!(out, "  issuer       {line}")?;
+    }
+    Ok(())
+}
+
 /// What the operator expected: the certificate to be served, the other names to be covered.
 fn write_expected(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
     if let Some(e) = &t.expected_certificate {
@@ -400,6 +430,9 @@ fn write_login(t: &TargetReport, out: &mut dyn Write) -> io::Result<()> {
             _ => "not logged in".to_string(),
         };
         writeln!(out, "  login        {line}")?;
+        if let Some(oauth) = &login.oauth {
+            write_oauth(oauth, out)?;
+        }
         if let Some(version) = &login.protocol_version {
             writeln!(out, "  protocol     version {version}")?;
         }

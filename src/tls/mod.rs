@@ -180,6 +180,39 @@ pub fn versions(
     Ok(versions)
 }
 
+/// A configuration for an HTTPS client as libcurl makes one (an OAuth issuer): the chain checked
+/// against `store` with OpenSSL's rules and recorded, SNI for a host name, no resumption.
+///
+/// # Errors
+/// Versions the provider cannot serve (not with the defaults).
+pub fn https_config(
+    store: TrustStore,
+    host: &str,
+    record: Record,
+) -> Result<(Arc<ClientConfig>, ServerName<'static>), rustls::Error> {
+    let provider = Arc::new(base_provider());
+    let verifier = Arc::new(verifier::ChainVerifier::new(store, &provider, record));
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.resumption = Resumption::disabled();
+    let name = sni_host(host).and_then(|h| ServerName::try_from(h).ok());
+    config.enable_sni = name.is_some();
+    let name = name.unwrap_or_else(|| {
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .map_or(
+                ServerName::IpAddress(std::net::Ipv4Addr::UNSPECIFIED.into()),
+                |ip| ServerName::IpAddress(ip.into()),
+            )
+    });
+    Ok((Arc::new(config), name))
+}
+
 /// A configuration for probing what a server accepts: the given provider (cipher suites, key
 /// exchange groups) and versions, no chain verification (handshake signatures still verified),
 /// ALPN offered, SNI as libpq sends it.

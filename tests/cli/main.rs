@@ -20,6 +20,7 @@ mod impostor;
 mod keystore;
 mod local;
 mod login;
+mod oauth;
 mod operators;
 mod packages;
 mod pki;
