@@ -48,12 +48,51 @@ pub fn save_chain(report: &crate::report::Report, path: &Path, force: bool) -> R
     Ok(true)
 }
 
+/// A targets-file line's own names: `CONNINFO  # also-names=NAME,...` (a `#` after a space,
+/// outside quotes, where libpq's strings never have one).
+///
+/// # Errors
+/// A `#` part that is not `also-names=...`.
+fn line_names(line: &str) -> Result<(&str, Option<Vec<String>>), String> {
+    let mut quoted = false;
+    let mut previous = ' ';
+    let mut at = None;
+    for (i, c) in line.char_indices() {
+        match c {
+            '\'' if previous != '\\' => quoted = !quoted,
+            '#' if !quoted && previous.is_whitespace() => {
+                at = Some(i);
+                break;
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    let Some(at) = at else {
+        return Ok((line, None));
+    };
+    let options = line[at + 1..].trim();
+    match options.strip_prefix("also-names=") {
+        Some(names) => Ok((
+            line[..at].trim_end(),
+            Some(crate::expect::names(&[names.to_string()])),
+        )),
+        None => Err(format!(
+            "after \"#\" a targets-file line takes also-names=NAME,..., not \"{}\"",
+            crate::sanitize::clean(options.split('=').next().unwrap_or(""))
+        )),
+    }
+}
+
 /// The connection strings of a targets file (or standard input for "-"), read as they are
 /// needed: each line resolved into an input, a line that cannot be read into a refused one.
 fn targets_file<'a>(
     path: &'a Path,
     env: &'a Environment,
-    choice: Option<ClientChoice>,
+    (choice, run): (
+        Option<ClientChoice>,
+        Option<&'a crate::expect::Expectations>,
+    ),
 ) -> Result<impl Iterator<Item = Input> + 'a, Error> {
     let lines = crate::files::lines(path).map_err(|source| Error::Targets {
         path: path.to_path_buf(),
@@ -75,11 +114,29 @@ fn targets_file<'a>(
         if conninfo.is_empty() || conninfo.starts_with('#') {
             return None;
         }
-        Some(match crate::clients::read_string(&conninfo, env, choice) {
+        let (conninfo, names) = match line_names(&conninfo) {
+            Ok(split) => split,
+            Err(message) => {
+                return Some(Input::Invalid {
+                    origin,
+                    message,
+                    hint: None,
+                });
+            }
+        };
+        // The line's names replace the run's --also-names; the rest of the run's stays.
+        let expect = names.map(|also_names| {
+            std::sync::Arc::new(crate::expect::Expectations {
+                also_names,
+                ..run.cloned().unwrap_or_default()
+            })
+        });
+        Some(match crate::clients::read_string(conninfo, env, choice) {
             Ok((resolved, clients)) => Input::Resolved {
                 resolved: Box::new(resolved),
                 origin: Some(origin),
                 clients,
+                expect,
             },
             Err(e) => Input::refused(origin, e),
         })
@@ -102,6 +159,7 @@ fn argument(
             resolved: Box::new(resolved),
             origin,
             clients,
+            expect: None,
         }),
         (Err(e), Some(origin)) => Ok(Input::refused(origin, e)),
         (Err(e), None) => Err(e.into()),
@@ -192,7 +250,7 @@ pub fn check(
     // A targets file that cannot be read stops a text run; in a document it is a failed target
     // named by the file, so that CI still gets a complete report with exit code 2.
     let from_file = match &args.targets {
-        Some(path) => match targets_file(path, env, client) {
+        Some(path) => match targets_file(path, env, (client, expect.as_deref())) {
             Ok(lines) => Some(lines),
             Err(e) if machine => {
                 inputs.push(Input::Invalid {
@@ -248,7 +306,7 @@ pub fn check(
         let ctx = crate::judge::Context {
             clock,
             profiles,
-            expect,
+            expect: expect.clone(),
         };
         fleet::check_all(inputs, run, args.concurrency as usize, ctx, stream)?
     };
@@ -288,6 +346,46 @@ pub fn check(
         Err(err) => {
             crate::error::print_error(&err);
             Ok(code.max(Code::Usage))
+        }
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::line_names;
+
+    #[test]
+    fn a_targets_line_may_name_its_own_also_names_after_a_hash() {
+        // (line, the connection string, its names, or the error)
+        type Case<'a> = (&'a str, Result<(&'a str, Option<&'a [&'a str]>), &'a str>);
+        let cases: [Case; 6] = [
+            ("host=db", Ok(("host=db", None))),
+            (
+                "host=db  # also-names=db-ro, db-pooler",
+                Ok(("host=db", Some(&["db-ro", "db-pooler"][..]))),
+            ),
+            (
+                "host=db password='a #b'",
+                Ok(("host=db password='a #b'", None)),
+            ),
+            ("host=db#x", Ok(("host=db#x", None))),
+            ("host=db # expect-cert=x", Err("not \"expect-cert\"")),
+            (
+                "postgresql://db/app # also-names=db-rw",
+                Ok(("postgresql://db/app", Some(&["db-rw"][..]))),
+            ),
+        ];
+        for (line, want) in cases {
+            match (line_names(line), want) {
+                (Ok((conninfo, names)), Ok((want_conninfo, want_names))) => {
+                    assert_eq!(conninfo, want_conninfo, "{line}");
+                    let want_names =
+                        want_names.map(|n| n.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+                    assert_eq!(names, want_names, "{line}");
+                }
+                (Err(e), Err(want)) => assert!(e.ends_with(want), "{line}: {e}"),
+                (got, _) => panic!("{line}: {got:?}"),
+            }
         }
     }
 }

@@ -73,6 +73,8 @@ pub enum Input {
         origin: Option<String>,
         /// Other clients' verdicts to give, with `--client`.
         clients: Option<ClientRequest>,
+        /// This input's own expectations (a targets-file line's `# also-names=`), over the run's.
+        expect: Option<Arc<crate::expect::Expectations>>,
     },
     /// A string libpq would refuse (from a targets file: reported, not fatal).
     Invalid {
@@ -106,6 +108,7 @@ pub(crate) struct Job {
     store: Store,
     identity: Identity,
     asked: Option<Arc<Asked>>,
+    expect: Option<Arc<crate::expect::Expectations>>,
 }
 
 /// Turns one input into reports (refused strings, unusable local files of a targets-file line)
@@ -114,7 +117,7 @@ pub(crate) struct Job {
 /// # Errors
 /// Local files that cannot be used, for a string given on the command line.
 fn prepare(index: usize, input: Input, loaded: &mut Loaded) -> Result<Prepared, FleetError> {
-    let (resolved, origin, clients) = match input {
+    let (resolved, origin, clients, expect) = match input {
         Input::Invalid {
             origin,
             message,
@@ -128,7 +131,8 @@ fn prepare(index: usize, input: Input, loaded: &mut Loaded) -> Result<Prepared, 
             resolved,
             origin,
             clients,
-        } => (resolved, origin, clients),
+            expect,
+        } => (resolved, origin, clients, expect),
     };
     let asked = clients.map(|mut request| {
         let trusted = request
@@ -172,6 +176,7 @@ fn prepare(index: usize, input: Input, loaded: &mut Loaded) -> Result<Prepared, 
             store: store.clone(),
             identity: identity.clone(),
             asked: asked.clone(),
+            expect: expect.clone(),
         })
         .collect();
     Ok(Prepared::Jobs(jobs))
@@ -303,6 +308,11 @@ pub async fn check_inputs(
 
 /// One target: gathered by the probe, then judged.
 pub(crate) async fn check(job: Job, run: CheckOptions, ctx: Context<'static>) -> TargetReport {
+    // A line's own expectations stand over the run's.
+    let ctx = Context {
+        expect: job.expect.clone().or(ctx.expect),
+        ..ctx
+    };
     let store = job.store.as_ref().as_ref().map(Option::as_ref);
     let identity = job.identity.as_ref().as_ref().map(Option::as_ref);
     let target = &job.resolved.targets[job.target];

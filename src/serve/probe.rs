@@ -345,6 +345,7 @@ pub async fn run(
             resolved: Box::new(resolved),
             origin: Some(request.target.clone()),
             clients,
+            expect: None,
         },
         Err(e) => Input::refused(request.target.clone(), e),
     };

@@ -214,6 +214,30 @@ fn names_clients_use_are_checked_on_the_same_connection_as_each_client_checks_th
     }
     let (code, _) = check(dir, &["--also-names", "db-rw", &string("localhost")]);
     assert_eq!(code, 0);
+
+    // Per target in a targets file: each line's own names.
+    let targets = write(
+        dir,
+        "names-targets.txt",
+        &format!(
+            "{}  # also-names=db-rw,db-ro\n{}  # also-names=db-pooler\n",
+            string("localhost"),
+            string("localhost")
+        ),
+    );
+    let out = pgtls(dir)
+        .args(["check", "--format", "json", "--targets", &targets])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes: Vec<i64> = doc["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["exit_code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, [0, 9], "{doc:#}");
+    assert_eq!(doc["targets"][1]["also_names"][0]["name"], "db-pooler");
 }
 
 /// The exporter: a target's `expect_cert` and `also_names` become metrics, and how long the
