@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO_DEB=3.8.0
+# cargo-deb works out the package's dependencies with dpkg-shlibdeps.
+command -v dpkg-shlibdeps >/dev/null || {
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dpkg-dev >/dev/null
+}
 if ! cargo deb --version 2>/dev/null | grep -qx "cargo-deb $CARGO_DEB"; then
     cargo install --locked --quiet cargo-deb --version "$CARGO_DEB"
 fi
