@@ -189,3 +189,12 @@ fn run_oracle(
     );
     lines
 }
+
+/// The first finding of a report's target with `code`.
+pub fn finding<'a>(target: &'a serde_json::Value, code: &str) -> Option<&'a serde_json::Value> {
+    target["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == code)
+}

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::fake::{message, read_message};
+use crate::harness::finding;
 use crate::harness::{libpq_connect_in, pgtls};
 use crate::pki::{Ca, ServerCert};
 use crate::server::shared_tempdir;
@@ -117,14 +118,6 @@ fn check(home: &std::path::Path, vars: &[(&str, &str)], conninfo: &str) -> (i32,
             .envs(vars.iter().copied())
             .args(["check", "--format", "json", conninfo]),
     )
-}
-
-fn finding<'a>(target: &'a Value, code: &str) -> Option<&'a Value> {
-    target["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
 }
 
 #[test]

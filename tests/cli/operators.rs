@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::harness::finding;
 use crate::harness::{libpq_connect, pgtls};
 use crate::pki::{Ca, ServerCert};
 use crate::server::{Server, Setup, Version, shared_tempdir};
@@ -19,14 +20,6 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 /// `pgtls check --format json ARGS`: the exit code and the first target.
 fn check(home: &Path, args: &[&str]) -> (i32, Value) {
     crate::harness::first_target(pgtls(home).args(["check", "--format", "json"]).args(args))
-}
-
-fn finding<'a>(target: &'a Value, code: &str) -> Option<&'a Value> {
-    target["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
 }
 
 /// The SHA-256 pgtls shows for the first certificate of a PEM file.

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::harness::finding;
 use crate::harness::{libpq_connect, libpq_connect_with_hosts, pgtls, pgtls_with_hosts, root};
 use crate::pki::{Ca, ServerCert};
 use crate::server::{Server, Setup, Version, shared_tempdir};
@@ -50,14 +51,6 @@ fn check(home: &Path, hosts: Option<&Path>, vars: &[(&str, &str)], args: &[&str]
         )
     });
     (out.status.code().unwrap(), doc["targets"][0].clone())
-}
-
-fn finding<'a>(target: &'a Value, code: &str) -> Option<&'a Value> {
-    target["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["code"] == code)
 }
 
 /// The UTC day `days` from today, as `YYYY-MM-DD`.
