@@ -164,6 +164,29 @@ pub(crate) fn judge(
     let mut critical = expect
         .as_deref()
         .is_some_and(|expect| self::expect::judge(&mut report, expect, clock.unix()));
+    // The OAuth issuer's certificate, by the same expiry rule.
+    let issuer_cert = report
+        .login
+        .as_ref()
+        .and_then(|l| l.oauth.as_ref())
+        .and_then(|o| o.issuer.as_ref())
+        .and_then(|i| i.certificate.clone());
+    if let Some(c) = issuer_cert {
+        let who = format!("the OAuth issuer's certificate \"{}\"", c.subject);
+        match expiry::expiry(&c, run.warn_days) {
+            Some(expiry::Expiry::Soon) => report.findings.push(expiry::expires_soon(
+                &who,
+                &c,
+                "the issuer's operator renews it; libpq's OAuth flow fails once it has expired",
+            )),
+            Some(expiry::Expiry::Expired) => report.findings.push(expiry::expired(
+                &who,
+                &c,
+                "the issuer's operator must renew it: libpq's OAuth flow fails until then",
+            )),
+            None => {}
+        }
+    }
     // --crit-days: the same rule with the failing threshold.
     if let Some(crit_days) = run.crit_days {
         for c in &report.certificates {

@@ -173,6 +173,24 @@ fn oauthbearer_is_followed_to_the_issuer_as_libpq_18_follows_it_without_a_token(
         finding(&target, "oauth_issuer_unverified").is_none(),
         "{target:#}"
     );
+    // The issuer's certificate (valid a year) by the expiry rule: a warning within --warn-days 400.
+    assert!(finding(&target, "expires_soon").is_none(), "{target:#}");
+    let (_, warned) = crate::harness::first_target(pgtls(dir).envs(debug.iter().copied()).args([
+        "check",
+        "--format",
+        "json",
+        "--warn-days",
+        "400",
+        &with_issuer,
+    ]));
+    let soon = finding(&warned, "expires_soon").expect("the issuer's certificate expires soon");
+    assert!(
+        soon["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the OAuth issuer's certificate \"CN=localhost\" expires on "),
+        "{soon}"
+    );
 
     // The same issuer without the debug override: the system store does not hold its root, and
     // libpq's flow would fail there.
