@@ -187,7 +187,8 @@ pub(crate) fn sni_names(audit: &mut Audit, host: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     for c in &mut audit.sni_names {
         if let (Some(name), Some(der)) = (&c.name, &c.der) {
-            let refused = super::expect::libpq_refuses(name, der);
+            let check = crate::tls::hostname::check_leaf(name, der);
+            let refused = check.refusal();
             c.covers = Some(refused.is_none());
             if let Some(message) = refused {
                 out.push(finding(

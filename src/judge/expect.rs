@@ -109,7 +109,9 @@ fn also_names(report: &mut TargetReport, names: &[String]) -> bool {
         .map(|name| {
             let refused = match rules {
                 Some(rules) => crate::tls::names::check(rules, name, &leaf).err(),
-                None => libpq_refuses(name, &leaf),
+                None => crate::tls::hostname::check_leaf(name, &leaf)
+                    .refusal()
+                    .map(str::to_string),
             };
             NameCoverage {
                 name: name.clone(),
@@ -143,18 +145,6 @@ fn also_names(report: &mut TargetReport, names: &[String]) -> bool {
     }
     report.also_names = coverage;
     failed
-}
-
-/// libpq's verify-full check of `name`: `None` when it matches, else libpq's message.
-pub(super) fn libpq_refuses(name: &str, leaf: &[u8]) -> Option<String> {
-    use crate::tls::hostname::{self, NameCheck};
-    let Some((sans, cn)) = certinfo::check_names(leaf) else {
-        return Some("could not get server's host name from server certificate".into());
-    };
-    match hostname::check(name, &sans, cn.as_deref()) {
-        NameCheck::Matched { .. } => None,
-        NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => Some(message),
-    }
 }
 
 /// The host-name rules each driver applies under its verify-full.

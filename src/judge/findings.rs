@@ -715,8 +715,7 @@ fn to_verify_full(report: &TargetReport) -> String {
     let check = report
         .presented
         .first()
-        .and_then(|leaf| crate::certinfo::check_names(leaf))
-        .map(|(sans, cn)| hostname::check(&report.host, &sans, cn.as_deref()));
+        .map(|leaf| hostname::check_leaf(&report.host, leaf));
     match check {
         Some(NameCheck::Mismatch { message, names }) => format!(
             "sslmode=verify-full would fail here ({message}): connect with a name the certificate holds ({}), or have the certificate reissued with \"{}\" among its names; then use sslmode=verify-full",

@@ -240,18 +240,8 @@ async fn steps(
         );
     }
     if plan.options.sslmode == SslMode::VerifyFull {
-        let check = match leaf.as_ref().and_then(|l| crate::certinfo::check_names(l)) {
-            Some((sans, cn)) => hostname::check(&plan.target.host, &sans, cn.as_deref()),
-            None => NameCheck::Error {
-                message: "could not get server's host name from server certificate".into(),
-            },
-        };
-        let failed = match &check {
-            NameCheck::Matched { .. } => None,
-            NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => {
-                Some(message.clone())
-            }
-        };
+        let check = hostname::check_leaf(&plan.target.host, leaf.as_deref().unwrap_or_default());
+        let failed = check.refusal().map(str::to_string);
         r.name_check = Some(check);
         if let Some(message) = failed {
             let _ = stream.shutdown().await;

@@ -115,12 +115,9 @@ pub(crate) async fn check(
             .map(|v| v.replace("TLSv1_", "TLSv1."));
         // The host name, as libcurl checks it (SANs, one wildcard label).
         if let Some(leaf) = seen.presented.first()
-            && let Some((sans, cn)) = crate::certinfo::check_names(leaf)
-            && let crate::tls::hostname::NameCheck::Mismatch { message, .. }
-            | crate::tls::hostname::NameCheck::Error { message } =
-                crate::tls::hostname::check(&host, &sans, cn.as_deref())
+            && let Some(message) = crate::tls::hostname::check_leaf(&host, leaf).refusal()
         {
-            return Err(message);
+            return Err(message.to_string());
         }
         endpoint.verified = true;
         let request = format!(

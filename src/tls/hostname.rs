@@ -83,6 +83,26 @@ fn ip_matches(bytes: &[u8], host: &str) -> Result<(bool, String), String> {
     }
 }
 
+impl NameCheck {
+    /// libpq's message when the name does not match (or cannot be checked).
+    pub fn refusal(&self) -> Option<&str> {
+        match self {
+            NameCheck::Matched { .. } => None,
+            NameCheck::Mismatch { message, .. } | NameCheck::Error { message } => Some(message),
+        }
+    }
+}
+
+/// Checks `host` against a certificate (DER) as libpq does, its names read first.
+pub fn check_leaf(host: &str, leaf: &[u8]) -> NameCheck {
+    match crate::certinfo::check_names(leaf) {
+        Some((sans, cn)) => check(host, &sans, cn.as_deref()),
+        None => NameCheck::Error {
+            message: "could not get server's host name from server certificate".into(),
+        },
+    }
+}
+
 /// Checks `host` against a certificate's SANs and first CN, exactly as libpq does.
 pub fn check(host: &str, sans: &[CertName], first_cn: Option<&[u8]>) -> NameCheck {
     if host.is_empty() {
