@@ -1,7 +1,7 @@
 //! `inspect --lint`: the certificates of files meant as a root file for `sslrootcert` (or a Java
 //! truststore), judged as libpq would use them, and against a profile's roots when one is given.
 
-use crate::certinfo::{self, CertificateInfo};
+use crate::certinfo::CertificateInfo;
 use crate::profiles::{Need, Profile};
 use crate::report::{FileReport, Finding, FindingCode, Severity};
 
@@ -76,8 +76,8 @@ pub(crate) fn lint(
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
-    let profile_roots_sha: Vec<String> = profile
-        .map(|p| p.roots().iter().map(|r| certinfo::sha256(&r.der)).collect())
+    let profile_roots_sha: Vec<&str> = profile
+        .map(|p| p.roots().iter().map(|r| r.sha256.as_str()).collect())
         .unwrap_or_default();
     for file in files {
         for c in &file.certificates {
@@ -91,7 +91,7 @@ pub(crate) fn lint(
             // A truststore such as the JDK's cacerts is its maintainer's: asked about a
             // profile, its other certificates' dates are notes, not the user's errors.
             if let Some(p) = profile.filter(|_| file.aliases.is_some())
-                && !profile_roots_sha.contains(&c.sha256)
+                && !profile_roots_sha.contains(&c.sha256.as_str())
             {
                 for f in &mut findings[before..] {
                     if matches!(f.code, FindingCode::Expired | FindingCode::ExpiresSoon) {
@@ -189,7 +189,7 @@ fn profile_roots(
     let mut one_of_held = false;
     let mut one_of_reason = None;
     for root in profile.roots() {
-        let is_held = seen.contains(&certinfo::sha256(&root.der).as_str());
+        let is_held = seen.contains(&root.sha256.as_str());
         if let Need::OneOf(reason) = &root.need {
             one_of_held |= is_held;
             one_of_reason = Some(reason);
@@ -197,11 +197,15 @@ fn profile_roots(
         if is_held {
             continue;
         }
-        let subject = certinfo::describe(&root.der, 0).map(|i| i.subject);
-        let lookalike = held_certs(held, subject.as_deref());
-        if let Some((file, c)) = lookalike {
-            let sha256 = certinfo::sha256(&root.der);
-            findings.push(lookalike_root(file, c, &root.name, name, &sha256, &fix));
+        if let Some((file, c)) = held.iter().find(|(_, c)| c.subject == root.subject) {
+            findings.push(lookalike_root(
+                file,
+                c,
+                &root.name,
+                name,
+                &root.sha256,
+                &fix,
+            ));
             continue;
         }
         match &root.need {
@@ -226,15 +230,6 @@ fn profile_roots(
     }
 }
 
-/// The first certificate of `held` whose subject is `subject`.
-fn held_certs<'a>(
-    held: &[(&'a str, &'a CertificateInfo)],
-    subject: Option<&str>,
-) -> Option<(&'a str, &'a CertificateInfo)> {
-    let subject = subject?;
-    held.iter().find(|(_, c)| c.subject == subject).copied()
-}
-
 /// How many of `profile`'s roots `files` hold, by SHA-256.
 pub(crate) fn coverage(files: &[FileReport], profile: &Profile) -> crate::report::ProfileCoverage {
     let seen: Vec<&str> = files
@@ -251,7 +246,7 @@ pub(crate) fn coverage(files: &[FileReport], profile: &Profile) -> crate::report
     };
     let mut one_of: Option<bool> = None;
     for root in profile.roots() {
-        let held = seen.contains(&certinfo::sha256(&root.der).as_str());
+        let held = seen.contains(&root.sha256.as_str());
         match root.need {
             Need::Required => {
                 coverage.required += 1;

@@ -139,14 +139,14 @@ pub(super) fn lookalike_anchor(report: &mut TargetReport, profiles: &Profiles) {
     else {
         return;
     };
-    let lookalike = profile.roots().iter().find_map(|root| {
-        let subject = crate::certinfo::describe(&root.der, 0)?.subject;
-        let sha256 = crate::certinfo::sha256(&root.der);
-        (subject == anchor.subject && sha256 != anchor.sha256).then(|| (root.name.clone(), sha256))
-    });
-    let Some((root, sha256)) = lookalike else {
+    let Some(root) = profile
+        .roots()
+        .iter()
+        .find(|root| root.subject == anchor.subject && root.sha256 != anchor.sha256)
+    else {
         return;
     };
+    let (root, sha256) = (&root.name, &root.sha256);
     let message = format!(
         "the chain is anchored at \"{}\" (SHA-256 {}), which carries the name of profile {}'s {root} but not its key ({sha256}): {}'s servers do not chain there, so something else answers for {} (an intercepting proxy, a stand-in), or the root file holds a forged root",
         anchor.subject, anchor.sha256, profile.name, profile.description, report.host

@@ -253,6 +253,8 @@ pub(crate) fn roots_of(file: &str, bytes: &[u8], need: &Need) -> Result<Vec<Root
             }
             Ok(Root {
                 name: crate::certinfo::common_name(&subject).to_string(),
+                sha256: crate::certinfo::sha256(&der),
+                subject,
                 der,
                 need: need.clone(),
             })

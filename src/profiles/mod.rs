@@ -24,6 +24,10 @@ pub use file::ProfileError;
 pub struct Root {
     /// The root's common name.
     pub name: String,
+    /// Its subject, as `certinfo` writes subjects.
+    pub subject: String,
+    /// Its SHA-256 fingerprint, as `certinfo` writes them.
+    pub sha256: String,
     /// The certificate.
     pub der: CertificateDer<'static>,
     /// Whether a root file for the profile must hold it.
@@ -450,11 +454,16 @@ fn with_test_profile(mut profiles: Vec<Profile>, spec: Option<&str>) -> Vec<Prof
     };
     let roots: Vec<Root> = CertificateDer::pem_slice_iter(&bytes)
         .filter_map(Result::ok)
-        .map(|der| Root {
-            name: crate::certinfo::describe(&der, 0)
-                .map_or_else(|| "test root".into(), |i| i.subject),
-            der,
-            need: Need::Required,
+        .map(|der| {
+            let subject = crate::certinfo::describe(&der, 0)
+                .map_or_else(|| "test root".into(), |i| i.subject);
+            Root {
+                name: subject.clone(),
+                subject,
+                sha256: crate::certinfo::sha256(&der),
+                der,
+                need: Need::Required,
+            }
         })
         .collect();
     match profiles.iter_mut().find(|p| p.name == name) {
