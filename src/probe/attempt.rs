@@ -548,13 +548,11 @@ async fn login<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         }
         // OAUTHBEARER: libpq stops here when its settings or the server's discovery do not
         // pass its rules; otherwise it would run its flow, and pgtls checks the issuer instead.
-        LoginResult::OAuth(Err(message))
-            if message.starts_with("server requires OAuth authentication, but oauth_issuer") =>
-        {
+        LoginResult::OAuth(Err(super::oauth::Stop::Unconfigured(message))) => {
             r.login = Some(report(false, Some("OAUTHBEARER".into()), Some(message)));
             r.outcome = Some(Outcome::Accepted);
         }
-        LoginResult::OAuth(Err(message)) => {
+        LoginResult::OAuth(Err(super::oauth::Stop::Refused(message))) => {
             r.login = Some(report(false, Some("OAUTHBEARER".into()), None));
             r.fail(Outcome::Rejected, message);
         }

@@ -34,7 +34,7 @@ pub enum LoginResult {
     Unsupported(String),
     /// The server asked for OAUTHBEARER: what its discovery said, up to where libpq would start
     /// its OAuth flow; or libpq's message where libpq stops before that.
-    OAuth(Result<super::oauth::ServerParams, String>),
+    OAuth(Result<super::oauth::ServerParams, super::oauth::Stop>),
     /// libpq itself would refuse to go on (channel binding rules), with libpq's message.
     ClientRefused(String),
     /// The server refused.
@@ -351,7 +351,7 @@ impl<'c> Client<'c> {
             let (settings, debug) = self.ctx.oauth;
             let setup = match super::oauth::setup(settings, debug) {
                 Ok(setup) => setup,
-                Err(message) => return Ok(Step::Done(LoginResult::OAuth(Err(message)))),
+                Err(stop) => return Ok(Step::Done(LoginResult::OAuth(Err(stop)))),
             };
             // The discovery request: no token, as libpq's first connection sends it.
             let mut buf = BytesMut::new();
@@ -398,6 +398,7 @@ impl<'c> Client<'c> {
                     }
                 },
             );
+            let params = params.map_err(super::oauth::Stop::Refused);
             return Ok(Step::Done(LoginResult::OAuth(params)));
         }
         let Some(current) = self.exchange.as_mut() else {

@@ -28,20 +28,30 @@ pub(crate) struct ServerParams {
     pub discovery_uri: Option<String>,
 }
 
+/// Where libpq stops an OAUTHBEARER login before its flow, with libpq's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// `oauth_issuer` and `oauth_client_id` are not both set: there is nothing to follow, and
+    /// the TLS verdict stands as it does without a password.
+    Unconfigured(String),
+    /// libpq refuses the settings or what the server said: the connection fails.
+    Refused(String),
+}
+
 /// `setup_oauth_parameters`: the issuer and client identifiers libpq requires.
 ///
 /// # Errors
-/// libpq's message.
-pub(crate) fn setup(settings: &OAuthSettings, debug: bool) -> Result<Setup, String> {
+/// Where libpq stops, with its message.
+pub(crate) fn setup(settings: &OAuthSettings, debug: bool) -> Result<Setup, Stop> {
     let (Some(issuer), Some(_)) = (&settings.issuer, &settings.client_id) else {
-        return Err(
+        return Err(Stop::Unconfigured(
             "server requires OAuth authentication, but oauth_issuer and oauth_client_id are not both set"
                 .into(),
-        );
+        ));
     };
     if issuer.contains(WK_PREFIX) {
         return Ok(Setup {
-            issuer_id: issuer_from_well_known_uri(issuer, debug)?,
+            issuer_id: issuer_from_well_known_uri(issuer, debug).map_err(Stop::Refused)?,
             discovery_uri: Some(issuer.clone()),
         });
     }
