@@ -43,6 +43,11 @@ pub struct CertificateInfo {
     pub self_signed: bool,
 }
 
+/// The day of a `YYYY-MM-DDTHH:MM:SSZ` time, as the reports write dates.
+pub fn day(time: &str) -> &str {
+    time.get(..10).unwrap_or(time)
+}
+
 /// A number of days as people write it: `1 day`, `2 days`.
 pub fn days(n: i64) -> String {
     if n.abs() == 1 {

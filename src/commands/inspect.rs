@@ -82,10 +82,7 @@ fn say_converted(
     written: usize,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    let count = match written {
-        1 => "1 certificate".to_string(),
-        n => format!("{n} certificates"),
-    };
+    let count = crate::render::counted(written, "certificate");
     let path = path.display();
     match mode {
         Mode::Append if written == 0 => {

@@ -120,7 +120,7 @@ fn write_truststore(
         writeln!(
             out,
             "added {} ({which}) to the {kind} truststore {shown}, keeping every entry it held",
-            count(added)
+            crate::render::counted(added, "root certificate")
         )?;
         return Ok(());
     }
@@ -134,17 +134,9 @@ fn write_truststore(
     writeln!(
         out,
         "wrote {} ({which}) as a PKCS#12 truststore to {shown}{replaced}",
-        count(roots.len())
+        crate::render::counted(roots.len(), "root certificate")
     )?;
     Ok(())
-}
-
-/// `1 root certificate`, `4 root certificates`.
-fn count(n: usize) -> String {
-    match n {
-        1 => "1 root certificate".to_string(),
-        n => format!("{n} root certificates"),
-    }
 }
 
 /// Which roots: `profile azure`, or `all profiles`.
@@ -162,7 +154,7 @@ fn say_written(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let which = which(args);
-    let count = count(written);
+    let count = crate::render::counted(written, "root certificate");
     let path = path.display();
     match mode {
         Mode::Append if written == 0 => writeln!(

@@ -87,8 +87,8 @@ fn brief_fields(c: &CertificateInfo) -> String {
         "\"{}\", SHA-256 {}, valid {} to {}",
         c.subject,
         c.sha256,
-        &c.not_before[..c.not_before.len().min(10)],
-        &c.not_after[..c.not_after.len().min(10)]
+        certinfo::day(&c.not_before),
+        certinfo::day(&c.not_after)
     )
 }
 

@@ -70,7 +70,7 @@ pub(crate) fn expired(who: &str, cert: &CertificateInfo, hint: &str) -> Finding 
 }
 
 fn date(cert: &CertificateInfo) -> &str {
-    cert.not_after.get(..10).unwrap_or(&cert.not_after)
+    certinfo::day(&cert.not_after)
 }
 
 /// The presented certificate that expires first (the leaf among equals).

@@ -8,8 +8,8 @@ use crate::report::{Finding, TargetReport, Trust};
 
 /// Why a target was not checked.
 enum Refusal {
-    /// The configuration: its finding is `configuration`.
-    Configuration,
+    /// The configuration: its finding is `configuration`, with advice for a common mistake.
+    Configuration(Option<String>),
     /// A bug: its finding is `internal_error`.
     Internal,
 }
@@ -17,7 +17,7 @@ enum Refusal {
 fn refusal(why: Refusal, message: String) -> Finding {
     let severity = crate::report::Severity::Error;
     match why {
-        Refusal::Configuration => findings::configuration(severity, message, None),
+        Refusal::Configuration(hint) => findings::configuration(severity, message, hint),
         Refusal::Internal => findings::internal_error(message),
     }
 }
@@ -80,14 +80,12 @@ pub(crate) fn invalid(
     message: &str,
     hint: Option<String>,
 ) -> TargetReport {
-    let mut report = without_connection(
+    without_connection(
         conninfo,
         Code::Usage,
-        Refusal::Configuration,
+        Refusal::Configuration(hint),
         format!("{origin}: {message}"),
-    );
-    report.findings[0].hint = hint;
-    report
+    )
 }
 
 /// A target of a targets-file line whose local files (root file, CRLs, client certificate)

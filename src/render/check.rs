@@ -202,7 +202,7 @@ fn write_target(t: &TargetReport, verbose: bool, out: &mut dyn Write) -> io::Res
                 out,
                 "  chain        (as presented; first to expire: {}, on {}, {})",
                 e.position,
-                &e.not_after[..e.not_after.len().min(10)],
+                crate::certinfo::day(&e.not_after),
                 if e.days_left < 0 {
                     format!("{} ago", crate::certinfo::days(-e.days_left))
                 } else {

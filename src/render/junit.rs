@@ -110,7 +110,7 @@ fn negotiated(t: &TargetReport) -> Option<String> {
             "; first to expire: {} \"{}\" on {}",
             e.position,
             e.subject,
-            &e.not_after[..e.not_after.len().min(10)]
+            crate::certinfo::day(&e.not_after)
         )
     });
     Some(format!(

@@ -333,19 +333,17 @@ fn targets(
     for flag in &flags.targets {
         // `--target "host=db port=5432"`: a connection string with no NAME= before it, which
         // would otherwise read as a target named "host".
-        let unnamed = flag.split_once('=').is_some_and(|(name, rest)| {
-            crate::conninfo::KEYWORDS.iter().any(|k| k.name == name)
+        let unnamed = flag.split_once('=').filter(|(keyword, rest)| {
+            crate::conninfo::KEYWORDS.iter().any(|k| k.name == *keyword)
                 && !rest.contains("://")
                 && rest
                     .split_whitespace()
                     .next()
                     .is_none_or(|first| !first.contains('='))
         });
-        if unnamed {
+        if let Some((keyword, _)) = unnamed {
             return Err(error(format!(
-                "--target takes NAME=CONNINFO, and \"{}=...\" is a connection string without NAME= before it: write --target NAME=\"{}=...\"",
-                flag.split('=').next().unwrap_or(""),
-                flag.split('=').next().unwrap_or("")
+                "--target takes NAME=CONNINFO, and \"{keyword}=...\" is a connection string without NAME= before it: write --target NAME=\"{keyword}=...\""
             )));
         }
         let Some((name, conninfo)) = flag.split_once('=').filter(|(n, _)| valid_name(n)) else {

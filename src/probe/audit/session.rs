@@ -124,8 +124,6 @@ pub(crate) async fn cancel(ctx: &Context) -> Option<Result<(), String>> {
     )
 }
 
-/// A handshake with `sni` (or none), the leaf certificate, and the first answer to a 3.0
-/// startup message.
 /// The certificate the server presents for `sni` (or without SNI): its DER, or why the handshake
 /// failed.
 pub(crate) async fn certificate(ctx: &Context, sni: Option<&str>) -> Result<Vec<u8>, String> {
@@ -134,6 +132,8 @@ pub(crate) async fn certificate(ctx: &Context, sni: Option<&str>) -> Result<Vec<
     leaf.ok_or_else(|| "the server presented no certificate".to_string())
 }
 
+/// A handshake with `sni` (or none), the leaf certificate, and the first answer to a 3.0
+/// startup message.
 pub(crate) async fn sni(ctx: &Context, sni: Option<&str>) -> Option<SniAnswer> {
     let (mut tls, leaf) = match session(ctx, sni, SslNegotiation::Postgres).await {
         Ok(session) => session,
